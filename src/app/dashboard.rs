@@ -1,0 +1,138 @@
+//! Starting the dashboard: build the model from the store, wire the runner,
+//! signals and terminal, run the loop, and always restore the terminal.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::EventStream;
+use tokio::sync::mpsc;
+
+use super::event_loop::{self, LoopOptions};
+use super::model::{Model, NoticeLevel};
+use super::msg::Msg;
+use super::runner::{Runner, RunnerConfig};
+use super::terminal;
+use crate::cloud::Cloud;
+use crate::cloud::sandbox::SandboxCloud;
+use crate::domain::Provider;
+use crate::runtime::Runtime;
+
+/// Bounded: a task that outpaces the screen waits instead of growing memory.
+const CHANNEL: usize = 1_024;
+/// The sandbox is for watching things happen: probe it often.
+const SANDBOX_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
+
+pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
+    let mut model = initial_model(rt);
+    let (tx, mut rx) = mpsc::channel(CHANNEL);
+    let mut runner = Runner::new(tx.clone(), runner_config(rt));
+    forward_signals(tx);
+
+    let mut terminal = terminal::enter()?;
+    let mut events = EventStream::new();
+    let result = event_loop::run(
+        &mut terminal,
+        &mut model,
+        &mut runner,
+        &mut rx,
+        &mut events,
+        rt.clock.as_ref(),
+        LoopOptions {
+            exit_after_first_frame,
+        },
+    )
+    .await;
+    terminal::restore();
+    result
+}
+
+fn initial_model(rt: &Runtime) -> Model {
+    let mut model = Model::new(rt.provider, rt.region.clone(), rt.clock.now());
+    model.default_tier = rt.settings.default_tier;
+    model.default_instance_type = rt.settings.default_instance_type.clone();
+    model.prefer_spot = rt.settings.prefer_spot;
+    // Read once before the first frame so it shows the stacks, not a spinner.
+    match rt.store.list() {
+        Ok(listing) => {
+            let problems = listing
+                .quarantined
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            super::update::update(
+                &mut model,
+                Msg::StacksLoaded {
+                    stacks: listing.stacks,
+                    problems,
+                },
+            );
+        }
+        Err(e) => model_notice(&mut model, NoticeLevel::Error, e.to_string()),
+    }
+    for notice in &rt.notices {
+        model_notice(&mut model, NoticeLevel::Warn, notice.clone());
+    }
+    model
+}
+
+fn model_notice(model: &mut Model, level: NoticeLevel, text: String) {
+    model.notices.push_back(super::model::Notice {
+        at: model.now,
+        level,
+        text,
+    });
+}
+
+fn runner_config(rt: &Runtime) -> RunnerConfig {
+    let (ctx, sandbox, interval) = match rt.provider {
+        Provider::Sandbox => {
+            let sandbox = Arc::new(SandboxCloud::new(
+                rt.store.root(),
+                rt.clock.clone(),
+                rt.sandbox_speed,
+            ));
+            let cloud: Arc<dyn Cloud> = sandbox.clone();
+            (
+                Ok(rt.context(cloud)),
+                Some(sandbox),
+                SANDBOX_HEALTH_INTERVAL,
+            )
+        }
+        Provider::Aws => {
+            let interval =
+                Duration::from_secs(u64::from(rt.settings.health_check_interval_seconds));
+            (
+                rt.cloud().map(|c| rt.context(c)).map_err(|e| e.to_string()),
+                None,
+                interval,
+            )
+        }
+    };
+    RunnerConfig {
+        ctx,
+        sandbox,
+        store: rt.store.clone(),
+        clock: rt.clock.clone(),
+        health_interval: interval,
+    }
+}
+
+/// SIGTERM and SIGHUP end the loop like `q` does, so the terminal is restored.
+fn forward_signals(tx: mpsc::Sender<Msg>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Msg::Quit).await;
+    });
+}

@@ -1,0 +1,31 @@
+//! What `update` asks the outside world to do. The runner does it, in tasks
+//! that report back as messages.
+
+use std::collections::BTreeSet;
+
+use crate::cloud::DeployRequest;
+use crate::cloud::sandbox::Fault;
+use crate::domain::StackName;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Deploy(DeployRequest),
+    Destroy { stack: StackName, delete_data: bool },
+    InjectFault { stack: String, fault: Fault },
+}
+
+/// Long-running work the model wants going; the runner starts what is
+/// missing and stops what is no longer wanted (Elm's subscriptions).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Subscription {
+    /// Re-read the state directory now and then (other processes change it).
+    Store,
+    Logs {
+        stack: String,
+    },
+    Health {
+        stack: String,
+    },
+}
+
+pub type Subscriptions = BTreeSet<Subscription>;

@@ -1,0 +1,223 @@
+//! Everything the dashboard shows, and nothing it does.
+
+use std::collections::{HashMap, VecDeque};
+
+use ratatui_textarea::TextArea;
+use strum::{Display, EnumIter, IntoEnumIterator};
+
+use crate::cloud::sandbox::Fault;
+use crate::domain::stage::OperationKind;
+use crate::domain::{DeploymentState, Provider, Service, Tier, Timestamp};
+use crate::monitor::log_line::LogLine;
+
+/// Lines kept per log view; older ones fall off the front.
+pub const LOG_CAPACITY: usize = 2_000;
+/// Samples kept per service for the latency sparkline.
+pub const HEALTH_HISTORY: usize = 40;
+/// How long a notice stays in the header.
+pub const NOTICE_SECS: f64 = 8.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Display, EnumIter)]
+pub enum Pane {
+    Stacks,
+    Pipeline,
+    Logs,
+    Health,
+    Cost,
+}
+
+impl Pane {
+    pub fn next(self) -> Pane {
+        let all: Vec<Pane> = Pane::iter().collect();
+        let i = all.iter().position(|p| *p == self).unwrap_or(0);
+        all[(i + 1) % all.len()]
+    }
+
+    pub fn prev(self) -> Pane {
+        let all: Vec<Pane> = Pane::iter().collect();
+        let i = all.iter().position(|p| *p == self).unwrap_or(0);
+        all[(i + all.len() - 1) % all.len()]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub at: Timestamp,
+    pub level: NoticeLevel,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LogView {
+    pub stack: Option<String>,
+    pub lines: VecDeque<LogLine>,
+    /// New lines scroll into view; off while the user reads back.
+    pub follow: bool,
+    /// Lines above the newest, while paused.
+    pub scroll: usize,
+    pub service: Option<Service>,
+}
+
+impl LogView {
+    pub fn for_stack(stack: Option<String>) -> Self {
+        Self {
+            stack,
+            follow: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn visible(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
+        self.lines
+            .iter()
+            .filter(move |l| self.service.is_none() || l.service == self.service)
+    }
+}
+
+/// One probe result as the Health pane keeps it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HealthPoint {
+    pub at: Timestamp,
+    pub status: crate::domain::state::ServiceStatus,
+    pub latency_ms: Option<u64>,
+}
+
+/// Live probe history of one stack, per service.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HealthHistory {
+    pub points: HashMap<Service, VecDeque<HealthPoint>>,
+}
+
+impl HealthHistory {
+    pub fn latest(&self, service: Service) -> Option<&HealthPoint> {
+        self.points.get(&service).and_then(|p| p.back())
+    }
+}
+
+#[derive(Debug)]
+pub struct NewStackForm {
+    pub name: TextArea<'static>,
+    pub instance_type: TextArea<'static>,
+    pub tier: Tier,
+    pub spot: bool,
+    pub field: FormField,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter)]
+pub enum FormField {
+    Name,
+    Tier,
+    Market,
+    InstanceType,
+}
+
+#[derive(Debug)]
+pub struct ConfirmDestroy {
+    pub stack: String,
+    /// Deleting data needs the stack's name typed out.
+    pub delete_data: bool,
+    pub typed: TextArea<'static>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct FaultMenu {
+    pub stack: String,
+    pub faults: Vec<Fault>,
+    pub selected: usize,
+}
+
+#[derive(Debug)]
+pub enum Overlay {
+    Help,
+    NewStack(Box<NewStackForm>),
+    ConfirmDestroy(Box<ConfirmDestroy>),
+    Faults(FaultMenu),
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub provider: Provider,
+    pub region: String,
+    pub now: Timestamp,
+    pub width: u16,
+    pub height: u16,
+    /// Sorted by name.
+    pub stacks: Vec<DeploymentState>,
+    pub selected: Option<String>,
+    /// Typing a filter (`/`), and its text.
+    pub filtering: bool,
+    pub filter: String,
+    pub focus: Pane,
+    pub logs: LogView,
+    pub health: HashMap<String, HealthHistory>,
+    /// Operations this process is running, by stack.
+    pub busy: HashMap<String, OperationKind>,
+    pub overlay: Option<Overlay>,
+    pub notices: VecDeque<Notice>,
+    pub default_tier: Tier,
+    pub default_instance_type: String,
+    pub prefer_spot: bool,
+    pub should_quit: bool,
+}
+
+impl Model {
+    pub fn new(provider: Provider, region: String, now: Timestamp) -> Self {
+        Self {
+            provider,
+            region,
+            now,
+            width: 0,
+            height: 0,
+            stacks: Vec::new(),
+            selected: None,
+            filtering: false,
+            filter: String::new(),
+            focus: Pane::Stacks,
+            logs: LogView::for_stack(None),
+            health: HashMap::new(),
+            busy: HashMap::new(),
+            overlay: None,
+            notices: VecDeque::new(),
+            default_tier: Tier::Dev,
+            default_instance_type: Tier::Dev.default_instance_type().to_string(),
+            prefer_spot: true,
+            should_quit: false,
+        }
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.provider == Provider::Sandbox
+    }
+
+    /// The stacks the list shows, after the filter.
+    pub fn visible_stacks(&self) -> impl Iterator<Item = &DeploymentState> {
+        self.stacks
+            .iter()
+            .filter(|s| self.filter.is_empty() || s.stack_name.contains(&self.filter))
+    }
+
+    pub fn selected_stack(&self) -> Option<&DeploymentState> {
+        let name = self.selected.as_ref()?;
+        self.stacks.iter().find(|s| &s.stack_name == name)
+    }
+
+    /// Whether this process may act on the stack (it lives in our cloud).
+    pub fn manages(&self, state: &DeploymentState) -> bool {
+        state.provider == self.provider
+    }
+
+    pub fn current_notice(&self) -> Option<&Notice> {
+        self.notices
+            .back()
+            .filter(|n| n.at.secs_until(self.now) < NOTICE_SECS)
+    }
+}

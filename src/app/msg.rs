@@ -1,0 +1,43 @@
+//! Everything that can happen to the dashboard, as data.
+
+use crossterm::event::KeyEvent;
+
+use crate::domain::stage::OperationKind;
+use crate::domain::{DeploymentState, Timestamp};
+use crate::monitor::log_line::LogLine;
+use crate::monitor::probe::ProbeSample;
+
+#[derive(Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// The clock moved on: time reaches `update` only this way.
+    Tick(Timestamp),
+    /// The state directory as it is now.
+    StacksLoaded {
+        stacks: Vec<DeploymentState>,
+        problems: Vec<String>,
+    },
+    /// An operation in this process saved a new state.
+    StackChanged(Box<DeploymentState>),
+    OperationFinished {
+        stack: String,
+        kind: OperationKind,
+        result: Result<String, String>,
+    },
+    LogLines {
+        stack: String,
+        lines: Vec<LogLine>,
+    },
+    HealthSampled {
+        stack: String,
+        at: Timestamp,
+        samples: Vec<ProbeSample>,
+    },
+    FaultInjected {
+        stack: String,
+        result: Result<String, String>,
+    },
+    /// SIGTERM, SIGHUP, or the input stream ended.
+    Quit,
+}

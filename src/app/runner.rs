@@ -1,0 +1,330 @@
+//! The effect runner: spawns the tasks `update` asks for and keeps the
+//! subscriptions running. Tasks never touch the model; they send messages
+//! through a bounded channel.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
+
+use super::effect::{Effect, Subscription, Subscriptions};
+use super::msg::Msg;
+use crate::cloud::sandbox::SandboxCloud;
+use crate::cloud::session::StoreSink;
+use crate::cloud::{Cloud, LogQuery};
+use crate::deploy::{self, Context};
+use crate::domain::DeploymentState;
+use crate::domain::stage::OperationKind;
+use crate::domain::time::Clock;
+use crate::monitor::{log_line, probe};
+use crate::store::{ListingCache, Store};
+
+const STORE_POLL: Duration = Duration::from_secs(1);
+const LOG_POLL: Duration = Duration::from_secs(1);
+const FIRST_LOG_LINES: usize = 300;
+
+pub struct Runner {
+    tx: mpsc::Sender<Msg>,
+    /// `None` when no cloud could be set up; operations then report why.
+    ctx: Option<Context>,
+    no_cloud_reason: String,
+    sandbox: Option<Arc<SandboxCloud>>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    health_interval: Duration,
+    running: HashMap<Subscription, AbortHandle>,
+}
+
+pub struct RunnerConfig {
+    pub ctx: Result<Context, String>,
+    pub sandbox: Option<Arc<SandboxCloud>>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub health_interval: Duration,
+}
+
+impl Runner {
+    pub fn new(tx: mpsc::Sender<Msg>, config: RunnerConfig) -> Self {
+        let (ctx, no_cloud_reason) = match config.ctx {
+            Ok(ctx) => (Some(ctx), String::new()),
+            Err(why) => (None, why),
+        };
+        Self {
+            tx,
+            ctx,
+            no_cloud_reason,
+            sandbox: config.sandbox,
+            store: config.store,
+            clock: config.clock,
+            health_interval: config.health_interval,
+            running: HashMap::new(),
+        }
+    }
+
+    pub fn perform(&mut self, effect: Effect) {
+        let tx = self.tx.clone();
+        match effect {
+            Effect::Deploy(req) => {
+                let stack = req.stack.to_string();
+                let Some(ctx) = self.ctx.clone() else {
+                    return self.refuse(stack, OperationKind::Deploy);
+                };
+                tokio::spawn(async move {
+                    let (sink, rx) = StoreSink::new(ctx.store.clone());
+                    let forward = tokio::spawn(forward_states(rx, tx.clone()));
+                    let result = deploy::deploy(&ctx, &req, Box::new(sink)).await;
+                    let _ = forward.await;
+                    let result = result
+                        .map(|s| {
+                            format!(
+                                "{} is running: {}",
+                                s.stack_name,
+                                s.n8n_url.unwrap_or_default()
+                            )
+                        })
+                        .map_err(|e| e.to_string());
+                    let kind = OperationKind::Deploy;
+                    let _ = tx
+                        .send(Msg::OperationFinished {
+                            stack,
+                            kind,
+                            result,
+                        })
+                        .await;
+                });
+            }
+            Effect::Destroy { stack, delete_data } => {
+                let Some(ctx) = self.ctx.clone() else {
+                    return self.refuse(stack.to_string(), OperationKind::Destroy);
+                };
+                tokio::spawn(async move {
+                    let (sink, rx) = StoreSink::new(ctx.store.clone());
+                    let forward = tokio::spawn(forward_states(rx, tx.clone()));
+                    let result = deploy::destroy(&ctx, &stack, delete_data, Box::new(sink)).await;
+                    let _ = forward.await;
+                    let result = result
+                        .map(|o| match o.kept {
+                            Some(k) => format!("{stack} destroyed; kept {}", k.describe()),
+                            None => format!("{stack} and its data deleted"),
+                        })
+                        .map_err(|e| e.to_string());
+                    let kind = OperationKind::Destroy;
+                    let stack = stack.to_string();
+                    let _ = tx
+                        .send(Msg::OperationFinished {
+                            stack,
+                            kind,
+                            result,
+                        })
+                        .await;
+                });
+            }
+            Effect::InjectFault { stack, fault } => {
+                let result = match &self.sandbox {
+                    Some(sandbox) => sandbox.inject(&stack, fault).map_err(|e| e.to_string()),
+                    None => Err("fault injection needs the sandbox".to_string()),
+                };
+                tokio::spawn(async move {
+                    let _ = tx.send(Msg::FaultInjected { stack, result }).await;
+                });
+            }
+        }
+    }
+
+    fn refuse(&self, stack: String, kind: OperationKind) {
+        let tx = self.tx.clone();
+        let result = Err(self.no_cloud_reason.clone());
+        tokio::spawn(async move {
+            let _ = tx
+                .send(Msg::OperationFinished {
+                    stack,
+                    kind,
+                    result,
+                })
+                .await;
+        });
+    }
+
+    /// Start wanted subscriptions that are not running; stop the others.
+    pub fn sync(&mut self, wanted: &Subscriptions) {
+        self.running.retain(|sub, handle| {
+            let keep = wanted.contains(sub) && !handle.is_finished();
+            if !keep {
+                handle.abort();
+            }
+            keep
+        });
+        for sub in wanted {
+            if self.running.contains_key(sub) {
+                continue;
+            }
+            if let Some(handle) = self.start(sub) {
+                self.running.insert(sub.clone(), handle);
+            }
+        }
+    }
+
+    fn start(&self, sub: &Subscription) -> Option<AbortHandle> {
+        let tx = self.tx.clone();
+        let store = self.store.clone();
+        let task = match sub {
+            Subscription::Store => tokio::spawn(poll_store(store, tx)),
+            Subscription::Logs { stack } => {
+                let cloud = self.ctx.as_ref()?.cloud.clone();
+                tokio::spawn(tail_logs(cloud, store, stack.clone(), tx))
+            }
+            Subscription::Health { stack } => {
+                let cloud = self.ctx.as_ref()?.cloud.clone();
+                let probe = HealthProbe {
+                    cloud,
+                    store,
+                    clock: self.clock.clone(),
+                    interval: self.health_interval,
+                };
+                tokio::spawn(probe.run(stack.clone(), tx))
+            }
+        };
+        Some(task.abort_handle())
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        for handle in self.running.values() {
+            handle.abort();
+        }
+    }
+}
+
+/// Each state an operation saves becomes a message (the latest wins).
+async fn forward_states(mut rx: watch::Receiver<Option<DeploymentState>>, tx: mpsc::Sender<Msg>) {
+    while rx.changed().await.is_ok() {
+        let state = rx.borrow_and_update().clone();
+        if let Some(state) = state
+            && tx.send(Msg::StackChanged(Box::new(state))).await.is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn poll_store(store: Store, tx: mpsc::Sender<Msg>) {
+    let mut cache = ListingCache::new(store);
+    loop {
+        let joined = tokio::task::spawn_blocking(move || {
+            let r = cache.refresh();
+            (cache, r)
+        })
+        .await;
+        let Ok((returned, refreshed)) = joined else {
+            tracing::error!("reading the state directory failed; stopped watching it");
+            return;
+        };
+        cache = returned;
+        let msg = match refreshed {
+            Ok(Some(listing)) => {
+                let mut problems: Vec<String> = listing
+                    .quarantined
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                problems.extend(
+                    listing
+                        .unreadable
+                        .iter()
+                        .map(|(p, why)| format!("could not read {p:?}: {why}")),
+                );
+                Some(Msg::StacksLoaded {
+                    stacks: listing.stacks,
+                    problems,
+                })
+            }
+            Ok(None) => None,
+            Err(e) => Some(Msg::StacksLoaded {
+                stacks: Vec::new(),
+                problems: vec![e.to_string()],
+            }),
+        };
+        if let Some(msg) = msg
+            && tx.send(msg).await.is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(STORE_POLL).await;
+    }
+}
+
+async fn tail_logs(cloud: Arc<dyn Cloud>, store: Store, stack: String, tx: mpsc::Sender<Msg>) {
+    let Some(state) = load(&store, &stack) else {
+        return;
+    };
+    let mut query = LogQuery {
+        since: None,
+        tail: Some(FIRST_LOG_LINES),
+        service: None,
+    };
+    loop {
+        if let Ok(raw) = cloud.read_logs(&state, &query).await {
+            let lines: Vec<_> = raw.iter().map(|l| log_line::parse(l)).collect();
+            if let Some(last) = lines.iter().rev().find_map(|l| l.at) {
+                query.since = Some(last.plus_secs(0.001));
+                query.tail = None;
+            }
+            if !lines.is_empty() {
+                let msg = Msg::LogLines {
+                    stack: stack.clone(),
+                    lines,
+                };
+                if tx.send(msg).await.is_err() {
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(LOG_POLL).await;
+    }
+}
+
+fn load(store: &Store, stack: &str) -> Option<DeploymentState> {
+    let name = crate::domain::StackName::parse(stack).ok()?;
+    store.load(&name).ok().flatten()
+}
+
+struct HealthProbe {
+    cloud: Arc<dyn Cloud>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+}
+
+impl HealthProbe {
+    /// Probe every interval; a slow round delays the next, never piles up.
+    async fn run(self, stack: String, tx: mpsc::Sender<Msg>) {
+        let Some(state) = load(&self.store, &stack) else {
+            return;
+        };
+        let endpoints = loop {
+            match self.cloud.service_endpoints(&state).await {
+                Ok(eps) => break eps,
+                Err(e) => {
+                    tracing::warn!(%stack, error = %e, "no endpoints to probe yet");
+                    tokio::time::sleep(self.interval).await;
+                }
+            }
+        };
+        loop {
+            let samples = probe::probe_all(&endpoints).await;
+            let at = self.clock.now();
+            let msg = Msg::HealthSampled {
+                stack: stack.clone(),
+                at,
+                samples,
+            };
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+}

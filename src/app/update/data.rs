@@ -1,0 +1,122 @@
+//! Messages that bring data: stacks from disk or from an operation, log
+//! lines, probe results, outcomes.
+
+use super::{fix_selection, notify};
+use crate::app::effect::Effect;
+use crate::app::model::{HEALTH_HISTORY, HealthPoint, LOG_CAPACITY, Model, NoticeLevel};
+use crate::app::msg::Msg;
+use crate::domain::DeploymentState;
+use crate::monitor::log_line::LogLine;
+
+pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::StacksLoaded { stacks, problems } => {
+            merge_stacks(model, stacks);
+            for problem in problems {
+                if !model.notices.iter().any(|n| n.text == problem) {
+                    notify(model, NoticeLevel::Warn, problem);
+                }
+            }
+        }
+        Msg::StackChanged(state) => upsert(model, *state),
+        Msg::OperationFinished {
+            stack,
+            kind,
+            result,
+        } => {
+            model.busy.remove(&stack);
+            match result {
+                Ok(text) => notify(model, NoticeLevel::Info, text),
+                Err(text) => notify(
+                    model,
+                    NoticeLevel::Error,
+                    format!("{kind} {stack} failed: {text}"),
+                ),
+            }
+        }
+        Msg::LogLines { stack, lines } => append_logs(model, &stack, lines),
+        Msg::HealthSampled { stack, at, samples } => {
+            let running = model
+                .stacks
+                .iter()
+                .find(|s| s.stack_name == stack)
+                .is_some_and(|s| s.status == crate::domain::StackStatus::Running);
+            let history = model.health.entry(stack).or_default();
+            for sample in samples {
+                let points = history.points.entry(sample.service).or_default();
+                points.push_back(HealthPoint {
+                    at,
+                    status: sample.status(!running),
+                    latency_ms: (sample.outcome == crate::monitor::probe::ProbeOutcome::Ready)
+                        .then_some(sample.latency_ms),
+                });
+                while points.len() > HEALTH_HISTORY {
+                    points.pop_front();
+                }
+            }
+        }
+        Msg::FaultInjected { stack, result } => match result {
+            Ok(text) => notify(model, NoticeLevel::Info, text),
+            Err(text) => notify(
+                model,
+                NoticeLevel::Error,
+                format!("fault on {stack}: {text}"),
+            ),
+        },
+        Msg::Key(_) | Msg::Resize(..) | Msg::Tick(_) | Msg::Quit => {}
+    }
+    Vec::new()
+}
+
+/// Take the disk's view, except where this process holds a newer state.
+fn merge_stacks(model: &mut Model, loaded: Vec<DeploymentState>) {
+    let mut merged = loaded;
+    for ours in &model.stacks {
+        let newer_here = |disk: &DeploymentState| ours.updated_at > disk.updated_at;
+        match merged.iter_mut().find(|s| s.stack_name == ours.stack_name) {
+            Some(disk) if newer_here(disk) => *disk = ours.clone(),
+            Some(_) => {}
+            // Being created by this process and not yet on disk.
+            None if model.busy.contains_key(&ours.stack_name) => merged.push(ours.clone()),
+            None => {}
+        }
+    }
+    merged.sort_by(|a, b| a.stack_name.cmp(&b.stack_name));
+    model.stacks = merged;
+    model
+        .health
+        .retain(|name, _| model.stacks.iter().any(|s| &s.stack_name == name));
+    fix_selection(model);
+}
+
+fn upsert(model: &mut Model, state: DeploymentState) {
+    match model
+        .stacks
+        .iter_mut()
+        .find(|s| s.stack_name == state.stack_name)
+    {
+        Some(existing) => *existing = state,
+        None => {
+            model.stacks.push(state);
+            model.stacks.sort_by(|a, b| a.stack_name.cmp(&b.stack_name));
+        }
+    }
+    fix_selection(model);
+}
+
+fn append_logs(model: &mut Model, stack: &str, lines: Vec<LogLine>) {
+    let logs = &mut model.logs;
+    if logs.stack.as_deref() != Some(stack) {
+        return;
+    }
+    let shown = |l: &LogLine| logs.service.is_none() || l.service == logs.service;
+    let added = lines.iter().filter(|l| shown(l)).count();
+    logs.lines.extend(lines);
+    let overflow = logs.lines.len().saturating_sub(LOG_CAPACITY);
+    logs.lines.drain(..overflow);
+    if !logs.follow {
+        // Keep the lines being read where they are.
+        let max = logs.visible().count().saturating_sub(1);
+        logs.scroll = (logs.scroll + added).min(max);
+    }
+}

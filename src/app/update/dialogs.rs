@@ -1,0 +1,255 @@
+//! Keys while a dialog is open: the help, the new-stack form, the destroy
+//! confirmation and the fault menu.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+use strum::IntoEnumIterator;
+
+use super::notify;
+use crate::app::effect::Effect;
+use crate::app::model::{
+    ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, NoticeLevel, Overlay,
+};
+use crate::cloud::DeployRequest;
+use crate::domain::stage::OperationKind;
+use crate::domain::{StackName, StackStatus, Tier};
+
+pub fn single_line(text: &str) -> TextArea<'static> {
+    let mut area = TextArea::new(vec![text.to_string()]);
+    area.move_cursor(ratatui_textarea::CursorMove::End);
+    area
+}
+
+fn text_of(area: &TextArea<'_>) -> String {
+    area.lines().join("").trim().to_string()
+}
+
+pub fn new_stack_form(model: &Model) -> NewStackForm {
+    let mut name = single_line("");
+    name.set_placeholder_text("e.g. demo");
+    NewStackForm {
+        name,
+        instance_type: single_line(&model.default_instance_type),
+        tier: model.default_tier,
+        spot: model.prefer_spot,
+        field: FormField::Name,
+        error: None,
+    }
+}
+
+pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    let Some(overlay) = model.overlay.take() else {
+        return Vec::new();
+    };
+    let (kept, effects) = match overlay {
+        Overlay::Help => help_key(key),
+        Overlay::NewStack(form) => form_key(model, form, key),
+        Overlay::ConfirmDestroy(confirm) => destroy_key(model, confirm, key),
+        Overlay::Faults(menu) => faults_key(menu, key),
+    };
+    model.overlay = kept;
+    effects
+}
+
+type Outcome = (Option<Overlay>, Vec<Effect>);
+
+fn close() -> Outcome {
+    (None, Vec::new())
+}
+
+fn help_key(key: KeyEvent) -> Outcome {
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => close(),
+        _ => (Some(Overlay::Help), Vec::new()),
+    }
+}
+
+/// Keys a single-line text field must not receive (they would add lines or
+/// are the dialog's own).
+fn is_text_input(key: &KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Enter | KeyCode::Tab | KeyCode::BackTab | KeyCode::Esc => false,
+        KeyCode::Char('m' | 'j') => !ctrl,
+        _ => true,
+    }
+}
+
+fn form_key(model: &mut Model, mut form: Box<NewStackForm>, key: KeyEvent) -> Outcome {
+    form.error = None;
+    let fields: Vec<FormField> = FormField::iter().collect();
+    let at = fields.iter().position(|f| *f == form.field).unwrap_or(0);
+    match key.code {
+        KeyCode::Esc => return close(),
+        KeyCode::Tab | KeyCode::Down => form.field = fields[(at + 1) % fields.len()],
+        KeyCode::BackTab | KeyCode::Up => {
+            form.field = fields[(at + fields.len() - 1) % fields.len()]
+        }
+        KeyCode::Enter => return submit(model, form),
+        _ => match form.field {
+            FormField::Name if is_text_input(&key) => {
+                form.name.input(key);
+            }
+            FormField::InstanceType if is_text_input(&key) => {
+                form.instance_type.input(key);
+            }
+            FormField::Tier => cycle_tier(&mut form, &key),
+            FormField::Market => {
+                if matches!(
+                    key.code,
+                    KeyCode::Left | KeyCode::Right | KeyCode::Char(' ')
+                ) {
+                    form.spot = !form.spot;
+                }
+            }
+            _ => {}
+        },
+    }
+    (Some(Overlay::NewStack(form)), Vec::new())
+}
+
+fn cycle_tier(form: &mut NewStackForm, key: &KeyEvent) {
+    let step: isize = match key.code {
+        KeyCode::Right | KeyCode::Char(' ') | KeyCode::Char('l') => 1,
+        KeyCode::Left | KeyCode::Char('h') => -1,
+        _ => return,
+    };
+    let tiers = Tier::ALL;
+    let at = tiers.iter().position(|t| *t == form.tier).unwrap_or(0) as isize;
+    let next = tiers[(at + step).rem_euclid(tiers.len() as isize) as usize];
+    // Follow the tier's default type unless the user typed their own.
+    if text_of(&form.instance_type) == form.tier.default_instance_type() {
+        form.instance_type = single_line(next.default_instance_type());
+    }
+    form.tier = next;
+}
+
+fn submit(model: &mut Model, mut form: Box<NewStackForm>) -> Outcome {
+    match request_from(model, &form) {
+        Ok(req) => {
+            notify(
+                model,
+                NoticeLevel::Info,
+                format!("deploying {} ({} tier)", req.stack, req.tier),
+            );
+            model
+                .busy
+                .insert(req.stack.to_string(), OperationKind::Deploy);
+            super::select(model, Some(req.stack.to_string()));
+            model.focus = crate::app::model::Pane::Pipeline;
+            (None, vec![Effect::Deploy(req)])
+        }
+        Err(why) => {
+            form.error = Some(why);
+            (Some(Overlay::NewStack(form)), Vec::new())
+        }
+    }
+}
+
+fn request_from(model: &Model, form: &NewStackForm) -> Result<DeployRequest, String> {
+    let stack = StackName::parse(&text_of(&form.name)).map_err(|e| e.to_string())?;
+    let instance_type = text_of(&form.instance_type);
+    if !instance_type.contains('.') || instance_type.contains(char::is_whitespace) {
+        return Err(format!(
+            "{instance_type:?} is not an EC2 instance type; use a name like t3.medium"
+        ));
+    }
+    if model.busy.contains_key(stack.as_str()) {
+        return Err(format!("{stack} is busy with another operation"));
+    }
+    if let Some(existing) = model.stacks.iter().find(|s| s.stack_name == stack.as_str()) {
+        if !model.manages(existing) {
+            return Err(format!(
+                "{stack} is an {} stack; choose another name",
+                existing.provider
+            ));
+        }
+        if existing.status != StackStatus::Destroyed && existing.tier() != form.tier {
+            return Err(format!(
+                "{stack} is a {} stack; destroy it first or choose another name",
+                existing.tier()
+            ));
+        }
+    }
+    Ok(DeployRequest {
+        stack,
+        tier: form.tier,
+        region: model.region.clone(),
+        instance_type,
+        spot: form.spot,
+    })
+}
+
+fn destroy_key(model: &mut Model, mut confirm: Box<ConfirmDestroy>, key: KeyEvent) -> Outcome {
+    confirm.error = None;
+    if !confirm.delete_data {
+        return match key.code {
+            KeyCode::Char('y') => destroy(model, &confirm.stack, false),
+            KeyCode::Char('D') => {
+                confirm.delete_data = true;
+                (Some(Overlay::ConfirmDestroy(confirm)), Vec::new())
+            }
+            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => close(),
+            _ => (Some(Overlay::ConfirmDestroy(confirm)), Vec::new()),
+        };
+    }
+    match key.code {
+        KeyCode::Esc => close(),
+        KeyCode::Enter if text_of(&confirm.typed) == confirm.stack => {
+            let stack = confirm.stack.clone();
+            destroy(model, &stack, true)
+        }
+        KeyCode::Enter => {
+            confirm.error = Some(format!("type {} to delete its data", confirm.stack));
+            (Some(Overlay::ConfirmDestroy(confirm)), Vec::new())
+        }
+        _ => {
+            if is_text_input(&key) {
+                confirm.typed.input(key);
+            }
+            (Some(Overlay::ConfirmDestroy(confirm)), Vec::new())
+        }
+    }
+}
+
+fn destroy(model: &mut Model, stack: &str, delete_data: bool) -> Outcome {
+    let Ok(name) = StackName::parse(stack) else {
+        return close();
+    };
+    model.busy.insert(stack.to_string(), OperationKind::Destroy);
+    let what = if delete_data { " and its data" } else { "" };
+    notify(
+        model,
+        NoticeLevel::Info,
+        format!("destroying {stack}{what}"),
+    );
+    model.focus = crate::app::model::Pane::Pipeline;
+    (
+        None,
+        vec![Effect::Destroy {
+            stack: name,
+            delete_data,
+        }],
+    )
+}
+
+fn faults_key(mut menu: FaultMenu, key: KeyEvent) -> Outcome {
+    let last = menu.faults.len().saturating_sub(1);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => return close(),
+        KeyCode::Char('j') | KeyCode::Down => menu.selected = (menu.selected + 1).min(last),
+        KeyCode::Char('k') | KeyCode::Up => menu.selected = menu.selected.saturating_sub(1),
+        KeyCode::Enter => {
+            let fault = menu.faults[menu.selected.min(last)];
+            return (
+                None,
+                vec![Effect::InjectFault {
+                    stack: menu.stack,
+                    fault,
+                }],
+            );
+        }
+        _ => {}
+    }
+    (Some(Overlay::Faults(menu)), Vec::new())
+}

@@ -1,0 +1,202 @@
+//! Keys: dialogs first, then the filter being typed, then the keymap.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
+use super::{dialogs, fix_selection, notify, select};
+use crate::app::effect::Effect;
+use crate::app::keymap::{self, Action};
+use crate::app::model::{ConfirmDestroy, FaultMenu, Model, NoticeLevel, Overlay, Pane};
+use crate::cloud::sandbox::Fault;
+use crate::domain::StackStatus;
+
+const PAGE: usize = 10;
+
+pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    if model.overlay.is_some() {
+        return dialogs::on_key(model, key);
+    }
+    if model.filtering {
+        on_filter_key(model, key);
+        return Vec::new();
+    }
+    match keymap::action_for(&key, model.focus) {
+        Some(action) => on_action(model, action),
+        None => Vec::new(),
+    }
+}
+
+fn on_filter_key(model: &mut Model, key: KeyEvent) {
+    match key.code {
+        KeyCode::Enter => model.filtering = false,
+        KeyCode::Esc => {
+            model.filtering = false;
+            model.filter.clear();
+        }
+        KeyCode::Backspace => {
+            model.filter.pop();
+        }
+        KeyCode::Char(c) if !c.is_control() && model.filter.len() < 64 => model.filter.push(c),
+        _ => {}
+    }
+    fix_selection(model);
+}
+
+fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Quit => model.should_quit = true,
+        Action::Help => model.overlay = Some(Overlay::Help),
+        Action::FocusNext => model.focus = model.focus.next(),
+        Action::FocusPrev => model.focus = model.focus.prev(),
+        Action::Up
+        | Action::Down
+        | Action::Top
+        | Action::Bottom
+        | Action::PageUp
+        | Action::PageDown => move_in_focus(model, action),
+        Action::Open => model.focus = Pane::Pipeline,
+        Action::NewStack => {
+            model.overlay = Some(Overlay::NewStack(Box::new(dialogs::new_stack_form(model))))
+        }
+        Action::Destroy => open_destroy(model),
+        Action::Faults => open_faults(model),
+        Action::Filter => model.filtering = true,
+        Action::ToggleFollow => {
+            model.logs.follow = !model.logs.follow;
+            if model.logs.follow {
+                model.logs.scroll = 0;
+            }
+        }
+        Action::CycleService => {
+            let all = crate::domain::Service::ALL;
+            model.logs.service = match model.logs.service {
+                None => Some(all[0]),
+                Some(s) => all
+                    .iter()
+                    .position(|x| *x == s)
+                    .and_then(|i| all.get(i + 1))
+                    .copied(),
+            };
+            model.logs.scroll = 0;
+        }
+        Action::Back => {
+            model.filter.clear();
+            model.notices.clear();
+            fix_selection(model);
+        }
+    }
+    Vec::new()
+}
+
+fn move_in_focus(model: &mut Model, action: Action) {
+    match model.focus {
+        Pane::Stacks => move_selection(model, action),
+        Pane::Logs => scroll_logs(model, action),
+        _ => {}
+    }
+}
+
+fn move_selection(model: &mut Model, action: Action) {
+    let names: Vec<String> = model
+        .visible_stacks()
+        .map(|s| s.stack_name.clone())
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let current = model
+        .selected
+        .as_ref()
+        .and_then(|s| names.iter().position(|n| n == s))
+        .unwrap_or(0);
+    let last = names.len() - 1;
+    let next = match action {
+        Action::Up => current.saturating_sub(1),
+        Action::Down => (current + 1).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => current,
+    };
+    select(model, Some(names[next].clone()));
+}
+
+fn scroll_logs(model: &mut Model, action: Action) {
+    let max = model.logs.visible().count().saturating_sub(1);
+    let logs = &mut model.logs;
+    match action {
+        Action::Up => logs.scroll = (logs.scroll + 1).min(max),
+        Action::PageUp => logs.scroll = (logs.scroll + PAGE).min(max),
+        Action::Top => logs.scroll = max,
+        Action::Down => logs.scroll = logs.scroll.saturating_sub(1),
+        Action::PageDown => logs.scroll = logs.scroll.saturating_sub(PAGE),
+        _ => {}
+    }
+    // Reading back pauses; only End (or `f`) follows again.
+    logs.follow = action == Action::Bottom;
+    if logs.follow {
+        logs.scroll = 0;
+    }
+}
+
+fn open_destroy(model: &mut Model) {
+    let Some(stack) = model.selected_stack() else {
+        notify(model, NoticeLevel::Warn, "no stack selected");
+        return;
+    };
+    let name = stack.stack_name.clone();
+    let refusal = if !model.manages(stack) {
+        Some(format!(
+            "{name} is an {} stack; open the dashboard without --sandbox to manage it",
+            stack.provider
+        ))
+    } else if let Some(kind) = model.busy.get(&name) {
+        Some(format!("{name} is busy: {kind} under way"))
+    } else if stack.status == StackStatus::Destroyed && stack.efs_id.is_none() {
+        Some(format!("{name} has nothing left to destroy"))
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        notify(model, NoticeLevel::Warn, why);
+        return;
+    }
+    let only_data_left = stack.status == StackStatus::Destroyed;
+    model.overlay = Some(Overlay::ConfirmDestroy(Box::new(ConfirmDestroy {
+        stack: name,
+        delete_data: only_data_left,
+        typed: dialogs::single_line(""),
+        error: None,
+    })));
+}
+
+fn open_faults(model: &mut Model) {
+    if !model.is_sandbox() {
+        notify(
+            model,
+            NoticeLevel::Warn,
+            "fault injection needs the sandbox: start with --sandbox",
+        );
+        return;
+    }
+    match model.selected_stack() {
+        Some(stack) if model.manages(stack) => {
+            let stack = stack.stack_name.clone();
+            model.overlay = Some(Overlay::Faults(FaultMenu {
+                stack,
+                faults: Fault::menu(),
+                selected: 0,
+            }));
+        }
+        Some(stack) => {
+            let why = format!("{} is not a sandbox stack", stack.stack_name);
+            notify(model, NoticeLevel::Warn, why);
+        }
+        None => notify(
+            model,
+            NoticeLevel::Warn,
+            "no stack selected: deploy one with n",
+        ),
+    }
+}

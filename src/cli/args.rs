@@ -1,0 +1,118 @@
+//! Command-line arguments. With no subcommand the dashboard opens.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::{Service, StackName, Tier};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "geusemaker-tui",
+    version,
+    about = "Deploy n8n, Ollama, Qdrant, Crawl4AI and PostgreSQL to a spot EC2 instance with data on EFS, and keep them alive",
+    long_about = None,
+    after_help = "With no command, opens the dashboard. Try it without AWS: geusemaker-tui --sandbox\n\
+                  Exit codes: 0 success, 1 the operation failed, 2 bad input."
+)]
+pub struct Cli {
+    /// Use the simulated sandbox cloud: no AWS account needed
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+    /// AWS region (default: settings' default_region)
+    #[arg(long, global = true, env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS profile from ~/.aws/config (SSO profiles work)
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Exit as soon as the first frame is drawn (for the startup benchmark)
+    #[arg(long, hide = true)]
+    pub exit_after_first_frame: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Deploy a stack, or bring an existing one back to running
+    Deploy(DeployArgs),
+    /// Remove a stack's resources; its EFS data is kept unless --delete-data
+    Destroy(DestroyArgs),
+    /// List the stacks in the state directory
+    List,
+    /// Show one stack's state
+    Status(StackArg),
+    /// Show the stack's container logs
+    Logs(LogsArgs),
+    /// Show what the stack costs
+    Cost(StackArg),
+    /// Inject a fault into a sandbox stack (needs --sandbox)
+    Fault(FaultArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StackArg {
+    /// Stack name: 2-64 of a-z, 0-9 and '-'
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// Deployment tier (default: settings' default_tier)
+    #[arg(long, value_enum)]
+    pub tier: Option<Tier>,
+    /// Use a spot instance (the default unless settings say prefer_spot: false)
+    #[arg(long, conflicts_with = "on_demand")]
+    pub spot: bool,
+    /// Use an on-demand instance
+    #[arg(long)]
+    pub on_demand: bool,
+    /// EC2 instance type (default: the tier's)
+    #[arg(long, value_name = "TYPE")]
+    pub instance_type: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// Also delete the EFS with all the stack's data, and its secrets
+    #[arg(long)]
+    pub delete_data: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// Only this service's lines
+    #[arg(long, value_enum)]
+    pub service: Option<Service>,
+    /// Keep printing new lines until interrupted
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// How many of the latest lines to show first
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub tail: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct FaultArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// kill-service, restore-service, spot-interruption or throttle
+    #[arg(value_parser = ["kill-service", "restore-service", "spot-interruption", "throttle"])]
+    pub fault: String,
+    /// The service, for kill-service and restore-service
+    pub service: Option<String>,
+}

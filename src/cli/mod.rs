@@ -1,0 +1,105 @@
+//! The headless CLI: the same operations as the dashboard, for scripts and CI.
+
+pub mod args;
+mod cost;
+mod fault;
+mod logs;
+mod operations;
+mod output;
+mod progress;
+mod status;
+
+use std::fmt;
+
+pub use args::{Cli, Command};
+
+use crate::deploy::OperationError;
+use crate::runtime::{Runtime, RuntimeError};
+use crate::store::StoreError;
+
+/// A command's failure: the exit code and a sentence saying what to do.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+impl Failure {
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_BAD_INPUT,
+            message: message.into(),
+        }
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_FAILED,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<RuntimeError> for Failure {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::BadInput(_) => Self::bad_input(e.to_string()),
+            RuntimeError::Store(StoreError::InvalidSettings { .. }) => {
+                Self::bad_input(e.to_string())
+            }
+            _ => Self::failed(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self::failed(e.to_string())
+    }
+}
+
+impl From<OperationError> for Failure {
+    fn from(e: OperationError) -> Self {
+        match e {
+            OperationError::NotFound(_) | OperationError::Conflict(_) => {
+                Self::bad_input(e.to_string())
+            }
+            _ => Self::failed(e.to_string()),
+        }
+    }
+}
+
+/// Run a headless command.
+pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failure> {
+    for notice in &rt.notices {
+        eprintln!("warning: {notice}");
+    }
+    match command {
+        Command::Deploy(args) => operations::deploy(rt, args, json).await,
+        Command::Destroy(args) => operations::destroy(rt, args, json).await,
+        Command::List => status::list(rt, json),
+        Command::Status(args) => status::status(rt, &args.stack, json),
+        Command::Logs(args) => logs::logs(rt, args, json).await,
+        Command::Cost(args) => cost::cost(rt, &args.stack, json),
+        Command::Fault(args) => fault::fault(rt, args, json),
+    }
+}
+
+/// Load a stack that must exist.
+fn load_existing(
+    rt: &Runtime,
+    stack: &crate::domain::StackName,
+) -> Result<crate::domain::DeploymentState, Failure> {
+    rt.store
+        .load(stack)?
+        .ok_or_else(|| Failure::bad_input(OperationError::NotFound(stack.to_string()).to_string()))
+}

@@ -1,0 +1,178 @@
+//! `deploy` and `destroy` from the command line.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::cloud::DeployRequest;
+use crate::cloud::session::StoreSink;
+use crate::deploy::{self, OperationError};
+use crate::domain::{StackName, StackStatus, Tier};
+use crate::runtime::Runtime;
+
+use super::args::{DeployArgs, DestroyArgs};
+use super::output::print_json;
+use super::{Failure, progress};
+
+pub async fn deploy(rt: &Runtime, args: DeployArgs, json: bool) -> Result<(), Failure> {
+    let req = request(rt, &args)?;
+    let cloud = rt.cloud()?;
+    if !args.yes {
+        let market = if req.spot { "spot" } else { "on-demand" };
+        confirm(&format!(
+            "Deploy {} ({} tier, {market} {}) in {} ({})?",
+            req.stack, req.tier, req.instance_type, req.region, rt.provider
+        ))?;
+    }
+    eprintln!(
+        "Deploying {} ({} tier) in {} ({})",
+        req.stack, req.tier, req.region, rt.provider
+    );
+    let ctx = rt.context(cloud);
+    let (sink, rx) = StoreSink::new(rt.store.clone());
+    let printer = tokio::spawn(progress::print_stages(rx, rt.clock.now()));
+    let result = deploy::deploy(&ctx, &req, Box::new(sink)).await;
+    let _ = printer.await;
+    let state = result.map_err(|e| with_next_step(e, &req.stack, "deploy"))?;
+    if json {
+        return print_json(&state);
+    }
+    println!(
+        "{} is running. n8n: {}",
+        state.stack_name,
+        state.n8n_url.as_deref().unwrap_or("-")
+    );
+    Ok(())
+}
+
+fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
+    let tier = args.tier.unwrap_or(rt.settings.default_tier);
+    let spot = if args.on_demand {
+        false
+    } else {
+        args.spot || rt.settings.prefer_spot
+    };
+    let instance_type = match &args.instance_type {
+        Some(t) => t.clone(),
+        None if tier == Tier::Dev => rt.settings.default_instance_type.clone(),
+        None => tier.default_instance_type().to_string(),
+    };
+    if !is_instance_type(&instance_type) {
+        return Err(Failure::bad_input(format!(
+            "{instance_type:?} is not an EC2 instance type; use a name like t3.medium or g4dn.xlarge"
+        )));
+    }
+    Ok(DeployRequest {
+        stack: args.stack.clone(),
+        tier,
+        region: rt.region.clone(),
+        instance_type,
+        spot,
+    })
+}
+
+/// `family.size`, e.g. t3.medium, g4dn.xlarge, m7i-flex.large.
+fn is_instance_type(t: &str) -> bool {
+    let Some((family, size)) = t.split_once('.') else {
+        return false;
+    };
+    let ok = |s: &str, extra: &[char]| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(&c))
+    };
+    ok(family, &['-']) && ok(size, &[]) && family.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+pub async fn destroy(rt: &Runtime, args: DestroyArgs, json: bool) -> Result<(), Failure> {
+    let state = super::load_existing(rt, &args.stack)?;
+    let cloud = rt.cloud()?;
+    if !args.yes {
+        let what = if args.delete_data {
+            "and DELETE its EFS with all its data"
+        } else {
+            "(its EFS data is kept)"
+        };
+        confirm(&format!("Destroy {} {what}?", args.stack))?;
+    }
+    if state.status == StackStatus::Destroyed && !args.delete_data {
+        eprintln!("{} is already destroyed.", args.stack);
+    }
+    let ctx = rt.context(cloud);
+    let (sink, rx) = StoreSink::new(rt.store.clone());
+    let printer = tokio::spawn(progress::print_stages(rx, rt.clock.now()));
+    let result = deploy::destroy(&ctx, &args.stack, args.delete_data, Box::new(sink)).await;
+    let _ = printer.await;
+    let outcome = result.map_err(|e| with_next_step(e, &args.stack, "destroy"))?;
+    if json {
+        let kept = outcome.kept.as_ref().map(|k| {
+            serde_json::json!({
+                "efs_id": k.efs_id,
+                "size_gb": (k.size_gb * 100.0).round() / 100.0,
+                "monthly_cost": (k.monthly_cost * 100.0).round() / 100.0,
+            })
+        });
+        return print_json(&serde_json::json!({
+            "stack_name": args.stack.as_str(),
+            "status": if outcome.state.is_some() { "destroyed" } else { "deleted" },
+            "kept_data": kept,
+        }));
+    }
+    match &outcome.kept {
+        Some(kept) => println!(
+            "{} destroyed. Kept {} while kept.\nA later `deploy {}` reuses it; `destroy {} --delete-data` deletes it.",
+            args.stack,
+            kept.describe(),
+            args.stack,
+            args.stack
+        ),
+        None => println!("{} and all its data are deleted.", args.stack),
+    }
+    Ok(())
+}
+
+fn with_next_step(e: OperationError, stack: &StackName, op: &str) -> Failure {
+    let retry = matches!(e, OperationError::Stage { .. });
+    let mut failure = Failure::from(e);
+    if retry {
+        failure.message = format!(
+            "{}\nWhat was created is recorded; run `{op} {stack}` again to resume, or `status {stack}` to see it.",
+            failure.message
+        );
+    }
+    failure
+}
+
+/// Ask on the terminal; without one, refuse: scripts must say --yes.
+fn confirm(question: &str) -> Result<(), Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::bad_input(format!(
+            "{question} Refusing without confirmation: stdin is not a terminal. Add --yes"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::failed(format!("could not read the answer: {e}")))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::failed("cancelled; nothing was changed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_instance_type;
+
+    #[test]
+    fn instance_type_names() {
+        for ok in ["t3.medium", "g4dn.xlarge", "m7i-flex.large", "p5.48xlarge"] {
+            assert!(is_instance_type(ok), "{ok}");
+        }
+        for bad in ["", "t3", ".large", "T3.medium", "t3.", "t3.medium;rm"] {
+            assert!(!is_instance_type(bad), "{bad}");
+        }
+    }
+}

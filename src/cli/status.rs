@@ -1,0 +1,171 @@
+//! `list` and `status`: read the state store, never the cloud.
+
+use crate::domain::cost::{self, dollars};
+use crate::domain::stage::OperationResult;
+use crate::domain::time::{format_age, format_elapsed};
+use crate::domain::{DeploymentState, StackName, StackStatus};
+use crate::runtime::Runtime;
+use crate::ui::symbols;
+
+use super::output::{self, money_per_month, print_json, table};
+use super::{Failure, load_existing};
+
+pub fn list(rt: &Runtime, json: bool) -> Result<(), Failure> {
+    let listing = rt.store.list()?;
+    for q in &listing.quarantined {
+        eprintln!("warning: {q}");
+    }
+    for (path, why) in &listing.unreadable {
+        eprintln!("warning: could not read {path:?}: {why}");
+    }
+    let now = rt.clock.now();
+    if json {
+        let summaries: Vec<_> = listing
+            .stacks
+            .iter()
+            .map(|s| output::summary(s, now))
+            .collect();
+        return print_json(&summaries);
+    }
+    if listing.stacks.is_empty() {
+        println!(
+            "No stacks yet. Deploy one: geusemaker-tui --sandbox deploy demo --tier dev --yes"
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = listing
+        .stacks
+        .iter()
+        .map(|s| {
+            let summary = output::summary(s, now);
+            vec![
+                s.stack_name.clone(),
+                format!("{} {}", symbols::stack(s.status), s.status),
+                s.tier().to_string(),
+                s.region().to_string(),
+                s.provider.to_string(),
+                s.instance_id.clone().unwrap_or_else(|| "-".into()),
+                money_per_month(summary.monthly_cost),
+                note(s),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(
+            &[
+                "NAME", "STATUS", "TIER", "REGION", "CLOUD", "INSTANCE", "COST", "NOTE"
+            ],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+fn note(state: &DeploymentState) -> String {
+    match state.status {
+        StackStatus::Destroyed => crate::deploy::destroy_kept_data(state)
+            .map(|k| format!("kept {}", k.describe()))
+            .unwrap_or_default(),
+        StackStatus::Failed => state
+            .operation
+            .as_ref()
+            .and_then(|op| op.error.clone())
+            .unwrap_or_default(),
+        _ => state.n8n_url.clone().unwrap_or_default(),
+    }
+}
+
+pub fn status(rt: &Runtime, stack: &StackName, json: bool) -> Result<(), Failure> {
+    let state = load_existing(rt, stack)?;
+    if json {
+        return print_json(&state);
+    }
+    println!("{}", describe(&state, rt.clock.now()));
+    Ok(())
+}
+
+fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let market = if s.is_spot() { "spot" } else { "on-demand" };
+    let mut out = vec![format!(
+        "{} {} {}   {} · {} {} · {} · {}",
+        s.stack_name,
+        symbols::stack(s.status),
+        s.status,
+        s.tier(),
+        market,
+        s.instance_type().unwrap_or("?"),
+        s.region(),
+        s.provider
+    )];
+    out.push(format!(
+        "  instance  {}  public {}  private {}",
+        dash(&s.instance_id),
+        dash(&s.public_ip),
+        dash(&s.private_ip)
+    ));
+    out.push(format!("  n8n       {}", dash(&s.n8n_url)));
+    let efs = match crate::deploy::destroy_kept_data(s) {
+        Some(k) => k.describe(),
+        None => "-".into(),
+    };
+    out.push(format!("  data      {efs}"));
+    out.push(format!(
+        "  network   {}  sg {}",
+        dash(&s.vpc_id),
+        dash(&s.security_group_id)
+    ));
+    if !s.services.is_empty() {
+        let services: Vec<String> = s
+            .services
+            .iter()
+            .map(|h| {
+                let latency = h
+                    .response_time_ms
+                    .map(|ms| format!(" {ms}ms"))
+                    .unwrap_or_default();
+                format!(
+                    "{} {} {}{latency}",
+                    h.service_name,
+                    symbols::service(h.status),
+                    h.status
+                )
+            })
+            .collect();
+        out.push(format!("  services  {}", services.join("  ")));
+    }
+    let c = cost::summarize(s, now);
+    let rate = c
+        .hourly_rate
+        .map(cost::per_hour)
+        .unwrap_or_else(|| "no instance".into());
+    out.push(format!(
+        "  cost      {rate} · ~{}/mo · {} so far",
+        dollars(c.monthly_estimate),
+        dollars(c.cost_to_date)
+    ));
+    if let Some(op) = &s.operation {
+        let took = op
+            .finished_at
+            .map(|end| format!(" in {}", format_elapsed(op.started_at.secs_until(end))))
+            .unwrap_or_default();
+        let result = match op.result {
+            Some(OperationResult::Succeeded) => "succeeded",
+            Some(OperationResult::Failed) => "failed",
+            None => "in progress",
+        };
+        out.push(format!(
+            "  last op   {} {result} {}{took}",
+            op.kind,
+            format_age(op.started_at.secs_until(now))
+        ));
+        if let Some(error) = &op.error {
+            out.push(format!("  error     {error}"));
+        }
+    }
+    if !s.rollback_history.is_empty() {
+        out.push(format!("  rollbacks {}", s.rollback_history.len()));
+    }
+    out.join("\n")
+}

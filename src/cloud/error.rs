@@ -1,0 +1,48 @@
+//! Errors from a cloud provider, each with a sentence a user can act on.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    /// The provider asked us to slow down; worth retrying after a pause.
+    #[error("{operation} was throttled by the cloud API")]
+    Throttled { operation: String },
+    #[error("no {market} capacity for {instance_type} in {zone}")]
+    InsufficientCapacity {
+        instance_type: String,
+        zone: String,
+        market: String,
+    },
+    /// A call the provider refused, with what to do about it.
+    #[error("{operation} failed: {message}{}", hint.as_ref().map(|h| format!(". {h}")).unwrap_or_default())]
+    Api {
+        operation: String,
+        code: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// The request cannot work as asked (found before anything was created).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{what} did not finish within {secs:.0}s")]
+    Timeout { what: String, secs: f64 },
+    #[error("could not record the stack's state: {0}")]
+    State(#[from] StoreError),
+}
+
+impl CloudError {
+    pub fn api(operation: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Api {
+            operation: operation.to_string(),
+            code: code.to_string(),
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Throttled { .. })
+    }
+}
+
+pub type CloudResult<T> = Result<T, CloudError>;

@@ -1,0 +1,105 @@
+//! The `Cloud` trait: the domain operations a deploy, a destroy and the
+//! monitor need, and its providers (`sandbox` here; `aws` against the SDK).
+//!
+//! Every `ensure_*` first looks for what already exists (state ids, tags,
+//! creation tokens), so a re-run never duplicates, and records each id it
+//! creates through the `Session` before its next call.
+
+pub mod endpoints;
+pub mod error;
+pub mod sandbox;
+pub mod session;
+
+use async_trait::async_trait;
+
+pub use endpoints::{Endpoint, Endpoints};
+pub use error::{CloudError, CloudResult};
+pub use session::Session;
+
+use crate::domain::{DeploymentState, Provider, Service, StackName, Stage, Tier, Timestamp};
+
+/// A validated deploy request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeployRequest {
+    pub stack: StackName,
+    pub tier: Tier,
+    pub region: String,
+    pub instance_type: String,
+    pub spot: bool,
+}
+
+/// How far the instance's own boot (user data) has come, from its stage markers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BootProgress {
+    pub done: Vec<String>,
+    pub total: usize,
+    /// The instance is gone or stopped: booting will not finish.
+    pub instance_lost: Option<String>,
+}
+
+impl BootProgress {
+    pub fn finished(&self) -> bool {
+        self.total > 0 && self.done.len() >= self.total
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prices {
+    pub on_demand_per_hour: Option<f64>,
+    pub spot_per_hour: Option<f64>,
+    pub efs_gb_month: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogQuery {
+    pub since: Option<Timestamp>,
+    pub tail: Option<usize>,
+    pub service: Option<Service>,
+}
+
+#[async_trait]
+pub trait Cloud: Send + Sync {
+    fn provider(&self) -> Provider;
+    /// How long a stage usually takes here, in seconds, for the pipeline gauge.
+    fn typical_secs(&self, stage: Stage) -> f64;
+
+    /// Checks before anything is created (identity, region, instance type).
+    async fn preflight(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
+    async fn ensure_network(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
+    async fn ensure_security_groups(&self, req: &DeployRequest, s: &mut Session)
+    -> CloudResult<()>;
+    /// EFS, encrypted, with mount targets available.
+    async fn ensure_storage(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
+    /// Instance role and profile, and the stack's secrets.
+    async fn ensure_identity(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
+    /// Launch (or find) the instance and wait until it runs.
+    async fn ensure_instance(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
+    async fn ensure_load_balancer(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
+    async fn ensure_cdn(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
+
+    async fn boot_progress(&self, state: &DeploymentState) -> CloudResult<BootProgress>;
+    /// Where to probe each service of the stack.
+    async fn service_endpoints(&self, state: &DeploymentState) -> CloudResult<Endpoints>;
+    async fn prices(&self, region: &str, instance_type: &str) -> CloudResult<Prices>;
+    /// Metered size of the stack's EFS, when known.
+    async fn storage_size(&self, state: &DeploymentState) -> CloudResult<Option<u64>>;
+    /// Compose log lines (`service-1  | ts message`), oldest first.
+    async fn read_logs(
+        &self,
+        state: &DeploymentState,
+        query: &LogQuery,
+    ) -> CloudResult<Vec<String>>;
+
+    async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()>;
+    async fn delete_load_balancer(&self, s: &mut Session) -> CloudResult<()>;
+    /// Terminate the instance and wait until it is gone.
+    async fn terminate_instance(&self, s: &mut Session) -> CloudResult<()>;
+    /// Delete the instance security group; the EFS one too when `with_storage`.
+    async fn delete_security_groups(&self, s: &mut Session, with_storage: bool) -> CloudResult<()>;
+    /// Delete the role and profile; the secrets too when `with_secrets`.
+    async fn delete_identity(&self, s: &mut Session, with_secrets: bool) -> CloudResult<()>;
+    /// Delete mount targets, wait, then delete the EFS.
+    async fn delete_storage(&self, s: &mut Session) -> CloudResult<()>;
+    /// Delete the network, if this program created it.
+    async fn delete_network(&self, s: &mut Session) -> CloudResult<()>;
+}

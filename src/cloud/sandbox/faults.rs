@@ -1,0 +1,185 @@
+//! Fault injection: what goes wrong in a real stack, on demand.
+
+use std::str::FromStr;
+
+use super::world::{ServiceEvent, ServiceEventKind, SpotNotice};
+use super::{SandboxCloud, timing};
+use crate::cloud::{CloudError, CloudResult};
+use crate::domain::Service;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    KillService(Service),
+    RestoreService(Service),
+    SpotInterruption,
+    Throttle,
+}
+
+impl Fault {
+    /// Every fault, for the TUI's menu.
+    pub fn menu() -> Vec<Fault> {
+        let mut all: Vec<Fault> = Service::ALL.into_iter().map(Fault::KillService).collect();
+        all.extend(Service::ALL.into_iter().map(Fault::RestoreService));
+        all.extend([Fault::SpotInterruption, Fault::Throttle]);
+        all
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Fault::KillService(s) => format!("kill {s}"),
+            Fault::RestoreService(s) => format!("restore {s}"),
+            Fault::SpotInterruption => "spot interruption".into(),
+            Fault::Throttle => "API throttling".into(),
+        }
+    }
+
+    /// Parse the CLI form: `kill-service n8n`, `spot-interruption`, `throttle`.
+    pub fn parse(kind: &str, service: Option<&str>) -> Result<Fault, String> {
+        let named = || {
+            let name = service.ok_or_else(|| {
+                format!("{kind} needs a SERVICE (n8n, ollama, qdrant, crawl4ai, postgres)")
+            })?;
+            Service::from_str(name).map_err(|_| {
+                format!("unknown service {name:?}; use n8n, ollama, qdrant, crawl4ai or postgres")
+            })
+        };
+        let no_service = |fault| match service {
+            None => Ok(fault),
+            Some(extra) => Err(format!("{kind} takes no SERVICE (got {extra:?})")),
+        };
+        match kind {
+            "kill-service" => Ok(Fault::KillService(named()?)),
+            "restore-service" => Ok(Fault::RestoreService(named()?)),
+            "spot-interruption" => no_service(Fault::SpotInterruption),
+            "throttle" => no_service(Fault::Throttle),
+            other => Err(format!(
+                "unknown fault {other:?}; use kill-service, restore-service, spot-interruption or throttle"
+            )),
+        }
+    }
+}
+
+impl SandboxCloud {
+    /// Inject `fault` into the stack's world. Returns what happened, in words.
+    pub fn inject(&self, stack: &str, fault: Fault) -> CloudResult<String> {
+        let world = self.world(stack)?;
+        let now = self.now();
+        let live = world
+            .current_instance()
+            .filter(|i| i.is_running_at(now))
+            .cloned();
+        let refuse = |why: String| Err(CloudError::Refused(why));
+        let no_instance =
+            || format!("stack {stack} has no running sandbox instance; deploy it first");
+        match fault {
+            Fault::KillService(service) | Fault::RestoreService(service) => {
+                let Some(instance) = live else {
+                    return refuse(no_instance());
+                };
+                let killed = world
+                    .events_since(service, instance.launched_at, now)
+                    .last()
+                    .is_some_and(|e| e.kind == ServiceEventKind::Killed);
+                let kind = match fault {
+                    Fault::KillService(_) if killed => {
+                        return refuse(format!(
+                            "{service} is already killed; restore-service {service} brings it back"
+                        ));
+                    }
+                    Fault::RestoreService(_) if !killed => {
+                        return refuse(format!("{service} is not killed; nothing to restore"));
+                    }
+                    Fault::KillService(_) => ServiceEventKind::Killed,
+                    _ => ServiceEventKind::Restored,
+                };
+                self.update_world(stack, |w| {
+                    w.service_events.push(ServiceEvent {
+                        at: now,
+                        service,
+                        kind,
+                    })
+                })?;
+                Ok(match kind {
+                    ServiceEventKind::Killed => format!(
+                        "{service} on {} killed (exit 137); its health check now fails",
+                        instance.id
+                    ),
+                    ServiceEventKind::Restored => {
+                        format!("{service} on {} restarting", instance.id)
+                    }
+                })
+            }
+            Fault::SpotInterruption => {
+                let Some(instance) = live else {
+                    return refuse(no_instance());
+                };
+                if !instance.spot {
+                    return refuse(format!(
+                        "{} is on-demand; only spot instances are interrupted",
+                        instance.id
+                    ));
+                }
+                if world.spot_notice.is_some() {
+                    return refuse(format!(
+                        "{} already has an interruption notice",
+                        instance.id
+                    ));
+                }
+                let terminate_at = now.plus_secs(timing::SPOT_NOTICE / self.speed);
+                let id = instance.id.clone();
+                self.update_world(stack, |w| {
+                    w.spot_notice = Some(SpotNotice {
+                        instance_id: id,
+                        at: now,
+                        terminate_at,
+                    })
+                })?;
+                Ok(format!(
+                    "spot interruption notice for {}: terminated at {terminate_at}",
+                    instance.id
+                ))
+            }
+            Fault::Throttle => {
+                let until = now.plus_secs(timing::THROTTLE_WINDOW / self.speed);
+                self.update_world(stack, |w| w.throttled_until = Some(until))?;
+                Ok(format!("API calls for {stack} are throttled until {until}"))
+            }
+        }
+    }
+
+    fn update_world(
+        &self,
+        stack: &str,
+        change: impl FnOnce(&mut super::world::World),
+    ) -> CloudResult<()> {
+        self.worlds
+            .update(stack, self.speed, change)
+            .map_err(|e| CloudError::Refused(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_cli_forms() {
+        assert_eq!(
+            Fault::parse("kill-service", Some("n8n")),
+            Ok(Fault::KillService(Service::N8n))
+        );
+        assert_eq!(Fault::parse("throttle", None), Ok(Fault::Throttle));
+        assert!(
+            Fault::parse("kill-service", None)
+                .unwrap_err()
+                .contains("needs a SERVICE")
+        );
+        assert!(
+            Fault::parse("kill-service", Some("redis"))
+                .unwrap_err()
+                .contains("unknown service")
+        );
+        assert!(Fault::parse("throttle", Some("n8n")).is_err());
+        assert!(Fault::parse("explode", None).is_err());
+    }
+}

@@ -1,0 +1,92 @@
+//! How long things take in the sandbox, in seconds at speed 1.0. Shaped like
+//! AWS (CloudFront is by far the slowest) but compressed so a whole dev deploy
+//! takes about 20 s. `GEUSEMAKER_SANDBOX_SPEED` divides them all.
+
+use crate::domain::{Service, Stage};
+
+pub const SPEED_ENV: &str = "GEUSEMAKER_SANDBOX_SPEED";
+
+pub const PREFLIGHT: f64 = 0.4;
+pub const DISCOVER_VPC: f64 = 0.8;
+pub const CREATE_SECURITY_GROUP: f64 = 0.5;
+pub const CREATE_EFS: f64 = 0.6;
+pub const EFS_BECOMES_AVAILABLE: f64 = 1.2;
+pub const CREATE_MOUNT_TARGET: f64 = 0.3;
+pub const MOUNT_TARGET_BECOMES_AVAILABLE: f64 = 1.8;
+pub const CREATE_ROLE: f64 = 0.4;
+pub const PUT_SECRET: f64 = 0.2;
+pub const RUN_INSTANCE: f64 = 0.6;
+pub const INSTANCE_PENDING: f64 = 3.0;
+pub const CREATE_LOAD_BALANCER: f64 = 0.8;
+pub const LOAD_BALANCER_PROVISIONING: f64 = 5.0;
+pub const CREATE_LISTENER: f64 = 0.3;
+pub const CREATE_DISTRIBUTION: f64 = 0.8;
+pub const DISTRIBUTION_DEPLOYING: f64 = 24.0;
+pub const TERMINATE_INSTANCE: f64 = 2.5;
+pub const DELETE_SIMPLE: f64 = 0.3;
+pub const DELETE_MOUNT_TARGET: f64 = 1.2;
+pub const DELETE_LOAD_BALANCER: f64 = 2.0;
+pub const DISABLE_DISTRIBUTION: f64 = 8.0;
+/// The 2-minute spot notice, compressed like everything else here.
+pub const SPOT_NOTICE: f64 = 20.0;
+/// How long a throttling fault lasts.
+pub const THROTTLE_WINDOW: f64 = 12.0;
+
+/// User-data stage markers and when each is written, after the instance runs.
+pub const BOOT_MARKERS: [(&str, f64); 6] = [
+    ("cloud-init", 0.5),
+    ("packages", 1.5),
+    ("efs-mounted", 2.5),
+    ("secrets", 3.0),
+    ("images-pulled", 5.0),
+    ("compose-up", 6.0),
+];
+
+pub fn boot_total() -> f64 {
+    BOOT_MARKERS[BOOT_MARKERS.len() - 1].1
+}
+
+/// From container start to ready.
+pub fn service_ready_after(service: Service) -> f64 {
+    match service {
+        Service::Postgres => 1.0,
+        Service::Qdrant => 0.8,
+        Service::Ollama => 1.5,
+        Service::Crawl4ai => 2.5,
+        Service::N8n => 3.5,
+    }
+}
+
+/// What a probe answer costs, in ms: loopback is instant, a real stack is not.
+pub fn service_latency_ms(service: Service) -> u64 {
+    match service {
+        Service::N8n => 42,
+        Service::Ollama => 21,
+        Service::Qdrant => 11,
+        Service::Crawl4ai => 33,
+        Service::Postgres => 6,
+    }
+}
+
+/// Typical duration of each deploy stage, for the pipeline gauge.
+pub fn deploy_stage(stage: Stage) -> f64 {
+    match stage {
+        Stage::Validate => PREFLIGHT,
+        Stage::Network => DISCOVER_VPC,
+        Stage::Security => 2.0 * CREATE_SECURITY_GROUP,
+        Stage::Storage => {
+            CREATE_EFS
+                + EFS_BECOMES_AVAILABLE
+                + 2.0 * CREATE_MOUNT_TARGET
+                + MOUNT_TARGET_BECOMES_AVAILABLE
+        }
+        Stage::Identity => 2.0 * CREATE_ROLE + 3.0 * PUT_SECRET,
+        Stage::Instance => RUN_INSTANCE + INSTANCE_PENDING,
+        Stage::LoadBalancer => {
+            CREATE_LOAD_BALANCER + LOAD_BALANCER_PROVISIONING + 2.0 * CREATE_LISTENER
+        }
+        Stage::Cdn => CREATE_DISTRIBUTION + DISTRIBUTION_DEPLOYING,
+        Stage::Services => boot_total(),
+        Stage::Health => service_ready_after(Service::N8n),
+    }
+}

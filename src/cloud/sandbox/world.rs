@@ -1,0 +1,433 @@
+//! The sandbox's simulated cloud for one stack, kept in
+//! `$GEUSEMAKER_HOME/sandbox/<stack>.json` so every process sees the same
+//! resources, instance timeline and injected faults.
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::timing;
+use crate::domain::{Service, Timestamp};
+use crate::store::atomic::{self, set_private_mode};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub zone: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub subnets: Vec<Subnet>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Efs {
+    pub id: String,
+    pub available_at: Timestamp,
+    pub size_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MountTarget {
+    pub id: String,
+    pub subnet_id: String,
+    pub available_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: String,
+    pub instance_type: String,
+    pub spot: bool,
+    pub launched_at: Timestamp,
+    pub running_at: Timestamp,
+    pub private_ip: String,
+    pub public_ip: String,
+    #[serde(default)]
+    pub terminated_at: Option<Timestamp>,
+    #[serde(default)]
+    pub state_reason: Option<String>,
+}
+
+impl Instance {
+    pub fn state_at(&self, t: Timestamp) -> &'static str {
+        match self.terminated_at {
+            Some(end) if t >= end => "terminated",
+            Some(_) => "shutting-down",
+            None if t < self.running_at => "pending",
+            None => "running",
+        }
+    }
+
+    pub fn is_running_at(&self, t: Timestamp) -> bool {
+        t >= self.running_at && self.terminated_at.is_none_or(|end| t < end)
+    }
+
+    /// When compose has started the containers.
+    pub fn compose_up_at(&self, speed: f64) -> Timestamp {
+        self.running_at.plus_secs(timing::boot_total() / speed)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub dns_name: String,
+    pub active_at: Timestamp,
+    pub target_group_arn: String,
+    pub listener_arn: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub id: String,
+    pub domain: String,
+    pub deployed_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceEventKind {
+    Killed,
+    Restored,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceEvent {
+    pub at: Timestamp,
+    pub service: Service,
+    pub kind: ServiceEventKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpotNotice {
+    pub instance_id: String,
+    pub at: Timestamp,
+    pub terminate_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct World {
+    pub speed: f64,
+    #[serde(default)]
+    pub vpc: Option<Vpc>,
+    #[serde(default)]
+    pub instance_sg: Option<String>,
+    #[serde(default)]
+    pub efs_sg: Option<String>,
+    #[serde(default)]
+    pub alb_sg: Option<String>,
+    #[serde(default)]
+    pub efs: Option<Efs>,
+    #[serde(default)]
+    pub mount_targets: Vec<MountTarget>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    #[serde(default)]
+    pub instances: Vec<Instance>,
+    #[serde(default)]
+    pub load_balancer: Option<LoadBalancer>,
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
+    #[serde(default)]
+    pub service_events: Vec<ServiceEvent>,
+    #[serde(default)]
+    pub spot_notice: Option<SpotNotice>,
+    #[serde(default)]
+    pub throttled_until: Option<Timestamp>,
+}
+
+/// Whether a service answers, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// No process listens: connection refused.
+    Down,
+    /// Listening, not ready (HTTP 503, Postgres "starting up").
+    Starting,
+    Ready,
+}
+
+impl World {
+    pub fn new(speed: f64) -> Self {
+        Self {
+            speed,
+            ..Self::default()
+        }
+    }
+
+    /// The instance that is (or was last) meant to be running.
+    pub fn current_instance(&self) -> Option<&Instance> {
+        self.instances
+            .iter()
+            .rev()
+            .find(|i| i.terminated_at.is_none())
+            .or_else(|| self.instances.last())
+    }
+
+    pub fn live_instance_mut(&mut self) -> Option<&mut Instance> {
+        self.instances
+            .iter_mut()
+            .rev()
+            .find(|i| i.terminated_at.is_none())
+    }
+
+    pub fn is_throttled(&self, now: Timestamp) -> bool {
+        self.throttled_until.is_some_and(|until| now < until)
+    }
+
+    /// A service's phase at `t`, from the instance timeline and injected faults.
+    pub fn phase(&self, service: Service, t: Timestamp) -> Phase {
+        let Some(instance) = self.current_instance() else {
+            return Phase::Down;
+        };
+        if !instance.is_running_at(t) {
+            return Phase::Down;
+        }
+        let ready_after = timing::service_ready_after(service) / self.speed;
+        let mut started = instance.compose_up_at(self.speed);
+        let mut killed = false;
+        for event in self.events_since(service, instance.launched_at, t) {
+            match event.kind {
+                ServiceEventKind::Killed => killed = true,
+                ServiceEventKind::Restored => {
+                    killed = false;
+                    started = event.at;
+                }
+            }
+        }
+        if killed || t < started {
+            Phase::Down
+        } else if t < started.plus_secs(ready_after) {
+            Phase::Starting
+        } else {
+            Phase::Ready
+        }
+    }
+
+    /// The phase as a probe sees it: n8n is not ready while its database is not.
+    pub fn answer(&self, service: Service, t: Timestamp) -> Phase {
+        let own = self.phase(service, t);
+        if service == Service::N8n
+            && own == Phase::Ready
+            && self.phase(Service::Postgres, t) != Phase::Ready
+        {
+            return Phase::Starting;
+        }
+        own
+    }
+
+    pub fn events_since(
+        &self,
+        service: Service,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl Iterator<Item = &ServiceEvent> {
+        self.service_events
+            .iter()
+            .filter(move |e| e.service == service && e.at >= from && e.at <= to)
+    }
+
+    /// Settle time-driven changes: a spot notice whose time is up terminates.
+    pub fn settle(&mut self, now: Timestamp) {
+        let Some(notice) = self.spot_notice.clone() else {
+            return;
+        };
+        if now < notice.terminate_at {
+            return;
+        }
+        if let Some(instance) = self
+            .instances
+            .iter_mut()
+            .find(|i| i.id == notice.instance_id && i.terminated_at.is_none())
+        {
+            instance.terminated_at = Some(notice.terminate_at);
+            instance.state_reason = Some("Server.SpotInstanceTermination".into());
+        }
+        self.spot_notice = None;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vpc.is_none()
+            && self.instance_sg.is_none()
+            && self.efs_sg.is_none()
+            && self.alb_sg.is_none()
+            && self.efs.is_none()
+            && self.mount_targets.is_empty()
+            && self.role.is_none()
+            && self.secrets.is_empty()
+            && self.load_balancer.is_none()
+            && self.distribution.is_none()
+            && self.instances.iter().all(|i| i.terminated_at.is_some())
+    }
+}
+
+/// Worlds on disk, one file per stack, changed under a short file lock.
+#[derive(Clone, Debug)]
+pub struct Worlds {
+    dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sandbox state {path:?}: {source}")]
+pub struct WorldError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+impl Worlds {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn path(&self, stack: &str) -> PathBuf {
+        self.dir.join(format!("{stack}.json"))
+    }
+
+    pub fn read(&self, stack: &str) -> Result<Option<World>, WorldError> {
+        let path = self.path(stack);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| WorldError {
+                    path,
+                    source: e.into(),
+                }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(WorldError { path, source }),
+        }
+    }
+
+    /// Read-modify-write under an exclusive lock; `None` removes the world.
+    pub fn update<R>(
+        &self,
+        stack: &str,
+        speed: f64,
+        change: impl FnOnce(&mut World) -> R,
+    ) -> Result<R, WorldError> {
+        let path = self.path(stack);
+        let err = |source| WorldError {
+            path: path.clone(),
+            source,
+        };
+        atomic::create_private_dir(&self.dir).map_err(err)?;
+        let _guard = lock_file(&self.dir.join(format!("{stack}.lock"))).map_err(err)?;
+        let mut world = self.read(stack)?.unwrap_or_else(|| World::new(speed));
+        let result = change(&mut world);
+        if world.is_empty() {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err(e)),
+            }
+        } else {
+            let bytes = serde_json::to_vec_pretty(&world).map_err(|e| err(e.into()))?;
+            atomic::write_atomic(&path, &bytes).map_err(err)?;
+        }
+        Ok(result)
+    }
+}
+
+fn lock_file(path: &Path) -> io::Result<fs::File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    set_private_mode(&mut options);
+    let file = options.open(path)?;
+    file.lock()?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(secs: f64) -> Timestamp {
+        Timestamp::from_unix_millis(0).plus_secs(secs)
+    }
+
+    fn world_with_instance() -> World {
+        let mut w = World::new(1.0);
+        w.instances.push(Instance {
+            id: "i-1".into(),
+            instance_type: "t3.medium".into(),
+            spot: true,
+            launched_at: t(0.0),
+            running_at: t(3.0),
+            private_ip: "10.0.1.5".into(),
+            public_ip: "203.0.113.5".into(),
+            terminated_at: None,
+            state_reason: None,
+        });
+        w
+    }
+
+    #[test]
+    fn services_come_up_after_compose() {
+        let w = world_with_instance();
+        let up = 3.0 + timing::boot_total();
+        assert_eq!(w.phase(Service::Postgres, t(1.0)), Phase::Down);
+        assert_eq!(w.phase(Service::Postgres, t(up + 0.5)), Phase::Starting);
+        assert_eq!(w.phase(Service::Postgres, t(up + 1.0)), Phase::Ready);
+        assert_eq!(w.answer(Service::N8n, t(up + 10.0)), Phase::Ready);
+    }
+
+    #[test]
+    fn a_killed_service_is_down_until_restored_then_restarts() {
+        let mut w = world_with_instance();
+        let up = 3.0 + timing::boot_total();
+        w.service_events.push(ServiceEvent {
+            at: t(up + 20.0),
+            service: Service::Postgres,
+            kind: ServiceEventKind::Killed,
+        });
+        assert_eq!(w.phase(Service::Postgres, t(up + 21.0)), Phase::Down);
+        assert_eq!(
+            w.answer(Service::N8n, t(up + 21.0)),
+            Phase::Starting,
+            "n8n is not ready without its database"
+        );
+        w.service_events.push(ServiceEvent {
+            at: t(up + 30.0),
+            service: Service::Postgres,
+            kind: ServiceEventKind::Restored,
+        });
+        assert_eq!(w.phase(Service::Postgres, t(up + 30.5)), Phase::Starting);
+        assert_eq!(w.phase(Service::Postgres, t(up + 31.5)), Phase::Ready);
+    }
+
+    #[test]
+    fn a_spot_notice_terminates_when_its_time_is_up() {
+        let mut w = world_with_instance();
+        w.spot_notice = Some(SpotNotice {
+            instance_id: "i-1".into(),
+            at: t(100.0),
+            terminate_at: t(120.0),
+        });
+        w.settle(t(110.0));
+        assert!(w.instances[0].terminated_at.is_none());
+        w.settle(t(121.0));
+        assert_eq!(w.instances[0].terminated_at, Some(t(120.0)));
+        assert_eq!(w.phase(Service::Qdrant, t(121.0)), Phase::Down);
+        assert!(w.spot_notice.is_none());
+    }
+
+    #[test]
+    fn worlds_persist_and_vanish_when_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let worlds = Worlds::new(dir.path());
+        worlds
+            .update("demo", 1.0, |w| w.role = Some("demo-role".into()))
+            .unwrap();
+        assert_eq!(
+            worlds.read("demo").unwrap().unwrap().role.as_deref(),
+            Some("demo-role")
+        );
+        worlds.update("demo", 1.0, |w| w.role = None).unwrap();
+        assert!(worlds.read("demo").unwrap().is_none());
+    }
+}

@@ -1,0 +1,197 @@
+//! Destroy, in dependency order: CloudFront, the load balancer, the instance,
+//! security groups, IAM; the EFS (and its secrets) only with `delete_data`.
+//! A stack whose EFS is kept stays in the store as `destroyed`, so the data it
+//! still pays for is never forgotten.
+
+use crate::cloud::session::StateSink;
+use crate::cloud::{CloudResult, Session};
+use crate::domain::cost::{self, dollars};
+use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
+use crate::domain::state::ServiceStatus;
+use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
+
+use super::{Context, OperationError, audit, open, retry};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeptData {
+    pub efs_id: String,
+    pub size_gb: f64,
+    pub size_known: bool,
+    pub monthly_cost: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DestroyOutcome {
+    /// The stack's final state; `None` when it was removed entirely.
+    pub state: Option<DeploymentState>,
+    pub kept: Option<KeptData>,
+}
+
+pub async fn destroy(
+    ctx: &Context,
+    stack: &StackName,
+    delete_data: bool,
+    sink: Box<dyn StateSink>,
+) -> Result<DestroyOutcome, OperationError> {
+    let start = ctx.clock.now();
+    let result = run(ctx, stack, delete_data, sink).await;
+    audit(ctx, "destroy", stack, start, &result);
+    result
+}
+
+pub fn kept_data(state: &DeploymentState) -> Option<KeptData> {
+    let (monthly_cost, size_gb, size_known) = cost::efs_monthly(state)?;
+    Some(KeptData {
+        efs_id: state.efs_id.clone()?,
+        size_gb,
+        size_known,
+        monthly_cost,
+    })
+}
+
+impl KeptData {
+    pub fn describe(&self) -> String {
+        let size = if self.size_known {
+            format!("{:.1} GB", self.size_gb)
+        } else {
+            format!("~{:.0} GB assumed", self.size_gb)
+        };
+        format!(
+            "EFS {} ({size}), {}/month",
+            self.efs_id,
+            dollars(self.monthly_cost)
+        )
+    }
+}
+
+async fn run(
+    ctx: &Context,
+    stack: &StackName,
+    delete_data: bool,
+    sink: Box<dyn StateSink>,
+) -> Result<DestroyOutcome, OperationError> {
+    let mut s = open(ctx, stack, "destroy", sink, |_| None)?;
+    if s.state().status == StackStatus::Destroyed && !delete_data {
+        let state = s.into_state();
+        return Ok(DestroyOutcome {
+            kept: kept_data(&state),
+            state: Some(state),
+        });
+    }
+    let stages = s.state().tier().destroy_stages(delete_data);
+    s.record(|st| st.status = StackStatus::Destroying)?;
+    s.begin_operation(OperationKind::Destroy, &stages)?;
+
+    for stage in stages {
+        s.start_stage(stage, 1.0)?;
+        let mut attempt = 0;
+        let done = loop {
+            attempt += 1;
+            match run_stage(ctx, &mut s, stage, delete_data).await {
+                Err(e)
+                    if retry::should_retry(&mut s, &e, attempt, ctx.timing.backoff_base).await => {}
+                other => break other,
+            }
+        };
+        match done {
+            Ok((status, detail)) => s.finish_stage(stage, status, detail)?,
+            Err(error) => {
+                let message = error.to_string();
+                s.finish_stage(stage, StageStatus::Failed, Some(message.clone()))?;
+                s.finish_operation(OperationResult::Failed, Some(message))?;
+                s.record(|st| st.status = StackStatus::Failed)?;
+                return Err(OperationError::Stage {
+                    stage: stage.label(OperationKind::Destroy).to_string(),
+                    source: error,
+                });
+            }
+        }
+    }
+
+    if delete_data {
+        ctx.store.remove(stack)?;
+        return Ok(DestroyOutcome {
+            state: None,
+            kept: None,
+        });
+    }
+    s.record(|st| st.status = StackStatus::Destroyed)?;
+    s.finish_operation(OperationResult::Succeeded, None)?;
+    let state = s.into_state();
+    Ok(DestroyOutcome {
+        kept: kept_data(&state),
+        state: Some(state),
+    })
+}
+
+type StageDone = (StageStatus, Option<String>);
+
+fn skipped(why: &str) -> CloudResult<StageDone> {
+    Ok((StageStatus::Skipped, Some(why.to_string())))
+}
+
+async fn run_stage(
+    ctx: &Context,
+    s: &mut Session,
+    stage: Stage,
+    delete_data: bool,
+) -> CloudResult<StageDone> {
+    let cloud = ctx.cloud.as_ref();
+    let st = s.state();
+    match stage {
+        Stage::Cdn if st.cloudfront_id.is_none() => skipped("no distribution"),
+        Stage::Cdn => cloud
+            .delete_cdn(s)
+            .await
+            .map(|()| (StageStatus::Done, None)),
+        Stage::LoadBalancer if st.alb_arn.is_none() && st.alb_security_group_id.is_none() => {
+            skipped("no load balancer")
+        }
+        Stage::LoadBalancer => cloud
+            .delete_load_balancer(s)
+            .await
+            .map(|()| (StageStatus::Done, None)),
+        Stage::Instance if st.instance_id.is_none() => skipped("no instance"),
+        Stage::Instance => {
+            let id = st.instance_id.clone();
+            cloud.terminate_instance(s).await?;
+            let now = s.now();
+            s.record(|st| {
+                cost::close_instance_period(st, now);
+                st.instance_id = None;
+                st.public_ip = None;
+                st.private_ip = None;
+                st.n8n_url = None;
+                for service in &mut st.services {
+                    service.status = ServiceStatus::Stopped;
+                    service.response_time_ms = None;
+                }
+            })?;
+            Ok((StageStatus::Done, id.map(|i| format!("{i} terminated"))))
+        }
+        Stage::Security => {
+            cloud.delete_security_groups(s, delete_data).await?;
+            Ok((StageStatus::Done, None))
+        }
+        Stage::Identity => {
+            cloud.delete_identity(s, delete_data).await?;
+            let note = (!delete_data).then(|| "secrets kept for a redeploy".to_string());
+            Ok((StageStatus::Done, note))
+        }
+        Stage::Storage if !delete_data => {
+            let note =
+                kept_data(st).map_or("no EFS".to_string(), |k| format!("kept {}", k.describe()));
+            skipped(&note)
+        }
+        Stage::Storage if st.efs_id.is_none() => skipped("no EFS"),
+        Stage::Storage => cloud
+            .delete_storage(s)
+            .await
+            .map(|()| (StageStatus::Done, None)),
+        Stage::Network => cloud
+            .delete_network(s)
+            .await
+            .map(|()| (StageStatus::Done, None)),
+        Stage::Validate | Stage::Services | Stage::Health => skipped("nothing to remove"),
+    }
+}

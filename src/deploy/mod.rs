@@ -1,0 +1,143 @@
+//! Operations on a stack: deploy, destroy. Each holds the stack's lock,
+//! records every step in the state file as it happens, and leaves one line in
+//! the audit log.
+
+mod destroy;
+mod pipeline;
+mod readiness;
+mod retry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use destroy::{DestroyOutcome, KeptData, destroy, kept_data as destroy_kept_data};
+pub use pipeline::deploy;
+
+use crate::cloud::session::StateSink;
+use crate::cloud::{Cloud, CloudError, Session};
+use crate::domain::time::Clock;
+use crate::domain::{DeploymentState, Provider, StackName, Timestamp};
+use crate::store::audit::{AuditEntry, AuditResult};
+use crate::store::{LockHolder, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request contradicts the stack as it is; nothing was changed.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("no stack named {0}. `geusemaker-tui list` shows the stacks")]
+    NotFound(String),
+    #[error("{stage} failed: {source}")]
+    Stage { stage: String, source: CloudError },
+}
+
+impl OperationError {
+    /// Bad input or a busy stack: the operation never started.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::Conflict(_)
+                | Self::NotFound(_)
+                | Self::Store(StoreError::Lock(_))
+                | Self::Store(StoreError::Corrupt(_))
+        )
+    }
+}
+
+/// What an operation needs from the outside world.
+#[derive(Clone)]
+pub struct Context {
+    pub cloud: Arc<dyn Cloud>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub timing: Timing,
+}
+
+/// How often to look, how long to wait: slower against AWS, faster in the sandbox.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    pub poll: Duration,
+    pub ready_timeout: Duration,
+    pub backoff_base: Duration,
+}
+
+impl Timing {
+    pub fn for_provider(provider: Provider, speed: f64, rollback_timeout_minutes: u32) -> Self {
+        let ready_timeout = Duration::from_secs(u64::from(rollback_timeout_minutes) * 60);
+        match provider {
+            Provider::Aws => Self {
+                poll: Duration::from_secs(5),
+                ready_timeout,
+                backoff_base: Duration::from_secs(1),
+            },
+            Provider::Sandbox => Self {
+                poll: Duration::from_secs_f64(0.5 / speed),
+                ready_timeout: ready_timeout.div_f64(speed.max(1.0)),
+                backoff_base: Duration::from_secs_f64(1.0 / speed),
+            },
+        }
+    }
+}
+
+/// Take the stack's lock and open a session on its state (`fresh` if none).
+fn open(
+    ctx: &Context,
+    stack: &StackName,
+    operation: &str,
+    sink: Box<dyn StateSink>,
+    fresh: impl FnOnce(Timestamp) -> Option<DeploymentState>,
+) -> Result<Session, OperationError> {
+    let now = ctx.clock.now();
+    let lock = ctx
+        .store
+        .lock(stack, &LockHolder::this_process(operation, now))?;
+    if let Some(stale) = &lock.stale {
+        tracing::warn!(%stack, holder = %stale, "taking over a lock left by a process that died");
+    }
+    let state = match ctx.store.load(stack)? {
+        Some(state) => state,
+        None => fresh(now).ok_or_else(|| OperationError::NotFound(stack.to_string()))?,
+    };
+    if state.provider != ctx.cloud.provider() {
+        return Err(OperationError::Conflict(format!(
+            "stack {stack} lives in {}, not {}; {}",
+            state.provider,
+            ctx.cloud.provider(),
+            match state.provider {
+                Provider::Sandbox => "add --sandbox to work on it",
+                Provider::Aws => "run without --sandbox to work on it",
+            }
+        )));
+    }
+    Ok(Session::new(state, sink, ctx.clock.clone(), Some(lock)))
+}
+
+/// Append the operation's audit line; a failure to audit is logged, not fatal.
+fn audit<T>(
+    ctx: &Context,
+    operation: &str,
+    stack: &StackName,
+    start: Timestamp,
+    result: &Result<T, OperationError>,
+) {
+    let (outcome, error) = match result {
+        Ok(_) => (AuditResult::Succeeded, None),
+        Err(e) if e.is_refusal() => (AuditResult::Refused, Some(e.to_string())),
+        Err(e) => (AuditResult::Failed, Some(e.to_string())),
+    };
+    let entry = AuditEntry {
+        operation: operation.to_string(),
+        stack: stack.to_string(),
+        provider: ctx.cloud.provider(),
+        start,
+        end: ctx.clock.now(),
+        result: outcome,
+        error,
+        pid: std::process::id(),
+    };
+    if let Err(e) = ctx.store.audit(&entry) {
+        tracing::error!(error = %e, "could not append to the audit log");
+    }
+}

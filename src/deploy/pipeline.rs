@@ -1,0 +1,178 @@
+//! Deploy: every stage of the tier in order, each idempotent, so running it
+//! again (after a crash, a failure, or on a healthy stack) converges.
+
+use crate::cloud::session::StateSink;
+use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
+use crate::domain::state::{CostTracking, DeploymentConfig};
+use crate::domain::{DeploymentState, StackStatus, Stage};
+
+use super::{Context, OperationError, audit, open, readiness, retry};
+
+/// Deploy (or converge) the stack. Returns its final state.
+pub async fn deploy(
+    ctx: &Context,
+    req: &DeployRequest,
+    sink: Box<dyn StateSink>,
+) -> Result<DeploymentState, OperationError> {
+    let start = ctx.clock.now();
+    let result = run(ctx, req, sink).await;
+    audit(ctx, "deploy", &req.stack, start, &result);
+    result
+}
+
+async fn run(
+    ctx: &Context,
+    req: &DeployRequest,
+    sink: Box<dyn StateSink>,
+) -> Result<DeploymentState, OperationError> {
+    let provider = ctx.cloud.provider();
+    let mut s = open(ctx, &req.stack, "deploy", sink, |now| {
+        Some(DeploymentState::new(
+            req.stack.as_str(),
+            req.tier,
+            &req.region,
+            provider,
+            now,
+        ))
+    })?;
+    check_compatible(s.state(), req)?;
+    let stages = req.tier.deploy_stages();
+    s.record(|st| {
+        st.status = StackStatus::Creating;
+        st.tier = Some(req.tier);
+        st.region = Some(req.region.clone());
+        st.config = Some(config_of(st.config.take(), req));
+    })?;
+    s.begin_operation(OperationKind::Deploy, &stages)?;
+
+    for stage in stages {
+        let expected = ctx.cloud.typical_secs(stage);
+        s.start_stage(stage, expected)?;
+        if let Err(error) = run_stage_with_retry(ctx, req, &mut s, stage).await {
+            return Err(fail(&mut s, stage, error));
+        }
+        s.finish_stage(stage, StageStatus::Done, None)?;
+    }
+
+    let size = ctx.cloud.storage_size(s.state()).await.ok().flatten();
+    s.record(|st| {
+        st.status = StackStatus::Running;
+        if size.is_some() {
+            st.efs_size_bytes = size;
+        }
+    })?;
+    s.finish_operation(OperationResult::Succeeded, None)?;
+    // The snapshot a rollback restores (seed 001 §4.6), taken while healthy.
+    let snapshot = healthy_snapshot(s.state());
+    s.record(|st| st.last_healthy_state = snapshot)?;
+    Ok(s.into_state())
+}
+
+async fn run_stage_with_retry(
+    ctx: &Context,
+    req: &DeployRequest,
+    s: &mut Session,
+    stage: Stage,
+) -> CloudResult<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match run_stage(ctx, req, s, stage).await {
+            Err(e) if retry::should_retry(s, &e, attempt, ctx.timing.backoff_base).await => {}
+            other => return other,
+        }
+    }
+}
+
+async fn run_stage(
+    ctx: &Context,
+    req: &DeployRequest,
+    s: &mut Session,
+    stage: Stage,
+) -> CloudResult<()> {
+    let cloud = ctx.cloud.as_ref();
+    match stage {
+        Stage::Validate => {
+            cloud.preflight(req, s).await?;
+            let prices = cloud.prices(&req.region, &req.instance_type).await?;
+            s.record(|st| {
+                let mut cost = st
+                    .cost
+                    .take()
+                    .unwrap_or_else(|| CostTracking::new(&req.instance_type, req.spot));
+                cost.instance_type = Some(req.instance_type.clone());
+                cost.is_spot = req.spot;
+                cost.on_demand_price_per_hour = prices.on_demand_per_hour;
+                cost.spot_price_per_hour = prices.spot_per_hour;
+                cost.efs_gb_month_price = prices.efs_gb_month;
+                st.cost = Some(cost);
+            })?;
+            Ok(())
+        }
+        Stage::Network => cloud.ensure_network(req, s).await,
+        Stage::Security => cloud.ensure_security_groups(req, s).await,
+        Stage::Storage => cloud.ensure_storage(req, s).await,
+        Stage::Identity => cloud.ensure_identity(req, s).await,
+        Stage::Instance => cloud.ensure_instance(req, s).await,
+        Stage::LoadBalancer => cloud.ensure_load_balancer(req, s).await,
+        Stage::Cdn => cloud.ensure_cdn(req, s).await,
+        Stage::Services => readiness::wait_for_boot(ctx, s).await,
+        Stage::Health => readiness::wait_for_health(ctx, s).await,
+    }
+}
+
+/// Mark the stage and the stack failed. What was created stays recorded, so
+/// the next deploy resumes and destroy knows what to remove.
+fn fail(s: &mut Session, stage: Stage, error: CloudError) -> OperationError {
+    let message = error.to_string();
+    let recorded = s
+        .finish_stage(stage, StageStatus::Failed, Some(message.clone()))
+        .and_then(|()| s.finish_operation(OperationResult::Failed, Some(message)))
+        .and_then(|()| s.record(|st| st.status = StackStatus::Failed));
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, "could not record a failed deploy");
+    }
+    OperationError::Stage {
+        stage: stage.label(OperationKind::Deploy).to_string(),
+        source: error,
+    }
+}
+
+fn check_compatible(state: &DeploymentState, req: &DeployRequest) -> Result<(), OperationError> {
+    let live = !matches!(state.status, StackStatus::Destroyed);
+    if live && state.tier() != req.tier {
+        return Err(OperationError::Conflict(format!(
+            "stack {} is a {} stack; destroy it first or choose another name to deploy a {} stack",
+            req.stack,
+            state.tier(),
+            req.tier
+        )));
+    }
+    if live && state.region() != req.region {
+        return Err(OperationError::Conflict(format!(
+            "stack {} is in {}; pass --region {} or choose another name",
+            req.stack,
+            state.region(),
+            state.region()
+        )));
+    }
+    Ok(())
+}
+
+fn config_of(previous: Option<DeploymentConfig>, req: &DeployRequest) -> DeploymentConfig {
+    let mut config = previous.unwrap_or_default();
+    config.stack_name = Some(req.stack.to_string());
+    config.tier = Some(req.tier);
+    config.region = Some(req.region.clone());
+    config.instance_type = Some(req.instance_type.clone());
+    config.use_spot = Some(req.spot);
+    config
+}
+
+fn healthy_snapshot(state: &DeploymentState) -> Option<serde_json::Value> {
+    let mut snapshot = state.clone();
+    snapshot.last_healthy_state = None;
+    snapshot.operation = None;
+    serde_json::to_value(snapshot).ok()
+}

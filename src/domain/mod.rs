@@ -1,0 +1,18 @@
+//! Pure domain types: no I/O here.
+
+pub mod cost;
+pub mod lenient;
+pub mod service;
+pub mod settings;
+pub mod stack_name;
+pub mod stage;
+pub mod state;
+pub mod tier;
+pub mod time;
+
+pub use service::Service;
+pub use stack_name::StackName;
+pub use stage::{Operation, OperationKind, Stage, StageStatus};
+pub use state::{DeploymentState, Provider, StackStatus};
+pub use tier::Tier;
+pub use time::Timestamp;

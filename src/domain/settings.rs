@@ -1,0 +1,164 @@
+//! User settings (seed 000 §8.4). Every default is written out on first run so
+//! users can see and edit what they can change.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::state::DEFAULT_REGION;
+use super::tier::Tier;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorTheme {
+    #[default]
+    Auto,
+    Dark,
+    Light,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiPreferences {
+    pub show_ascii_banners: bool,
+    pub show_emojis: bool,
+    pub compact_mode: bool,
+    pub color_theme: ColorTheme,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for UiPreferences {
+    fn default() -> Self {
+        Self {
+            show_ascii_banners: true,
+            show_emojis: true,
+            compact_mode: false,
+            color_theme: ColorTheme::Auto,
+            extra: Map::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub default_region: String,
+    pub default_tier: Tier,
+    pub default_instance_type: String,
+    pub prefer_spot: bool,
+    pub auto_rollback_on_failure: bool,
+    pub health_check_interval_seconds: u32,
+    pub consecutive_failures_threshold: u32,
+    pub ui_preferences: UiPreferences,
+    pub aws_profile: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            default_region: DEFAULT_REGION.to_string(),
+            default_tier: Tier::Dev,
+            default_instance_type: Tier::Dev.default_instance_type().to_string(),
+            prefer_spot: true,
+            auto_rollback_on_failure: true,
+            health_check_interval_seconds: 30,
+            consecutive_failures_threshold: 3,
+            ui_preferences: UiPreferences::default(),
+            aws_profile: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting {field} = {value} is out of range: {expected}")]
+pub struct InvalidSetting {
+    pub field: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let range = |field, v: u32, lo, hi, expected| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(InvalidSetting {
+                    field,
+                    value: v.to_string(),
+                    expected,
+                })
+            }
+        };
+        range(
+            "health_check_interval_seconds",
+            self.health_check_interval_seconds,
+            10,
+            300,
+            "use 10 to 300 seconds",
+        )?;
+        range(
+            "consecutive_failures_threshold",
+            self.consecutive_failures_threshold,
+            1,
+            10,
+            "use 1 to 10",
+        )?;
+        if self.default_region.is_empty() {
+            return Err(InvalidSetting {
+                field: "default_region",
+                value: "\"\"".into(),
+                expected: "name a region such as us-east-1",
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_of_seed_000_is_written() {
+        let v = serde_json::to_value(Settings::default()).unwrap();
+        for key in [
+            "default_region",
+            "default_tier",
+            "default_instance_type",
+            "prefer_spot",
+            "auto_rollback_on_failure",
+            "health_check_interval_seconds",
+            "consecutive_failures_threshold",
+            "ui_preferences",
+            "aws_profile",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing");
+        }
+        assert_eq!(v["health_check_interval_seconds"], 30);
+        assert_eq!(v["ui_preferences"]["color_theme"], "auto");
+        assert!(v["aws_profile"].is_null());
+    }
+
+    #[test]
+    fn partial_files_take_defaults_and_keep_unknown_keys() {
+        let s: Settings = serde_json::from_str(r#"{"prefer_spot":false,"theme_x":1}"#).unwrap();
+        assert!(!s.prefer_spot);
+        assert_eq!(s.consecutive_failures_threshold, 3);
+        assert_eq!(serde_json::to_value(&s).unwrap()["theme_x"], 1);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_with_the_field_named() {
+        let s = Settings {
+            health_check_interval_seconds: 5,
+            ..Settings::default()
+        };
+        let err = s.validate().unwrap_err();
+        assert_eq!(err.field, "health_check_interval_seconds");
+        assert!(err.to_string().contains("10 to 300"));
+    }
+}

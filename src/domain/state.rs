@@ -1,0 +1,482 @@
+//! The deployment state document: a superset of seed 000 §8.2 and seed 001
+//! §4.2 that also reads what the Python GeuseMaker (schema_version 2) wrote.
+//! Fields this version does not know are kept in `extra` and written back.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use strum::{Display, EnumString, IntoStaticStr};
+
+use super::lenient::{f64_or_string, opt_f64_or_string};
+use super::service::Service;
+use super::stage::Operation;
+use super::tier::Tier;
+use super::time::Timestamp;
+
+/// The schema version this program writes; v2 is the Python GeuseMaker's.
+pub const SCHEMA_VERSION: u32 = 2;
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum StackStatus {
+    Creating,
+    Running,
+    Updating,
+    RollingBack,
+    Destroying,
+    Failed,
+    /// Seed 001 calls this `terminated`.
+    #[serde(alias = "terminated")]
+    Destroyed,
+}
+
+impl StackStatus {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// An operation is under way (or was cut short while under way).
+    pub fn is_transitional(self) -> bool {
+        matches!(
+            self,
+            Self::Creating | Self::Updating | Self::RollingBack | Self::Destroying
+        )
+    }
+}
+
+/// Which cloud a stack lives in. Files without the field were written for AWS.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, Display, IntoStaticStr,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Provider {
+    #[default]
+    Aws,
+    Sandbox,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Display)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum ServiceStatus {
+    Healthy,
+    Unhealthy,
+    Starting,
+    Stopped,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceHealth {
+    pub service_name: Service,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    pub status: ServiceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<Timestamp>,
+    #[serde(default)]
+    pub response_time_ms: Option<u64>,
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    #[serde(default)]
+    pub error_message: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum RollbackTrigger {
+    HealthCheckFailed,
+    Timeout,
+    SpotInterruption,
+    Manual,
+    UpdateFailed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RollbackRecord {
+    pub timestamp: Timestamp,
+    pub trigger: RollbackTrigger,
+    #[serde(default)]
+    pub resources_deleted: Vec<String>,
+    #[serde(default = "yes")]
+    pub efs_preserved: bool,
+    #[serde(default)]
+    pub success: bool,
+    #[serde(default)]
+    pub error_message: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_efs_gb_month_price() -> f64 {
+    0.30
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostTracking {
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub is_spot: bool,
+    #[serde(default, deserialize_with = "opt_f64_or_string")]
+    pub spot_price_per_hour: Option<f64>,
+    #[serde(default, deserialize_with = "opt_f64_or_string")]
+    pub on_demand_price_per_hour: Option<f64>,
+    #[serde(
+        default = "default_efs_gb_month_price",
+        deserialize_with = "f64_or_string"
+    )]
+    pub efs_gb_month_price: f64,
+    #[serde(default, deserialize_with = "opt_f64_or_string")]
+    pub estimated_monthly_cost: Option<f64>,
+    #[serde(default)]
+    pub instance_start_time: Option<Timestamp>,
+    /// Hours as of `updated_at`, kept for readers of the seed schema;
+    /// this program computes runtime from `closed_runtime_hours` + the start time.
+    #[serde(default, deserialize_with = "f64_or_string")]
+    pub total_runtime_hours: f64,
+    #[serde(default, deserialize_with = "f64_or_string")]
+    pub estimated_cost_to_date: f64,
+    /// Instance hours of instances that have already ended, and what they cost.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub closed_runtime_hours: f64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub closed_instance_cost: f64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+impl CostTracking {
+    pub fn new(instance_type: &str, is_spot: bool) -> Self {
+        Self {
+            instance_type: Some(instance_type.to_string()),
+            is_spot,
+            spot_price_per_hour: None,
+            on_demand_price_per_hour: None,
+            efs_gb_month_price: default_efs_gb_month_price(),
+            estimated_monthly_cost: None,
+            instance_start_time: None,
+            total_runtime_hours: 0.0,
+            estimated_cost_to_date: 0.0,
+            closed_runtime_hours: 0.0,
+            closed_instance_cost: 0.0,
+            extra: Map::new(),
+        }
+    }
+}
+
+/// The requested configuration (the Python v2 nests it as `config`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<Tier>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_spot: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_rollback_on_failure: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_timeout_minutes: Option<u32>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn schema_version() -> u32 {
+    SCHEMA_VERSION
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentState {
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    pub stack_name: String,
+    pub status: StackStatus,
+    /// Top level in seed 000; only inside `config` in Python v2 files.
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub provider: Provider,
+    pub created_at: Timestamp,
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    #[serde(default)]
+    pub security_group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efs_security_group_id: Option<String>,
+    #[serde(default)]
+    pub efs_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub efs_mount_target_ids: Vec<String>,
+    /// Metered size of the EFS, for the cost of keeping it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efs_size_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_role_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_instance_profile_name: Option<String>,
+    /// Where the stack's secrets live (a parameter path, never a value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets_path: Option<String>,
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub public_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n8n_url: Option<String>,
+    #[serde(default)]
+    pub alb_arn: Option<String>,
+    #[serde(default)]
+    pub alb_dns_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listener_arns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alb_security_group_id: Option<String>,
+    #[serde(default)]
+    pub cloudfront_id: Option<String>,
+    #[serde(default)]
+    pub cloudfront_domain: Option<String>,
+    /// Which resources this program created (and so may delete) and which it reused.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub resource_provenance: Map<String, Value>,
+
+    #[serde(default)]
+    pub services: Vec<ServiceHealth>,
+    #[serde(default)]
+    pub cost: Option<CostTracking>,
+    #[serde(default)]
+    pub last_healthy_state: Option<Value>,
+    #[serde(default)]
+    pub rollback_history: Vec<RollbackRecord>,
+    /// The current or last operation, with per-stage timing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<DeploymentConfig>,
+
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl DeploymentState {
+    pub fn new(
+        stack_name: &str,
+        tier: Tier,
+        region: &str,
+        provider: Provider,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            stack_name: stack_name.to_string(),
+            status: StackStatus::Creating,
+            tier: Some(tier),
+            region: Some(region.to_string()),
+            provider,
+            created_at: now,
+            updated_at: Some(now),
+            vpc_id: None,
+            subnet_ids: Vec::new(),
+            security_group_id: None,
+            efs_security_group_id: None,
+            efs_id: None,
+            efs_mount_target_ids: Vec::new(),
+            efs_size_bytes: None,
+            iam_role_name: None,
+            iam_instance_profile_name: None,
+            secrets_path: None,
+            instance_id: None,
+            public_ip: None,
+            private_ip: None,
+            n8n_url: None,
+            alb_arn: None,
+            alb_dns_name: None,
+            target_group_arn: None,
+            listener_arns: Vec::new(),
+            alb_security_group_id: None,
+            cloudfront_id: None,
+            cloudfront_domain: None,
+            resource_provenance: Map::new(),
+            services: Vec::new(),
+            cost: None,
+            last_healthy_state: None,
+            rollback_history: Vec::new(),
+            operation: None,
+            config: None,
+            extra: Map::new(),
+        }
+    }
+
+    pub fn tier(&self) -> Tier {
+        self.tier
+            .or_else(|| self.config.as_ref().and_then(|c| c.tier))
+            .unwrap_or_default()
+    }
+
+    pub fn region(&self) -> &str {
+        self.region
+            .as_deref()
+            .or_else(|| self.config.as_ref().and_then(|c| c.region.as_deref()))
+            .unwrap_or(DEFAULT_REGION)
+    }
+
+    pub fn instance_type(&self) -> Option<&str> {
+        self.cost
+            .as_ref()
+            .and_then(|c| c.instance_type.as_deref())
+            .or_else(|| {
+                self.config
+                    .as_ref()
+                    .and_then(|c| c.instance_type.as_deref())
+            })
+    }
+
+    pub fn is_spot(&self) -> bool {
+        self.cost
+            .as_ref()
+            .map(|c| c.is_spot)
+            .or_else(|| self.config.as_ref().and_then(|c| c.use_spot))
+            .unwrap_or(true)
+    }
+
+    pub fn service(&self, service: Service) -> Option<&ServiceHealth> {
+        self.services.iter().find(|s| s.service_name == service)
+    }
+
+    /// Fill in top-level fields that older files keep only inside `config`,
+    /// so that what this program writes is complete at the top level.
+    pub fn normalize(&mut self) {
+        if self.tier.is_none() {
+            self.tier = Some(self.tier());
+        }
+        if self.region.is_none() {
+            self.region = Some(self.region().to_string());
+        }
+    }
+
+    /// Record who made a resource: `created` ones are ours to delete.
+    pub fn set_provenance(&mut self, resource: &str, created: bool) {
+        let how = if created { "created" } else { "reused" };
+        self.resource_provenance
+            .insert(resource.to_string(), Value::from(how));
+    }
+
+    pub fn created(&self, resource: &str) -> bool {
+        self.resource_provenance
+            .get(resource)
+            .and_then(Value::as_str)
+            == Some("created")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PYTHON_V2: &str = include_str!("../../tests/fixtures/python-geusemaker-v2-state.json");
+
+    #[test]
+    fn reads_the_python_v2_fixture() {
+        let s: DeploymentState = serde_json::from_str(PYTHON_V2).unwrap();
+        assert_eq!(s.stack_name, "stack-000");
+        assert_eq!(s.status, StackStatus::Creating);
+        assert_eq!(s.tier(), Tier::Dev, "tier comes from the nested config");
+        assert_eq!(s.region(), "us-east-1");
+        assert_eq!(s.provider, Provider::Aws);
+        let cost = s.cost.as_ref().unwrap();
+        assert_eq!(cost.spot_price_per_hour, Some(0.0301));
+        assert_eq!(cost.estimated_monthly_cost, Some(21.973));
+        assert_eq!(s.instance_type(), Some("t3.large"));
+        assert!(s.created("efs"));
+        assert!(s.extra.contains_key("efs_mount_target_ip"));
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_rewrite() {
+        let mut s: DeploymentState = serde_json::from_str(PYTHON_V2).unwrap();
+        s.normalize();
+        let written = serde_json::to_value(&s).unwrap();
+        let original: Value = serde_json::from_str(PYTHON_V2).unwrap();
+        for (key, value) in original.as_object().unwrap() {
+            let kept = &written[key];
+            if key == "cost" || key == "config" {
+                for (k, v) in value.as_object().unwrap() {
+                    assert!(kept.get(k).is_some(), "{key}.{k} was dropped");
+                    if !v.is_string() {
+                        assert_eq!(&kept[k], v, "{key}.{k} changed");
+                    }
+                }
+                continue;
+            }
+            assert_eq!(kept, value, "{key} changed on rewrite");
+        }
+        assert_eq!(written["tier"], "dev");
+        assert_eq!(written["config"]["os_type"], "ubuntu-22.04");
+        assert_eq!(written["cost"]["cost_history"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn reads_the_seed_000_example_with_nulls() {
+        let doc = r#"{"stack_name":"prod-ai-stack","status":"running","tier":"automation",
+            "region":"us-east-1","created_at":"2024-01-15T10:30:00Z","cloudfront_id":null,
+            "services":[{"service_name":"n8n","port":5678,"status":"healthy",
+            "last_check":"2024-01-15T11:44:30Z","response_time_ms":45,"consecutive_failures":0}],
+            "cost":{"instance_type":"t3.medium","is_spot":true,"spot_price_per_hour":0.0125,
+            "on_demand_price_per_hour":0.0416,"estimated_monthly_cost":14.125},
+            "last_healthy_state":null,"rollback_history":[{"timestamp":"2024-01-15T11:00:00Z",
+            "trigger":"manual","resources_deleted":["i-1"],"success":true}]}"#;
+        let s: DeploymentState = serde_json::from_str(doc).unwrap();
+        assert_eq!(s.tier(), Tier::Automation);
+        assert_eq!(s.services[0].response_time_ms, Some(45));
+        assert_eq!(s.rollback_history[0].trigger, RollbackTrigger::Manual);
+        assert!(s.rollback_history[0].efs_preserved);
+    }
+
+    #[test]
+    fn seed_001_terminated_reads_as_destroyed() {
+        let doc = r#"{"stack_name":"ab","status":"terminated","created_at":"2024-01-15T10:30:00"}"#;
+        let s: DeploymentState = serde_json::from_str(doc).unwrap();
+        assert_eq!(s.status, StackStatus::Destroyed);
+    }
+}

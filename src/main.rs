@@ -1,0 +1,50 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use geusemaker::cli::{self, Cli, Failure};
+use geusemaker::runtime::{Options, Runtime};
+
+fn main() -> ExitCode {
+    let args = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&Failure::failed(format!("could not start: {e}"))),
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => fail(&failure),
+    }
+}
+
+async fn run(args: Cli) -> Result<(), Failure> {
+    let options = Options {
+        sandbox: args.sandbox,
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+    };
+    let rt = Runtime::open(&options)?;
+    let _log_guard = geusemaker::logging::init(&rt.store.logs_dir());
+    match args.command {
+        Some(command) => cli::run(&rt, command, args.json).await,
+        None => {
+            if !std::io::stdout().is_terminal() {
+                return Err(Failure::bad_input(
+                    "the dashboard needs a terminal, and stdout is not one. Use a command instead, e.g. `geusemaker-tui list --json`",
+                ));
+            }
+            geusemaker::app::dashboard::run(&rt, args.exit_after_first_frame)
+                .await
+                .map_err(|e| Failure::failed(format!("the dashboard stopped: {e}")))
+        }
+    }
+}
+
+fn fail(failure: &Failure) -> ExitCode {
+    eprintln!("error: {failure}");
+    ExitCode::from(failure.code)
+}

@@ -1,0 +1,150 @@
+//! Parsing `docker compose logs` lines: `n8n-1  | 2026-…Z message`, with or
+//! without the timestamp, with or without a project prefix. Control characters
+//! (colour codes, cursor moves) are removed: a log line must not drive the terminal.
+
+use std::str::FromStr;
+
+use crate::domain::{Service, Timestamp};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    pub at: Option<Timestamp>,
+    /// The container's name as compose printed it (`n8n-1`), or empty.
+    pub source: String,
+    pub service: Option<Service>,
+    pub level: Level,
+    pub message: String,
+}
+
+pub fn parse(raw: &str) -> LogLine {
+    let clean = sanitize(raw);
+    let (source, rest) = match clean.split_once(" | ").or_else(|| clean.split_once("| ")) {
+        Some((src, rest)) if !src.trim().is_empty() && !src.trim().contains(' ') => {
+            (src.trim().to_string(), rest)
+        }
+        _ => (String::new(), clean.as_str()),
+    };
+    let (at, message) = match rest.split_once(' ') {
+        Some((first, tail)) => match Timestamp::from_str(first) {
+            Ok(t) => (Some(t), tail),
+            Err(_) => (None, rest),
+        },
+        None => (None, rest),
+    };
+    LogLine {
+        at,
+        service: service_of(&source),
+        level: level_of(message),
+        source,
+        message: message.trim().to_string(),
+    }
+}
+
+/// `geusemaker-n8n-1`, `n8n_1`, `n8n` → n8n.
+fn service_of(source: &str) -> Option<Service> {
+    let trimmed = source.trim_end_matches(|c: char| c.is_ascii_digit());
+    let base = trimmed.trim_end_matches(['-', '_']);
+    Service::ALL.into_iter().find(|s| {
+        base == s.name()
+            || base.ends_with(&format!("-{}", s.name()))
+            || base.ends_with(&format!("_{}", s.name()))
+    })
+}
+
+fn level_of(message: &str) -> Level {
+    let upper = |w: &str| message.contains(w);
+    if upper("ERROR") || upper("FATAL") || upper("PANIC") || message.contains("exited with code") {
+        Level::Error
+    } else if upper("WARN") || message.contains("level=warn") || message.contains("SIGTERM") {
+        Level::Warn
+    } else {
+        Level::Info
+    }
+}
+
+/// Drop ANSI escape sequences and other control characters (tabs become spaces).
+pub fn sanitize(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ params final-byte. OSC: ESC ] text (BEL | ESC \).
+                // Other escapes: ESC + one char.
+                match chars.next() {
+                    Some('[') => {
+                        for c in chars.by_ref() {
+                            if ('@'..='~').contains(&c) {
+                                break;
+                            }
+                        }
+                    }
+                    Some(']') => {
+                        while let Some(c) = chars.next() {
+                            if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some())
+                            {
+                                break;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_compose_lines_with_timestamps() {
+        let l = parse(
+            "n8n-1       | 2026-11-23T20:31:05.123Z Editor is now accessible via: http://localhost:5678",
+        );
+        assert_eq!(l.service, Some(Service::N8n));
+        assert_eq!(l.source, "n8n-1");
+        assert_eq!(l.at.unwrap().to_string(), "2026-11-23T20:31:05.123Z");
+        assert!(l.message.starts_with("Editor is now"));
+        assert_eq!(l.level, Level::Info);
+    }
+
+    #[test]
+    fn parses_prefixed_and_untimed_lines() {
+        let l = parse("geusemaker-crawl4ai-1  | Application startup complete.");
+        assert_eq!(l.service, Some(Service::Crawl4ai));
+        assert_eq!(l.at, None);
+        assert_eq!(l.message, "Application startup complete.");
+        let l = parse("postgres_1 | FATAL:  the database system is starting up");
+        assert_eq!(l.service, Some(Service::Postgres));
+        assert_eq!(l.level, Level::Error);
+    }
+
+    #[test]
+    fn lines_without_a_source_keep_their_text() {
+        let l = parse("Attaching to n8n-1, ollama-1");
+        assert_eq!(l.source, "");
+        assert_eq!(l.service, None);
+        assert_eq!(l.message, "Attaching to n8n-1, ollama-1");
+    }
+
+    #[test]
+    fn escape_sequences_never_reach_the_screen() {
+        let l = parse("\u{1b}[36mqdrant-1  |\u{1b}[0m \u{1b}]0;pwned\u{7} hello\u{1b}[2J");
+        assert_eq!(l.service, Some(Service::Qdrant));
+        assert!(!l.message.chars().any(char::is_control), "{:?}", l.message);
+        assert_eq!(l.message, "hello");
+    }
+}

@@ -1,0 +1,4 @@
+//! Watching a running stack: health probes and compose log parsing.
+
+pub mod log_line;
+pub mod probe;

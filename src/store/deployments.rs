@@ -1,0 +1,230 @@
+//! Deployment state files: load, save, list, and quarantine of files that do
+//! not parse (moved aside to `<name>.corrupt-<timestamp>`, never overwritten).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{Store, StoreError, atomic, io_error};
+use crate::domain::{DeploymentState, StackName};
+
+/// A state file that did not parse and was moved aside.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{path:?} could not be read ({reason}); it was moved to {moved_to:?} and nothing else was changed. Repair it and move it back, or delete it"
+)]
+pub struct Quarantined {
+    pub path: PathBuf,
+    pub moved_to: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Sorted by stack name.
+    pub stacks: Vec<DeploymentState>,
+    pub quarantined: Vec<Quarantined>,
+    /// Files that could not even be read (permissions, I/O).
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+impl Store {
+    pub fn load(&self, stack: &StackName) -> Result<Option<DeploymentState>, StoreError> {
+        let path = self.deployment_path(stack);
+        match fs::read(&path) {
+            Ok(bytes) => parse_or_quarantine(&path, &bytes).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path)(e)),
+        }
+    }
+
+    pub fn save(&self, state: &DeploymentState) -> Result<(), StoreError> {
+        let stack = StackName::parse(&state.stack_name).map_err(|e| StoreError::Io {
+            path: self.deployments_dir(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, e),
+        })?;
+        let path = self.deployment_path(&stack);
+        let mut bytes = serde_json::to_vec_pretty(state).map_err(|e| StoreError::Io {
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        bytes.push(b'\n');
+        atomic::write_atomic(&path, &bytes).map_err(io_error(&path))
+    }
+
+    /// Forget a stack. Only for stacks whose every resource is confirmed gone.
+    pub fn remove(&self, stack: &StackName) -> Result<(), StoreError> {
+        let path = self.deployment_path(stack);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(&path)(e)),
+        }
+    }
+
+    pub fn list(&self) -> Result<Listing, StoreError> {
+        let dir = self.deployments_dir();
+        let mut listing = Listing::default();
+        let entries = fs::read_dir(&dir).map_err(io_error(&dir))?;
+        for entry in entries {
+            let Ok(entry) = entry else { continue };
+            let path = entry.path();
+            if !is_state_file(&path) {
+                continue;
+            }
+            match fs::read(&path) {
+                Ok(bytes) => match parse_or_quarantine(&path, &bytes) {
+                    Ok(state) => listing.stacks.push(state),
+                    Err(StoreError::Corrupt(q)) => listing.quarantined.push(q),
+                    Err(e) => listing.unreadable.push((path, e.to_string())),
+                },
+                // Deleted between readdir and read: another process destroyed it.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => listing.unreadable.push((path, e.to_string())),
+            }
+        }
+        listing
+            .stacks
+            .sort_by(|a, b| a.stack_name.cmp(&b.stack_name));
+        Ok(listing)
+    }
+}
+
+pub(super) fn is_state_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.ends_with(".json") && !name.starts_with('.')
+}
+
+pub(super) fn parse_or_quarantine(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<DeploymentState, StoreError> {
+    match serde_json::from_slice::<DeploymentState>(bytes) {
+        Ok(mut state) => {
+            state.normalize();
+            Ok(state)
+        }
+        Err(e) => Err(quarantine(path, &e.to_string())?.into()),
+    }
+}
+
+/// Move a file that does not parse out of the way, keeping every byte.
+pub(super) fn quarantine(path: &Path, reason: &str) -> Result<Quarantined, StoreError> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
+    let mut moved_to = path.with_file_name(format!("{name}.corrupt-{stamp}"));
+    let mut n = 1;
+    while moved_to.exists() {
+        moved_to = path.with_file_name(format!("{name}.corrupt-{stamp}-{n}"));
+        n += 1;
+    }
+    fs::rename(path, &moved_to).map_err(io_error(path))?;
+    tracing::warn!(
+        ?path,
+        ?moved_to,
+        reason,
+        "quarantined a file that does not parse"
+    );
+    Ok(Quarantined {
+        path: path.to_path_buf(),
+        moved_to,
+        reason: reason.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Provider, Tier, Timestamp};
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    fn now() -> Timestamp {
+        "2026-01-01T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let (_d, store) = store();
+        let state = DeploymentState::new("demo", Tier::Dev, "us-east-1", Provider::Sandbox, now());
+        store.save(&state).unwrap();
+        let name = StackName::parse("demo").unwrap();
+        assert_eq!(store.load(&name).unwrap(), Some(state));
+        assert_eq!(
+            store.load(&StackName::parse("other").unwrap()).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_corrupt_file_is_quarantined_and_the_rest_still_list() {
+        let (_d, store) = store();
+        let good = DeploymentState::new("good", Tier::Dev, "us-east-1", Provider::Sandbox, now());
+        store.save(&good).unwrap();
+        let bad = store.deployments_dir().join("bad.json");
+        fs::write(&bad, b"{\"stack_name\": \"bad\", ").unwrap();
+
+        let listing = store.list().unwrap();
+        assert_eq!(listing.stacks.len(), 1);
+        assert_eq!(listing.quarantined.len(), 1);
+        let q = &listing.quarantined[0];
+        assert!(!bad.exists());
+        let name = q
+            .moved_to
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(name.starts_with("bad.json.corrupt-"), "{name}");
+        assert_eq!(
+            fs::read(&q.moved_to).unwrap(),
+            b"{\"stack_name\": \"bad\", "
+        );
+        assert!(q.to_string().contains("nothing else was changed"));
+
+        // Quarantined files are not listed again, and the good one is untouched.
+        let again = store.list().unwrap();
+        assert!(again.quarantined.is_empty());
+        assert_eq!(again.stacks, vec![good]);
+    }
+
+    #[test]
+    fn load_reports_a_corrupt_file() {
+        let (_d, store) = store();
+        fs::write(store.deployments_dir().join("demo.json"), b"not json").unwrap();
+        let err = store.load(&StackName::parse("demo").unwrap()).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    }
+
+    #[test]
+    fn the_python_v2_fixture_lists() {
+        let (_d, store) = store();
+        fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/python-geusemaker-v2-state.json"
+            ),
+            store.deployments_dir().join("stack-000.json"),
+        )
+        .unwrap();
+        let listing = store.list().unwrap();
+        assert!(listing.quarantined.is_empty());
+        assert_eq!(listing.stacks[0].stack_name, "stack-000");
+        assert_eq!(listing.stacks[0].tier(), Tier::Dev);
+    }
+
+    #[test]
+    fn temp_and_lock_files_are_not_stacks() {
+        let (_d, store) = store();
+        fs::write(store.deployments_dir().join(".demo.json.tmp.1.2"), b"x").unwrap();
+        fs::write(store.deployments_dir().join("demo.json.corrupt-1"), b"x").unwrap();
+        let listing = store.list().unwrap();
+        assert!(listing.stacks.is_empty() && listing.quarantined.is_empty());
+    }
+}

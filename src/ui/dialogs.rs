@@ -1,0 +1,225 @@
+//! Dialogs drawn over the dashboard: new stack, destroy, faults.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui_textarea::TextArea;
+
+use super::layout::centered;
+use super::theme;
+use crate::app::model::{ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm};
+use crate::cloud::sandbox::price_of;
+use crate::domain::cost::{HOURS_PER_MONTH, dollars};
+
+const LABEL_WIDTH: u16 = 15;
+
+fn field_label(text: &str, focused: bool) -> Span<'static> {
+    let style = if focused {
+        Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
+    Span::styled(format!("{text:<w$}", w = LABEL_WIDTH as usize), style)
+}
+
+fn text_field(
+    frame: &mut Frame,
+    area: Rect,
+    label: &str,
+    area_text: &TextArea<'static>,
+    focused: bool,
+) {
+    let [l, value] =
+        Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)]).areas(area);
+    frame.render_widget(field_label(label, focused), l);
+    let mut text = area_text.clone();
+    let underline = Style::new().add_modifier(Modifier::UNDERLINED);
+    text.set_style(underline);
+    text.set_cursor_line_style(underline);
+    if !focused {
+        text.set_cursor_style(underline);
+    }
+    frame.render_widget(&text, value);
+}
+
+fn choice(label: &str, value: &str, note: &str, focused: bool) -> Line<'static> {
+    Line::from(vec![
+        field_label(label, focused),
+        Span::raw(format!("◀ {value} ▶ ")),
+        Span::styled(note.to_string(), theme::DIM),
+    ])
+}
+
+pub fn new_stack(model: &Model, form: &NewStackForm, frame: &mut Frame, area: Rect) {
+    let rect = centered(area, 64, 12);
+    frame.render_widget(Clear, rect);
+    let block = theme::dialog(" New stack ");
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let rows: [Rect; 9] = Layout::vertical([Constraint::Length(1); 9]).areas(inner);
+    let f = form.field;
+    text_field(frame, rows[0], "Name", &form.name, f == FormField::Name);
+    let tier_note = match form.tier {
+        crate::domain::Tier::Dev => "instance + EFS",
+        crate::domain::Tier::Automation => "+ load balancer",
+        crate::domain::Tier::Gpu => "+ CloudFront, GPU",
+    };
+    frame.render_widget(
+        choice("Tier", form.tier.name(), tier_note, f == FormField::Tier),
+        rows[1],
+    );
+    let market = if form.spot { "spot" } else { "on-demand" };
+    let market_note = if form.spot {
+        "~70% cheaper, can be interrupted"
+    } else {
+        "never interrupted"
+    };
+    frame.render_widget(
+        choice("Market", market, market_note, f == FormField::Market),
+        rows[2],
+    );
+    text_field(
+        frame,
+        rows[3],
+        "Instance type",
+        &form.instance_type,
+        f == FormField::InstanceType,
+    );
+    let typed = form.instance_type.lines().join("");
+    let estimate = price_of(typed.trim()).map(|(od, spot)| {
+        let hourly = if form.spot { spot } else { od };
+        format!(
+            "≈ {}/mo for the instance",
+            dollars(hourly * HOURS_PER_MONTH)
+        )
+    });
+    if model.is_sandbox() {
+        let text = estimate.unwrap_or_else(|| "no sandbox price for this type".into());
+        frame.render_widget(
+            Span::styled(format!("{text} · sandbox: nothing is billed"), theme::DIM),
+            rows[5],
+        );
+    }
+    if let Some(error) = &form.error {
+        frame.render_widget(
+            Paragraph::new(error.as_str())
+                .style(Style::new().fg(Color::Red))
+                .wrap(Wrap { trim: true }),
+            Rect {
+                height: 2,
+                ..rows[6]
+            },
+        );
+    }
+    frame.render_widget(
+        Span::styled(
+            "Enter deploy · Tab next field · ←/→ change · Esc cancel",
+            theme::DIM,
+        ),
+        rows[8],
+    );
+}
+
+pub fn confirm_destroy(model: &Model, confirm: &ConfirmDestroy, frame: &mut Frame, area: Rect) {
+    let rect = centered(area, 64, 10);
+    frame.render_widget(Clear, rect);
+    let block = theme::dialog(format!(" Destroy {} ", confirm.stack));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let kept = model
+        .stacks
+        .iter()
+        .find(|s| s.stack_name == confirm.stack)
+        .and_then(crate::deploy::destroy_kept_data)
+        .map(|k| k.describe())
+        .unwrap_or_else(|| "no EFS".into());
+    let rows: [Rect; 8] = Layout::vertical([Constraint::Length(1); 8]).areas(inner);
+    if !confirm.delete_data {
+        let lines = vec![
+            Line::from("Terminates the instance and removes its security group and IAM role."),
+            Line::from(vec![
+                Span::raw("Keeps "),
+                Span::styled(kept, Style::new().fg(Color::Green)),
+            ]),
+            Line::from(Span::styled(
+                "A later deploy with this name reuses the data.",
+                theme::DIM,
+            )),
+        ];
+        frame.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: true }),
+            Rect {
+                height: 4,
+                ..rows[0]
+            },
+        );
+        frame.render_widget(
+            Span::styled(
+                "y destroy, keep data · D delete data too · Esc cancel",
+                theme::DIM,
+            ),
+            rows[7],
+        );
+        return;
+    }
+    let lines = vec![
+        Line::from(Span::styled(
+            format!("Deletes everything, including {kept}: all workflows, models and vectors."),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )),
+        Line::from(format!(
+            "Type {} and press Enter to confirm.",
+            confirm.stack
+        )),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }),
+        Rect {
+            height: 3,
+            ..rows[0]
+        },
+    );
+    text_field(frame, rows[4], "Stack name", &confirm.typed, true);
+    if let Some(error) = &confirm.error {
+        frame.render_widget(
+            Span::styled(error.clone(), Style::new().fg(Color::Red)),
+            rows[5],
+        );
+    }
+    frame.render_widget(
+        Span::styled("Enter delete · Esc cancel", theme::DIM),
+        rows[7],
+    );
+}
+
+pub fn faults(menu: &FaultMenu, frame: &mut Frame, area: Rect) {
+    let height = menu.faults.len() as u16 + 4;
+    let rect = centered(area, 44, height);
+    frame.render_widget(Clear, rect);
+    let block = theme::dialog(format!(" Inject a fault into {} ", menu.stack));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let mut lines: Vec<Line> = menu
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, fault)| {
+            if i == menu.selected {
+                Line::from(Span::styled(
+                    format!("▶ {}", fault.label()),
+                    Style::new().add_modifier(Modifier::REVERSED),
+                ))
+            } else {
+                Line::from(format!("  {}", fault.label()))
+            }
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "Enter inject · j/k move · Esc close",
+        theme::DIM,
+    )));
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,102 @@
+//! Health: the five services with status, latency and a small latency
+//! history. Live probes when this process runs them; else the last known.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::layout::fit;
+use super::{symbols, theme};
+use crate::app::model::{HealthHistory, Model, Pane};
+use crate::domain::state::ServiceStatus;
+use crate::domain::{DeploymentState, Service};
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
+    let stack = model.selected_stack();
+    let history = stack.and_then(|s| model.health.get(&s.stack_name));
+    let live = history.is_some();
+    let title = if live || stack.is_none() {
+        " Health "
+    } else {
+        " Health (last known) "
+    };
+    let block = theme::pane(title, model.focus == Pane::Health);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(stack) = stack else {
+        frame.render_widget(
+            Paragraph::new("No stack selected.").style(theme::DIM),
+            inner,
+        );
+        return;
+    };
+    let width = inner.width as usize;
+    let lines: Vec<Line> = Service::ALL
+        .into_iter()
+        .map(|service| row(stack, history, service, width))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn row(
+    stack: &DeploymentState,
+    history: Option<&HealthHistory>,
+    service: Service,
+    width: usize,
+) -> Line<'static> {
+    let (status, latency) = match history.and_then(|h| h.latest(service)) {
+        Some(point) => (Some(point.status), point.latency_ms),
+        None => match stack.service(service) {
+            Some(h) => (Some(h.status), h.response_time_ms),
+            None => (None, None),
+        },
+    };
+    let mut spans = vec![Span::styled(
+        fit(service.name(), 9),
+        theme::service(Some(service)),
+    )];
+    let Some(status) = status else {
+        spans.push(Span::styled("· no data", theme::DIM));
+        return Line::from(spans);
+    };
+    spans.push(Span::styled(
+        format!("{} ", symbols::service(status)),
+        theme::service_status(status),
+    ));
+    let value = match (status, latency) {
+        (ServiceStatus::Healthy, Some(ms)) => format!("{ms:>4}ms "),
+        (other, _) => format!("{other} "),
+    };
+    spans.push(Span::styled(value.clone(), theme::service_status(status)));
+    let room = width.saturating_sub(9 + 2 + value.chars().count());
+    if let Some(history) = history {
+        spans.push(Span::styled(sparkline(history, service, room), theme::DIM));
+    }
+    Line::from(spans)
+}
+
+/// The last `width` latencies as bars scaled to their own maximum; a failed
+/// probe is a gap.
+pub fn sparkline(history: &HealthHistory, service: Service, width: usize) -> String {
+    let Some(points) = history.points.get(&service) else {
+        return String::new();
+    };
+    let recent: Vec<Option<u64>> = points
+        .iter()
+        .rev()
+        .take(width)
+        .rev()
+        .map(|p| p.latency_ms)
+        .collect();
+    let max = recent.iter().flatten().copied().max().unwrap_or(1).max(1);
+    recent
+        .iter()
+        .map(|ms| match ms {
+            Some(ms) => BARS[((*ms * 7) / max) as usize],
+            None => ' ',
+        })
+        .collect()
+}

@@ -1,0 +1,45 @@
+//! The dashboard's views. They only read the model.
+
+mod cost;
+mod dialogs;
+mod footer;
+mod header;
+mod health;
+mod help;
+pub mod layout;
+mod logs;
+mod pipeline;
+mod stacks;
+pub mod symbols;
+pub mod theme;
+mod too_small;
+
+use ratatui::Frame;
+
+use crate::app::model::{Model, Overlay};
+
+pub fn view(model: &Model, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < layout::MIN_WIDTH || area.height < layout::MIN_HEIGHT {
+        too_small::render(model, frame, area);
+        return;
+    }
+    let r = layout::regions(area, pipeline::rows(model));
+    header::render(model, frame, r.header);
+    stacks::render(model, frame, r.stacks);
+    health::render(model, frame, r.health);
+    cost::render(model, frame, r.cost);
+    pipeline::render(model, frame, r.pipeline);
+    logs::render(model, frame, r.logs);
+    footer::render(model, frame, r.footer);
+    match &model.overlay {
+        None => {}
+        Some(Overlay::Help) => help::render(frame, area),
+        Some(Overlay::NewStack(form)) => dialogs::new_stack(model, form, frame, area),
+        Some(Overlay::ConfirmDestroy(c)) => dialogs::confirm_destroy(model, c, frame, area),
+        Some(Overlay::Faults(menu)) => dialogs::faults(menu, frame, area),
+    }
+}
+
+#[cfg(test)]
+mod tests;
