@@ -8,10 +8,12 @@ use geusemaker::runtime::{Options, Runtime};
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Headless commands need one thread; the dashboard runs its tasks beside the UI.
+    let mut builder = match args.command {
+        Some(_) => tokio::runtime::Builder::new_current_thread(),
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return fail(&Failure::failed(format!("could not start: {e}"))),
     };

@@ -41,13 +41,15 @@ pub async fn run<B, S>(
 ) -> io::Result<()>
 where
     B: Backend,
-    B::Error: Into<io::Error>,
+    B::Error: std::error::Error + Send + Sync + 'static,
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let size = terminal.size().map_err(Into::into)?;
-    apply(model, runner, Msg::Resize(size.width, size.height));
+    let size = terminal.size().map_err(io::Error::other)?;
+    // Nothing is started before the first frame: it shows as soon as it can.
+    update(model, Msg::Resize(size.width, size.height));
+    let mut started = false;
     let mut dirty = true;
     let mut last_frame: Option<Instant> = None;
 
@@ -55,11 +57,15 @@ where
         if dirty && last_frame.is_none_or(|t| t.elapsed() >= FRAME) {
             terminal
                 .draw(|frame| ui::view(model, frame))
-                .map_err(Into::into)?;
+                .map_err(io::Error::other)?;
             dirty = false;
             last_frame = Some(Instant::now());
             if options.exit_after_first_frame {
                 return Ok(());
+            }
+            if !started {
+                runner.sync(&subscriptions(model));
+                started = true;
             }
         }
         if model.should_quit {

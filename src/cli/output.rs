@@ -1,5 +1,7 @@
 //! Printing: JSON for scripts, aligned text for people.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::deploy::destroy_kept_data;
@@ -9,10 +11,12 @@ use crate::domain::{DeploymentState, Timestamp};
 use super::Failure;
 
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Failure::failed(format!("could not print JSON: {e}")))?;
-    println!("{text}");
-    Ok(())
+    let fail = |e: &dyn std::fmt::Display| Failure::failed(format!("could not print JSON: {e}"));
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| fail(&e))?;
+    writeln!(out)
+        .and_then(|()| out.flush())
+        .map_err(|e| fail(&e))
 }
 
 #[derive(Debug, Serialize)]

@@ -11,7 +11,7 @@ use super::output::{self, money_per_month, print_json, table};
 use super::{Failure, load_existing};
 
 pub fn list(rt: &Runtime, json: bool) -> Result<(), Failure> {
-    let listing = rt.store.list()?;
+    let listing = rt.store.list_brief()?;
     for q in &listing.quarantined {
         eprintln!("warning: {q}");
     }

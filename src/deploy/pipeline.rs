@@ -170,9 +170,14 @@ fn config_of(previous: Option<DeploymentConfig>, req: &DeployRequest) -> Deploym
     config
 }
 
+/// What a relaunch needs (config, network, storage, identity), not history:
+/// a state document without services, cost, rollbacks or the operation.
 fn healthy_snapshot(state: &DeploymentState) -> Option<serde_json::Value> {
     let mut snapshot = state.clone();
     snapshot.last_healthy_state = None;
     snapshot.operation = None;
+    snapshot.services.clear();
+    snapshot.rollback_history.clear();
+    snapshot.cost = None;
     serde_json::to_value(snapshot).ok()
 }

@@ -5,6 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::brief::{Brief, BriefRecord};
 use super::{Store, StoreError, atomic, io_error};
 use crate::domain::{DeploymentState, StackName};
 
@@ -19,14 +20,27 @@ pub struct Quarantined {
     pub reason: String,
 }
 
-#[derive(Debug, Default)]
-pub struct Listing {
+#[derive(Debug)]
+pub struct Listing<T = DeploymentState> {
     /// Sorted by stack name.
-    pub stacks: Vec<DeploymentState>,
+    pub stacks: Vec<T>,
     pub quarantined: Vec<Quarantined>,
     /// Files that could not even be read (permissions, I/O).
     pub unreadable: Vec<(PathBuf, String)>,
 }
+
+impl<T> Default for Listing<T> {
+    fn default() -> Self {
+        Self {
+            stacks: Vec::new(),
+            quarantined: Vec::new(),
+            unreadable: Vec::new(),
+        }
+    }
+}
+
+/// Files are read and parsed on this many threads at most.
+const MAX_READERS: usize = 4;
 
 impl Store {
     pub fn load(&self, stack: &StackName) -> Result<Option<DeploymentState>, StoreError> {
@@ -62,32 +76,83 @@ impl Store {
         }
     }
 
+    /// Every stack, fully parsed.
     pub fn list(&self) -> Result<Listing, StoreError> {
-        let dir = self.deployments_dir();
-        let mut listing = Listing::default();
-        let entries = fs::read_dir(&dir).map_err(io_error(&dir))?;
-        for entry in entries {
-            let Ok(entry) = entry else { continue };
-            let path = entry.path();
-            if !is_state_file(&path) {
-                continue;
-            }
-            match fs::read(&path) {
-                Ok(bytes) => match parse_or_quarantine(&path, &bytes) {
-                    Ok(state) => listing.stacks.push(state),
-                    Err(StoreError::Corrupt(q)) => listing.quarantined.push(q),
-                    Err(e) => listing.unreadable.push((path, e.to_string())),
-                },
-                // Deleted between readdir and read: another process destroyed it.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => listing.unreadable.push((path, e.to_string())),
-            }
-        }
+        let mut listing = read_all(&self.state_files()?, parse_or_quarantine);
         listing
             .stacks
             .sort_by(|a, b| a.stack_name.cmp(&b.stack_name));
         Ok(listing)
     }
+
+    /// Every stack, with only what a listing shows parsed (a state file is
+    /// mostly ids, history and the rollback snapshot, which a listing never
+    /// reads). A `Brief` cannot be saved.
+    pub fn list_brief(&self) -> Result<Listing<Brief>, StoreError> {
+        let mut listing = read_all(&self.state_files()?, parse_brief_or_quarantine);
+        listing
+            .stacks
+            .sort_by(|a, b| a.stack_name.cmp(&b.stack_name));
+        Ok(listing)
+    }
+
+    fn state_files(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let dir = self.deployments_dir();
+        Ok(fs::read_dir(&dir)
+            .map_err(io_error(&dir))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| is_state_file(p))
+            .collect())
+    }
+}
+
+/// Read and parse `paths` on a few threads; a 1,000-stack store is I/O and
+/// parsing bound, and both split cleanly.
+fn read_all<T: Send>(
+    paths: &[PathBuf],
+    parse: fn(&Path, &[u8]) -> Result<T, StoreError>,
+) -> Listing<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_READERS);
+    let chunk = paths.len().div_ceil(threads).max(64);
+    let parts: Vec<Listing<T>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || read_some(part, parse)))
+            .collect();
+        workers.into_iter().filter_map(|w| w.join().ok()).collect()
+    });
+    let mut listing = Listing::default();
+    for part in parts {
+        listing.stacks.extend(part.stacks);
+        listing.quarantined.extend(part.quarantined);
+        listing.unreadable.extend(part.unreadable);
+    }
+    listing
+}
+
+fn read_some<T>(paths: &[PathBuf], parse: fn(&Path, &[u8]) -> Result<T, StoreError>) -> Listing<T> {
+    let mut listing = Listing::default();
+    // One buffer per thread, and no size query per file: a listing is
+    // thousands of small reads.
+    let mut bytes = Vec::with_capacity(16 * 1024);
+    for path in paths {
+        bytes.clear();
+        let read = fs::File::open(path).and_then(|mut f| io::Read::read_to_end(&mut f, &mut bytes));
+        match read {
+            Ok(_) => match parse(path, &bytes) {
+                Ok(state) => listing.stacks.push(state),
+                Err(StoreError::Corrupt(q)) => listing.quarantined.push(q),
+                Err(e) => listing.unreadable.push((path.clone(), e.to_string())),
+            },
+            // Deleted between readdir and read: another process destroyed it.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => listing.unreadable.push((path.clone(), e.to_string())),
+        }
+    }
+    listing
 }
 
 pub(super) fn is_state_file(path: &Path) -> bool {
@@ -106,6 +171,13 @@ pub(super) fn parse_or_quarantine(
             state.normalize();
             Ok(state)
         }
+        Err(e) => Err(quarantine(path, &e.to_string())?.into()),
+    }
+}
+
+fn parse_brief_or_quarantine(path: &Path, bytes: &[u8]) -> Result<Brief, StoreError> {
+    match BriefRecord::from_state_json(bytes) {
+        Ok(record) => Ok(record.brief()),
         Err(e) => Err(quarantine(path, &e.to_string())?.into()),
     }
 }

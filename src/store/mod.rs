@@ -4,6 +4,7 @@
 
 pub mod atomic;
 pub mod audit;
+mod brief;
 mod deployments;
 mod listing_cache;
 pub mod lock;
@@ -12,6 +13,7 @@ mod settings;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use brief::{Brief, BriefRecord};
 pub use deployments::{Listing, Quarantined};
 pub use listing_cache::ListingCache;
 pub use lock::{LockError, LockHolder, StackLock};

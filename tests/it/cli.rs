@@ -1,0 +1,366 @@
+//! The headless CLI, end to end, against the sandbox.
+
+use predicates::prelude::*;
+
+use geusemaker::domain::Timestamp;
+use geusemaker::store::{LockHolder, Store};
+
+use crate::support::Home;
+
+#[test]
+fn sandbox_deploy_status_destroy_and_delete() {
+    let home = Home::new();
+    let deployed = home.json(&[
+        "--sandbox",
+        "deploy",
+        "demo",
+        "--tier",
+        "dev",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(deployed["status"], "running");
+
+    let status = home.json(&["--sandbox", "status", "demo", "--json"]);
+    assert_eq!(status["status"], "running");
+    for key in [
+        "stack_name",
+        "tier",
+        "instance_id",
+        "efs_id",
+        "security_group_id",
+        "cost",
+        "rollback_history",
+    ] {
+        assert!(status.get(key).is_some(), "status --json lacks {key}");
+    }
+    let services = status["services"].as_array().unwrap();
+    assert_eq!(services.len(), 5);
+    for s in services {
+        assert_eq!(s["status"], "healthy", "{s}");
+        assert!(s["response_time_ms"].as_u64().is_some(), "{s}");
+    }
+    let efs_id = status["efs_id"].as_str().unwrap().to_string();
+
+    home.cmd()
+        .args(["--sandbox", "destroy", "demo", "--yes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Kept EFS").and(predicate::str::contains(&efs_id)));
+    let list = home.json(&["list", "--json"]);
+    let demo = &list.as_array().unwrap()[0];
+    assert_eq!(demo["status"], "destroyed");
+    assert_eq!(demo["kept_data"]["efs_id"], efs_id.as_str());
+    assert!(demo["kept_data"]["monthly_cost"].as_f64().unwrap() > 0.0);
+    assert!(demo["instance_id"].is_null());
+
+    home.cmd()
+        .args(["--sandbox", "destroy", "demo", "--yes", "--delete-data"])
+        .assert()
+        .success();
+    assert_eq!(home.json(&["list", "--json"]), serde_json::json!([]));
+    assert!(home.deployments().is_empty());
+}
+
+#[test]
+fn redeploying_a_destroyed_stack_reuses_its_efs() {
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "lab", "--yes", "--json"]);
+    let efs = home.json(&["status", "lab", "--json"])["efs_id"].clone();
+    home.cmd()
+        .args(["--sandbox", "destroy", "lab", "--yes"])
+        .assert()
+        .success();
+    let again = home.json(&["--sandbox", "deploy", "lab", "--yes", "--json"]);
+    assert_eq!(again["efs_id"], efs);
+    assert_eq!(again["status"], "running");
+}
+
+#[test]
+fn rerunning_deploy_on_a_running_stack_changes_no_resource() {
+    let home = Home::new();
+    let first = home.json(&["--sandbox", "deploy", "same", "--yes", "--json"]);
+    let second = home.json(&["--sandbox", "deploy", "same", "--yes", "--json"]);
+    for key in [
+        "vpc_id",
+        "security_group_id",
+        "efs_id",
+        "instance_id",
+        "efs_mount_target_ids",
+    ] {
+        assert_eq!(first[key], second[key], "{key} changed");
+    }
+}
+
+#[test]
+fn a_bad_stack_name_exits_2_and_creates_nothing() {
+    let home = Home::new();
+    home.cmd()
+        .args(["--sandbox", "deploy", "Bad_Name", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid stack name"));
+    assert!(home.deployments().is_empty());
+    assert!(!home.path().join("sandbox").exists());
+}
+
+#[test]
+fn other_bad_input_exits_2_with_what_to_do() {
+    let home = Home::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["status", "nope"], "no stack named nope"),
+        (
+            &[
+                "--sandbox",
+                "deploy",
+                "x1",
+                "--instance-type",
+                "huge",
+                "--yes",
+            ],
+            "not an EC2 instance type",
+        ),
+        (&["--region", "mars", "list"], "not an AWS region"),
+        (&["fault", "x1", "throttle"], "add --sandbox"),
+        (&["--sandbox", "deploy", "x1"], "Add --yes"),
+        (
+            &["--sandbox", "fault", "x1", "kill-service"],
+            "needs a SERVICE",
+        ),
+    ];
+    for (args, says) in cases {
+        home.cmd()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*says));
+    }
+    assert!(home.deployments().is_empty());
+}
+
+#[test]
+fn without_a_terminal_the_dashboard_is_never_opened() {
+    let home = Home::new();
+    home.cmd()
+        .arg("--sandbox")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("needs a terminal"));
+}
+
+#[test]
+fn a_second_mutating_process_is_refused_naming_the_holder() {
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "busy", "--yes", "--json"]);
+    let store = Store::open(home.path()).unwrap();
+    let holder = LockHolder::this_process("deploy", Timestamp::from_unix_millis(0));
+    let _lock = store.lock(&"busy".parse().unwrap(), &holder).unwrap();
+    home.cmd()
+        .args(["--sandbox", "destroy", "busy", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("busy: deploy").and(predicate::str::contains(format!(
+                "pid {}",
+                std::process::id()
+            ))),
+        );
+    assert_eq!(
+        home.json(&["status", "busy", "--json"])["status"],
+        "running"
+    );
+}
+
+#[test]
+fn the_python_state_file_lists_and_shows() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join("deployments")).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/python-geusemaker-v2-state.json"
+        ),
+        home.path().join("deployments/stack-000.json"),
+    )
+    .unwrap();
+    let list = home.json(&["list", "--json"]);
+    assert_eq!(list[0]["stack_name"], "stack-000");
+    assert_eq!(list[0]["tier"], "dev");
+    assert_eq!(list[0]["provider"], "aws");
+    let status = home.json(&["status", "stack-000", "--json"]);
+    assert_eq!(status["status"], "creating");
+    assert_eq!(status["instance_id"], "i-0a1b2c3d4e5f60718");
+    home.cmd()
+        .args(["status", "stack-000"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("stack-000")
+                .and(predicate::str::contains("fs-0a1b2c3d4e5f60718")),
+        );
+    // A sandbox process may look but not touch.
+    home.cmd()
+        .args(["--sandbox", "destroy", "stack-000", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("lives in aws"));
+}
+
+#[test]
+fn a_corrupt_state_file_is_quarantined_and_reported() {
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "good", "--yes", "--json"]);
+    let bad = home.path().join("deployments/bad.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let out = home.cmd().args(["list", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.json") && stderr.contains("moved to"),
+        "{stderr}"
+    );
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(!bad.exists());
+    let names = home.deployments();
+    assert!(
+        names.iter().any(|n| n.starts_with("bad.json.corrupt-")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn logs_tail_and_filter_by_service() {
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "talk", "--yes", "--json"]);
+    let out = home
+        .cmd()
+        .args(["--sandbox", "logs", "talk", "--tail", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 5);
+    let out = home
+        .cmd()
+        .args([
+            "--sandbox",
+            "logs",
+            "talk",
+            "--service",
+            "postgres",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(lines.iter().all(|l| l["service"] == "postgres"));
+    assert!(lines.iter().any(|l| {
+        l["message"]
+            .as_str()
+            .unwrap()
+            .contains("ready to accept connections")
+    }));
+}
+
+#[test]
+fn a_killed_service_shows_in_logs() {
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "flaky", "--yes", "--json"]);
+    home.cmd()
+        .args(["--sandbox", "fault", "flaky", "kill-service", "n8n"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("n8n"));
+    home.cmd()
+        .args(["--sandbox", "fault", "flaky", "kill-service", "n8n"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already killed"));
+    home.cmd()
+        .args([
+            "--sandbox",
+            "logs",
+            "flaky",
+            "--service",
+            "n8n",
+            "--tail",
+            "1",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("exited with code 137"));
+}
+
+#[test]
+fn cost_reports_rate_saving_and_monthly() {
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "cheap", "--yes", "--json"]);
+    let cost = home.json(&["cost", "cheap", "--json"]);
+    assert_eq!(cost["hourly_rate"], 0.0125);
+    assert_eq!(cost["on_demand_rate"], 0.0416);
+    assert!((cost["spot_saving_pct"].as_f64().unwrap() - 70.0).abs() < 0.5);
+    assert!(cost["monthly_estimate"].as_f64().unwrap() > 9.0);
+}
+
+#[test]
+fn every_operation_leaves_one_audit_line() {
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "audited", "--yes", "--json"]);
+    home.cmd()
+        .args(["--sandbox", "destroy", "audited", "--yes"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(home.path().join("audit.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ops: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["operation"].as_str().unwrap(),
+                e["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(ops, [("deploy", "succeeded"), ("destroy", "succeeded")]);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["stack"] == "audited" && e["start"].is_string() && e["end"].is_string())
+    );
+}
+
+#[test]
+fn settings_are_written_with_every_default() {
+    let home = Home::new();
+    home.cmd().arg("list").assert().success();
+    let settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.path().join("config/settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["health_check_interval_seconds"], 30);
+    assert_eq!(settings["default_tier"], "dev");
+    for dir in ["deployments", "config", "cache", "logs", "locks"] {
+        assert!(home.path().join(dir).is_dir(), "{dir} missing");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn state_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "private", "--yes", "--json"]);
+    let mode = std::fs::metadata(home.path().join("deployments/private.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -1,0 +1,6 @@
+//! Integration tests, in one binary (each file under tests/ would link the
+//! whole program again).
+
+mod cli;
+mod dashboard;
+mod support;
