@@ -12,9 +12,9 @@ use tokio::task::AbortHandle;
 use super::effect::{Effect, Subscription, Subscriptions};
 use super::msg::Msg;
 use crate::cloud::sandbox::SandboxCloud;
-use crate::cloud::session::StoreSink;
+use crate::cloud::session::{StateSink, StoreSink};
 use crate::cloud::{Cloud, LogQuery};
-use crate::deploy::{self, Context};
+use crate::deploy::{self, Context, OperationError};
 use crate::domain::DeploymentState;
 use crate::domain::stage::OperationKind;
 use crate::domain::time::Clock;
@@ -71,55 +71,37 @@ impl Runner {
                 let Some(ctx) = self.ctx.clone() else {
                     return self.refuse(stack, OperationKind::Deploy);
                 };
-                tokio::spawn(async move {
-                    let (sink, rx) = StoreSink::new(ctx.store.clone());
-                    let forward = tokio::spawn(forward_states(rx, tx.clone()));
-                    let result = deploy::deploy(&ctx, &req, Box::new(sink)).await;
-                    let _ = forward.await;
-                    let result = result
-                        .map(|s| {
-                            format!(
-                                "{} is running: {}",
-                                s.stack_name,
-                                s.n8n_url.unwrap_or_default()
-                            )
+                run_operation(
+                    self.store.clone(),
+                    tx,
+                    stack,
+                    OperationKind::Deploy,
+                    move |sink| async move {
+                        deploy::deploy(&ctx, &req, sink).await.map(|s| {
+                            let url = s.n8n_url.unwrap_or_default();
+                            format!("{} is running: {url}", s.stack_name)
                         })
-                        .map_err(|e| e.to_string());
-                    let kind = OperationKind::Deploy;
-                    let _ = tx
-                        .send(Msg::OperationFinished {
-                            stack,
-                            kind,
-                            result,
-                        })
-                        .await;
-                });
+                    },
+                );
             }
             Effect::Destroy { stack, delete_data } => {
                 let Some(ctx) = self.ctx.clone() else {
                     return self.refuse(stack.to_string(), OperationKind::Destroy);
                 };
-                tokio::spawn(async move {
-                    let (sink, rx) = StoreSink::new(ctx.store.clone());
-                    let forward = tokio::spawn(forward_states(rx, tx.clone()));
-                    let result = deploy::destroy(&ctx, &stack, delete_data, Box::new(sink)).await;
-                    let _ = forward.await;
-                    let result = result
-                        .map(|o| match o.kept {
+                let name = stack.to_string();
+                run_operation(
+                    self.store.clone(),
+                    tx,
+                    name,
+                    OperationKind::Destroy,
+                    move |sink| async move {
+                        let outcome = deploy::destroy(&ctx, &stack, delete_data, sink).await?;
+                        Ok(match outcome.kept {
                             Some(k) => format!("{stack} destroyed; kept {}", k.describe()),
                             None => format!("{stack} and its data deleted"),
                         })
-                        .map_err(|e| e.to_string());
-                    let kind = OperationKind::Destroy;
-                    let stack = stack.to_string();
-                    let _ = tx
-                        .send(Msg::OperationFinished {
-                            stack,
-                            kind,
-                            result,
-                        })
-                        .await;
-                });
+                    },
+                );
             }
             Effect::InjectFault { stack, fault } => {
                 let result = match &self.sandbox {
@@ -196,6 +178,33 @@ impl Drop for Runner {
             handle.abort();
         }
     }
+}
+
+/// Run an operation in a task: each state it saves reaches the loop as
+/// `StackChanged`, and its outcome as `OperationFinished`.
+fn run_operation<F, Fut>(
+    store: Store,
+    tx: mpsc::Sender<Msg>,
+    stack: String,
+    kind: OperationKind,
+    operation: F,
+) where
+    F: FnOnce(Box<dyn StateSink>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<String, OperationError>> + Send,
+{
+    tokio::spawn(async move {
+        let (sink, rx) = StoreSink::new(store);
+        let forward = tokio::spawn(forward_states(rx, tx.clone()));
+        let result = operation(Box::new(sink)).await.map_err(|e| e.to_string());
+        let _ = forward.await;
+        let _ = tx
+            .send(Msg::OperationFinished {
+                stack,
+                kind,
+                result,
+            })
+            .await;
+    });
 }
 
 /// Each state an operation saves becomes a message (the latest wins).

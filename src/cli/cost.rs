@@ -64,11 +64,7 @@ pub fn cost(rt: &Runtime, stack: &StackName, json: bool) -> Result<(), Failure> 
         }
         None => "none running".into(),
     };
-    let efs_size = if c.efs_size_known {
-        format!("{:.1} GB", c.efs_size_gb)
-    } else {
-        format!("~{:.0} GB (assumed)", c.efs_size_gb)
-    };
+    let efs_size = cost::efs_size(c.efs_size_gb, c.efs_size_known);
     println!(
         "{} ({}, {})",
         state.stack_name,

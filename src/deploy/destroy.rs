@@ -51,11 +51,7 @@ pub fn kept_data(state: &DeploymentState) -> Option<KeptData> {
 
 impl KeptData {
     pub fn describe(&self) -> String {
-        let size = if self.size_known {
-            format!("{:.1} GB", self.size_gb)
-        } else {
-            format!("~{:.0} GB assumed", self.size_gb)
-        };
+        let size = cost::efs_size(self.size_gb, self.size_known);
         format!(
             "EFS {} ({size}), {}/month",
             self.efs_id,

@@ -136,6 +136,15 @@ fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
 }
 
+/// "2.4 GB", or "~10 GB assumed" while the metered size is unknown.
+pub fn efs_size(gb: f64, known: bool) -> String {
+    if known {
+        format!("{gb:.1} GB")
+    } else {
+        format!("~{gb:.0} GB assumed")
+    }
+}
+
 /// An hourly price: "$0.0125/h".
 pub fn per_hour(v: f64) -> String {
     format!("${v:.4}/h")

@@ -37,6 +37,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
         None => Line::from(Span::styled("no instance running", theme::DIM)),
     };
     let efs = if stack.efs_id.is_some() {
+        // "~" marks the assumed size: the pane has no room for the word.
         let size = if c.efs_size_known {
             format!("{:.1} GB", c.efs_size_gb)
         } else {

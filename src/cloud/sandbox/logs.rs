@@ -229,26 +229,14 @@ fn runs(world: &World, service: Service, to: Timestamp) -> Vec<Run> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloud::sandbox::world::{Instance, ServiceEvent};
+    use crate::cloud::sandbox::world::ServiceEvent;
 
     fn t(secs: f64) -> Timestamp {
         Timestamp::from_unix_millis(1_700_000_000_000).plus_secs(secs)
     }
 
     fn world() -> World {
-        let mut w = World::new(1.0);
-        w.instances.push(Instance {
-            id: "i-1".into(),
-            instance_type: "t3.medium".into(),
-            spot: true,
-            launched_at: t(0.0),
-            running_at: t(3.0),
-            private_ip: "10.0.1.5".into(),
-            public_ip: "203.0.113.5".into(),
-            terminated_at: None,
-            state_reason: None,
-        });
-        w
+        crate::cloud::sandbox::world::test_world(t(0.0))
     }
 
     #[test]

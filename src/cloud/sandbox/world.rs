@@ -267,6 +267,25 @@ impl World {
     }
 }
 
+/// A world with one spot instance launched at `launched_at` and running 3 s
+/// later: the starting point of the timeline tests.
+#[cfg(test)]
+pub fn test_world(launched_at: Timestamp) -> World {
+    let mut w = World::new(1.0);
+    w.instances.push(Instance {
+        id: "i-1".into(),
+        instance_type: "t3.medium".into(),
+        spot: true,
+        launched_at,
+        running_at: launched_at.plus_secs(3.0),
+        private_ip: "10.0.1.5".into(),
+        public_ip: "203.0.113.5".into(),
+        terminated_at: None,
+        state_reason: None,
+    });
+    w
+}
+
 /// Worlds on disk, one file per stack, changed under a short file lock.
 #[derive(Clone, Debug)]
 pub struct Worlds {
@@ -351,19 +370,7 @@ mod tests {
     }
 
     fn world_with_instance() -> World {
-        let mut w = World::new(1.0);
-        w.instances.push(Instance {
-            id: "i-1".into(),
-            instance_type: "t3.medium".into(),
-            spot: true,
-            launched_at: t(0.0),
-            running_at: t(3.0),
-            private_ip: "10.0.1.5".into(),
-            public_ip: "203.0.113.5".into(),
-            terminated_at: None,
-            state_reason: None,
-        });
-        w
+        test_world(t(0.0))
     }
 
     #[test]
