@@ -29,6 +29,7 @@ async fn run(args: Cli, started: std::time::Instant) -> Result<(), Failure> {
         sandbox: args.sandbox,
         region: args.region.clone(),
         profile: args.profile.clone(),
+        service_endpoints: args.service_endpoints.clone(),
     };
     let rt = Runtime::open(&options)?;
     let _log_guard = geusemaker::logging::init(&rt.store.logs_dir());

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use crate::cloud::Cloud;
+use crate::cloud::aws::{AwsCloud, AwsSettings};
+use crate::cloud::endpoints::{self, Endpoints};
 use crate::cloud::sandbox::{self, SandboxCloud};
 use crate::deploy::{Context, Timing};
 use crate::domain::Provider;
@@ -17,6 +19,8 @@ pub struct Options {
     pub sandbox: bool,
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// `n8n=HOST:PORT,...`: where to probe the services instead.
+    pub service_endpoints: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,11 +30,13 @@ pub enum RuntimeError {
     /// Bad configuration from the environment or flags.
     #[error("{0}")]
     BadInput(String),
-    #[error(
-        "no AWS provider in this build yet: it cannot reach AWS. Run with --sandbox to use the simulated cloud"
-    )]
-    NoAwsProvider,
+    /// AWS could not be set up (no credentials, say); the message says what to do.
+    #[error("{0}")]
+    Aws(String),
 }
+
+/// How long a deploy may wait for the services before rolling back (seed 001).
+pub const ROLLBACK_TIMEOUT_MINUTES: u32 = 15;
 
 pub struct Runtime {
     pub store: Store,
@@ -42,6 +48,7 @@ pub struct Runtime {
     pub region: String,
     pub profile: Option<String>,
     pub sandbox_speed: f64,
+    pub endpoint_overrides: Endpoints,
 }
 
 impl Runtime {
@@ -60,7 +67,13 @@ impl Runtime {
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| settings.default_region.clone());
         validate_region(&region)?;
+        let endpoint_overrides = match &options.service_endpoints {
+            Some(text) => endpoints::parse_overrides(text)
+                .map_err(|e| RuntimeError::BadInput(e.to_string()))?,
+            None => Endpoints::new(),
+        };
         Ok(Self {
+            endpoint_overrides,
             store,
             notices,
             clock: Arc::new(SystemClock),
@@ -79,20 +92,32 @@ impl Runtime {
         })
     }
 
-    pub fn cloud(&self) -> Result<Arc<dyn Cloud>, RuntimeError> {
+    pub async fn cloud(&self) -> Result<Arc<dyn Cloud>, RuntimeError> {
         match self.provider {
             Provider::Sandbox => Ok(Arc::new(SandboxCloud::new(
                 self.store.root(),
                 self.clock.clone(),
                 self.sandbox_speed,
             ))),
-            Provider::Aws => Err(RuntimeError::NoAwsProvider),
+            Provider::Aws => {
+                let mut settings = AwsSettings::new(&self.region, self.store.cache_dir());
+                settings.profile = self.profile.clone();
+                settings.endpoint_overrides = self.endpoint_overrides.clone();
+                let aws = AwsCloud::connect(settings, self.clock.clone(), None)
+                    .await
+                    .map_err(|e| RuntimeError::Aws(e.to_string()))?;
+                Ok(Arc::new(aws))
+            }
         }
     }
 
     pub fn context(&self, cloud: Arc<dyn Cloud>) -> Context {
         Context {
-            timing: Timing::for_provider(self.provider, self.sandbox_speed, 15),
+            timing: Timing::for_provider(
+                self.provider,
+                self.sandbox_speed,
+                ROLLBACK_TIMEOUT_MINUTES,
+            ),
             cloud,
             store: self.store.clone(),
             clock: self.clock.clone(),

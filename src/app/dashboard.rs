@@ -26,7 +26,7 @@ const SANDBOX_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
     let mut model = initial_model(rt);
     let (tx, mut rx) = mpsc::channel(CHANNEL);
-    let mut runner = Runner::new(tx.clone(), runner_config(rt));
+    let mut runner = Runner::new(tx.clone(), runner_config(rt).await);
     forward_signals(tx);
 
     let mut terminal = terminal::enter()?;
@@ -84,7 +84,7 @@ fn model_notice(model: &mut Model, level: NoticeLevel, text: String) {
     });
 }
 
-fn runner_config(rt: &Runtime) -> RunnerConfig {
+async fn runner_config(rt: &Runtime) -> RunnerConfig {
     let (ctx, sandbox, interval) = match rt.provider {
         Provider::Sandbox => {
             let sandbox = Arc::new(SandboxCloud::new(
@@ -103,7 +103,10 @@ fn runner_config(rt: &Runtime) -> RunnerConfig {
             let interval =
                 Duration::from_secs(u64::from(rt.settings.health_check_interval_seconds));
             (
-                rt.cloud().map(|c| rt.context(c)).map_err(|e| e.to_string()),
+                rt.cloud()
+                    .await
+                    .map(|c| rt.context(c))
+                    .map_err(|e| e.to_string()),
                 None,
                 interval,
             )

@@ -26,6 +26,15 @@ pub struct Cli {
     /// Print JSON instead of text
     #[arg(long, global = true)]
     pub json: bool,
+    /// Where to reach the services instead of the instance's address, for SSM
+    /// port forwarding or tunnels: n8n=HOST:PORT,ollama=HOST:PORT,...
+    #[arg(
+        long,
+        global = true,
+        env = "GEUSEMAKER_SERVICE_ENDPOINTS",
+        value_name = "LIST"
+    )]
+    pub service_endpoints: Option<String>,
     /// Exit as soon as the first frame is drawn (for the startup benchmark)
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,
@@ -74,6 +83,21 @@ pub struct DeployArgs {
     /// EC2 instance type (default: the tier's)
     #[arg(long, value_name = "TYPE")]
     pub instance_type: Option<String>,
+    /// Use this VPC (default: the default VPC, else a new one)
+    #[arg(long, value_name = "VPC_ID")]
+    pub vpc_id: Option<String>,
+    /// Open the service ports to this CIDR instead of your own public IP /32
+    #[arg(long, value_name = "CIDR")]
+    pub allow_cidr: Option<String>,
+    /// Open SSH (22) to this CIDR; closed otherwise
+    #[arg(long, value_name = "CIDR")]
+    pub ssh_cidr: Option<String>,
+    /// Allow the expensive instance families (p4, p5, inf2, trn1)
+    #[arg(long)]
+    pub allow_expensive: bool,
+    /// Without spot capacity in any zone, launch on-demand instead of failing
+    #[arg(long)]
+    pub fallback_on_demand: bool,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -35,7 +35,7 @@ pub async fn logs(rt: &Runtime, args: LogsArgs, json: bool) -> Result<(), Failur
             }
         )));
     }
-    let cloud = rt.cloud()?;
+    let cloud = rt.cloud().await?;
     let mut query = LogQuery {
         since: None,
         tail: Some(args.tail),

@@ -2,8 +2,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::cloud::DeployRequest;
 use crate::cloud::session::StoreSink;
+use crate::cloud::{Cidr, DeployOptions, DeployRequest};
 use crate::deploy::{self, OperationError};
 use crate::domain::{StackName, StackStatus, Tier};
 use crate::runtime::Runtime;
@@ -14,7 +14,7 @@ use super::{Failure, progress};
 
 pub async fn deploy(rt: &Runtime, args: DeployArgs, json: bool) -> Result<(), Failure> {
     let req = request(rt, &args)?;
-    let cloud = rt.cloud()?;
+    let cloud = rt.cloud().await?;
     if !args.yes {
         let market = if req.spot { "spot" } else { "on-demand" };
         confirm(&format!(
@@ -60,12 +60,35 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
             "{instance_type:?} is not an EC2 instance type; use a name like t3.medium or g4dn.xlarge"
         )));
     }
+    let cidr = |v: &Option<String>| {
+        v.as_deref()
+            .map(Cidr::parse)
+            .transpose()
+            .map_err(Failure::bad_input)
+    };
+    let options = DeployOptions {
+        vpc_id: args.vpc_id.clone(),
+        allow_cidr: cidr(&args.allow_cidr)?,
+        ssh_cidr: cidr(&args.ssh_cidr)?,
+        allow_expensive: args.allow_expensive,
+        fallback_on_demand: args.fallback_on_demand,
+    };
+    if let Some(vpc) = &options.vpc_id
+        && !(vpc.starts_with("vpc-")
+            && vpc[4..].chars().all(|c| c.is_ascii_hexdigit())
+            && vpc.len() > 4)
+    {
+        return Err(Failure::bad_input(format!(
+            "{vpc:?} is not a VPC id; they look like vpc-0abc123def4567890"
+        )));
+    }
     Ok(DeployRequest {
         stack: args.stack.clone(),
         tier,
         region: rt.region.clone(),
         instance_type,
         spot,
+        options,
     })
 }
 
@@ -84,7 +107,7 @@ fn is_instance_type(t: &str) -> bool {
 
 pub async fn destroy(rt: &Runtime, args: DestroyArgs, json: bool) -> Result<(), Failure> {
     let state = super::load_existing(rt, &args.stack)?;
-    let cloud = rt.cloud()?;
+    let cloud = rt.cloud().await?;
     if !args.yes {
         let what = if args.delete_data {
             "and DELETE its EFS with all its data"

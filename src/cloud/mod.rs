@@ -5,6 +5,7 @@
 //! creation tokens), so a re-run never duplicates, and records each id it
 //! creates through the `Session` before its next call.
 
+pub mod aws;
 pub mod endpoints;
 pub mod error;
 pub mod sandbox;
@@ -26,15 +27,81 @@ pub struct DeployRequest {
     pub region: String,
     pub instance_type: String,
     pub spot: bool,
+    pub options: DeployOptions,
+}
+
+/// The less common choices of a deploy; the defaults suit most users.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeployOptions {
+    /// Use this VPC instead of the default one (or a new one).
+    pub vpc_id: Option<String>,
+    /// Open the service ports to this CIDR instead of the caller's own /32.
+    pub allow_cidr: Option<Cidr>,
+    /// Open SSH to this CIDR; closed otherwise.
+    pub ssh_cidr: Option<Cidr>,
+    /// Allow the expensive instance families (p4, p5, inf2, trn1).
+    pub allow_expensive: bool,
+    /// Without spot capacity, launch on-demand rather than fail.
+    pub fallback_on_demand: bool,
+}
+
+/// An IPv4 CIDR block, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cidr(String);
+
+impl Cidr {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("{text:?} is not an IPv4 CIDR; write it like 203.0.113.7/32");
+        let (addr, bits) = text.trim().split_once('/').ok_or_else(bad)?;
+        let _: std::net::Ipv4Addr = addr.parse().map_err(|_| bad())?;
+        let bits: u8 = bits.parse().map_err(|_| bad())?;
+        if bits > 32 {
+            return Err(bad());
+        }
+        Ok(Self(format!("{addr}/{bits}")))
+    }
+
+    /// The /32 of one address.
+    pub fn host(addr: std::net::Ipv4Addr) -> Self {
+        Self(format!("{addr}/32"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_open_to_world(&self) -> bool {
+        self.0.ends_with("/0")
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// How far the instance's own boot (user data) has come, from its stage markers.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BootProgress {
     pub done: Vec<String>,
     pub total: usize,
     /// The instance is gone or stopped: booting will not finish.
     pub instance_lost: Option<String>,
+    /// False when the markers cannot be read (no SSM agent yet, no output):
+    /// then the services answering is the sign the boot is over.
+    pub markers_readable: bool,
+}
+
+impl Default for BootProgress {
+    fn default() -> Self {
+        Self {
+            done: Vec::new(),
+            total: 0,
+            instance_lost: None,
+            markers_readable: true,
+        }
+    }
 }
 
 impl BootProgress {
@@ -94,11 +161,11 @@ pub trait Cloud: Send + Sync {
     async fn delete_load_balancer(&self, s: &mut Session) -> CloudResult<()>;
     /// Terminate the instance and wait until it is gone.
     async fn terminate_instance(&self, s: &mut Session) -> CloudResult<()>;
-    /// Delete the instance security group; the EFS one too when `with_storage`.
-    async fn delete_security_groups(&self, s: &mut Session, with_storage: bool) -> CloudResult<()>;
+    /// Delete the instance security group (the EFS one goes with the EFS).
+    async fn delete_security_groups(&self, s: &mut Session) -> CloudResult<()>;
     /// Delete the role and profile; the secrets too when `with_secrets`.
     async fn delete_identity(&self, s: &mut Session, with_secrets: bool) -> CloudResult<()>;
-    /// Delete mount targets, wait, then delete the EFS.
+    /// Delete mount targets, wait, then delete the EFS and its security group.
     async fn delete_storage(&self, s: &mut Session) -> CloudResult<()>;
     /// Delete the network, if this program created it.
     async fn delete_network(&self, s: &mut Session) -> CloudResult<()>;

@@ -166,7 +166,7 @@ async fn run_stage(
             Ok((StageStatus::Done, id.map(|i| format!("{i} terminated"))))
         }
         Stage::Security => {
-            cloud.delete_security_groups(s, delete_data).await?;
+            cloud.delete_security_groups(s).await?;
             Ok((StageStatus::Done, None))
         }
         Stage::Identity => {

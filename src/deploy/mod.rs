@@ -6,6 +6,7 @@ mod destroy;
 mod pipeline;
 mod readiness;
 mod retry;
+pub mod user_data;
 
 use std::sync::Arc;
 use std::time::Duration;

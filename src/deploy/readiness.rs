@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cloud::{CloudError, CloudResult, Session};
 use crate::domain::state::{ServiceHealth, ServiceStatus};
-use crate::domain::{Service, Timestamp};
+use crate::domain::{DeploymentState, Service, Timestamp};
 use crate::monitor::probe::{self, ProbeSample};
 
 use super::Context;
@@ -16,6 +16,18 @@ pub async fn wait_for_boot(ctx: &Context, s: &mut Session) -> CloudResult<()> {
         let boot = ctx.cloud.boot_progress(s.state()).await?;
         if let Some(lost) = boot.instance_lost {
             return Err(CloudError::Refused(lost));
+        }
+        if !boot.markers_readable {
+            // No markers to read (SSM not there yet): services that answer
+            // at all mean compose is up.
+            if services_answer(ctx, s.state()).await? {
+                s.progress(Some(1.0), "services answering")?;
+                return Ok(());
+            }
+            s.progress(None, "waiting for the instance to report (SSM)")?;
+            check_timeout(ctx, started, "the instance's boot")?;
+            tokio::time::sleep(ctx.timing.poll).await;
+            continue;
         }
         let current = boot
             .done
@@ -33,6 +45,17 @@ pub async fn wait_for_boot(ctx: &Context, s: &mut Session) -> CloudResult<()> {
         check_timeout(ctx, started, "the instance's boot")?;
         tokio::time::sleep(ctx.timing.poll).await;
     }
+}
+
+async fn services_answer(ctx: &Context, state: &DeploymentState) -> CloudResult<bool> {
+    let endpoints = ctx.cloud.service_endpoints(state).await?;
+    let samples = probe::probe_all(&endpoints).await;
+    Ok(samples.iter().all(|p| {
+        matches!(
+            p.outcome,
+            probe::ProbeOutcome::Ready | probe::ProbeOutcome::NotReady(_)
+        )
+    }))
 }
 
 pub async fn wait_for_health(ctx: &Context, s: &mut Session) -> CloudResult<()> {

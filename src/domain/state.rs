@@ -233,10 +233,16 @@ pub struct DeploymentState {
     #[serde(default)]
     pub updated_at: Option<Timestamp>,
 
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     #[serde(default)]
     pub vpc_id: Option<String>,
     #[serde(default)]
     pub subnet_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internet_gateway_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_table_id: Option<String>,
     #[serde(default)]
     pub security_group_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,6 +261,8 @@ pub struct DeploymentState {
     /// Where the stack's secrets live (a parameter path, never a value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ami_id: Option<String>,
     #[serde(default)]
     pub instance_id: Option<String>,
     #[serde(default)]
@@ -316,8 +324,11 @@ impl DeploymentState {
             provider,
             created_at: now,
             updated_at: Some(now),
+            account_id: None,
             vpc_id: None,
             subnet_ids: Vec::new(),
+            internet_gateway_id: None,
+            route_table_id: None,
             security_group_id: None,
             efs_security_group_id: None,
             efs_id: None,
@@ -326,6 +337,7 @@ impl DeploymentState {
             iam_role_name: None,
             iam_instance_profile_name: None,
             secrets_path: None,
+            ami_id: None,
             instance_id: None,
             public_ip: None,
             private_ip: None,

@@ -10,7 +10,7 @@ use crate::app::effect::Effect;
 use crate::app::model::{
     ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, NoticeLevel, Overlay,
 };
-use crate::cloud::DeployRequest;
+use crate::cloud::{DeployOptions, DeployRequest};
 use crate::domain::stage::OperationKind;
 use crate::domain::{StackName, StackStatus, Tier};
 
@@ -177,6 +177,7 @@ fn request_from(model: &Model, form: &NewStackForm) -> Result<DeployRequest, Str
         region: model.region.clone(),
         instance_type,
         spot: form.spot,
+        options: DeployOptions::default(),
     })
 }
 

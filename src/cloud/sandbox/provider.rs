@@ -407,6 +407,7 @@ impl Cloud for SandboxCloud {
             done,
             total: timing::BOOT_MARKERS.len(),
             instance_lost,
+            markers_readable: true,
         })
     }
 
@@ -559,7 +560,7 @@ impl Cloud for SandboxCloud {
         Ok(())
     }
 
-    async fn delete_security_groups(&self, s: &mut Session, with_storage: bool) -> CloudResult<()> {
+    async fn delete_security_groups(&self, s: &mut Session) -> CloudResult<()> {
         let stack = stack_of(s);
         self.call(
             &stack,
@@ -571,18 +572,6 @@ impl Cloud for SandboxCloud {
         )
         .await?;
         s.record(|st| st.security_group_id = None)?;
-        if with_storage {
-            self.call(
-                &stack,
-                "DeleteSecurityGroup",
-                timing::DELETE_SIMPLE,
-                |w, _| {
-                    w.efs_sg = None;
-                },
-            )
-            .await?;
-            s.record(|st| st.efs_security_group_id = None)?;
-        }
         Ok(())
     }
 
@@ -629,6 +618,18 @@ impl Cloud for SandboxCloud {
             st.efs_id = None;
             st.efs_size_bytes = None;
         })?;
+        if s.state().efs_security_group_id.is_some() {
+            self.call(
+                &stack,
+                "DeleteSecurityGroup",
+                timing::DELETE_SIMPLE,
+                |w, _| {
+                    w.efs_sg = None;
+                },
+            )
+            .await?;
+            s.record(|st| st.efs_security_group_id = None)?;
+        }
         Ok(())
     }
 

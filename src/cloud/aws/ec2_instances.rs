@@ -1,0 +1,341 @@
+//! The instance: Amazon Linux 2023 (architecture from the type), spot by
+//! default (one-time, terminate on interruption), IMDSv2 with hop limit 2, an
+//! encrypted gp3 root volume, user data from `assets/`. A zone without
+//! capacity sends it to the next zone.
+
+use aws_sdk_ec2::types::{
+    BlockDeviceMapping, EbsBlockDevice, HttpTokensState, IamInstanceProfileSpecification, Instance,
+    InstanceInterruptionBehavior, InstanceMarketOptionsRequest, InstanceMetadataEndpointState,
+    InstanceMetadataOptionsRequest, InstanceStateName, InstanceType, MarketType, ResourceType,
+    SpotInstanceType, SpotMarketOptions, VolumeType,
+};
+
+use super::AwsCloud;
+use super::errors::{api_error, code_of};
+use super::tags::{ec2_spec, stack_filter};
+use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::deploy::user_data::{self, UserDataInput};
+use crate::domain::Timestamp;
+
+const ROOT_GB: i32 = 30;
+/// New instance profiles take a few seconds to be usable by EC2.
+const PROFILE_PROPAGATION_TRIES: u32 = 12;
+
+impl AwsCloud {
+    pub(super) async fn instance(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+        let live = match s.state().instance_id.clone() {
+            Some(id) => self.describe_instance(&id).await?.filter(is_live),
+            None => None,
+        };
+        let live = match live {
+            Some(i) => Some(i),
+            None => self.tagged_live_instance(req.stack.as_str()).await?,
+        };
+        let instance = match live {
+            Some(i) => i,
+            None => self.launch(req, s).await?,
+        };
+        let id = instance.instance_id().unwrap_or_default().to_string();
+        let spot = instance
+            .instance_lifecycle()
+            .is_some_and(|l| l.as_str() == "spot");
+        s.record(|st| {
+            st.instance_id = Some(id.clone());
+            st.set_provenance("instance", true);
+        })?;
+        let market = if spot { "spot" } else { "on-demand" };
+        let running = self
+            .wait_for(
+                s,
+                &format!("{market} {} pending", req.instance_type),
+                || async {
+                    let now = self.describe_instance(&id).await?;
+                    match now
+                        .as_ref()
+                        .and_then(|i| i.state())
+                        .and_then(|st| st.name())
+                    {
+                        Some(InstanceStateName::Running) => Ok(now),
+                        Some(InstanceStateName::Pending) | None => Ok(None),
+                        Some(other) => Err(CloudError::Refused(format!(
+                            "instance {id} is {} instead of running",
+                            other.as_str()
+                        ))),
+                    }
+                },
+            )
+            .await?;
+        let public_ip = running.public_ip_address().map(str::to_string);
+        let private_ip = running.private_ip_address().map(str::to_string);
+        let launched = running
+            .launch_time()
+            .and_then(|t| t.to_millis().ok())
+            .map(Timestamp::from_unix_millis)
+            .unwrap_or_else(|| s.now());
+        let instance_type = req.instance_type.clone();
+        s.record(|st| {
+            st.private_ip = private_ip;
+            st.n8n_url = public_ip.as_ref().map(|ip| format!("http://{ip}:5678"));
+            st.public_ip = public_ip;
+            if let Some(cost) = st.cost.as_mut() {
+                cost.instance_start_time.get_or_insert(launched);
+                cost.instance_type = Some(instance_type);
+                cost.is_spot = spot;
+            }
+        })?;
+        s.progress(Some(1.0), format!("{market} {} running", req.instance_type))?;
+        Ok(())
+    }
+
+    pub(super) async fn describe_instance(&self, id: &str) -> CloudResult<Option<Instance>> {
+        let r = self.ec2.describe_instances().instance_ids(id).send().await;
+        match r {
+            Ok(r) => Ok(r
+                .reservations()
+                .iter()
+                .flat_map(|x| x.instances())
+                .next()
+                .cloned()),
+            Err(e) => {
+                let e = api_error("DescribeInstances", e);
+                if code_of(&e) == Some("InvalidInstanceID.NotFound") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// A pending or running instance tagged with the stack: one a run that
+    /// died before recording it had launched.
+    async fn tagged_live_instance(&self, stack: &str) -> CloudResult<Option<Instance>> {
+        let r = self
+            .ec2
+            .describe_instances()
+            .filters(stack_filter(stack))
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("instance-state-name")
+                    .values("pending")
+                    .values("running")
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeInstances", e))?;
+        Ok(r.reservations()
+            .iter()
+            .flat_map(|x| x.instances())
+            .next()
+            .cloned())
+    }
+
+    async fn launch(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<Instance> {
+        let arch = match s
+            .state()
+            .config
+            .as_ref()
+            .and_then(|c| c.extra.get("architecture"))
+            .and_then(|v| v.as_str())
+        {
+            Some(a) => a.to_string(),
+            None => self.architecture(&req.instance_type).await?,
+        };
+        s.progress(
+            None,
+            format!("resolving the Amazon Linux 2023 AMI ({arch})"),
+        )?;
+        let ami = self.latest_ami(&arch).await?;
+        s.record(|st| st.ami_id = Some(ami.clone()))?;
+        let script = {
+            let st = s.state();
+            user_data::render(&UserDataInput {
+                stack: req.stack.as_str(),
+                region: &req.region,
+                efs_id: st.efs_id.as_deref().unwrap_or_default(),
+                secrets_path: st.secrets_path.as_deref().unwrap_or_default(),
+                gpu: req.tier.has_cdn(),
+            })
+        }
+        .map_err(|e| CloudError::Refused(e.to_string()))?;
+        let encoded = user_data::encode(&script).map_err(|e| CloudError::Refused(e.to_string()))?;
+
+        let subnets = s.state().subnet_ids.clone();
+        let mut markets = vec![req.spot];
+        if req.spot && req.options.fallback_on_demand {
+            markets.push(false);
+        }
+        let mut no_capacity = Vec::new();
+        for spot in markets {
+            for subnet in &subnets {
+                let market = if spot { "spot" } else { "on-demand" };
+                s.progress(
+                    None,
+                    format!("launching {market} {} in {subnet}", req.instance_type),
+                )?;
+                match self
+                    .run_instance(req, s, &ami, &encoded, subnet, spot)
+                    .await
+                {
+                    Ok(instance) => return Ok(instance),
+                    Err(e) if code_of(&e) == Some("InsufficientInstanceCapacity") => {
+                        no_capacity.push(format!("{market} in {subnet}"));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Err(CloudError::InsufficientCapacity {
+            instance_type: req.instance_type.clone(),
+            zone: no_capacity.join(", "),
+            market: if req.spot {
+                "spot".into()
+            } else {
+                "on-demand".into()
+            },
+        })
+    }
+
+    async fn run_instance(
+        &self,
+        req: &DeployRequest,
+        s: &mut Session,
+        ami: &str,
+        user_data: &str,
+        subnet: &str,
+        spot: bool,
+    ) -> CloudResult<Instance> {
+        let stack = req.stack.as_str();
+        let st = s.state();
+        let group = st.security_group_id.clone().unwrap_or_default();
+        let profile = st.iam_instance_profile_name.clone().unwrap_or_default();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut run = self
+                .ec2
+                .run_instances()
+                .image_id(ami)
+                .instance_type(InstanceType::from(req.instance_type.as_str()))
+                .min_count(1)
+                .max_count(1)
+                .subnet_id(subnet)
+                .security_group_ids(&group)
+                .iam_instance_profile(
+                    IamInstanceProfileSpecification::builder()
+                        .name(&profile)
+                        .build(),
+                )
+                .user_data(user_data)
+                .metadata_options(
+                    InstanceMetadataOptionsRequest::builder()
+                        .http_tokens(HttpTokensState::Required)
+                        .http_put_response_hop_limit(2)
+                        .http_endpoint(InstanceMetadataEndpointState::Enabled)
+                        .build(),
+                )
+                .block_device_mappings(
+                    BlockDeviceMapping::builder()
+                        .device_name("/dev/xvda")
+                        .ebs(
+                            EbsBlockDevice::builder()
+                                .volume_size(ROOT_GB)
+                                .volume_type(VolumeType::Gp3)
+                                .encrypted(true)
+                                .delete_on_termination(true)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .tag_specifications(ec2_spec(
+                    ResourceType::Instance,
+                    stack,
+                    &format!("{stack}-ai-stack"),
+                ))
+                .tag_specifications(ec2_spec(
+                    ResourceType::Volume,
+                    stack,
+                    &format!("{stack}-root"),
+                ));
+            if spot {
+                run = run.instance_market_options(
+                    InstanceMarketOptionsRequest::builder()
+                        .market_type(MarketType::Spot)
+                        .spot_options(
+                            SpotMarketOptions::builder()
+                                .spot_instance_type(SpotInstanceType::OneTime)
+                                .instance_interruption_behavior(
+                                    InstanceInterruptionBehavior::Terminate,
+                                )
+                                .build(),
+                        )
+                        .build(),
+                );
+            }
+            match run.send().await.map_err(|e| api_error("RunInstances", e)) {
+                Ok(r) => {
+                    return r.instances().first().cloned().ok_or_else(|| {
+                        CloudError::api("RunInstances", "NoInstance", "no instance in the answer")
+                    });
+                }
+                Err(e) if profile_not_ready(&e) && tries < PROFILE_PROPAGATION_TRIES => {
+                    s.progress(
+                        None,
+                        format!("instance profile still propagating (try {tries})"),
+                    )?;
+                    tokio::time::sleep(self.settings.poll).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub(super) async fn terminate(&self, s: &mut Session) -> CloudResult<()> {
+        let Some(id) = s.state().instance_id.clone() else {
+            return Ok(());
+        };
+        if self.describe_instance(&id).await?.is_none() {
+            return Ok(());
+        }
+        let result = self
+            .ec2
+            .terminate_instances()
+            .instance_ids(&id)
+            .send()
+            .await;
+        if let Err(e) = result {
+            let e = api_error("TerminateInstances", e);
+            if code_of(&e) != Some("InvalidInstanceID.NotFound") {
+                return Err(e);
+            }
+        }
+        self.wait_for(s, &format!("{id} shutting-down"), || async {
+            let now = self.describe_instance(&id).await?;
+            let name = now
+                .as_ref()
+                .and_then(|i| i.state())
+                .and_then(|st| st.name())
+                .cloned();
+            Ok(matches!(name, None | Some(InstanceStateName::Terminated)).then_some(()))
+        })
+        .await
+    }
+}
+
+fn is_live(instance: &Instance) -> bool {
+    matches!(
+        instance.state().and_then(|s| s.name()),
+        Some(InstanceStateName::Pending | InstanceStateName::Running)
+    )
+}
+
+/// EC2 does not see a new instance profile for a few seconds after IAM made it.
+fn profile_not_ready(e: &CloudError) -> bool {
+    match e {
+        CloudError::Api { code, message, .. } => {
+            code == "InvalidParameterValue" && message.to_lowercase().contains("iam")
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,245 @@
+//! The instance's role and profile, named after the stack: SSM reaches the
+//! instance (AmazonSSMManagedInstanceCore), and it may mount and write this
+//! one file system and read this stack's parameters, nothing else.
+
+use aws_sdk_iam::types::Tag;
+
+use super::AwsCloud;
+use super::errors::{api_error, code_of};
+use super::tags::{iam_name, pairs};
+use crate::cloud::{CloudError, CloudResult, Session};
+
+pub const SSM_CORE_POLICY: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+const INLINE_POLICY: &str = "geusemaker-stack-access";
+const ASSUME_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The role's own permissions: this EFS, this stack's parameters.
+pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "MountThisFileSystem",
+                "Effect": "Allow",
+                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:DescribeMountTargets"],
+                "Resource": format!("arn:aws:elasticfilesystem:{region}:{account}:file-system/{fs_id}")
+            },
+            {
+                "Sid": "ReadThisStacksSecrets",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+                "Resource": format!("arn:aws:ssm:{region}:{account}:parameter/geusemaker/{stack}/*")
+            }
+        ]
+    })
+    .to_string()
+}
+
+pub fn role_name(stack: &str) -> String {
+    iam_name(stack, "geusemaker")
+}
+
+fn is_missing(e: &CloudError) -> bool {
+    code_of(e) == Some("NoSuchEntity")
+}
+
+impl AwsCloud {
+    pub(super) async fn instance_role(&self, s: &mut Session) -> CloudResult<()> {
+        let stack = s.state().stack_name.clone();
+        let name = role_name(&stack);
+        let tags: Vec<Tag> = pairs(&stack, &name)
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect();
+        s.progress(Some(0.0), format!("role {name}"))?;
+        if let Err(e) = self
+            .iam
+            .get_role()
+            .role_name(&name)
+            .send()
+            .await
+            .map_err(|e| api_error("GetRole", e))
+        {
+            if !is_missing(&e) {
+                return Err(e);
+            }
+            let created = self
+                .iam
+                .create_role()
+                .role_name(&name)
+                .assume_role_policy_document(ASSUME_EC2)
+                .description(format!("GeuseMaker instance role for {stack}"))
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .map_err(|e| api_error("CreateRole", e));
+            if let Err(e) = created
+                && code_of(&e) != Some("EntityAlreadyExists")
+            {
+                return Err(e);
+            }
+        }
+        s.record(|st| {
+            st.iam_role_name = Some(name.clone());
+            st.set_provenance("iam_role", true);
+        })?;
+        self.iam
+            .attach_role_policy()
+            .role_name(&name)
+            .policy_arn(SSM_CORE_POLICY)
+            .send()
+            .await
+            .map_err(|e| api_error("AttachRolePolicy", e))?;
+        let (region, account, fs) = {
+            let st = s.state();
+            (
+                self.region().to_string(),
+                st.account_id.clone().unwrap_or_default(),
+                st.efs_id.clone().unwrap_or_default(),
+            )
+        };
+        self.iam
+            .put_role_policy()
+            .role_name(&name)
+            .policy_name(INLINE_POLICY)
+            .policy_document(stack_policy(&region, &account, &stack, &fs))
+            .send()
+            .await
+            .map_err(|e| api_error("PutRolePolicy", e))?;
+
+        s.progress(Some(0.3), format!("instance profile {name}"))?;
+        let profile = self
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(&name)
+            .send()
+            .await;
+        let has_role = match profile {
+            Ok(p) => p.instance_profile().is_some_and(|p| !p.roles().is_empty()),
+            Err(e) => {
+                let e = api_error("GetInstanceProfile", e);
+                if !is_missing(&e) {
+                    return Err(e);
+                }
+                let created = self
+                    .iam
+                    .create_instance_profile()
+                    .instance_profile_name(&name)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| api_error("CreateInstanceProfile", e));
+                if let Err(e) = created
+                    && code_of(&e) != Some("EntityAlreadyExists")
+                {
+                    return Err(e);
+                }
+                false
+            }
+        };
+        s.record(|st| st.iam_instance_profile_name = Some(name.clone()))?;
+        if !has_role {
+            self.iam
+                .add_role_to_instance_profile()
+                .instance_profile_name(&name)
+                .role_name(&name)
+                .send()
+                .await
+                .map_err(|e| api_error("AddRoleToInstanceProfile", e))?;
+        }
+        Ok(())
+    }
+
+    /// Undo `instance_role`, tolerating what is already gone.
+    pub(super) async fn delete_instance_role(&self, s: &mut Session) -> CloudResult<()> {
+        let Some(name) = s
+            .state()
+            .iam_role_name
+            .clone()
+            .or_else(|| s.state().iam_instance_profile_name.clone())
+        else {
+            return Ok(());
+        };
+        let gone = |r: CloudResult<()>| match r {
+            Err(e) if is_missing(&e) => Ok(()),
+            other => other,
+        };
+        gone(
+            self.iam
+                .remove_role_from_instance_profile()
+                .instance_profile_name(&name)
+                .role_name(&name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("RemoveRoleFromInstanceProfile", e)),
+        )?;
+        gone(
+            self.iam
+                .delete_instance_profile()
+                .instance_profile_name(&name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("DeleteInstanceProfile", e)),
+        )?;
+        s.record(|st| st.iam_instance_profile_name = None)?;
+        gone(
+            self.iam
+                .detach_role_policy()
+                .role_name(&name)
+                .policy_arn(SSM_CORE_POLICY)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("DetachRolePolicy", e)),
+        )?;
+        gone(
+            self.iam
+                .delete_role_policy()
+                .role_name(&name)
+                .policy_name(INLINE_POLICY)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("DeleteRolePolicy", e)),
+        )?;
+        gone(
+            self.iam
+                .delete_role()
+                .role_name(&name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| api_error("DeleteRole", e)),
+        )?;
+        s.record(|st| st.iam_role_name = None)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_names_only_this_stacks_resources() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&stack_policy("us-east-1", "123456789012", "demo", "fs-1"))
+                .unwrap();
+        let resources: Vec<&str> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Resource"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            resources,
+            [
+                "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/geusemaker/demo/*"
+            ]
+        );
+        assert!(!doc.to_string().contains("\"*\""), "no wildcard resource");
+    }
+}

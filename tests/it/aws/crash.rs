@@ -1,0 +1,139 @@
+//! Crash safety: abort a deploy right after its N-th AWS call (the call took
+//! effect in moto, its answer never reached us), for every N, then deploy
+//! again. It must finish with no duplicates, every tagged resource recorded.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use geusemaker::domain::StackStatus;
+
+use super::Harness;
+use super::deploy::{file_systems, live_instances, profiles, tagged_group_ids};
+
+/// Lets `limit` calls through; the `limit`-th one's answer is replaced by an
+/// error, and every later call fails before it is sent.
+#[derive(Debug)]
+struct CrashAfter {
+    calls: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl CrashAfter {
+    fn new(limit: usize) -> Self {
+        Self {
+            calls: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
+    }
+}
+
+impl Intercept for CrashAfter {
+    fn name(&self) -> &'static str {
+        "crash-after"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if n > self.limit {
+            return Err("simulated crash: the process is gone".into());
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        _: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.calls.load(Ordering::SeqCst) == self.limit {
+            return Err("simulated crash just after the call".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_cut_short_after_any_call_finishes_on_the_next_run() {
+    let h = Harness::start().await;
+    let _ = std::fs::remove_file(h.store.cache_dir().join("pricing.json"));
+    let counter = CrashAfter::new(usize::MAX);
+    let calls = counter.calls.clone();
+    h.deploy_with("count", Some(SharedInterceptor::new(counter)))
+        .await
+        .expect("full deploy");
+    let total = calls.load(Ordering::SeqCst);
+    assert!(total > 20, "a deploy makes {total} calls?");
+
+    let sdk = h.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let efs = aws_sdk_efs::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    for n in 1..total {
+        // Every run makes the same calls: no prices from the cache.
+        let _ = std::fs::remove_file(h.store.cache_dir().join("pricing.json"));
+        let stack = format!("crash-{n}");
+        let crash = SharedInterceptor::new(CrashAfter::new(n));
+        let cut = h.deploy_with(&stack, Some(crash)).await;
+        assert!(
+            cut.is_err(),
+            "call {n} of {total}: the deploy should have been cut short: {cut:?}"
+        );
+
+        let state = h
+            .deploy_with(&stack, None)
+            .await
+            .unwrap_or_else(|e| panic!("after call {n}: {e}"));
+        assert_eq!(state.status, StackStatus::Running, "after call {n}");
+
+        let groups = tagged_group_ids(&ec2, &stack).await;
+        let mut recorded = vec![
+            state.security_group_id.clone().unwrap(),
+            state.efs_security_group_id.clone().unwrap(),
+        ];
+        recorded.sort();
+        assert_eq!(groups, recorded, "after call {n}: security groups");
+        assert_eq!(
+            file_systems(&efs, &stack).await,
+            vec![state.efs_id.clone().unwrap()],
+            "after call {n}: EFS"
+        );
+        assert_eq!(
+            live_instances(&ec2, &stack).await,
+            vec![state.instance_id.clone().unwrap()],
+            "after call {n}: instance"
+        );
+        assert_eq!(
+            profiles(&iam, &stack).await,
+            vec![state.iam_instance_profile_name.clone().unwrap()],
+            "after call {n}: profile"
+        );
+        let targets = efs
+            .describe_mount_targets()
+            .file_system_id(state.efs_id.as_deref().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let mut in_moto: Vec<String> = targets
+            .mount_targets()
+            .iter()
+            .map(|m| m.mount_target_id().to_string())
+            .collect();
+        let mut in_state = state.efs_mount_target_ids.clone();
+        in_moto.sort();
+        in_state.sort();
+        assert_eq!(in_moto, in_state, "after call {n}: mount targets");
+    }
+}

@@ -1,0 +1,406 @@
+//! A dev-tier deploy, re-deploy and destroy against moto.
+
+use base64::Engine;
+
+use geusemaker::domain::StackStatus;
+
+use super::Harness;
+
+pub async fn tagged_group_ids(ec2: &aws_sdk_ec2::Client, stack: &str) -> Vec<String> {
+    let r = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe groups");
+    let mut ids: Vec<String> = r
+        .security_groups()
+        .iter()
+        .filter_map(|g| g.group_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+pub async fn live_instances(ec2: &aws_sdk_ec2::Client, stack: &str) -> Vec<String> {
+    let r = ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Stack")
+                .values(stack)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-state-name")
+                .values("pending")
+                .values("running")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe instances");
+    r.reservations()
+        .iter()
+        .flat_map(|x| x.instances())
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect()
+}
+
+pub async fn file_systems(efs: &aws_sdk_efs::Client, stack: &str) -> Vec<String> {
+    let r = efs
+        .describe_file_systems()
+        .creation_token(format!("geusemaker-{stack}"))
+        .send()
+        .await
+        .expect("describe file systems");
+    r.file_systems()
+        .iter()
+        .map(|f| f.file_system_id().to_string())
+        .collect()
+}
+
+pub async fn profiles(iam: &aws_sdk_iam::Client, stack: &str) -> Vec<String> {
+    let r = iam
+        .list_instance_profiles()
+        .send()
+        .await
+        .expect("list profiles");
+    r.instance_profiles()
+        .iter()
+        .map(|p| p.instance_profile_name().to_string())
+        .filter(|n| n.starts_with(&format!("{stack}-")))
+        .collect()
+}
+
+async fn has_stack_tag(tags: &[aws_sdk_ec2::types::Tag], stack: &str) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some("Stack") && t.value() == Some(stack))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_deploy_records_every_id_and_every_resource_is_tagged() {
+    let h = Harness::start().await;
+    let state = h.deploy("s1").await;
+    assert_eq!(state.status, StackStatus::Running);
+    let sdk = h.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let efs = aws_sdk_efs::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+
+    let instance_id = state.instance_id.clone().expect("instance id");
+    let instance = ec2
+        .describe_instances()
+        .instance_ids(&instance_id)
+        .send()
+        .await
+        .unwrap();
+    let instance = instance.reservations()[0].instances()[0].clone();
+    assert!(has_stack_tag(instance.tags(), "s1").await);
+    assert_eq!(
+        instance.instance_lifecycle().map(|l| l.as_str()),
+        Some("spot")
+    );
+    assert!(state.public_ip.is_some() && state.private_ip.is_some() && state.n8n_url.is_some());
+
+    let groups = tagged_group_ids(&ec2, "s1").await;
+    let mut recorded = vec![
+        state.security_group_id.clone().unwrap(),
+        state.efs_security_group_id.clone().unwrap(),
+    ];
+    recorded.sort();
+    assert_eq!(groups, recorded);
+
+    let fs = efs
+        .describe_file_systems()
+        .file_system_id(state.efs_id.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let fs = &fs.file_systems()[0];
+    assert_eq!(fs.encrypted(), Some(true));
+    assert!(
+        fs.tags()
+            .iter()
+            .any(|t| t.key() == "Stack" && t.value() == "s1")
+    );
+    assert_eq!(fs.creation_token(), "geusemaker-s1");
+    let mts = efs
+        .describe_mount_targets()
+        .file_system_id(fs.file_system_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mts.mount_targets().len(), state.efs_mount_target_ids.len());
+    assert_eq!(state.efs_mount_target_ids.len(), 2);
+
+    let role = state.iam_role_name.clone().expect("role");
+    let tags = iam.list_role_tags().role_name(&role).send().await.unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == "Stack" && t.value() == "s1")
+    );
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attached
+            .attached_policies()
+            .iter()
+            .any(|p| p.policy_name() == Some("AmazonSSMManagedInstanceCore"))
+    );
+    assert_eq!(
+        profiles(&iam, "s1").await,
+        vec![state.iam_instance_profile_name.clone().unwrap()]
+    );
+
+    let params = ssm
+        .get_parameters_by_path()
+        .path("/geusemaker/s1/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(params.parameters().len(), 3);
+    assert!(
+        params
+            .parameters()
+            .iter()
+            .all(|p| p.r#type().map(|t| t.as_str()) == Some("SecureString"))
+    );
+    assert_eq!(state.secrets_path.as_deref(), Some("/geusemaker/s1/"));
+
+    assert_eq!(state.services.len(), 5);
+    assert!(
+        state
+            .services
+            .iter()
+            .all(|s| s.status == geusemaker::domain::state::ServiceStatus::Healthy)
+    );
+    assert!(state.cost.as_ref().unwrap().instance_start_time.is_some());
+    assert!(state.account_id.is_some() && state.ami_id.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_running_deploy_creates_nothing_new() {
+    let h = Harness::start().await;
+    let first = h.deploy("again").await;
+    let second = h.deploy("again").await;
+    for (a, b, what) in [
+        (&first.efs_id, &second.efs_id, "efs"),
+        (&first.security_group_id, &second.security_group_id, "sg"),
+        (&first.instance_id, &second.instance_id, "instance"),
+        (
+            &first.iam_instance_profile_name,
+            &second.iam_instance_profile_name,
+            "profile",
+        ),
+    ] {
+        assert_eq!(a, b, "{what} changed");
+    }
+    let sdk = h.sdk().await;
+    assert_eq!(
+        file_systems(&aws_sdk_efs::Client::new(&sdk), "again")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        tagged_group_ids(&aws_sdk_ec2::Client::new(&sdk), "again")
+            .await
+            .len(),
+        2
+    );
+    assert_eq!(
+        live_instances(&aws_sdk_ec2::Client::new(&sdk), "again")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        profiles(&aws_sdk_iam::Client::new(&sdk), "again")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destroy_keeps_exactly_the_efs_and_delete_data_removes_it() {
+    let h = Harness::start().await;
+    let state = h.deploy("gone").await;
+    let outcome = h.destroy("gone", false).await;
+    let kept = outcome.kept.expect("kept data");
+    assert_eq!(Some(kept.efs_id.clone()), state.efs_id);
+    let after = outcome.state.expect("still listed");
+    assert_eq!(after.status, StackStatus::Destroyed);
+    assert!(
+        after.instance_id.is_none()
+            && after.security_group_id.is_none()
+            && after.iam_role_name.is_none()
+    );
+    assert_eq!(after.efs_id, state.efs_id, "the EFS is remembered");
+
+    let sdk = h.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let efs = aws_sdk_efs::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    assert!(
+        live_instances(&ec2, "gone").await.is_empty(),
+        "instance terminated"
+    );
+    assert_eq!(
+        tagged_group_ids(&ec2, "gone").await,
+        vec![state.efs_security_group_id.clone().unwrap()],
+        "only the EFS group stays, with the EFS"
+    );
+    assert!(
+        iam.get_role()
+            .role_name(state.iam_role_name.as_deref().unwrap())
+            .send()
+            .await
+            .is_err(),
+        "role gone"
+    );
+    assert_eq!(file_systems(&efs, "gone").await, vec![kept.efs_id.clone()]);
+
+    // Redeploying reuses the kept EFS and the same secrets.
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let secret = |ssm: aws_sdk_ssm::Client| async move {
+        ssm.get_parameter()
+            .name("/geusemaker/gone/n8n-encryption-key")
+            .with_decryption(true)
+            .send()
+            .await
+            .unwrap()
+            .parameter()
+            .unwrap()
+            .value()
+            .unwrap()
+            .to_string()
+    };
+    let key_before = secret(ssm.clone()).await;
+    let again = h.deploy("gone").await;
+    assert_eq!(again.efs_id, state.efs_id);
+    assert_eq!(
+        secret(ssm.clone()).await,
+        key_before,
+        "the n8n key survives a redeploy"
+    );
+
+    let outcome = h.destroy("gone", true).await;
+    assert!(outcome.state.is_none() && outcome.kept.is_none());
+    assert!(file_systems(&efs, "gone").await.is_empty(), "EFS deleted");
+    assert!(tagged_group_ids(&ec2, "gone").await.is_empty());
+    assert!(
+        ssm.get_parameter()
+            .name("/geusemaker/gone/n8n-encryption-key")
+            .send()
+            .await
+            .is_err(),
+        "secrets deleted"
+    );
+    assert!(
+        h.store.load(&"gone".parse().unwrap()).unwrap().is_none(),
+        "state removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_open_to_the_world_imdsv2_is_required_and_no_secret_is_written() {
+    let h = Harness::start().await;
+    let state = h.deploy("safe").await;
+    let sdk = h.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+
+    let groups = ec2
+        .describe_security_groups()
+        .group_ids(state.security_group_id.clone().unwrap())
+        .group_ids(state.efs_security_group_id.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    for group in groups.security_groups() {
+        for rule in group.ip_permissions() {
+            for range in rule.ip_ranges() {
+                assert_ne!(range.cidr_ip(), Some("0.0.0.0/0"), "{group:?}");
+                assert_eq!(range.cidr_ip(), Some(super::CALLER));
+            }
+            assert!(rule.ipv6_ranges().is_empty());
+            assert_ne!(rule.from_port(), Some(22), "SSH stays closed");
+        }
+    }
+
+    let id = state.instance_id.clone().unwrap();
+    let described = ec2
+        .describe_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    let instance = &described.reservations()[0].instances()[0];
+    let metadata = instance.metadata_options().expect("metadata options");
+    assert_eq!(metadata.http_tokens().map(|t| t.as_str()), Some("required"));
+    assert_eq!(metadata.http_put_response_hop_limit(), Some(2));
+
+    let secrets: Vec<String> = ssm
+        .get_parameters_by_path()
+        .path("/geusemaker/safe/")
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap()
+        .parameters()
+        .iter()
+        .filter_map(|p| p.value().map(str::to_string))
+        .collect();
+    assert_eq!(secrets.len(), 3);
+    let state_text = std::fs::read_to_string(h.home.path().join("deployments/safe.json")).unwrap();
+    let user_data = ec2
+        .describe_instance_attribute()
+        .instance_id(&id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+        .send()
+        .await
+        .unwrap();
+    let encoded = user_data
+        .user_data()
+        .and_then(|u| u.value())
+        .expect("user data");
+    let script = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        script.contains("/geusemaker/safe/"),
+        "the script names where the secrets are"
+    );
+    let logs = std::fs::read_dir(h.home.path().join("logs"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    for secret in &secrets {
+        assert!(
+            !state_text.contains(secret),
+            "a secret is in the state file"
+        );
+        assert!(!script.contains(secret), "a secret is in the user data");
+        assert!(!logs.contains(secret), "a secret is in the logs");
+    }
+}

@@ -1,0 +1,132 @@
+//! The AWS provider against moto, on loopback only.
+
+mod cli;
+mod crash;
+mod deploy;
+mod fakes;
+mod moto;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+
+use geusemaker::cloud::aws::{AwsCloud, AwsSettings};
+use geusemaker::cloud::session::StoreSink;
+use geusemaker::cloud::{Cidr, Cloud, DeployOptions, DeployRequest};
+use geusemaker::deploy::{Context, DestroyOutcome, OperationError, Timing};
+use geusemaker::domain::time::SystemClock;
+use geusemaker::domain::{DeploymentState, StackName, Tier};
+use geusemaker::store::Store;
+
+use self::fakes::FakeServices;
+use self::moto::Moto;
+
+/// TEST-NET-2: the "caller" address the service ports open to. Never contacted.
+pub const CALLER: &str = "198.51.100.7/32";
+
+pub struct Harness {
+    pub moto: Moto,
+    pub home: tempfile::TempDir,
+    pub store: Store,
+    pub fakes: FakeServices,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        let moto = tokio::task::spawn_blocking(Moto::start)
+            .await
+            .expect("moto");
+        let home = tempfile::tempdir().expect("home");
+        let store = Store::open(home.path()).expect("store");
+        let fakes = FakeServices::start().await;
+        Self {
+            moto,
+            home,
+            store,
+            fakes,
+        }
+    }
+
+    pub async fn cloud(&self, interceptor: Option<SharedInterceptor>) -> Arc<AwsCloud> {
+        let mut settings = AwsSettings::new("us-east-1", self.store.cache_dir());
+        settings.endpoint_url = Some(self.moto.url());
+        settings.credentials = Some(Credentials::new("testing", "testing", None, None, "moto"));
+        settings.max_attempts = Some(1);
+        settings.poll = Duration::from_millis(50);
+        settings.wait_limit = Duration::from_secs(60);
+        settings.endpoint_overrides = self.fakes.endpoints();
+        Arc::new(
+            AwsCloud::connect(settings, Arc::new(SystemClock), interceptor)
+                .await
+                .expect("connect to moto"),
+        )
+    }
+
+    pub fn context(&self, cloud: Arc<AwsCloud>) -> Context {
+        let cloud: Arc<dyn Cloud> = cloud;
+        Context {
+            cloud,
+            store: self.store.clone(),
+            clock: Arc::new(SystemClock),
+            timing: Timing {
+                poll: Duration::from_millis(50),
+                ready_timeout: Duration::from_secs(60),
+                backoff_base: Duration::from_millis(50),
+            },
+        }
+    }
+
+    pub fn request(stack: &str) -> DeployRequest {
+        DeployRequest {
+            stack: StackName::parse(stack).expect("name"),
+            tier: Tier::Dev,
+            region: "us-east-1".into(),
+            instance_type: "t3.medium".into(),
+            spot: true,
+            options: DeployOptions {
+                allow_cidr: Some(Cidr::parse(CALLER).expect("cidr")),
+                ..DeployOptions::default()
+            },
+        }
+    }
+
+    pub async fn deploy_with(
+        &self,
+        stack: &str,
+        interceptor: Option<SharedInterceptor>,
+    ) -> Result<DeploymentState, OperationError> {
+        let ctx = self.context(self.cloud(interceptor).await);
+        let (sink, _rx) = StoreSink::new(self.store.clone());
+        geusemaker::deploy::deploy(&ctx, &Self::request(stack), Box::new(sink)).await
+    }
+
+    pub async fn deploy(&self, stack: &str) -> DeploymentState {
+        self.deploy_with(stack, None).await.expect("deploy")
+    }
+
+    pub async fn destroy(&self, stack: &str, delete_data: bool) -> DestroyOutcome {
+        let ctx = self.context(self.cloud(None).await);
+        let (sink, _rx) = StoreSink::new(self.store.clone());
+        geusemaker::deploy::destroy(
+            &ctx,
+            &StackName::parse(stack).expect("name"),
+            delete_data,
+            Box::new(sink),
+        )
+        .await
+        .expect("destroy")
+    }
+
+    /// An SDK config for looking at what moto holds.
+    pub async fn sdk(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.moto.url())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .load()
+            .await
+    }
+}
