@@ -121,6 +121,7 @@ impl Runtime {
             cloud,
             store: self.store.clone(),
             clock: self.clock.clone(),
+            auto_rollback: self.settings.auto_rollback_on_failure,
         }
     }
 }

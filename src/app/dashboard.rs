@@ -9,9 +9,9 @@ use crossterm::event::EventStream;
 use tokio::sync::mpsc;
 
 use super::event_loop::{self, LoopOptions};
-use super::model::{Model, NoticeLevel};
+use super::model::{Model, NoticeLevel, Offer, Overlay};
 use super::msg::Msg;
-use super::runner::{Runner, RunnerConfig};
+use super::runner::{Runner, RunnerConfig, SANDBOX_HEALTH_INTERVAL};
 use super::terminal;
 use crate::cloud::Cloud;
 use crate::cloud::sandbox::SandboxCloud;
@@ -20,13 +20,18 @@ use crate::runtime::Runtime;
 
 /// Bounded: a task that outpaces the screen waits instead of growing memory.
 const CHANNEL: usize = 1_024;
-/// The sandbox is for watching things happen: probe it often.
-const SANDBOX_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 
 pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
     let mut model = initial_model(rt);
     let (tx, mut rx) = mpsc::channel(CHANNEL);
-    let mut runner = Runner::new(tx.clone(), runner_config(rt).await);
+    let config = runner_config(rt).await;
+    if let Err(reason) = &config.ctx {
+        // No AWS (no credentials, say): offer the sandbox rather than fail.
+        model.overlay = Some(Overlay::Offer(Offer::Sandbox {
+            reason: reason.clone(),
+        }));
+    }
+    let mut runner = Runner::new(tx.clone(), config);
     forward_signals(tx);
 
     let mut terminal = terminal::enter()?;

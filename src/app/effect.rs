@@ -10,8 +10,16 @@ use crate::domain::StackName;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     Deploy(DeployRequest),
-    Destroy { stack: StackName, delete_data: bool },
-    InjectFault { stack: String, fault: Fault },
+    Destroy {
+        stack: StackName,
+        delete_data: bool,
+    },
+    InjectFault {
+        stack: String,
+        fault: Fault,
+    },
+    /// Work on the simulated cloud from now on.
+    UseSandbox,
 }
 
 /// Long-running work the model wants going; the runner starts what is

@@ -135,12 +135,26 @@ pub struct FaultMenu {
     pub selected: usize,
 }
 
+/// Something the user can accept with one key after an operation could not
+/// go as asked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Offer {
+    /// No AWS: use the simulated cloud instead.
+    Sandbox { reason: String },
+    /// No spot capacity anywhere: deploy on-demand instead.
+    OnDemand {
+        request: Box<crate::cloud::DeployRequest>,
+        reason: String,
+    },
+}
+
 #[derive(Debug)]
 pub enum Overlay {
     Help,
     NewStack(Box<NewStackForm>),
     ConfirmDestroy(Box<ConfirmDestroy>),
     Faults(FaultMenu),
+    Offer(Offer),
 }
 
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 
 use crossterm::event::KeyEvent;
 
+use super::model::Offer;
 use crate::domain::stage::OperationKind;
 use crate::domain::{DeploymentState, Timestamp};
 use crate::monitor::log_line::LogLine;
@@ -24,6 +25,8 @@ pub enum Msg {
         stack: String,
         kind: OperationKind,
         result: Result<String, String>,
+        /// What to propose instead, when it failed in a way one key can fix.
+        offer: Option<Offer>,
     },
     LogLines {
         stack: String,

@@ -10,20 +10,24 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
 use super::effect::{Effect, Subscription, Subscriptions};
+use super::model::Offer;
 use super::msg::Msg;
 use crate::cloud::sandbox::SandboxCloud;
 use crate::cloud::session::{StateSink, StoreSink};
-use crate::cloud::{Cloud, LogQuery};
+use crate::cloud::{Cloud, CloudError, DeployRequest, LogQuery};
 use crate::deploy::{self, Context, OperationError};
-use crate::domain::DeploymentState;
 use crate::domain::stage::OperationKind;
 use crate::domain::time::Clock;
+use crate::domain::{DeploymentState, Provider};
 use crate::monitor::{log_line, probe};
+use crate::runtime::ROLLBACK_TIMEOUT_MINUTES;
 use crate::store::{ListingCache, Store};
 
 const STORE_POLL: Duration = Duration::from_secs(1);
 const LOG_POLL: Duration = Duration::from_secs(1);
 const FIRST_LOG_LINES: usize = 300;
+/// The sandbox is for watching things happen: probe it often.
+pub const SANDBOX_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 
 pub struct Runner {
     tx: mpsc::Sender<Msg>,
@@ -71,11 +75,13 @@ impl Runner {
                 let Some(ctx) = self.ctx.clone() else {
                     return self.refuse(stack, OperationKind::Deploy);
                 };
+                let offer = on_demand_offer(&req);
                 run_operation(
                     self.store.clone(),
                     tx,
                     stack,
                     OperationKind::Deploy,
+                    offer,
                     move |sink| async move {
                         deploy::deploy(&ctx, &req, sink).await.map(|s| {
                             let url = s.n8n_url.unwrap_or_default();
@@ -94,6 +100,7 @@ impl Runner {
                     tx,
                     name,
                     OperationKind::Destroy,
+                    |_| None,
                     move |sink| async move {
                         let outcome = deploy::destroy(&ctx, &stack, delete_data, sink).await?;
                         Ok(match outcome.kept {
@@ -112,6 +119,27 @@ impl Runner {
                     let _ = tx.send(Msg::FaultInjected { stack, result }).await;
                 });
             }
+            Effect::UseSandbox => {
+                let sandbox = Arc::new(SandboxCloud::new(
+                    self.store.root(),
+                    self.clock.clone(),
+                    1.0,
+                ));
+                let cloud: Arc<dyn Cloud> = sandbox.clone();
+                self.ctx = Some(Context {
+                    cloud,
+                    store: self.store.clone(),
+                    clock: self.clock.clone(),
+                    timing: deploy::Timing::for_provider(
+                        Provider::Sandbox,
+                        1.0,
+                        ROLLBACK_TIMEOUT_MINUTES,
+                    ),
+                    auto_rollback: true,
+                });
+                self.sandbox = Some(sandbox);
+                self.health_interval = SANDBOX_HEALTH_INTERVAL;
+            }
         }
     }
 
@@ -124,6 +152,7 @@ impl Runner {
                     stack,
                     kind,
                     result,
+                    offer: None,
                 })
                 .await;
         });
@@ -182,29 +211,54 @@ impl Drop for Runner {
 
 /// Run an operation in a task: each state it saves reaches the loop as
 /// `StackChanged`, and its outcome as `OperationFinished`.
-fn run_operation<F, Fut>(
+fn run_operation<F, Fut, O>(
     store: Store,
     tx: mpsc::Sender<Msg>,
     stack: String,
     kind: OperationKind,
+    offer: O,
     operation: F,
 ) where
     F: FnOnce(Box<dyn StateSink>) -> Fut + Send + 'static,
     Fut: Future<Output = Result<String, OperationError>> + Send,
+    O: FnOnce(&OperationError) -> Option<Offer> + Send + 'static,
 {
     tokio::spawn(async move {
         let (sink, rx) = StoreSink::new(store);
         let forward = tokio::spawn(forward_states(rx, tx.clone()));
-        let result = operation(Box::new(sink)).await.map_err(|e| e.to_string());
+        let outcome = operation(Box::new(sink)).await;
         let _ = forward.await;
+        let offer = outcome.as_ref().err().and_then(offer);
+        let result = outcome.map_err(|e| e.to_string());
         let _ = tx
             .send(Msg::OperationFinished {
                 stack,
                 kind,
                 result,
+                offer,
             })
             .await;
     });
+}
+
+/// A spot deploy that found no capacity in any zone can go on-demand.
+fn on_demand_offer(
+    req: &DeployRequest,
+) -> impl FnOnce(&OperationError) -> Option<Offer> + Send + 'static {
+    let req = req.clone();
+    move |e| match e {
+        OperationError::Stage { source, .. }
+            if req.spot && matches!(**source, CloudError::InsufficientCapacity { .. }) =>
+        {
+            let mut request = req;
+            request.spot = false;
+            Some(Offer::OnDemand {
+                reason: e.to_string(),
+                request: Box::new(request),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Each state an operation saves becomes a message (the latest wins).

@@ -98,7 +98,8 @@ async fn run(
                 s.record(|st| st.status = StackStatus::Failed)?;
                 return Err(OperationError::Stage {
                     stage: stage.label(OperationKind::Destroy).to_string(),
-                    source: error,
+                    source: Box::new(error),
+                    rollback: None,
                 });
             }
         }

@@ -6,6 +6,7 @@ mod destroy;
 mod pipeline;
 mod readiness;
 mod retry;
+mod rollback;
 pub mod user_data;
 
 use std::sync::Arc;
@@ -30,8 +31,13 @@ pub enum OperationError {
     Conflict(String),
     #[error("no stack named {0}. `geusemaker-tui list` shows the stacks")]
     NotFound(String),
-    #[error("{stage} failed: {source}")]
-    Stage { stage: String, source: CloudError },
+    #[error("{stage} failed: {source}{}", rollback.as_ref().map(|r| format!("; {r}")).unwrap_or_default())]
+    Stage {
+        stage: String,
+        source: Box<CloudError>,
+        /// What the automatic rollback did, when there was one.
+        rollback: Option<String>,
+    },
 }
 
 impl OperationError {
@@ -54,6 +60,8 @@ pub struct Context {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub timing: Timing,
+    /// Roll back a deploy whose services never become healthy (settings).
+    pub auto_rollback: bool,
 }
 
 /// How often to look, how long to wait: slower against AWS, faster in the sandbox.

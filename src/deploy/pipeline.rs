@@ -7,7 +7,8 @@ use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
 use crate::domain::state::{CostTracking, DeploymentConfig};
 use crate::domain::{DeploymentState, StackStatus, Stage};
 
-use super::{Context, OperationError, audit, open, readiness, retry};
+use super::{Context, OperationError, audit, open, readiness, retry, rollback};
+use crate::domain::state::RollbackTrigger;
 
 /// Deploy (or converge) the stack. Returns its final state.
 pub async fn deploy(
@@ -50,7 +51,8 @@ async fn run(
         let expected = ctx.cloud.typical_secs(stage);
         s.start_stage(stage, expected)?;
         if let Err(error) = run_stage_with_retry(ctx, req, &mut s, stage).await {
-            return Err(fail(&mut s, stage, error));
+            let failure = fail(&mut s, stage, error);
+            return Err(roll_back_if_stuck(ctx, &mut s, stage, failure).await);
         }
         s.finish_stage(stage, StageStatus::Done, None)?;
     }
@@ -135,7 +137,38 @@ fn fail(s: &mut Session, stage: Stage, error: CloudError) -> OperationError {
     }
     OperationError::Stage {
         stage: stage.label(OperationKind::Deploy).to_string(),
-        source: error,
+        source: Box::new(error),
+        rollback: None,
+    }
+}
+
+/// A deploy whose instance never became healthy is rolled back (seed 001
+/// §4.6): the instance goes, the EFS stays. Earlier failures need no rollback:
+/// what exists is recorded and the next deploy resumes.
+async fn roll_back_if_stuck(
+    ctx: &Context,
+    s: &mut Session,
+    stage: Stage,
+    failure: OperationError,
+) -> OperationError {
+    let after_launch = matches!(stage, Stage::Services | Stage::Health);
+    if !after_launch || !ctx.auto_rollback || s.state().instance_id.is_none() {
+        return failure;
+    }
+    match failure {
+        OperationError::Stage {
+            stage,
+            source,
+            rollback: None,
+        } => {
+            let done = rollback::roll_back(ctx, s, RollbackTrigger::Timeout, &source).await;
+            OperationError::Stage {
+                stage,
+                source,
+                rollback: Some(done),
+            }
+        }
+        other => other,
     }
 }
 

@@ -9,7 +9,7 @@ use ratatui_textarea::TextArea;
 
 use super::layout::centered;
 use super::theme;
-use crate::app::model::{ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm};
+use crate::app::model::{ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, Offer};
 use crate::cloud::sandbox::price_of;
 use crate::domain::cost::{HOURS_PER_MONTH, dollars};
 
@@ -222,4 +222,35 @@ pub fn faults(menu: &FaultMenu, frame: &mut Frame, area: Rect) {
         theme::DIM,
     )));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
+    let (title, reason, question) = match offer {
+        Offer::Sandbox { reason } => (
+            " No AWS ",
+            reason.as_str(),
+            "Use the sandbox instead? It simulates AWS: nothing is created or billed.",
+        ),
+        Offer::OnDemand { reason, .. } => (
+            " No spot capacity ",
+            reason.as_str(),
+            "Deploy on-demand instead? It costs about three times as much, and is never interrupted.",
+        ),
+    };
+    let rect = centered(area, 72, 14);
+    frame.render_widget(Clear, rect);
+    let block = theme::dialog(title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+    let lines = vec![
+        Line::from(Span::styled(reason.to_string(), theme::DIM)),
+        Line::from(""),
+        Line::from(Span::styled(
+            question,
+            Style::new().add_modifier(Modifier::BOLD),
+        )),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
+    frame.render_widget(Span::styled("y yes · n no · q quit", theme::DIM), keys);
 }

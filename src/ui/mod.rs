@@ -38,6 +38,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
         Some(Overlay::NewStack(form)) => dialogs::new_stack(model, form, frame, area),
         Some(Overlay::ConfirmDestroy(c)) => dialogs::confirm_destroy(model, c, frame, area),
         Some(Overlay::Faults(menu)) => dialogs::faults(menu, frame, area),
+        Some(Overlay::Offer(offer)) => dialogs::offer(offer, frame, area),
     }
 }
 

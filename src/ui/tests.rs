@@ -349,3 +349,12 @@ fn fault_menu() {
     key(&mut m, 'F');
     insta::assert_snapshot!(draw(&m, 80, 24).backend());
 }
+
+#[test]
+fn no_aws_offers_the_sandbox() {
+    let mut m = Model::new(Provider::Aws, "us-east-1".into(), t(0.0));
+    m.overlay = Some(Overlay::Offer(crate::app::model::Offer::Sandbox {
+        reason: "No AWS credentials found. Tried, in order: environment variables; the profile in ~/.aws/config; IMDS.".into(),
+    }));
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
+}

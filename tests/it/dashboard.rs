@@ -36,6 +36,7 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
         cloud,
         store: store.clone(),
         clock: clock.clone(),
+        auto_rollback: true,
         timing: Timing::for_provider(Provider::Sandbox, speed, 15),
     };
     let (tx, mut rx) = mpsc::channel(64);

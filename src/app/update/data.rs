@@ -3,7 +3,7 @@
 
 use super::{fix_selection, notify};
 use crate::app::effect::Effect;
-use crate::app::model::{HEALTH_HISTORY, HealthPoint, LOG_CAPACITY, Model, NoticeLevel};
+use crate::app::model::{HEALTH_HISTORY, HealthPoint, LOG_CAPACITY, Model, NoticeLevel, Overlay};
 use crate::app::msg::Msg;
 use crate::domain::DeploymentState;
 use crate::monitor::log_line::LogLine;
@@ -23,6 +23,7 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             stack,
             kind,
             result,
+            offer,
         } => {
             model.busy.remove(&stack);
             match result {
@@ -32,6 +33,9 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
                     NoticeLevel::Error,
                     format!("{kind} {stack} failed: {text}"),
                 ),
+            }
+            if model.overlay.is_none() {
+                model.overlay = offer.map(Overlay::Offer);
             }
         }
         Msg::LogLines { stack, lines } => append_logs(model, &stack, lines),

@@ -8,7 +8,7 @@ use strum::IntoEnumIterator;
 use super::notify;
 use crate::app::effect::Effect;
 use crate::app::model::{
-    ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, NoticeLevel, Overlay,
+    ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, NoticeLevel, Offer, Overlay,
 };
 use crate::cloud::{DeployOptions, DeployRequest};
 use crate::domain::stage::OperationKind;
@@ -46,6 +46,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Overlay::NewStack(form) => form_key(model, form, key),
         Overlay::ConfirmDestroy(confirm) => destroy_key(model, confirm, key),
         Overlay::Faults(menu) => faults_key(menu, key),
+        Overlay::Offer(offer) => offer_key(model, offer, key),
     };
     model.overlay = kept;
     effects
@@ -253,4 +254,36 @@ fn faults_key(mut menu: FaultMenu, key: KeyEvent) -> Outcome {
         _ => {}
     }
     (Some(Overlay::Faults(menu)), Vec::new())
+}
+
+fn offer_key(model: &mut Model, offer: Offer, key: KeyEvent) -> Outcome {
+    match key.code {
+        KeyCode::Char('y') | KeyCode::Enter => match offer {
+            Offer::Sandbox { .. } => {
+                model.provider = crate::domain::Provider::Sandbox;
+                notify(
+                    model,
+                    NoticeLevel::Info,
+                    "using the sandbox: nothing here touches AWS",
+                );
+                (None, vec![Effect::UseSandbox])
+            }
+            Offer::OnDemand { request, .. } => {
+                let stack = request.stack.to_string();
+                model.busy.insert(stack.clone(), OperationKind::Deploy);
+                notify(
+                    model,
+                    NoticeLevel::Info,
+                    format!("deploying {stack} on-demand"),
+                );
+                (None, vec![Effect::Deploy(*request)])
+            }
+        },
+        KeyCode::Char('n') | KeyCode::Esc => close(),
+        KeyCode::Char('q') => {
+            model.should_quit = true;
+            close()
+        }
+        _ => (Some(Overlay::Offer(offer)), Vec::new()),
+    }
 }

@@ -412,6 +412,7 @@ fn operation_results_become_notices_and_free_the_stack() {
             stack: "demo".into(),
             kind: OperationKind::Deploy,
             result: Err("EFS failed".into()),
+            offer: None,
         },
     );
     assert!(m.busy.is_empty());
@@ -462,4 +463,61 @@ fn q_quits_but_closes_help_first() {
     assert!(!m.should_quit && m.overlay.is_none());
     update(&mut m, key('q'));
     assert!(m.should_quit);
+}
+
+#[test]
+fn no_spot_capacity_offers_on_demand_and_y_deploys_it() {
+    use crate::app::model::Offer;
+    use crate::cloud::DeployRequest;
+    let mut m = model_with(vec![stack("demo", StackStatus::Failed)]);
+    let request = DeployRequest {
+        stack: "demo".parse().unwrap(),
+        tier: Tier::Dev,
+        region: "us-east-1".into(),
+        instance_type: "t3.medium".into(),
+        spot: false,
+        options: Default::default(),
+    };
+    update(
+        &mut m,
+        Msg::OperationFinished {
+            stack: "demo".into(),
+            kind: OperationKind::Deploy,
+            result: Err("no spot capacity".into()),
+            offer: Some(Offer::OnDemand {
+                request: Box::new(request.clone()),
+                reason: "no spot capacity".into(),
+            }),
+        },
+    );
+    assert!(matches!(
+        m.overlay,
+        Some(Overlay::Offer(Offer::OnDemand { .. }))
+    ));
+    let effects = update(&mut m, key('y'));
+    assert_eq!(effects, vec![Effect::Deploy(request)]);
+    assert_eq!(m.busy.get("demo"), Some(&OperationKind::Deploy));
+}
+
+#[test]
+fn declining_an_offer_changes_nothing() {
+    use crate::app::model::Offer;
+    let mut m = Model::new(Provider::Aws, "us-east-1".into(), t(0.0));
+    m.overlay = Some(Overlay::Offer(Offer::Sandbox {
+        reason: "no credentials".into(),
+    }));
+    assert!(update(&mut m, key('n')).is_empty());
+    assert!(m.overlay.is_none());
+    assert_eq!(m.provider, Provider::Aws);
+}
+
+#[test]
+fn accepting_the_sandbox_switches_the_cloud() {
+    use crate::app::model::Offer;
+    let mut m = Model::new(Provider::Aws, "us-east-1".into(), t(0.0));
+    m.overlay = Some(Overlay::Offer(Offer::Sandbox {
+        reason: "no credentials".into(),
+    }));
+    assert_eq!(update(&mut m, key('y')), vec![Effect::UseSandbox]);
+    assert!(m.is_sandbox());
 }

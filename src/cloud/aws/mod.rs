@@ -172,8 +172,10 @@ impl AwsCloud {
 }
 
 fn no_credentials(detail: &str) -> CloudError {
+    // The SDK's account of each provider goes to the log; the user gets the list.
+    tracing::warn!(detail, "no AWS credentials");
     CloudError::Refused(format!(
-        "No AWS credentials found. Tried, in order: {CREDENTIAL_SOURCES}. ({detail}). \
+        "No AWS credentials found. Tried, in order: {CREDENTIAL_SOURCES}. \
          Configure one (`aws configure`, `aws sso login`, or AWS_PROFILE), or try without AWS: geusemaker-tui --sandbox"
     ))
 }

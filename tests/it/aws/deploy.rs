@@ -404,3 +404,67 @@ async fn nothing_is_open_to_the_world_imdsv2_is_required_and_no_secret_is_writte
         assert!(!logs.contains(secret), "a secret is in the logs");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_that_never_come_up_are_rolled_back_keeping_the_efs() {
+    use std::time::Duration;
+
+    use geusemaker::cloud::session::StoreSink;
+    use geusemaker::domain::state::RollbackTrigger;
+
+    let h = Harness::start().await;
+    // Every service "refuses": nothing listens on these ports.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let spec: Vec<String> = geusemaker::domain::Service::ALL
+        .iter()
+        .map(|s| format!("{s}=127.0.0.1:{port}"))
+        .collect();
+    let mut settings = geusemaker::cloud::aws::AwsSettings::new("us-east-1", h.store.cache_dir());
+    settings.endpoint_url = Some(h.moto.url());
+    settings.credentials = Some(aws_credential_types::Credentials::new(
+        "t", "t", None, None, "moto",
+    ));
+    settings.max_attempts = Some(1);
+    settings.poll = Duration::from_millis(50);
+    settings.endpoint_overrides =
+        geusemaker::cloud::endpoints::parse_overrides(&spec.join(",")).unwrap();
+    let cloud = geusemaker::cloud::aws::AwsCloud::connect(
+        settings,
+        std::sync::Arc::new(geusemaker::domain::time::SystemClock),
+        None,
+    )
+    .await
+    .unwrap();
+    let mut ctx = h.context(std::sync::Arc::new(cloud));
+    ctx.timing.ready_timeout = Duration::from_millis(500);
+    let (sink, _rx) = StoreSink::new(h.store.clone());
+    let err = geusemaker::deploy::deploy(&ctx, &Harness::request("stuck"), Box::new(sink))
+        .await
+        .expect_err("the services never answer");
+    let message = err.to_string();
+    assert!(
+        message.contains("rolled back") && message.contains("kept"),
+        "{message}"
+    );
+
+    let state = h.store.load(&"stuck".parse().unwrap()).unwrap().unwrap();
+    assert_eq!(state.status, StackStatus::Failed);
+    assert!(state.instance_id.is_none());
+    let record = &state.rollback_history[0];
+    assert_eq!(record.trigger, RollbackTrigger::Timeout);
+    assert!(record.success && record.efs_preserved);
+    assert_eq!(record.resources_deleted.len(), 1);
+    let sdk = h.sdk().await;
+    assert!(
+        live_instances(&aws_sdk_ec2::Client::new(&sdk), "stuck")
+            .await
+            .is_empty(),
+        "instance terminated"
+    );
+    assert_eq!(
+        file_systems(&aws_sdk_efs::Client::new(&sdk), "stuck").await,
+        vec![state.efs_id.clone().unwrap()]
+    );
+}

@@ -71,6 +71,7 @@ impl Harness {
             cloud,
             store: self.store.clone(),
             clock: Arc::new(SystemClock),
+            auto_rollback: true,
             timing: Timing {
                 poll: Duration::from_millis(50),
                 ready_timeout: Duration::from_secs(60),
