@@ -1,5 +1,6 @@
 //! The AWS provider against moto, on loopback only.
 
+mod capacity;
 mod cli;
 mod crash;
 mod deploy;
