@@ -3,11 +3,13 @@
 //! so a stack deployed by one process is seen, probed, faulted and destroyed
 //! by others. It is never a substitute for testing the AWS path (moto does that).
 
+mod edge;
 mod fakes;
 mod faults;
 pub mod logs;
 mod prices;
 mod provider;
+mod teardown;
 pub mod timing;
 pub mod world;
 

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::world::{Distribution, Efs, Instance, LoadBalancer, MountTarget, Subnet, Vpc};
+use super::world::{Efs, Instance, MountTarget, Subnet, Vpc};
 use super::{SandboxCloud, logs, new_id, prices, timing};
 use crate::cloud::{
     BootProgress, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, LogQuery, Prices,
@@ -16,7 +16,7 @@ const ZONES: [&str; 2] = ["a", "b"];
 const EFS_BYTES_WITH_MODELS: u64 = 2_587_000_000;
 const EFS_BYTES_EMPTY: u64 = 6_144;
 
-fn stack_of(s: &Session) -> String {
+pub(super) fn stack_of(s: &Session) -> String {
     s.state().stack_name.clone()
 }
 
@@ -297,87 +297,11 @@ impl Cloud for SandboxCloud {
     }
 
     async fn ensure_load_balancer(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
-        let stack = stack_of(s);
-        s.progress(Some(0.0), "ALB security group")?;
-        let alb_sg = self
-            .call(
-                &stack,
-                "CreateSecurityGroup",
-                timing::CREATE_SECURITY_GROUP,
-                |w, _| w.alb_sg.get_or_insert_with(|| new_id("sg")).clone(),
-            )
-            .await?;
-        s.record(|st| st.alb_security_group_id = Some(alb_sg))?;
-        s.progress(Some(0.1), "internet-facing ALB in 2 zones")?;
-        let (speed, region, name) = (self.speed, req.region.clone(), stack.clone());
-        let lb = self
-            .call(&stack, "CreateLoadBalancer", timing::CREATE_LOAD_BALANCER, move |w, now| {
-                w.load_balancer
-                    .get_or_insert_with(|| {
-                        let id = format!("{:016x}", rand::random::<u64>());
-                        let account = "000000000000";
-                        LoadBalancer {
-                            arn: format!("arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/{name}-alb/{id}"),
-                            dns_name: format!("{name}-alb-{}.{region}.elb.amazonaws.com", &id[..8]),
-                            active_at: now.plus_secs(timing::LOAD_BALANCER_PROVISIONING / speed),
-                            target_group_arn: format!("arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{name}-n8n/{id}"),
-                            listener_arn: format!("arn:aws:elasticloadbalancing:{region}:{account}:listener/app/{name}-alb/{id}/80"),
-                        }
-                    })
-                    .clone()
-            })
-            .await?;
-        s.record(|st| {
-            st.alb_arn = Some(lb.arn.clone());
-            st.alb_dns_name = Some(lb.dns_name.clone());
-            st.target_group_arn = Some(lb.target_group_arn.clone());
-            st.listener_arns = vec![lb.listener_arn.clone()];
-            st.n8n_url = Some(format!("http://{}", lb.dns_name));
-            st.set_provenance("load_balancer", true);
-        })?;
-        let from = self.now();
-        self.wait_until(s, from, lb.active_at, "ALB provisioning")
-            .await?;
-        s.progress(Some(1.0), "listener :80 → n8n:5678, target registered")?;
-        self.pause(timing::CREATE_LISTENER).await;
-        Ok(())
+        self.create_load_balancer(req, s).await
     }
 
-    async fn ensure_cdn(&self, _: &DeployRequest, s: &mut Session) -> CloudResult<()> {
-        let stack = stack_of(s);
-        s.progress(Some(0.0), "distribution with the ALB as origin")?;
-        let speed = self.speed;
-        let dist = self
-            .call(
-                &stack,
-                "CreateDistribution",
-                timing::CREATE_DISTRIBUTION,
-                move |w, now| {
-                    w.distribution
-                        .get_or_insert_with(|| {
-                            let id: String = new_id("E").to_uppercase().replace(['-', '0'], "")
-                                [..13]
-                                .to_string();
-                            Distribution {
-                                domain: format!("d{}.cloudfront.net", id.to_lowercase()),
-                                id,
-                                deployed_at: now.plus_secs(timing::DISTRIBUTION_DEPLOYING / speed),
-                            }
-                        })
-                        .clone()
-                },
-            )
-            .await?;
-        s.record(|st| {
-            st.cloudfront_id = Some(dist.id.clone());
-            st.cloudfront_domain = Some(dist.domain.clone());
-            st.n8n_url = Some(format!("https://{}", dist.domain));
-            st.set_provenance("cloudfront", true);
-        })?;
-        let from = self.now();
-        self.wait_until(s, from, dist.deployed_at, "InProgress → Deployed")
-            .await?;
-        Ok(())
+    async fn ensure_cdn(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+        self.create_distribution(req, s).await
     }
 
     async fn boot_progress(&self, state: &DeploymentState) -> CloudResult<BootProgress> {
@@ -466,188 +390,30 @@ impl Cloud for SandboxCloud {
     }
 
     async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()> {
-        let Some(id) = s.state().cloudfront_id.clone() else {
-            return Ok(());
-        };
-        s.progress(Some(0.0), format!("disabling {id}, waiting for Deployed"))?;
-        let stack = stack_of(s);
-        self.call(
-            &stack,
-            "UpdateDistribution",
-            timing::DISABLE_DISTRIBUTION,
-            |_, _| (),
-        )
-        .await?;
-        self.call(
-            &stack,
-            "DeleteDistribution",
-            timing::DELETE_SIMPLE,
-            |w, _| {
-                w.distribution = None;
-            },
-        )
-        .await?;
-        s.record(|st| {
-            st.cloudfront_id = None;
-            st.cloudfront_domain = None;
-        })?;
-        Ok(())
+        self.remove_distribution(s).await
     }
 
     async fn delete_load_balancer(&self, s: &mut Session) -> CloudResult<()> {
-        let stack = stack_of(s);
-        if s.state().alb_arn.is_some() {
-            s.progress(Some(0.0), "listeners, target group, load balancer")?;
-            self.call(
-                &stack,
-                "DeleteLoadBalancer",
-                timing::DELETE_LOAD_BALANCER,
-                |w, _| {
-                    w.load_balancer = None;
-                },
-            )
-            .await?;
-            s.record(|st| {
-                st.alb_arn = None;
-                st.alb_dns_name = None;
-                st.target_group_arn = None;
-                st.listener_arns.clear();
-            })?;
-        }
-        if s.state().alb_security_group_id.is_some() {
-            s.progress(
-                Some(0.8),
-                "ALB security group (network interfaces released)",
-            )?;
-            self.call(
-                &stack,
-                "DeleteSecurityGroup",
-                timing::DELETE_SIMPLE,
-                |w, _| {
-                    w.alb_sg = None;
-                },
-            )
-            .await?;
-            s.record(|st| st.alb_security_group_id = None)?;
-        }
-        Ok(())
+        self.remove_load_balancer(s).await
     }
 
     async fn terminate_instance(&self, s: &mut Session) -> CloudResult<()> {
-        let stack = stack_of(s);
-        let speed = self.speed;
-        let ending = self
-            .call(
-                &stack,
-                "TerminateInstances",
-                timing::DELETE_SIMPLE,
-                move |w, now| {
-                    let end = now.plus_secs(timing::TERMINATE_INSTANCE / speed);
-                    w.spot_notice = None;
-                    w.live_instance_mut().map(|i| {
-                        i.terminated_at = Some(end);
-                        i.state_reason = Some("Client.UserInitiatedShutdown".into());
-                        (i.id.clone(), end)
-                    })
-                },
-            )
-            .await?;
-        if let Some((id, end)) = ending {
-            let from = self.now();
-            self.wait_until(s, from, end, &format!("{id} shutting-down"))
-                .await?;
-        }
-        Ok(())
+        self.terminate(s).await
     }
 
     async fn delete_security_groups(&self, s: &mut Session) -> CloudResult<()> {
-        let stack = stack_of(s);
-        self.call(
-            &stack,
-            "DeleteSecurityGroup",
-            timing::DELETE_SIMPLE,
-            |w, _| {
-                w.instance_sg = None;
-            },
-        )
-        .await?;
-        s.record(|st| st.security_group_id = None)?;
-        Ok(())
+        self.remove_security_groups(s).await
     }
 
     async fn delete_identity(&self, s: &mut Session, with_secrets: bool) -> CloudResult<()> {
-        let stack = stack_of(s);
-        self.call(&stack, "DeleteRole", 2.0 * timing::DELETE_SIMPLE, |w, _| {
-            w.role = None;
-        })
-        .await?;
-        s.record(|st| {
-            st.iam_role_name = None;
-            st.iam_instance_profile_name = None;
-        })?;
-        if with_secrets {
-            self.call(&stack, "DeleteParameters", timing::DELETE_SIMPLE, |w, _| {
-                w.secrets.clear();
-            })
-            .await?;
-            s.record(|st| st.secrets_path = None)?;
-        }
-        Ok(())
+        self.remove_identity(s, with_secrets).await
     }
 
     async fn delete_storage(&self, s: &mut Session) -> CloudResult<()> {
-        let stack = stack_of(s);
-        let count = s.state().efs_mount_target_ids.len();
-        s.progress(Some(0.0), format!("deleting {count} mount targets"))?;
-        self.call(
-            &stack,
-            "DeleteMountTarget",
-            timing::DELETE_MOUNT_TARGET,
-            |w, _| {
-                w.mount_targets.clear();
-            },
-        )
-        .await?;
-        s.record(|st| st.efs_mount_target_ids.clear())?;
-        s.progress(Some(0.7), "deleting the file system")?;
-        self.call(&stack, "DeleteFileSystem", timing::DELETE_SIMPLE, |w, _| {
-            w.efs = None;
-        })
-        .await?;
-        s.record(|st| {
-            st.efs_id = None;
-            st.efs_size_bytes = None;
-        })?;
-        if s.state().efs_security_group_id.is_some() {
-            self.call(
-                &stack,
-                "DeleteSecurityGroup",
-                timing::DELETE_SIMPLE,
-                |w, _| {
-                    w.efs_sg = None;
-                },
-            )
-            .await?;
-            s.record(|st| st.efs_security_group_id = None)?;
-        }
-        Ok(())
+        self.remove_storage(s).await
     }
 
     async fn delete_network(&self, s: &mut Session) -> CloudResult<()> {
-        let stack = stack_of(s);
-        // The sandbox simulates a default VPC per stack; the stack's record
-        // of it goes, but like a real default VPC it is not "deleted".
-        self.call(&stack, "DescribeVpcs", timing::DELETE_SIMPLE, |w, _| {
-            w.vpc = None;
-            w.instances.clear();
-            w.service_events.clear();
-        })
-        .await?;
-        s.record(|st| {
-            st.vpc_id = None;
-            st.subnet_ids.clear();
-        })?;
-        s.progress(Some(1.0), "default VPC kept")?;
-        Ok(())
+        self.remove_network(s).await
     }
 }

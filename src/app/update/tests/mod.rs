@@ -1,23 +1,23 @@
 //! `update()`: message in, model and effects out.
 
+mod dialogs;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::update;
-use crate::app::effect::Effect;
-use crate::app::model::{Model, Overlay, Pane};
+use crate::app::model::{Model, Pane};
 use crate::app::msg::Msg;
-use crate::cloud::sandbox::Fault;
 use crate::domain::stage::OperationKind;
 use crate::domain::state::ServiceStatus;
 use crate::domain::{DeploymentState, Provider, Service, StackStatus, Tier, Timestamp};
 use crate::monitor::log_line;
 use crate::monitor::probe::{ProbeOutcome, ProbeSample};
 
-fn t(secs: f64) -> Timestamp {
+pub(super) fn t(secs: f64) -> Timestamp {
     Timestamp::from_unix_millis(1_790_000_000_000).plus_secs(secs)
 }
 
-fn stack(name: &str, status: StackStatus) -> DeploymentState {
+pub(super) fn stack(name: &str, status: StackStatus) -> DeploymentState {
     let mut s = DeploymentState::new(name, Tier::Dev, "us-east-1", Provider::Sandbox, t(0.0));
     s.status = status;
     if status == StackStatus::Running {
@@ -27,7 +27,7 @@ fn stack(name: &str, status: StackStatus) -> DeploymentState {
     s
 }
 
-fn model_with(stacks: Vec<DeploymentState>) -> Model {
+pub(super) fn model_with(stacks: Vec<DeploymentState>) -> Model {
     let mut m = Model::new(Provider::Sandbox, "us-east-1".into(), t(0.0));
     update(
         &mut m,
@@ -39,15 +39,15 @@ fn model_with(stacks: Vec<DeploymentState>) -> Model {
     m
 }
 
-fn key(c: char) -> Msg {
+pub(super) fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
-fn code(c: KeyCode) -> Msg {
+pub(super) fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-fn type_text(m: &mut Model, text: &str) {
+pub(super) fn type_text(m: &mut Model, text: &str) {
     for c in text.chars() {
         assert!(update(m, key(c)).is_empty());
     }
@@ -161,139 +161,6 @@ fn tab_and_shift_tab_cycle_focus() {
         Msg::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
     );
     assert_eq!(m.focus, Pane::Cost, "wraps around");
-}
-
-#[test]
-fn the_new_stack_form_validates_and_changes_nothing_on_bad_input() {
-    let mut m = model_with(vec![]);
-    update(&mut m, key('n'));
-    assert!(matches!(m.overlay, Some(Overlay::NewStack(_))));
-    type_text(&mut m, "Bad_Name");
-    let effects = update(&mut m, code(KeyCode::Enter));
-    assert!(effects.is_empty());
-    let Some(Overlay::NewStack(form)) = &m.overlay else {
-        panic!("form closed")
-    };
-    assert!(
-        form.error
-            .as_deref()
-            .unwrap()
-            .contains("invalid stack name")
-    );
-    assert!(m.busy.is_empty());
-}
-
-#[test]
-fn submitting_the_form_asks_for_a_deploy() {
-    let mut m = model_with(vec![]);
-    update(&mut m, key('n'));
-    type_text(&mut m, "demo");
-    update(&mut m, code(KeyCode::Tab));
-    update(&mut m, code(KeyCode::Right));
-    update(&mut m, code(KeyCode::Tab));
-    update(&mut m, key(' '));
-    let effects = update(&mut m, code(KeyCode::Enter));
-    let [Effect::Deploy(req)] = effects.as_slice() else {
-        panic!("{effects:?}")
-    };
-    assert_eq!(req.stack.as_str(), "demo");
-    assert_eq!(req.tier, Tier::Automation);
-    assert_eq!(req.instance_type, "t3.large", "follows the tier's default");
-    assert!(!req.spot);
-    assert!(m.overlay.is_none());
-    assert_eq!(m.busy.get("demo"), Some(&OperationKind::Deploy));
-    assert_eq!(m.selected.as_deref(), Some("demo"));
-}
-
-#[test]
-fn the_form_refuses_a_tier_change_on_a_live_stack() {
-    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
-    update(&mut m, key('n'));
-    type_text(&mut m, "demo");
-    update(&mut m, code(KeyCode::Tab));
-    update(&mut m, code(KeyCode::Right));
-    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
-    let Some(Overlay::NewStack(form)) = &m.overlay else {
-        panic!()
-    };
-    assert!(form.error.as_deref().unwrap().contains("destroy it first"));
-}
-
-#[test]
-fn destroy_asks_then_keeps_data_by_default() {
-    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
-    update(&mut m, key('d'));
-    assert!(matches!(m.overlay, Some(Overlay::ConfirmDestroy(_))));
-    let effects = update(&mut m, key('y'));
-    assert_eq!(
-        effects,
-        vec![Effect::Destroy {
-            stack: "demo".parse().unwrap(),
-            delete_data: false
-        }]
-    );
-    assert_eq!(m.busy.get("demo"), Some(&OperationKind::Destroy));
-}
-
-#[test]
-fn deleting_data_needs_the_name_typed() {
-    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
-    update(&mut m, key('d'));
-    update(&mut m, key('D'));
-    type_text(&mut m, "dem");
-    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
-    type_text(&mut m, "o");
-    let effects = update(&mut m, code(KeyCode::Enter));
-    assert_eq!(
-        effects,
-        vec![Effect::Destroy {
-            stack: "demo".parse().unwrap(),
-            delete_data: true
-        }]
-    );
-}
-
-#[test]
-fn esc_cancels_a_destroy() {
-    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
-    update(&mut m, key('d'));
-    assert!(update(&mut m, code(KeyCode::Esc)).is_empty());
-    assert!(m.overlay.is_none() && m.busy.is_empty());
-}
-
-#[test]
-fn stacks_of_another_cloud_are_read_only() {
-    let mut aws = stack("prod", StackStatus::Running);
-    aws.provider = Provider::Aws;
-    let mut m = model_with(vec![aws]);
-    assert!(update(&mut m, key('d')).is_empty());
-    assert!(m.overlay.is_none());
-    assert!(m.current_notice().unwrap().text.contains("aws stack"));
-    update(&mut m, key('F'));
-    assert!(m.overlay.is_none());
-}
-
-#[test]
-fn the_fault_menu_injects_the_chosen_fault() {
-    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
-    update(&mut m, key('F'));
-    update(&mut m, key('j'));
-    let effects = update(&mut m, code(KeyCode::Enter));
-    assert_eq!(
-        effects,
-        vec![Effect::InjectFault {
-            stack: "demo".into(),
-            fault: Fault::KillService(Service::Ollama)
-        }]
-    );
-}
-
-#[test]
-fn faults_need_the_sandbox() {
-    let mut m = Model::new(Provider::Aws, "us-east-1".into(), t(0.0));
-    update(&mut m, key('F'));
-    assert!(m.overlay.is_none());
-    assert!(m.current_notice().unwrap().text.contains("--sandbox"));
 }
 
 #[test]
@@ -453,71 +320,4 @@ fn the_filter_narrows_the_list() {
     assert_eq!(m.selected.as_deref(), Some("beta"));
     update(&mut m, code(KeyCode::Esc));
     assert_eq!(m.visible_stacks().count(), 2);
-}
-
-#[test]
-fn q_quits_but_closes_help_first() {
-    let mut m = model_with(vec![]);
-    update(&mut m, key('?'));
-    update(&mut m, key('q'));
-    assert!(!m.should_quit && m.overlay.is_none());
-    update(&mut m, key('q'));
-    assert!(m.should_quit);
-}
-
-#[test]
-fn no_spot_capacity_offers_on_demand_and_y_deploys_it() {
-    use crate::app::model::Offer;
-    use crate::cloud::DeployRequest;
-    let mut m = model_with(vec![stack("demo", StackStatus::Failed)]);
-    let request = DeployRequest {
-        stack: "demo".parse().unwrap(),
-        tier: Tier::Dev,
-        region: "us-east-1".into(),
-        instance_type: "t3.medium".into(),
-        spot: false,
-        options: Default::default(),
-    };
-    update(
-        &mut m,
-        Msg::OperationFinished {
-            stack: "demo".into(),
-            kind: OperationKind::Deploy,
-            result: Err("no spot capacity".into()),
-            offer: Some(Offer::OnDemand {
-                request: Box::new(request.clone()),
-                reason: "no spot capacity".into(),
-            }),
-        },
-    );
-    assert!(matches!(
-        m.overlay,
-        Some(Overlay::Offer(Offer::OnDemand { .. }))
-    ));
-    let effects = update(&mut m, key('y'));
-    assert_eq!(effects, vec![Effect::Deploy(request)]);
-    assert_eq!(m.busy.get("demo"), Some(&OperationKind::Deploy));
-}
-
-#[test]
-fn declining_an_offer_changes_nothing() {
-    use crate::app::model::Offer;
-    let mut m = Model::new(Provider::Aws, "us-east-1".into(), t(0.0));
-    m.overlay = Some(Overlay::Offer(Offer::Sandbox {
-        reason: "no credentials".into(),
-    }));
-    assert!(update(&mut m, key('n')).is_empty());
-    assert!(m.overlay.is_none());
-    assert_eq!(m.provider, Provider::Aws);
-}
-
-#[test]
-fn accepting_the_sandbox_switches_the_cloud() {
-    use crate::app::model::Offer;
-    let mut m = Model::new(Provider::Aws, "us-east-1".into(), t(0.0));
-    m.overlay = Some(Overlay::Offer(Offer::Sandbox {
-        reason: "no credentials".into(),
-    }));
-    assert_eq!(update(&mut m, key('y')), vec![Effect::UseSandbox]);
-    assert!(m.is_sandbox());
 }

@@ -1,0 +1,129 @@
+//! Taking a sandbox stack apart, in the order a destroy asks for.
+
+use super::provider::stack_of;
+use super::{SandboxCloud, timing};
+use crate::cloud::{CloudResult, Session};
+
+impl SandboxCloud {
+    pub(super) async fn terminate(&self, s: &mut Session) -> CloudResult<()> {
+        let stack = stack_of(s);
+        let speed = self.speed;
+        let ending = self
+            .call(
+                &stack,
+                "TerminateInstances",
+                timing::DELETE_SIMPLE,
+                move |w, now| {
+                    let end = now.plus_secs(timing::TERMINATE_INSTANCE / speed);
+                    w.spot_notice = None;
+                    w.live_instance_mut().map(|i| {
+                        i.terminated_at = Some(end);
+                        i.state_reason = Some("Client.UserInitiatedShutdown".into());
+                        (i.id.clone(), end)
+                    })
+                },
+            )
+            .await?;
+        if let Some((id, end)) = ending {
+            let from = self.now();
+            self.wait_until(s, from, end, &format!("{id} shutting-down"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn remove_security_groups(&self, s: &mut Session) -> CloudResult<()> {
+        let stack = stack_of(s);
+        self.call(
+            &stack,
+            "DeleteSecurityGroup",
+            timing::DELETE_SIMPLE,
+            |w, _| {
+                w.instance_sg = None;
+            },
+        )
+        .await?;
+        s.record(|st| st.security_group_id = None)?;
+        Ok(())
+    }
+
+    pub(super) async fn remove_identity(
+        &self,
+        s: &mut Session,
+        with_secrets: bool,
+    ) -> CloudResult<()> {
+        let stack = stack_of(s);
+        self.call(&stack, "DeleteRole", 2.0 * timing::DELETE_SIMPLE, |w, _| {
+            w.role = None;
+        })
+        .await?;
+        s.record(|st| {
+            st.iam_role_name = None;
+            st.iam_instance_profile_name = None;
+        })?;
+        if with_secrets {
+            self.call(&stack, "DeleteParameters", timing::DELETE_SIMPLE, |w, _| {
+                w.secrets.clear();
+            })
+            .await?;
+            s.record(|st| st.secrets_path = None)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn remove_storage(&self, s: &mut Session) -> CloudResult<()> {
+        let stack = stack_of(s);
+        let count = s.state().efs_mount_target_ids.len();
+        s.progress(Some(0.0), format!("deleting {count} mount targets"))?;
+        self.call(
+            &stack,
+            "DeleteMountTarget",
+            timing::DELETE_MOUNT_TARGET,
+            |w, _| {
+                w.mount_targets.clear();
+            },
+        )
+        .await?;
+        s.record(|st| st.efs_mount_target_ids.clear())?;
+        s.progress(Some(0.7), "deleting the file system")?;
+        self.call(&stack, "DeleteFileSystem", timing::DELETE_SIMPLE, |w, _| {
+            w.efs = None;
+        })
+        .await?;
+        s.record(|st| {
+            st.efs_id = None;
+            st.efs_size_bytes = None;
+        })?;
+        if s.state().efs_security_group_id.is_some() {
+            self.call(
+                &stack,
+                "DeleteSecurityGroup",
+                timing::DELETE_SIMPLE,
+                |w, _| {
+                    w.efs_sg = None;
+                },
+            )
+            .await?;
+            s.record(|st| st.efs_security_group_id = None)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn remove_network(&self, s: &mut Session) -> CloudResult<()> {
+        let stack = stack_of(s);
+        // The sandbox simulates a default VPC per stack; the stack's record
+        // of it goes, but like a real default VPC it is not "deleted".
+        self.call(&stack, "DescribeVpcs", timing::DELETE_SIMPLE, |w, _| {
+            w.vpc = None;
+            w.instances.clear();
+            w.service_events.clear();
+        })
+        .await?;
+        s.record(|st| {
+            st.vpc_id = None;
+            st.subnet_ids.clear();
+        })?;
+        s.progress(Some(1.0), "default VPC kept")?;
+        Ok(())
+    }
+}
