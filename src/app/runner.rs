@@ -25,6 +25,7 @@ use crate::store::{ListingCache, Store};
 
 const STORE_POLL: Duration = Duration::from_secs(1);
 const LOG_POLL: Duration = Duration::from_secs(1);
+const AWS_LOG_POLL: Duration = Duration::from_secs(5);
 const FIRST_LOG_LINES: usize = 300;
 /// The sandbox is for watching things happen: probe it often.
 pub const SANDBOX_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
@@ -320,8 +321,10 @@ async fn poll_store(store: Store, tx: mpsc::Sender<Msg>) {
 }
 
 async fn tail_logs(cloud: Arc<dyn Cloud>, store: Store, stack: String, tx: mpsc::Sender<Msg>) {
-    let Some(state) = load(&store, &stack) else {
-        return;
+    // On AWS every read is an SSM command: gentler than the sandbox's files.
+    let every = match cloud.provider() {
+        Provider::Sandbox => LOG_POLL,
+        Provider::Aws => AWS_LOG_POLL,
     };
     let mut query = LogQuery {
         since: None,
@@ -329,6 +332,10 @@ async fn tail_logs(cloud: Arc<dyn Cloud>, store: Store, stack: String, tx: mpsc:
         service: None,
     };
     loop {
+        // Read again each round: a relaunch changes the instance.
+        let Some(state) = load(&store, &stack) else {
+            return;
+        };
         if let Ok(raw) = cloud.read_logs(&state, &query).await {
             let lines: Vec<_> = raw.iter().map(|l| log_line::parse(l)).collect();
             if let Some(last) = lines.iter().rev().find_map(|l| l.at) {
@@ -345,7 +352,7 @@ async fn tail_logs(cloud: Arc<dyn Cloud>, store: Store, stack: String, tx: mpsc:
                 }
             }
         }
-        tokio::time::sleep(LOG_POLL).await;
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -150,71 +150,94 @@ impl AwsCloud {
         Ok(())
     }
 
-    /// Undo `instance_role`, tolerating what is already gone.
+    /// Undo `instance_role`, tolerating what is already gone. Every policy is
+    /// detached first (a role made by another tool may carry more than ours).
     pub(super) async fn delete_instance_role(&self, s: &mut Session) -> CloudResult<()> {
-        let Some(name) = s
-            .state()
-            .iam_role_name
-            .clone()
-            .or_else(|| s.state().iam_instance_profile_name.clone())
-        else {
+        let role = s.state().iam_role_name.clone();
+        if let Some(profile) = s.state().iam_instance_profile_name.clone() {
+            if let Some(role) = &role {
+                gone(
+                    self.iam
+                        .remove_role_from_instance_profile()
+                        .instance_profile_name(&profile)
+                        .role_name(role)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| api_error("RemoveRoleFromInstanceProfile", e)),
+                )?;
+            }
+            gone(
+                self.iam
+                    .delete_instance_profile()
+                    .instance_profile_name(&profile)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| api_error("DeleteInstanceProfile", e)),
+            )?;
+            s.record(|st| st.iam_instance_profile_name = None)?;
+        }
+        let Some(role) = role else {
             return Ok(());
         };
-        let gone = |r: CloudResult<()>| match r {
-            Err(e) if is_missing(&e) => Ok(()),
-            other => other,
-        };
-        gone(
-            self.iam
-                .remove_role_from_instance_profile()
-                .instance_profile_name(&name)
-                .role_name(&name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| api_error("RemoveRoleFromInstanceProfile", e)),
-        )?;
-        gone(
-            self.iam
-                .delete_instance_profile()
-                .instance_profile_name(&name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| api_error("DeleteInstanceProfile", e)),
-        )?;
-        s.record(|st| st.iam_instance_profile_name = None)?;
-        gone(
-            self.iam
-                .detach_role_policy()
-                .role_name(&name)
-                .policy_arn(SSM_CORE_POLICY)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| api_error("DetachRolePolicy", e)),
-        )?;
-        gone(
-            self.iam
-                .delete_role_policy()
-                .role_name(&name)
-                .policy_name(INLINE_POLICY)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| api_error("DeleteRolePolicy", e)),
-        )?;
+        if let Ok(attached) = self
+            .iam
+            .list_attached_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+        {
+            for arn in attached
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn())
+            {
+                gone(
+                    self.iam
+                        .detach_role_policy()
+                        .role_name(&role)
+                        .policy_arn(arn)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| api_error("DetachRolePolicy", e)),
+                )?;
+            }
+        }
+        if let Ok(inline) = self.iam.list_role_policies().role_name(&role).send().await {
+            for name in inline.policy_names() {
+                gone(
+                    self.iam
+                        .delete_role_policy()
+                        .role_name(&role)
+                        .policy_name(name)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| api_error("DeleteRolePolicy", e)),
+                )?;
+            }
+        }
         gone(
             self.iam
                 .delete_role()
-                .role_name(&name)
+                .role_name(&role)
                 .send()
                 .await
-                .map(|_| ())
+                .map(drop)
                 .map_err(|e| api_error("DeleteRole", e)),
         )?;
         s.record(|st| st.iam_role_name = None)?;
         Ok(())
+    }
+}
+
+/// A delete of something already gone succeeded.
+fn gone(result: CloudResult<()>) -> CloudResult<()> {
+    match result {
+        Err(e) if is_missing(&e) => Ok(()),
+        other => other,
     }
 }
 
