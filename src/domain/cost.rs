@@ -54,7 +54,10 @@ fn instance_running(state: &DeploymentState) -> bool {
 /// What keeping the EFS costs per month, and its size in GB (assumed or metered).
 pub fn efs_monthly(state: &DeploymentState) -> Option<(f64, f64, bool)> {
     state.efs_id.as_ref()?;
-    let price = state.cost.as_ref().map_or(0.30, |c| c.efs_gb_month_price);
+    let price = state
+        .cost
+        .as_ref()
+        .map_or(super::list_prices::EFS_GB_MONTH, |c| c.efs_gb_month_price);
     let (gb, known) = match state.efs_size_bytes {
         Some(b) => (b as f64 / GIB, true),
         None => (ASSUMED_EFS_GB, false),

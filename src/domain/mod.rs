@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod lenient;
+pub mod list_prices;
 pub mod service;
 pub mod settings;
 pub mod stack_name;

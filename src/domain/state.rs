@@ -129,7 +129,7 @@ fn yes() -> bool {
 }
 
 fn default_efs_gb_month_price() -> f64 {
-    0.30
+    super::list_prices::EFS_GB_MONTH
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -78,7 +78,7 @@ struct BriefCost {
 }
 
 fn default_efs_price() -> f64 {
-    0.30
+    crate::domain::list_prices::EFS_GB_MONTH
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

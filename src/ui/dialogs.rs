@@ -10,8 +10,8 @@ use ratatui_textarea::TextArea;
 use super::layout::centered;
 use super::theme;
 use crate::app::model::{ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, Offer};
-use crate::cloud::sandbox::price_of;
 use crate::domain::cost::{HOURS_PER_MONTH, dollars};
+use crate::domain::list_prices::price_of;
 
 const LABEL_WIDTH: u16 = 15;
 

@@ -11,13 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use super::AwsCloud;
 use super::errors::api_error;
-use crate::cloud::sandbox::price_of;
 use crate::cloud::{CloudError, CloudResult, Prices};
 use crate::domain::Timestamp;
+use crate::domain::list_prices::{EFS_GB_MONTH, price_of};
 use crate::store::atomic;
 
 pub const CACHE_TTL_SECS: u64 = 300;
-pub const EFS_GB_MONTH: f64 = 0.30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PricePair {

@@ -7,7 +7,6 @@ mod edge;
 mod fakes;
 mod faults;
 pub mod logs;
-mod prices;
 mod provider;
 mod teardown;
 pub mod timing;
@@ -18,7 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use faults::Fault;
-pub use prices::price_of;
 
 use self::fakes::FakeServices;
 use self::world::{World, Worlds};

@@ -4,11 +4,12 @@
 use async_trait::async_trait;
 
 use super::world::{Efs, Instance, MountTarget, Subnet, Vpc};
-use super::{SandboxCloud, logs, new_id, prices, timing};
+use super::{SandboxCloud, logs, new_id, timing};
 use crate::cloud::{
     BootProgress, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, LogQuery, Prices,
     Session,
 };
+use crate::domain::list_prices;
 use crate::domain::{DeploymentState, Provider, Stage};
 
 const ZONES: [&str; 2] = ["a", "b"];
@@ -33,8 +34,8 @@ impl Cloud for SandboxCloud {
     async fn preflight(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
         s.progress(None, "checking instance type")?;
         self.pause(timing::PREFLIGHT).await;
-        if prices::price_of(&req.instance_type).is_none() {
-            let offered: Vec<_> = prices::offered_types().collect();
+        if list_prices::price_of(&req.instance_type).is_none() {
+            let offered: Vec<_> = list_prices::offered_types().collect();
             return Err(CloudError::Refused(format!(
                 "instance type {} is not offered in the sandbox; use one of {}",
                 req.instance_type,
@@ -343,12 +344,12 @@ impl Cloud for SandboxCloud {
     }
 
     async fn prices(&self, _region: &str, instance_type: &str) -> CloudResult<Prices> {
-        let (od, spot) = prices::price_of(instance_type)
+        let (od, spot) = list_prices::price_of(instance_type)
             .ok_or_else(|| CloudError::Refused(format!("no sandbox price for {instance_type}")))?;
         Ok(Prices {
             on_demand_per_hour: Some(od),
             spot_per_hour: Some(spot),
-            efs_gb_month: prices::EFS_GB_MONTH,
+            efs_gb_month: list_prices::EFS_GB_MONTH,
         })
     }
 

@@ -1,4 +1,6 @@
-//! The sandbox's price list (us-east-1, seed 000 §8.5 and public on-demand prices).
+//! List prices (us-east-1, seed 000 §8.5 and public on-demand prices): what
+//! the sandbox charges, and what AWS estimates fall back to when the Pricing
+//! API or the spot history cannot be read.
 
 /// (instance type, on-demand $/h, typical spot $/h)
 const PRICES: &[(&str, f64, f64)] = &[
