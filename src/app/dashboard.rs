@@ -15,8 +15,9 @@ use super::runner::{Runner, RunnerConfig, SANDBOX_HEALTH_INTERVAL};
 use super::terminal;
 use crate::cloud::Cloud;
 use crate::cloud::sandbox::SandboxCloud;
-use crate::domain::Provider;
+use crate::domain::{Provider, StackName};
 use crate::runtime::Runtime;
+use crate::store::Brief;
 
 /// Bounded: a task that outpaces the screen waits instead of growing memory.
 const CHANNEL: usize = 1_024;
@@ -57,21 +58,28 @@ fn initial_model(rt: &Runtime) -> Model {
     model.default_tier = rt.settings.default_tier;
     model.default_instance_type = rt.settings.default_instance_type.clone();
     model.prefer_spot = rt.settings.prefer_spot;
-    // Read once before the first frame so it shows the stacks, not a spinner.
-    match rt.store.list() {
+    // Before the first frame, so it shows the stacks rather than a spinner:
+    // briefs of every stack, and the full state of the one selected. The
+    // store watcher reads the rest in full right after.
+    match rt.store.list_brief() {
         Ok(listing) => {
             let problems = listing
                 .quarantined
                 .iter()
                 .map(ToString::to_string)
                 .collect();
-            super::update::update(
-                &mut model,
-                Msg::StacksLoaded {
-                    stacks: listing.stacks,
-                    problems,
-                },
-            );
+            let mut stacks: Vec<_> = listing
+                .stacks
+                .into_iter()
+                .map(Brief::into_partial_state)
+                .collect();
+            if let Some(first) = stacks.first_mut()
+                && let Ok(name) = StackName::parse(&first.stack_name)
+                && let Ok(Some(full)) = rt.store.load(&name)
+            {
+                *first = full;
+            }
+            super::update::update(&mut model, Msg::StacksLoaded { stacks, problems });
         }
         Err(e) => model_notice(&mut model, NoticeLevel::Error, e.to_string()),
     }

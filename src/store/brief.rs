@@ -16,6 +16,14 @@ use crate::domain::{DeploymentState, Tier, Timestamp};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Brief(Box<DeploymentState>);
 
+impl Brief {
+    /// The partial document, for display only: fields a listing does not read
+    /// are empty, so it must never be written back (the store does not take it).
+    pub fn into_partial_state(self) -> DeploymentState {
+        *self.0
+    }
+}
+
 impl Deref for Brief {
     type Target = DeploymentState;
     fn deref(&self) -> &DeploymentState {
