@@ -131,6 +131,7 @@ async fn runner_config(rt: &Runtime) -> RunnerConfig {
         store: rt.store.clone(),
         clock: rt.clock.clone(),
         health_interval: interval,
+        policy: crate::cli::watch_policy(rt),
     }
 }
 

@@ -18,6 +18,10 @@ pub enum Effect {
         stack: String,
         fault: Fault,
     },
+    /// Replace the stack's instance from its last healthy snapshot.
+    Rollback {
+        stack: StackName,
+    },
     /// Work on the simulated cloud from now on.
     UseSandbox,
 }
@@ -31,7 +35,8 @@ pub enum Subscription {
     Logs {
         stack: String,
     },
-    Health {
+    /// Probe, record and heal a running stack (monitor sweeps).
+    Monitor {
         stack: String,
     },
 }

@@ -22,6 +22,7 @@ pub enum Action {
     Destroy,
     Faults,
     Filter,
+    Rollback,
     ToggleFollow,
     CycleService,
     Back,
@@ -146,6 +147,14 @@ pub const KEYMAP: &[Binding] = &[
         scope: Scope::Pane(Pane::Stacks),
         short: "destroy",
         help: "Destroy the selected stack (asks; keeps the EFS)",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('r')],
+        action: Action::Rollback,
+        scope: Scope::Pane(Pane::Stacks),
+        short: "rollback",
+        help: "Roll back to the last healthy snapshot (asks)",
         in_footer: true,
     },
     Binding {

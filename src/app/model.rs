@@ -153,6 +153,8 @@ pub enum Overlay {
     Help,
     NewStack(Box<NewStackForm>),
     ConfirmDestroy(Box<ConfirmDestroy>),
+    /// Roll the named stack back? (y/n)
+    ConfirmRollback(String),
     Faults(FaultMenu),
     Offer(Offer),
 }
@@ -175,6 +177,8 @@ pub struct Model {
     pub health: HashMap<String, HealthHistory>,
     /// Operations this process is running, by stack.
     pub busy: HashMap<String, OperationKind>,
+    /// Spot interruptions under way, by stack.
+    pub spot_notices: HashMap<String, crate::cloud::SpotNotice>,
     pub overlay: Option<Overlay>,
     pub notices: VecDeque<Notice>,
     pub default_tier: Tier,
@@ -199,6 +203,7 @@ impl Model {
             logs: LogView::for_stack(None),
             health: HashMap::new(),
             busy: HashMap::new(),
+            spot_notices: HashMap::new(),
             overlay: None,
             notices: VecDeque::new(),
             default_tier: Tier::Dev,

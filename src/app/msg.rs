@@ -6,7 +6,7 @@ use super::model::Offer;
 use crate::domain::stage::OperationKind;
 use crate::domain::{DeploymentState, Timestamp};
 use crate::monitor::log_line::LogLine;
-use crate::monitor::probe::ProbeSample;
+use crate::monitor::watch::SweepReport;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -32,11 +32,8 @@ pub enum Msg {
         stack: String,
         lines: Vec<LogLine>,
     },
-    HealthSampled {
-        stack: String,
-        at: Timestamp,
-        samples: Vec<ProbeSample>,
-    },
+    /// A monitor sweep of one stack: health, spot notice, any rollback.
+    Swept(Box<SweepReport>),
     FaultInjected {
         stack: String,
         result: Result<String, String>,

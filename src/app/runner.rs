@@ -16,10 +16,14 @@ use crate::cloud::sandbox::SandboxCloud;
 use crate::cloud::session::{StateSink, StoreSink};
 use crate::cloud::{Cloud, CloudError, DeployRequest, LogQuery};
 use crate::deploy::{self, Context, OperationError};
+use crate::domain::StackName;
 use crate::domain::stage::OperationKind;
+use crate::domain::state::RollbackTrigger;
 use crate::domain::time::Clock;
 use crate::domain::{DeploymentState, Provider};
-use crate::monitor::{log_line, probe};
+use crate::monitor::log_line;
+use crate::monitor::policy::Policy;
+use crate::monitor::watch::{Watch, WatchError};
 use crate::runtime::ROLLBACK_TIMEOUT_MINUTES;
 use crate::store::{ListingCache, Store};
 
@@ -39,6 +43,7 @@ pub struct Runner {
     store: Store,
     clock: Arc<dyn Clock>,
     health_interval: Duration,
+    policy: Policy,
     running: HashMap<Subscription, AbortHandle>,
 }
 
@@ -48,6 +53,7 @@ pub struct RunnerConfig {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub health_interval: Duration,
+    pub policy: Policy,
 }
 
 impl Runner {
@@ -64,6 +70,7 @@ impl Runner {
             store: config.store,
             clock: config.clock,
             health_interval: config.health_interval,
+            policy: config.policy,
             running: HashMap::new(),
         }
     }
@@ -119,6 +126,36 @@ impl Runner {
                 tokio::spawn(async move {
                     let _ = tx.send(Msg::FaultInjected { stack, result }).await;
                 });
+            }
+            Effect::Rollback { stack } => {
+                let Some(ctx) = self.ctx.clone() else {
+                    return self.refuse(stack.to_string(), OperationKind::Rollback);
+                };
+                let name = stack.to_string();
+                run_operation(
+                    self.store.clone(),
+                    tx,
+                    name,
+                    OperationKind::Rollback,
+                    |_| None,
+                    move |sink| async move {
+                        let state = deploy::rollback(
+                            &ctx,
+                            &stack,
+                            RollbackTrigger::Manual,
+                            "requested from the dashboard",
+                            sink,
+                        )
+                        .await?;
+                        Ok(match state.instance_id {
+                            Some(id) => format!("{stack} rolled back: now on {id}"),
+                            None => format!(
+                                "{stack} rolled back: {}",
+                                state.status_reason.unwrap_or_default()
+                            ),
+                        })
+                    },
+                );
             }
             Effect::UseSandbox => {
                 let sandbox = Arc::new(SandboxCloud::new(
@@ -187,15 +224,11 @@ impl Runner {
                 let cloud = self.ctx.as_ref()?.cloud.clone();
                 tokio::spawn(tail_logs(cloud, store, stack.clone(), tx))
             }
-            Subscription::Health { stack } => {
-                let cloud = self.ctx.as_ref()?.cloud.clone();
-                let probe = HealthProbe {
-                    cloud,
-                    store,
-                    clock: self.clock.clone(),
-                    interval: self.health_interval,
-                };
-                tokio::spawn(probe.run(stack.clone(), tx))
+            Subscription::Monitor { stack } => {
+                let ctx = self.ctx.clone()?;
+                let name = StackName::parse(stack).ok()?;
+                let watch = Watch::new(ctx, name, self.policy.clone());
+                tokio::spawn(monitor(watch, self.health_interval, tx))
             }
         };
         Some(task.abort_handle())
@@ -361,40 +394,21 @@ fn load(store: &Store, stack: &str) -> Option<DeploymentState> {
     store.load(&name).ok().flatten()
 }
 
-struct HealthProbe {
-    cloud: Arc<dyn Cloud>,
-    store: Store,
-    clock: Arc<dyn Clock>,
-    interval: Duration,
-}
-
-impl HealthProbe {
-    /// Probe every interval; a slow round delays the next, never piles up.
-    async fn run(self, stack: String, tx: mpsc::Sender<Msg>) {
-        let Some(state) = load(&self.store, &stack) else {
-            return;
-        };
-        let endpoints = loop {
-            match self.cloud.service_endpoints(&state).await {
-                Ok(eps) => break eps,
-                Err(e) => {
-                    tracing::warn!(%stack, error = %e, "no endpoints to probe yet");
-                    tokio::time::sleep(self.interval).await;
+/// Sweep the stack every interval until it is gone or nobody listens. A
+/// slow sweep (or a rollback) delays the next one: sweeps never pile up.
+async fn monitor(watch: Watch, every: Duration, tx: mpsc::Sender<Msg>) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match watch.sweep().await {
+            Ok(report) => {
+                if tx.send(Msg::Swept(Box::new(report))).await.is_err() {
+                    return;
                 }
             }
-        };
-        loop {
-            let samples = probe::probe_all(&endpoints).await;
-            let at = self.clock.now();
-            let msg = Msg::HealthSampled {
-                stack: stack.clone(),
-                at,
-                samples,
-            };
-            if tx.send(msg).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(self.interval).await;
+            Err(WatchError::Gone(_)) => return,
+            Err(e) => tracing::warn!(stack = %watch.stack(), error = %e, "monitor sweep failed"),
         }
     }
 }

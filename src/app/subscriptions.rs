@@ -4,24 +4,48 @@ use super::effect::{Subscription, Subscriptions};
 use super::model::Model;
 use crate::domain::StackStatus;
 
-/// The store is always watched; the selected stack's logs are tailed and,
-/// once it runs, its services probed (the panes show the selected stack).
+/// Running stacks the dashboard monitors at most (the selected one first);
+/// `geusemaker-tui monitor STACK` watches any other.
+pub const MONITORED_MAX: usize = 50;
+
+/// The store is always watched; the selected stack's logs are tailed; running
+/// stacks of this cloud are monitored (probed, recorded, healed).
 pub fn subscriptions(model: &Model) -> Subscriptions {
     let mut wanted = Subscriptions::from([Subscription::Store]);
-    let Some(stack) = model.selected_stack() else {
-        return wanted;
-    };
-    if !model.manages(stack) || stack.instance_id.is_none() {
-        return wanted;
-    }
-    let name = stack.stack_name.clone();
-    if matches!(stack.status, StackStatus::Running | StackStatus::Failed) {
-        wanted.insert(Subscription::Health {
-            stack: name.clone(),
+    let selected = model.selected_stack();
+    if let Some(stack) = selected
+        && model.manages(stack)
+        && stack.instance_id.is_some()
+    {
+        wanted.insert(Subscription::Logs {
+            stack: stack.stack_name.clone(),
         });
     }
-    wanted.insert(Subscription::Logs { stack: name });
+    let watched = selected
+        .into_iter()
+        .chain(model.stacks.iter())
+        .filter(|s| model.manages(s) && is_watched(s))
+        .map(|s| s.stack_name.clone());
+    let mut monitored = 0;
+    for stack in watched {
+        if monitored == MONITORED_MAX {
+            break;
+        }
+        if wanted.insert(Subscription::Monitor { stack }) {
+            monitored += 1;
+        }
+    }
     wanted
+}
+
+/// Stacks a monitor looks after: running ones, failed ones that still have an
+/// instance (they may recover), and rollbacks that may need finishing.
+fn is_watched(stack: &crate::domain::DeploymentState) -> bool {
+    match stack.status {
+        StackStatus::Running | StackStatus::Failed => stack.instance_id.is_some(),
+        StackStatus::RollingBack => true,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -61,15 +85,37 @@ mod tests {
     }
 
     #[test]
-    fn only_the_selected_running_stack_is_probed_and_tailed() {
+    fn running_stacks_are_monitored_and_the_selected_one_tailed() {
         let subs = wanted(vec![
             stack("a1", StackStatus::Running, Provider::Sandbox),
             stack("b2", StackStatus::Running, Provider::Sandbox),
+            stack("c3", StackStatus::Destroyed, Provider::Sandbox),
         ]);
-        assert!(subs.contains(&Subscription::Health { stack: "a1".into() }));
+        assert!(subs.contains(&Subscription::Monitor { stack: "a1".into() }));
+        assert!(subs.contains(&Subscription::Monitor { stack: "b2".into() }));
+        assert!(!subs.contains(&Subscription::Monitor { stack: "c3".into() }));
         assert!(subs.contains(&Subscription::Logs { stack: "a1".into() }));
-        assert!(!subs.contains(&Subscription::Health { stack: "b2".into() }));
+        assert!(!subs.contains(&Subscription::Logs { stack: "b2".into() }));
         assert!(subs.contains(&Subscription::Store));
+    }
+
+    #[test]
+    fn at_most_so_many_stacks_are_monitored() {
+        let stacks = (0..MONITORED_MAX + 10)
+            .map(|i| stack(&format!("s{i:03}"), StackStatus::Running, Provider::Sandbox))
+            .collect();
+        let subs = wanted(stacks);
+        let monitored = subs
+            .iter()
+            .filter(|s| matches!(s, Subscription::Monitor { .. }))
+            .count();
+        assert_eq!(monitored, MONITORED_MAX);
+        assert!(
+            subs.contains(&Subscription::Monitor {
+                stack: "s000".into()
+            }),
+            "the selected one"
+        );
     }
 
     #[test]
@@ -79,9 +125,9 @@ mod tests {
     }
 
     #[test]
-    fn a_deploying_stack_is_tailed_but_not_probed_yet() {
+    fn a_deploying_stack_is_tailed_but_not_monitored_yet() {
         let subs = wanted(vec![stack("a1", StackStatus::Creating, Provider::Sandbox)]);
         assert!(subs.contains(&Subscription::Logs { stack: "a1".into() }));
-        assert!(!subs.contains(&Subscription::Health { stack: "a1".into() }));
+        assert!(!subs.contains(&Subscription::Monitor { stack: "a1".into() }));
     }
 }

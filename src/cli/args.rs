@@ -56,6 +56,10 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show what the stack costs
     Cost(StackArg),
+    /// Replace the stack's instance from its last healthy snapshot (EFS kept)
+    Rollback(RollbackArgs),
+    /// Watch the stack's health, roll it back when it fails; for systemd or cron
+    Monitor(MonitorArgs),
     /// Inject a fault into a sandbox stack (needs --sandbox)
     Fault(FaultArgs),
 }
@@ -131,6 +135,48 @@ pub struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// Time between sweeps, like 30s, 1s, 500ms or 2m (default: settings'
+    /// health_check_interval_seconds)
+    #[arg(long, value_parser = parse_interval, value_name = "D")]
+    pub interval: Option<std::time::Duration>,
+}
+
+/// `30s`, `500ms`, `2m`, or a number of seconds; at least 100 ms.
+pub fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?} is not an interval; write it like 30s, 1s, 500ms or 2m");
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(bad()),
+    };
+    if !secs.is_finite() || secs < 0.1 {
+        return Err(format!(
+            "{text:?} is too short; the interval is at least 100ms"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[derive(Debug, Args)]
 pub struct FaultArgs {
     #[arg(value_parser = StackName::parse)]
     pub stack: StackName,
@@ -139,4 +185,21 @@ pub struct FaultArgs {
     pub fault: String,
     /// The service, for kill-service and restore-service
     pub service: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_interval;
+    use std::time::Duration;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_interval("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_interval("30"), Ok(Duration::from_secs(30)));
+        for bad in ["", "fast", "1h", "50ms", "-1s"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+    }
 }

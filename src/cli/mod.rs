@@ -8,10 +8,12 @@ mod operations;
 mod output;
 mod progress;
 mod status;
+mod watch;
 
 use std::fmt;
 
 pub use args::{Cli, Command};
+pub use watch::policy as watch_policy;
 
 use crate::deploy::OperationError;
 use crate::runtime::{Runtime, RuntimeError};
@@ -91,6 +93,8 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Logs(args) => logs::logs(rt, args, json).await,
         Command::Cost(args) => cost::cost(rt, &args.stack, json),
         Command::Fault(args) => fault::fault(rt, args, json),
+        Command::Rollback(args) => watch::rollback(rt, args, json).await,
+        Command::Monitor(args) => watch::monitor(rt, args, json).await,
     }
 }
 

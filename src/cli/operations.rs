@@ -165,7 +165,7 @@ fn with_next_step(e: OperationError, stack: &StackName, op: &str) -> Failure {
 }
 
 /// Ask on the terminal; without one, refuse: scripts must say --yes.
-fn confirm(question: &str) -> Result<(), Failure> {
+pub(super) fn confirm(question: &str) -> Result<(), Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure::bad_input(format!(
             "{question} Refusing without confirmation: stdin is not a terminal. Add --yes"

@@ -68,9 +68,9 @@ fn note(state: &DeploymentState) -> String {
             .map(|k| format!("kept {}", k.describe()))
             .unwrap_or_default(),
         StackStatus::Failed => state
-            .operation
-            .as_ref()
-            .and_then(|op| op.error.clone())
+            .status_reason
+            .clone()
+            .or_else(|| state.operation.as_ref().and_then(|op| op.error.clone()))
             .unwrap_or_default(),
         _ => state.n8n_url.clone().unwrap_or_default(),
     }
@@ -164,8 +164,21 @@ fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
             out.push(format!("  error     {error}"));
         }
     }
-    if !s.rollback_history.is_empty() {
-        out.push(format!("  rollbacks {}", s.rollback_history.len()));
+    if let Some(reason) = &s.status_reason {
+        out.push(format!("  why       {reason}"));
+    }
+    if let Some(last) = s.rollback_history.last() {
+        let how = match (last.finished_at, last.success) {
+            (None, _) => "under way".to_string(),
+            (Some(_), true) => "succeeded".to_string(),
+            (Some(_), false) => "failed".to_string(),
+        };
+        out.push(format!(
+            "  rollbacks {} (last: {} {}, {how})",
+            s.rollback_history.len(),
+            last.trigger,
+            format_age(last.timestamp.secs_until(now))
+        ));
     }
     out.join("\n")
 }

@@ -110,6 +110,15 @@ impl BootProgress {
     }
 }
 
+/// A spot instance that AWS is taking back (or has taken back).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SpotNotice {
+    pub instance_id: String,
+    /// When the instance goes; `None` when it is already gone or unknown.
+    pub terminate_at: Option<Timestamp>,
+    pub detail: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Prices {
     pub on_demand_per_hour: Option<f64>,
@@ -145,6 +154,8 @@ pub trait Cloud: Send + Sync {
     async fn ensure_cdn(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
 
     async fn boot_progress(&self, state: &DeploymentState) -> CloudResult<BootProgress>;
+    /// A spot interruption of the stack's instance, noticed from outside it.
+    async fn spot_notice(&self, state: &DeploymentState) -> CloudResult<Option<SpotNotice>>;
     /// Where to probe each service of the stack.
     async fn service_endpoints(&self, state: &DeploymentState) -> CloudResult<Endpoints>;
     async fn prices(&self, region: &str, instance_type: &str) -> CloudResult<Prices>;

@@ -148,8 +148,8 @@ async fn run_stage(
             .delete_load_balancer(s)
             .await
             .map(|()| (StageStatus::Done, None)),
-        Stage::Instance if st.instance_id.is_none() => skipped("no instance"),
-        Stage::Instance => {
+        Stage::Terminate if st.instance_id.is_none() => skipped("no instance"),
+        Stage::Terminate => {
             let id = st.instance_id.clone();
             cloud.terminate_instance(s).await?;
             let now = s.now();
@@ -189,6 +189,8 @@ async fn run_stage(
             .delete_network(s)
             .await
             .map(|()| (StageStatus::Done, None)),
-        Stage::Validate | Stage::Services | Stage::Health => skipped("nothing to remove"),
+        Stage::Validate | Stage::Instance | Stage::Services | Stage::Health => {
+            skipped("nothing to remove")
+        }
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 pub use destroy::{DestroyOutcome, KeptData, destroy, kept_data as destroy_kept_data};
 pub use pipeline::deploy;
+pub use rollback::{relaunch_request, rollback};
 
 use crate::cloud::session::StateSink;
 use crate::cloud::{Cloud, CloudError, Session};
@@ -149,4 +150,18 @@ fn audit<T>(
     if let Err(e) = ctx.store.audit(&entry) {
         tracing::error!(error = %e, "could not append to the audit log");
     }
+}
+
+/// What a rollback relaunches from (seed 001 §4.6), taken while healthy: the
+/// configuration, network, storage and identity; not history (no services,
+/// cost, rollbacks or operation).
+pub fn healthy_snapshot(state: &DeploymentState) -> Option<serde_json::Value> {
+    let mut snapshot = state.clone();
+    snapshot.last_healthy_state = None;
+    snapshot.operation = None;
+    snapshot.services.clear();
+    snapshot.health_history.clear();
+    snapshot.rollback_history.clear();
+    snapshot.cost = None;
+    serde_json::to_value(snapshot).ok()
 }

@@ -7,7 +7,7 @@ use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
 use crate::domain::state::{CostTracking, DeploymentConfig};
 use crate::domain::{DeploymentState, StackStatus, Stage};
 
-use super::{Context, OperationError, audit, open, readiness, retry, rollback};
+use super::{Context, OperationError, audit, healthy_snapshot, open, readiness, retry, rollback};
 use crate::domain::state::RollbackTrigger;
 
 /// Deploy (or converge) the stack. Returns its final state.
@@ -60,6 +60,7 @@ async fn run(
     let size = ctx.cloud.storage_size(s.state()).await.ok().flatten();
     s.record(|st| {
         st.status = StackStatus::Running;
+        st.status_reason = None;
         if size.is_some() {
             st.efs_size_bytes = size;
         }
@@ -117,6 +118,7 @@ async fn run_stage(
         Stage::Storage => cloud.ensure_storage(req, s).await,
         Stage::Identity => cloud.ensure_identity(req, s).await,
         Stage::Instance => cloud.ensure_instance(req, s).await,
+        Stage::Terminate => cloud.terminate_instance(s).await,
         Stage::LoadBalancer => cloud.ensure_load_balancer(req, s).await,
         Stage::Cdn => cloud.ensure_cdn(req, s).await,
         Stage::Services => readiness::wait_for_boot(ctx, s).await,
@@ -161,7 +163,18 @@ async fn roll_back_if_stuck(
             source,
             rollback: None,
         } => {
-            let done = rollback::roll_back(ctx, s, RollbackTrigger::Timeout, &source).await;
+            let done = match rollback::procedure(
+                ctx,
+                s,
+                RollbackTrigger::Timeout,
+                &source.to_string(),
+                false,
+            )
+            .await
+            {
+                Ok(done) => done,
+                Err(e) => format!("the rollback failed too ({e}); run destroy or deploy again"),
+            };
             OperationError::Stage {
                 stage,
                 source,
@@ -201,16 +214,4 @@ fn config_of(previous: Option<DeploymentConfig>, req: &DeployRequest) -> Deploym
     config.instance_type = Some(req.instance_type.clone());
     config.use_spot = Some(req.spot);
     config
-}
-
-/// What a relaunch needs (config, network, storage, identity), not history:
-/// a state document without services, cost, rollbacks or the operation.
-fn healthy_snapshot(state: &DeploymentState) -> Option<serde_json::Value> {
-    let mut snapshot = state.clone();
-    snapshot.last_healthy_state = None;
-    snapshot.operation = None;
-    snapshot.services.clear();
-    snapshot.rollback_history.clear();
-    snapshot.cost = None;
-    serde_json::to_value(snapshot).ok()
 }

@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use crate::cloud::{CloudError, CloudResult, Session};
-use crate::domain::state::{ServiceHealth, ServiceStatus};
-use crate::domain::{DeploymentState, Service, Timestamp};
-use crate::monitor::probe::{self, ProbeSample};
+use crate::domain::DeploymentState;
+use crate::monitor::policy::record_samples;
+use crate::monitor::probe;
 
 use super::Context;
 
@@ -102,69 +102,4 @@ fn check_timeout(ctx: &Context, started: Instant, what: &str) -> CloudResult<()>
         });
     }
     Ok(())
-}
-
-/// The state's `services` after a round of probes: latest result per
-/// service, with failures counted and reset by any success.
-pub fn record_samples(
-    previous: &[ServiceHealth],
-    samples: &[ProbeSample],
-    now: Timestamp,
-    starting_up: bool,
-) -> Vec<ServiceHealth> {
-    Service::ALL
-        .into_iter()
-        .filter_map(|service| {
-            let sample = samples.iter().find(|p| p.service == service)?;
-            let before = previous.iter().find(|h| h.service_name == service);
-            let status = sample.status(starting_up);
-            let failures = match status {
-                ServiceStatus::Healthy | ServiceStatus::Starting => 0,
-                _ => before.map_or(0, |b| b.consecutive_failures) + 1,
-            };
-            Some(ServiceHealth {
-                service_name: service,
-                port: Some(service.port()),
-                status,
-                last_check: Some(now),
-                response_time_ms: (status == ServiceStatus::Healthy).then_some(sample.latency_ms),
-                consecutive_failures: failures,
-                error_message: sample.error(),
-                extra: before.map(|b| b.extra.clone()).unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::monitor::probe::ProbeOutcome;
-
-    fn sample(service: Service, outcome: ProbeOutcome) -> ProbeSample {
-        ProbeSample {
-            service,
-            outcome,
-            latency_ms: 12,
-        }
-    }
-
-    #[test]
-    fn failures_count_up_and_any_success_resets() {
-        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let down = [sample(Service::N8n, ProbeOutcome::TimedOut)];
-        let one = record_samples(&[], &down, now, false);
-        let two = record_samples(&one, &down, now, false);
-        assert_eq!(two[0].consecutive_failures, 2);
-        assert_eq!(two[0].status, ServiceStatus::Unhealthy);
-        assert_eq!(two[0].error_message.as_deref(), Some("timed out"));
-        let up = record_samples(
-            &two,
-            &[sample(Service::N8n, ProbeOutcome::Ready)],
-            now,
-            false,
-        );
-        assert_eq!(up[0].consecutive_failures, 0);
-        assert_eq!(up[0].response_time_ms, Some(12));
-    }
 }

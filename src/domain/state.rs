@@ -97,6 +97,32 @@ pub struct ServiceHealth {
     pub extra: Map<String, Value>,
 }
 
+/// Probe rounds kept in the state, for the latency history.
+pub const HEALTH_HISTORY_KEPT: usize = 30;
+
+/// One probe round: latency per service in `Service::ALL` order, `None` for
+/// a failed check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthSample {
+    pub at: Timestamp,
+    pub ms: Vec<Option<u64>>,
+}
+
+impl HealthSample {
+    pub fn of(services: &[ServiceHealth], at: Timestamp) -> Self {
+        let ms = Service::ALL
+            .iter()
+            .map(|s| {
+                services
+                    .iter()
+                    .find(|h| h.service_name == *s && h.status == ServiceStatus::Healthy)
+                    .and_then(|h| h.response_time_ms)
+            })
+            .collect();
+        Self { at, ms }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Display)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -120,6 +146,9 @@ pub struct RollbackRecord {
     pub success: bool,
     #[serde(default)]
     pub error_message: Option<String>,
+    /// When the rollback ended; `None` while it is under way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -222,6 +251,10 @@ pub struct DeploymentState {
     pub schema_version: u32,
     pub stack_name: String,
     pub status: StackStatus,
+    /// Why the stack is in its status, when that needs saying (a monitor that
+    /// stopped rolling back, say) and what to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
     /// Top level in seed 000; only inside `config` in Python v2 files.
     #[serde(default)]
     pub tier: Option<Tier>,
@@ -291,6 +324,9 @@ pub struct DeploymentState {
 
     #[serde(default)]
     pub services: Vec<ServiceHealth>,
+    /// Recent probe rounds, oldest first, bounded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_history: Vec<HealthSample>,
     #[serde(default)]
     pub cost: Option<CostTracking>,
     #[serde(default)]
@@ -319,6 +355,7 @@ impl DeploymentState {
             schema_version: SCHEMA_VERSION,
             stack_name: stack_name.to_string(),
             status: StackStatus::Creating,
+            status_reason: None,
             tier: Some(tier),
             region: Some(region.to_string()),
             provider,
@@ -351,6 +388,7 @@ impl DeploymentState {
             cloudfront_domain: None,
             resource_provenance: Map::new(),
             services: Vec::new(),
+            health_history: Vec::new(),
             cost: None,
             last_healthy_state: None,
             rollback_history: Vec::new(),
@@ -412,6 +450,16 @@ impl DeploymentState {
         let how = if created { "created" } else { "reused" };
         self.resource_provenance
             .insert(resource.to_string(), Value::from(how));
+    }
+
+    /// Keep the latest probe round, and only the last few.
+    pub fn push_health(&mut self, sample: HealthSample) {
+        self.health_history.push(sample);
+        let excess = self
+            .health_history
+            .len()
+            .saturating_sub(HEALTH_HISTORY_KEPT);
+        self.health_history.drain(..excess);
     }
 
     pub fn created(&self, resource: &str) -> bool {

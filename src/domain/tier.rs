@@ -87,7 +87,7 @@ impl Tier {
             stages.push(Stage::LoadBalancer);
         }
         stages.extend([
-            Stage::Instance,
+            Stage::Terminate,
             Stage::Security,
             Stage::Identity,
             Stage::Storage,
@@ -122,7 +122,7 @@ mod tests {
         assert_eq!(stages.first(), Some(&Stage::Cdn));
         assert_eq!(stages[1], Stage::LoadBalancer);
         let storage = stages.iter().position(|s| *s == Stage::Storage).unwrap();
-        let instance = stages.iter().position(|s| *s == Stage::Instance).unwrap();
+        let instance = stages.iter().position(|s| *s == Stage::Terminate).unwrap();
         assert!(instance < storage);
         assert!(!Tier::Dev.destroy_stages(false).contains(&Stage::Network));
     }

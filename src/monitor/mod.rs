@@ -1,4 +1,6 @@
 //! Watching a running stack: health probes and compose log parsing.
 
 pub mod log_line;
+pub mod policy;
 pub mod probe;
+pub mod watch;

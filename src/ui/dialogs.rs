@@ -254,3 +254,31 @@ pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
     frame.render_widget(Span::styled("y yes · n no · q quit", theme::DIM), keys);
 }
+
+pub fn confirm_rollback(model: &Model, stack: &str, frame: &mut Frame, area: Rect) {
+    let rect = centered(area, 64, 9);
+    frame.render_widget(Clear, rect);
+    let block = theme::dialog(format!(" Roll back {stack} "));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let state = model.stacks.iter().find(|s| s.stack_name == stack);
+    let instance = state
+        .and_then(|s| s.instance_id.clone())
+        .unwrap_or_else(|| "the instance".into());
+    let restore = if state.is_some_and(|s| s.last_healthy_state.is_some()) {
+        "then relaunches it from the last healthy snapshot, on the same EFS and secrets."
+    } else {
+        "There is no healthy snapshot: the stack ends failed, its EFS kept."
+    };
+    let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+    let lines = vec![
+        Line::from(format!("Terminates {instance},")),
+        Line::from(restore),
+        Line::from(Span::styled(
+            "Data on the EFS is never touched.",
+            theme::DIM,
+        )),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
+    frame.render_widget(Span::styled("y roll back · n cancel", theme::DIM), keys);
+}

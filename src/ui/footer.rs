@@ -6,7 +6,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::theme;
-use crate::app::keymap::{self, Action};
+use crate::app::keymap::{self, Action, Binding};
 use crate::app::model::{Model, Overlay};
 
 pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
@@ -24,26 +24,40 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     frame.render_widget(line, area);
 }
 
+/// The focused pane's keys, then the global ones; `?` and `q` always fit.
 fn keys_line(model: &Model, width: usize) -> Line<'static> {
+    let always = |b: &Binding| matches!(b.action, Action::Help | Action::Quit);
+    let shown: Vec<&Binding> = keymap::footer(model.focus)
+        .into_iter()
+        .filter(|b| b.action != Action::Faults || model.is_sandbox())
+        .collect();
+    let item_width =
+        |b: &Binding| keymap::label(&b.keys[0]).chars().count() + b.short.chars().count() + 4;
+    let reserved: usize = shown
+        .iter()
+        .filter(|b| always(b))
+        .map(|b| item_width(b))
+        .sum();
+    let mut room = width.saturating_sub(1 + reserved);
+    let mut picked: Vec<&Binding> = Vec::new();
+    for b in &shown {
+        if always(b) {
+            picked.push(b);
+        } else if item_width(b) <= room {
+            room -= item_width(b);
+            picked.push(b);
+        }
+    }
     let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for binding in keymap::footer(model.focus) {
-        if binding.action == Action::Faults && !model.is_sandbox() {
-            continue;
+    for (i, b) in picked.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled("· ", theme::DIM));
         }
-        let key = keymap::label(&binding.keys[0]);
-        let text = format!("{key} {} ", binding.short);
-        let sep = if used > 1 { "· " } else { "" };
-        if used + sep.len() + text.chars().count() > width {
-            break;
-        }
-        used += sep.chars().count() + text.chars().count();
-        spans.push(Span::styled(sep, theme::DIM));
         spans.push(Span::styled(
-            key,
+            keymap::label(&b.keys[0]),
             Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD),
         ));
-        spans.push(Span::raw(format!(" {} ", binding.short)));
+        spans.push(Span::raw(format!(" {} ", b.short)));
     }
     Line::from(spans)
 }

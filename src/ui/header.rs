@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use super::layout::truncate;
 use super::theme;
 use crate::app::model::{Model, NoticeLevel};
+use crate::domain::time::format_elapsed;
 
 pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     let mut spans = vec![Span::styled(
@@ -32,7 +33,15 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
         theme::DIM,
     ));
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    if let Some(notice) = model.current_notice() {
+    if let Some(banner) = spot_banner(model) {
+        let room = (area.width as usize).saturating_sub(used + 1);
+        spans.push(Span::styled(
+            truncate(&banner, room),
+            Style::new()
+                .fg(ratatui::style::Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ));
+    } else if let Some(notice) = model.current_notice() {
         let style = match notice.level {
             NoticeLevel::Info => Style::new().fg(theme::ACCENT),
             NoticeLevel::Warn => Style::new().fg(ratatui::style::Color::Yellow),
@@ -44,4 +53,26 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(truncate(&notice.text, room), style));
     }
     frame.render_widget(Line::from(spans), area);
+}
+
+/// "⚠ spot interruption: demo's i-0ab… terminates in 0:12": the selected
+/// stack's, else any.
+fn spot_banner(model: &Model) -> Option<String> {
+    let selected = model
+        .selected
+        .as_ref()
+        .and_then(|s| model.spot_notices.get_key_value(s));
+    let (stack, notice) =
+        selected.or_else(|| model.spot_notices.iter().min_by_key(|(k, _)| (*k).clone()))?;
+    let when = match notice.terminate_at {
+        Some(at) if at > model.now => {
+            format!("terminates in {}", format_elapsed(model.now.secs_until(at)))
+        }
+        Some(_) => "terminating now".to_string(),
+        None => "terminated".to_string(),
+    };
+    Some(format!(
+        "⚠ spot interruption: {stack}'s {} {when}; relaunching on the same EFS",
+        notice.instance_id
+    ))
 }

@@ -72,25 +72,26 @@ fn row(
     };
     spans.push(Span::styled(value.clone(), theme::service_status(status)));
     let room = width.saturating_sub(9 + 2 + value.chars().count());
-    if let Some(history) = history {
-        spans.push(Span::styled(sparkline(history, service, room), theme::DIM));
-    }
+    let latencies: Vec<Option<u64>> = match history.and_then(|h| h.points.get(&service)) {
+        Some(points) => points.iter().map(|p| p.latency_ms).collect(),
+        // Recorded by whichever monitor watches the stack (another process).
+        None => {
+            let at = Service::ALL.iter().position(|s| *s == service).unwrap_or(0);
+            stack
+                .health_history
+                .iter()
+                .map(|h| h.ms.get(at).copied().flatten())
+                .collect()
+        }
+    };
+    spans.push(Span::styled(sparkline(&latencies, room), theme::DIM));
     Line::from(spans)
 }
 
 /// The last `width` latencies as bars scaled to their own maximum; a failed
 /// probe is a gap.
-pub fn sparkline(history: &HealthHistory, service: Service, width: usize) -> String {
-    let Some(points) = history.points.get(&service) else {
-        return String::new();
-    };
-    let recent: Vec<Option<u64>> = points
-        .iter()
-        .rev()
-        .take(width)
-        .rev()
-        .map(|p| p.latency_ms)
-        .collect();
+pub fn sparkline(latencies: &[Option<u64>], width: usize) -> String {
+    let recent = &latencies[latencies.len().saturating_sub(width)..];
     let max = recent.iter().flatten().copied().max().unwrap_or(1).max(1);
     recent
         .iter()

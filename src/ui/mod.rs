@@ -39,6 +39,9 @@ pub fn view(model: &Model, frame: &mut Frame) {
         Some(Overlay::ConfirmDestroy(c)) => dialogs::confirm_destroy(model, c, frame, area),
         Some(Overlay::Faults(menu)) => dialogs::faults(menu, frame, area),
         Some(Overlay::Offer(offer)) => dialogs::offer(offer, frame, area),
+        Some(Overlay::ConfirmRollback(stack)) => {
+            dialogs::confirm_rollback(model, stack, frame, area)
+        }
     }
 }
 

@@ -358,3 +358,30 @@ fn no_aws_offers_the_sandbox() {
     }));
     insta::assert_snapshot!(draw(&m, 80, 24).backend());
 }
+
+#[test]
+fn a_spot_interruption_shows_in_the_header() {
+    let mut m = model();
+    m.spot_notices.insert(
+        "prod-ai".into(),
+        crate::cloud::SpotNotice {
+            instance_id: "i-0ef1234567890abcd".into(),
+            terminate_at: Some(t(62.0)),
+            detail: "marked-for-termination".into(),
+        },
+    );
+    let screen = draw(&m, 120, 24).backend().to_string();
+    let header = screen.lines().next().unwrap();
+    assert!(
+        header.contains("spot interruption: prod-ai's i-0ef1234567890abcd terminates in 12.0s"),
+        "{header}"
+    );
+}
+
+#[test]
+fn rollback_dialog() {
+    let mut m = model();
+    m.selected = Some("chat-bot".into());
+    key(&mut m, 'r');
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
+}

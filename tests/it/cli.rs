@@ -364,3 +364,86 @@ fn state_files_are_private() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[test]
+fn monitor_rolls_back_a_killed_n8n_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let home = Home::new();
+    let deployed = home.json(&["--sandbox", "deploy", "demo", "--yes", "--json"]);
+    let old = deployed["instance_id"].as_str().unwrap().to_string();
+    let mut monitor = Command::new(assert_cmd::cargo::cargo_bin("geusemaker-tui"))
+        .env("GEUSEMAKER_HOME", home.path())
+        .env("GEUSEMAKER_SANDBOX_SPEED", crate::support::SPEED)
+        .args([
+            "--sandbox",
+            "monitor",
+            "demo",
+            "--interval",
+            "200ms",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(monitor.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["verdict"], "healthy", "{first}");
+
+    home.cmd()
+        .args(["--sandbox", "fault", "demo", "kill-service", "n8n"])
+        .assert()
+        .success();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        let status = home.json(&["status", "demo", "--json"]);
+        let replaced = status["status"] == "running" && status["instance_id"] != old.as_str();
+        if replaced && status["rollback_history"][0]["trigger"] == "health_check_failed" {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rollback: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(status["efs_id"], deployed["efs_id"], "the same EFS");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &monitor.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = monitor.wait().unwrap();
+    assert!(exit.success(), "monitor exit: {exit:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut monitor.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("Stopped monitoring demo"), "{err}");
+    let rest: Vec<serde_json::Value> = lines
+        .map_while(Result::ok)
+        .map(|l| serde_json::from_str(&l).unwrap())
+        .collect();
+    assert!(
+        rest.iter().any(|r| r["action"]
+            .as_str()
+            .is_some_and(|a| a.contains("health_check_failed"))),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn rollback_by_hand_replaces_the_instance() {
+    let home = Home::new();
+    let before = home.json(&["--sandbox", "deploy", "byhand", "--yes", "--json"]);
+    let after = home.json(&["--sandbox", "rollback", "byhand", "--yes", "--json"]);
+    assert_eq!(after["status"], "running");
+    assert_ne!(after["instance_id"], before["instance_id"]);
+    assert_eq!(after["efs_id"], before["efs_id"]);
+    assert_eq!(after["rollback_history"][0]["trigger"], "manual");
+    home.cmd()
+        .args(["--sandbox", "rollback", "nothing-here", "--yes"])
+        .assert()
+        .code(2);
+}

@@ -48,6 +48,7 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
             store: store.clone(),
             clock: clock.clone(),
             health_interval: Duration::from_millis(100),
+            policy: geusemaker::monitor::policy::Policy::default(),
         },
     );
     let mut model = Model::new(Provider::Sandbox, "us-east-1".into(), clock.now());

@@ -4,4 +4,5 @@
 mod aws;
 mod cli;
 mod dashboard;
+mod monitor;
 mod support;

@@ -7,6 +7,7 @@ use crate::app::model::{HEALTH_HISTORY, HealthPoint, LOG_CAPACITY, Model, Notice
 use crate::app::msg::Msg;
 use crate::domain::DeploymentState;
 use crate::monitor::log_line::LogLine;
+use crate::monitor::watch::SweepReport;
 
 pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -39,26 +40,7 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::LogLines { stack, lines } => append_logs(model, &stack, lines),
-        Msg::HealthSampled { stack, at, samples } => {
-            let running = model
-                .stacks
-                .iter()
-                .find(|s| s.stack_name == stack)
-                .is_some_and(|s| s.status == crate::domain::StackStatus::Running);
-            let history = model.health.entry(stack).or_default();
-            for sample in samples {
-                let points = history.points.entry(sample.service).or_default();
-                points.push_back(HealthPoint {
-                    at,
-                    status: sample.status(!running),
-                    latency_ms: (sample.outcome == crate::monitor::probe::ProbeOutcome::Ready)
-                        .then_some(sample.latency_ms),
-                });
-                while points.len() > HEALTH_HISTORY {
-                    points.pop_front();
-                }
-            }
-        }
+        Msg::Swept(report) => on_sweep(model, *report),
         Msg::FaultInjected { stack, result } => match result {
             Ok(text) => notify(model, NoticeLevel::Info, text),
             Err(text) => notify(
@@ -70,6 +52,45 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Key(_) | Msg::Resize(..) | Msg::Tick(_) | Msg::Quit => {}
     }
     Vec::new()
+}
+
+fn on_sweep(model: &mut Model, report: SweepReport) {
+    let history = model.health.entry(report.stack.clone()).or_default();
+    for h in &report.services {
+        let points = history.points.entry(h.service_name).or_default();
+        points.push_back(HealthPoint {
+            at: report.at,
+            status: h.status,
+            latency_ms: h.response_time_ms,
+        });
+        while points.len() > HEALTH_HISTORY {
+            points.pop_front();
+        }
+    }
+    match report.spot {
+        Some(notice) => {
+            model.spot_notices.insert(report.stack.clone(), notice);
+        }
+        None => {
+            model.spot_notices.remove(&report.stack);
+        }
+    }
+    if let Some(action) = &report.action {
+        let level = if action.contains("failed") {
+            NoticeLevel::Error
+        } else {
+            NoticeLevel::Warn
+        };
+        notify(model, level, format!("{}: {action}", report.stack));
+    } else if report.verdict == "stuck"
+        && let Some(why) = report.notes.first()
+    {
+        notify(
+            model,
+            NoticeLevel::Error,
+            format!("{}: {why}", report.stack),
+        );
+    }
 }
 
 /// Take the disk's view, except where this process holds a newer state.

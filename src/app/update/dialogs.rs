@@ -47,6 +47,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Overlay::ConfirmDestroy(confirm) => destroy_key(model, confirm, key),
         Overlay::Faults(menu) => faults_key(menu, key),
         Overlay::Offer(offer) => offer_key(model, offer, key),
+        Overlay::ConfirmRollback(stack) => rollback_key(model, stack, key),
     };
     model.overlay = kept;
     effects
@@ -285,5 +286,21 @@ fn offer_key(model: &mut Model, offer: Offer, key: KeyEvent) -> Outcome {
             close()
         }
         _ => (Some(Overlay::Offer(offer)), Vec::new()),
+    }
+}
+
+fn rollback_key(model: &mut Model, stack: String, key: KeyEvent) -> Outcome {
+    match key.code {
+        KeyCode::Char('y') => {
+            let Ok(name) = StackName::parse(&stack) else {
+                return close();
+            };
+            model.busy.insert(stack.clone(), OperationKind::Rollback);
+            notify(model, NoticeLevel::Info, format!("rolling {stack} back"));
+            model.focus = crate::app::model::Pane::Pipeline;
+            (None, vec![Effect::Rollback { stack: name }])
+        }
+        KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q') => close(),
+        _ => (Some(Overlay::ConfirmRollback(stack)), Vec::new()),
     }
 }

@@ -62,6 +62,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         }
         Action::Destroy => open_destroy(model),
         Action::Faults => open_faults(model),
+        Action::Rollback => open_rollback(model),
         Action::Filter => model.filtering = true,
         Action::ToggleFollow => {
             model.logs.follow = !model.logs.follow;
@@ -198,5 +199,29 @@ fn open_faults(model: &mut Model) {
             NoticeLevel::Warn,
             "no stack selected: deploy one with n",
         ),
+    }
+}
+
+fn open_rollback(model: &mut Model) {
+    let Some(stack) = model.selected_stack() else {
+        notify(model, NoticeLevel::Warn, "no stack selected");
+        return;
+    };
+    let name = stack.stack_name.clone();
+    let refusal = if !model.manages(stack) {
+        Some(format!(
+            "{name} is an {} stack; manage it from the dashboard of its cloud",
+            stack.provider
+        ))
+    } else if let Some(kind) = model.busy.get(&name) {
+        Some(format!("{name} is busy: {kind} under way"))
+    } else if matches!(stack.status, StackStatus::Destroyed) || stack.efs_id.is_none() {
+        Some(format!("{name} has nothing to roll back: deploy it"))
+    } else {
+        None
+    };
+    match refusal {
+        Some(why) => notify(model, NoticeLevel::Warn, why),
+        None => model.overlay = Some(Overlay::ConfirmRollback(name)),
     }
 }

@@ -7,6 +7,7 @@ use super::ec2_network::ignore_gone;
 use crate::cloud::endpoints::{self, Endpoints};
 use crate::cloud::{
     BootProgress, Cloud, CloudError, CloudResult, DeployRequest, LogQuery, Prices, Session,
+    SpotNotice,
 };
 use crate::domain::{DeploymentState, Provider, Stage, Tier};
 
@@ -35,6 +36,7 @@ impl Cloud for AwsCloud {
             Stage::Storage => 90.0,
             Stage::Identity => 15.0,
             Stage::Instance => 45.0,
+            Stage::Terminate => 60.0,
             Stage::LoadBalancer => 180.0,
             Stage::Cdn => 900.0,
             Stage::Services => 300.0,
@@ -142,6 +144,13 @@ impl Cloud for AwsCloud {
             instance_lost: None,
             markers_readable: true,
         })
+    }
+
+    async fn spot_notice(&self, state: &DeploymentState) -> CloudResult<Option<SpotNotice>> {
+        match &state.instance_id {
+            Some(id) => self.interruption(id).await,
+            None => Ok(None),
+        }
     }
 
     async fn service_endpoints(&self, state: &DeploymentState) -> CloudResult<Endpoints> {

@@ -7,7 +7,7 @@ use super::world::{Efs, Instance, MountTarget, Subnet, Vpc};
 use super::{SandboxCloud, logs, new_id, timing};
 use crate::cloud::{
     BootProgress, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, LogQuery, Prices,
-    Session,
+    Session, SpotNotice,
 };
 use crate::domain::list_prices;
 use crate::domain::{DeploymentState, Provider, Stage};
@@ -334,6 +334,26 @@ impl Cloud for SandboxCloud {
             instance_lost,
             markers_readable: true,
         })
+    }
+
+    async fn spot_notice(&self, state: &DeploymentState) -> CloudResult<Option<SpotNotice>> {
+        let world = self.world(&state.stack_name)?;
+        if let Some(notice) = &world.spot_notice {
+            return Ok(Some(SpotNotice {
+                instance_id: notice.instance_id.clone(),
+                terminate_at: Some(notice.terminate_at),
+                detail: "marked-for-termination".into(),
+            }));
+        }
+        let interrupted = world.current_instance().filter(|i| {
+            i.state_reason.as_deref() == Some("Server.SpotInstanceTermination")
+                && Some(&i.id) == state.instance_id.as_ref()
+        });
+        Ok(interrupted.map(|i| SpotNotice {
+            instance_id: i.id.clone(),
+            terminate_at: None,
+            detail: "terminated: Server.SpotInstanceTermination".into(),
+        }))
     }
 
     async fn service_endpoints(&self, state: &DeploymentState) -> CloudResult<Endpoints> {

@@ -82,6 +82,7 @@ pub fn deploy_stage(stage: Stage) -> f64 {
         }
         Stage::Identity => 2.0 * CREATE_ROLE + 3.0 * PUT_SECRET,
         Stage::Instance => RUN_INSTANCE + INSTANCE_PENDING,
+        Stage::Terminate => TERMINATE_INSTANCE,
         Stage::LoadBalancer => {
             CREATE_LOAD_BALANCER + LOAD_BALANCER_PROVISIONING + 2.0 * CREATE_LISTENER
         }

@@ -468,3 +468,71 @@ async fn services_that_never_come_up_are_rolled_back_keeping_the_efs() {
         vec![state.efs_id.clone().unwrap()]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_replaces_a_failing_instance_on_the_same_efs() {
+    use geusemaker::monitor::policy::Policy;
+    use geusemaker::monitor::watch::Watch;
+
+    let h = Harness::start().await;
+    let before = h.deploy("healer").await;
+    let watch = Watch::new(
+        h.context(h.cloud(None).await),
+        "healer".parse().unwrap(),
+        Policy::default(),
+    );
+    assert_eq!(watch.sweep().await.unwrap().verdict, "healthy");
+
+    h.fakes
+        .n8n_failures
+        .store(3, std::sync::atomic::Ordering::SeqCst);
+    let mut acted = None;
+    for _ in 0..3 {
+        let report = watch.sweep().await.unwrap();
+        if report.action.is_some() {
+            acted = Some(report);
+            break;
+        }
+    }
+    let report = acted.expect("three failures roll back");
+    assert!(
+        report
+            .action
+            .as_deref()
+            .unwrap()
+            .contains("health_check_failed"),
+        "{report:?}"
+    );
+    let after = h.store.load(&"healer".parse().unwrap()).unwrap().unwrap();
+    assert_eq!(
+        after.status,
+        StackStatus::Running,
+        "{:?}",
+        after.rollback_history
+    );
+    assert_ne!(after.instance_id, before.instance_id);
+    assert_eq!(after.efs_id, before.efs_id, "the same EFS");
+
+    let sdk = h.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    assert_eq!(
+        live_instances(&ec2, "healer").await,
+        vec![after.instance_id.clone().unwrap()],
+        "old one terminated"
+    );
+    let old = ec2
+        .describe_instances()
+        .instance_ids(before.instance_id.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let state = old.reservations()[0].instances()[0]
+        .state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string());
+    assert_eq!(state.as_deref(), Some("terminated"));
+    assert_eq!(
+        after.rollback_history.last().unwrap().trigger,
+        geusemaker::domain::state::RollbackTrigger::HealthCheckFailed
+    );
+}

@@ -18,11 +18,15 @@ fn moto_server() -> PathBuf {
     if let Some(path) = std::env::var_os("GEUSEMAKER_MOTO_SERVER") {
         return PathBuf::from(path);
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
-    if venv.is_file() {
-        return venv;
+    if let Some(home) = std::env::var_os("HOME") {
+        let venv = PathBuf::from(home).join(".cache/geusemaker-venv/bin/moto_server");
+        if venv.is_file() {
+            return venv;
+        }
     }
-    panic!("moto_server not found: run scripts/test, which installs moto[server] into .venv");
+    panic!(
+        "moto_server not found: run scripts/test, which installs moto[server] into ~/.cache/geusemaker-venv"
+    );
 }
 
 impl Moto {

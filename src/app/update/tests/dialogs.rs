@@ -210,3 +210,31 @@ fn accepting_the_sandbox_switches_the_cloud() {
     assert_eq!(update(&mut m, key('y')), vec![Effect::UseSandbox]);
     assert!(m.is_sandbox());
 }
+
+#[test]
+fn r_asks_then_rolls_back() {
+    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
+    update(&mut m, key('r'));
+    assert!(matches!(m.overlay, Some(Overlay::ConfirmRollback(_))));
+    let effects = update(&mut m, key('y'));
+    assert_eq!(
+        effects,
+        vec![Effect::Rollback {
+            stack: "demo".parse().unwrap()
+        }]
+    );
+    assert_eq!(m.busy.get("demo"), Some(&OperationKind::Rollback));
+}
+
+#[test]
+fn a_destroyed_stack_has_nothing_to_roll_back() {
+    let mut m = model_with(vec![stack("demo", StackStatus::Destroyed)]);
+    update(&mut m, key('r'));
+    assert!(m.overlay.is_none());
+    assert!(
+        m.current_notice()
+            .unwrap()
+            .text
+            .contains("nothing to roll back")
+    );
+}

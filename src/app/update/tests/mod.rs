@@ -11,7 +11,6 @@ use crate::domain::stage::OperationKind;
 use crate::domain::state::ServiceStatus;
 use crate::domain::{DeploymentState, Provider, Service, StackStatus, Tier, Timestamp};
 use crate::monitor::log_line;
-use crate::monitor::probe::{ProbeOutcome, ProbeSample};
 
 pub(super) fn t(secs: f64) -> Timestamp {
     Timestamp::from_unix_millis(1_790_000_000_000).plus_secs(secs)
@@ -224,30 +223,42 @@ fn s_cycles_the_service_filter() {
     assert_eq!(m.logs.service, None);
 }
 
+fn sweep(stack: &str, at: f64, n8n_ms: u64, spot: bool, action: Option<&str>) -> Msg {
+    use crate::domain::state::ServiceHealth;
+    let health = |service: Service, status: ServiceStatus, ms: Option<u64>| ServiceHealth {
+        service_name: service,
+        port: None,
+        status,
+        last_check: Some(t(at)),
+        response_time_ms: ms,
+        consecutive_failures: 0,
+        error_message: None,
+        extra: Default::default(),
+    };
+    Msg::Swept(Box::new(crate::monitor::watch::SweepReport {
+        at: t(at),
+        stack: stack.into(),
+        status: StackStatus::Running,
+        services: vec![
+            health(Service::N8n, ServiceStatus::Healthy, Some(n8n_ms)),
+            health(Service::Postgres, ServiceStatus::Stopped, None),
+        ],
+        verdict: "degraded",
+        notes: vec![],
+        spot: spot.then(|| crate::cloud::SpotNotice {
+            instance_id: "i-1".into(),
+            terminate_at: Some(t(at + 20.0)),
+            detail: "marked-for-termination".into(),
+        }),
+        action: action.map(str::to_string),
+    }))
+}
+
 #[test]
-fn health_samples_build_a_bounded_history() {
+fn sweeps_build_a_bounded_history() {
     let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
     for i in 0..50 {
-        let samples = vec![
-            ProbeSample {
-                service: Service::N8n,
-                outcome: ProbeOutcome::Ready,
-                latency_ms: i,
-            },
-            ProbeSample {
-                service: Service::Postgres,
-                outcome: ProbeOutcome::Refused,
-                latency_ms: 1,
-            },
-        ];
-        update(
-            &mut m,
-            Msg::HealthSampled {
-                stack: "demo".into(),
-                at: t(i as f64),
-                samples,
-            },
-        );
+        update(&mut m, sweep("demo", i as f64, i, false, None));
     }
     let h = &m.health["demo"];
     assert_eq!(
@@ -258,6 +269,25 @@ fn health_samples_build_a_bounded_history() {
     let pg = h.latest(Service::Postgres).unwrap();
     assert_eq!(pg.status, ServiceStatus::Stopped);
     assert_eq!(pg.latency_ms, None);
+}
+
+#[test]
+fn a_spot_notice_shows_until_a_sweep_no_longer_sees_it() {
+    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
+    update(&mut m, sweep("demo", 0.0, 10, true, None));
+    assert!(m.spot_notices.contains_key("demo"));
+    update(
+        &mut m,
+        sweep(
+            "demo",
+            1.0,
+            10,
+            false,
+            Some("rolled back (spot_interruption): now on i-2"),
+        ),
+    );
+    assert!(m.spot_notices.is_empty());
+    assert!(m.current_notice().unwrap().text.contains("now on i-2"));
 }
 
 #[test]

@@ -1,0 +1,290 @@
+//! Watching one stack: each sweep probes the five services, records what it
+//! found, notices spot interruptions, and rolls the stack back when the
+//! policy says so. The stack's lock decides who acts: a sweep that cannot
+//! take it records nothing and leaves the acting to whoever holds it.
+
+use serde::Serialize;
+
+use crate::cloud::SpotNotice;
+use crate::cloud::session::StoreSink;
+use crate::deploy::{self, Context, OperationError, healthy_snapshot};
+use crate::domain::state::{
+    HealthSample, RollbackRecord, RollbackTrigger, ServiceHealth, ServiceStatus,
+};
+use crate::domain::{DeploymentState, StackName, StackStatus, Timestamp};
+use crate::store::{LockHolder, StoreError};
+
+use super::policy::{self, Policy, Verdict};
+use super::probe;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("stack {0} is gone (destroyed with its data, or never deployed)")]
+    Gone(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one sweep saw and did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SweepReport {
+    pub at: Timestamp,
+    pub stack: String,
+    pub status: StackStatus,
+    pub services: Vec<ServiceHealth>,
+    /// "healthy", "degraded", "rollback", "stuck" or "skipped".
+    pub verdict: &'static str,
+    pub notes: Vec<String>,
+    pub spot: Option<SpotNotice>,
+    /// A rollback started by this sweep, and how it ended.
+    pub action: Option<String>,
+}
+
+pub struct Watch {
+    ctx: Context,
+    stack: StackName,
+    policy: Policy,
+}
+
+impl Watch {
+    pub fn new(ctx: Context, stack: StackName, policy: Policy) -> Self {
+        Self { ctx, stack, policy }
+    }
+
+    pub fn stack(&self) -> &StackName {
+        &self.stack
+    }
+
+    pub async fn sweep(&self) -> Result<SweepReport, WatchError> {
+        let state = self
+            .ctx
+            .store
+            .load(&self.stack)?
+            .ok_or_else(|| WatchError::Gone(self.stack.to_string()))?;
+        let now = self.ctx.clock.now();
+        let mut report = SweepReport {
+            at: now,
+            stack: self.stack.to_string(),
+            status: state.status,
+            services: state.services.clone(),
+            verdict: "skipped",
+            notes: Vec::new(),
+            spot: None,
+            action: None,
+        };
+        if state.status == StackStatus::RollingBack
+            && self.ctx.store.lock_holder(&self.stack).is_none()
+        {
+            // A rollback that was cut short (its process died): finish it.
+            let trigger = state
+                .rollback_history
+                .last()
+                .map_or(RollbackTrigger::Manual, |r| r.trigger);
+            report.action = Some(
+                self.roll_back(trigger, "resuming a rollback that was cut short")
+                    .await,
+            );
+            return Ok(report);
+        }
+        let watched = matches!(state.status, StackStatus::Running | StackStatus::Failed);
+        if !watched || state.instance_id.is_none() {
+            report
+                .notes
+                .push(format!("not watched while {}", state.status));
+            return Ok(report);
+        }
+
+        let samples = match self.ctx.cloud.service_endpoints(&state).await {
+            Ok(endpoints) => probe::probe_all(&endpoints).await,
+            Err(e) => {
+                report.notes.push(format!("cannot probe: {e}"));
+                return Ok(report);
+            }
+        };
+        let services = policy::record_samples(&state.services, &samples, now, false);
+        report.spot = if state.is_spot() {
+            self.ctx
+                .cloud
+                .spot_notice(&state)
+                .await
+                .unwrap_or_else(|e| {
+                    report.notes.push(format!("spot status unknown: {e}"));
+                    None
+                })
+        } else {
+            None
+        };
+        report.services = services.clone();
+        let Some(recorded) = self.record(&state, &services, report.spot.as_ref(), now)? else {
+            report
+                .notes
+                .push("the stack changed or is busy elsewhere: nothing recorded".into());
+            return Ok(report);
+        };
+        let verdict = policy::evaluate(&services, &recorded.rollback_history, &self.policy, now);
+        if let Verdict::Stuck(why) = &verdict {
+            self.set_reason(why)?;
+        }
+        match verdict {
+            Verdict::Healthy => report.verdict = "healthy",
+            Verdict::Degraded(notes) => {
+                report.verdict = "degraded";
+                report.notes.extend(notes);
+            }
+            Verdict::Stuck(why) => {
+                report.verdict = "stuck";
+                report.notes.push(why);
+            }
+            Verdict::RollBack { service, failures } => {
+                report.verdict = "rollback";
+                let reason = format!("{service} failed {failures} health checks in a row");
+                if report.spot.is_none() {
+                    report.action = Some(
+                        self.roll_back(RollbackTrigger::HealthCheckFailed, &reason)
+                            .await,
+                    );
+                }
+            }
+        }
+        if let Some(notice) = &report.spot
+            && self.policy.auto_rollback
+            && report.action.is_none()
+        {
+            let reason = format!(
+                "spot interruption of {} ({})",
+                notice.instance_id, notice.detail
+            );
+            report.action = Some(
+                self.roll_back(RollbackTrigger::SpotInterruption, &reason)
+                    .await,
+            );
+        }
+        Ok(report)
+    }
+
+    /// Write the sweep into the state under the stack's lock, and return the
+    /// state written. `None` when someone else holds the lock (a deploy, a
+    /// rollback, another monitor's write) or the stack changed since it was
+    /// probed (another instance now): such a sweep is stale.
+    fn record(
+        &self,
+        probed: &DeploymentState,
+        services: &[ServiceHealth],
+        spot: Option<&SpotNotice>,
+        now: Timestamp,
+    ) -> Result<Option<DeploymentState>, WatchError> {
+        let holder = LockHolder::this_process("monitor", now);
+        let _lock = match self.ctx.store.lock(&self.stack, &holder) {
+            Ok(lock) => lock,
+            Err(StoreError::Lock(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(mut state) = self.ctx.store.load(&self.stack)? else {
+            return Err(WatchError::Gone(self.stack.to_string()));
+        };
+        let watched = matches!(state.status, StackStatus::Running | StackStatus::Failed);
+        if !watched || state.instance_id != probed.instance_id {
+            return Ok(None);
+        }
+        state.services = services.to_vec();
+        state.push_health(HealthSample::of(services, now));
+        state.updated_at = Some(now);
+        let all_healthy = services.iter().all(|h| h.status == ServiceStatus::Healthy);
+        if all_healthy {
+            // Healthy again (after being given up on, say): running it is.
+            state.status = StackStatus::Running;
+            state.status_reason = None;
+            state.last_healthy_state = healthy_snapshot(&state);
+        }
+        if let Some(notice) = spot
+            && !self.policy.auto_rollback
+            && !already_recorded(&state.rollback_history, notice)
+        {
+            // No relaunch without auto-rollback: the notice is still recorded.
+            state.rollback_history.push(RollbackRecord {
+                timestamp: now,
+                trigger: RollbackTrigger::SpotInterruption,
+                resources_deleted: vec![notice.instance_id.clone()],
+                efs_preserved: true,
+                success: false,
+                error_message: Some(format!(
+                    "{}: not relaunched (auto_rollback_on_failure is off)",
+                    notice.detail
+                )),
+                finished_at: Some(now),
+                extra: Default::default(),
+            });
+        }
+        crate::domain::cost::refresh_recorded(&mut state, now);
+        self.ctx.store.save(&state)?;
+        Ok(Some(state))
+    }
+
+    /// The monitor will not act: the stack is `failed`, and says why and
+    /// what to do. It is still watched, and running again once healthy.
+    fn set_reason(&self, why: &str) -> Result<(), WatchError> {
+        let now = self.ctx.clock.now();
+        let Ok(_lock) = self
+            .ctx
+            .store
+            .lock(&self.stack, &LockHolder::this_process("monitor", now))
+        else {
+            return Ok(());
+        };
+        if let Some(mut state) = self.ctx.store.load(&self.stack)?
+            && (state.status_reason.as_deref() != Some(why) || state.status != StackStatus::Failed)
+        {
+            state.status = StackStatus::Failed;
+            state.status_reason = Some(why.to_string());
+            state.updated_at = Some(now);
+            self.ctx.store.save(&state)?;
+        }
+        Ok(())
+    }
+
+    async fn roll_back(&self, trigger: RollbackTrigger, reason: &str) -> String {
+        let (sink, _rx) = StoreSink::new(self.ctx.store.clone());
+        match deploy::rollback(&self.ctx, &self.stack, trigger, reason, Box::new(sink)).await {
+            Ok(state) => {
+                let last = state.rollback_history.last();
+                let new = state.instance_id.as_deref().unwrap_or("no instance");
+                match last.map(|r| r.success) {
+                    Some(true) if state.status == StackStatus::Running => {
+                        format!("rolled back ({trigger}): now on {new}")
+                    }
+                    _ => format!(
+                        "rolled back ({trigger}): {}",
+                        state
+                            .status_reason
+                            .as_deref()
+                            .unwrap_or("the stack is failed, its EFS kept")
+                    ),
+                }
+            }
+            Err(OperationError::Store(StoreError::Lock(held))) => {
+                format!("not rolling back: {held}")
+            }
+            Err(e) => format!("rollback ({trigger}) failed: {e}"),
+        }
+    }
+}
+
+fn already_recorded(history: &[RollbackRecord], notice: &SpotNotice) -> bool {
+    history.iter().any(|r| {
+        r.trigger == RollbackTrigger::SpotInterruption
+            && r.resources_deleted.contains(&notice.instance_id)
+    })
+}
+
+/// Whether the stack's spot instances keep being interrupted (twice in a
+/// day): then on-demand is worth its price.
+pub fn suggest_on_demand(state: &DeploymentState, now: Timestamp) -> bool {
+    state
+        .rollback_history
+        .iter()
+        .filter(|r| {
+            r.trigger == RollbackTrigger::SpotInterruption && r.timestamp.secs_until(now) < 86_400.0
+        })
+        .count()
+        >= 2
+}

@@ -1,0 +1,228 @@
+//! The monitor on the sandbox: a killed service or a spot interruption is
+//! seen and rolled back onto the same EFS; loops and double rollbacks are not.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use geusemaker::cloud::Cloud;
+use geusemaker::cloud::sandbox::{Fault, SandboxCloud};
+use geusemaker::cloud::session::StoreSink;
+use geusemaker::cloud::{DeployOptions, DeployRequest};
+use geusemaker::deploy::{Context, Timing};
+use geusemaker::domain::state::RollbackTrigger;
+use geusemaker::domain::time::SystemClock;
+use geusemaker::domain::{DeploymentState, Provider, Service, StackName, StackStatus, Tier};
+use geusemaker::monitor::policy::Policy;
+use geusemaker::monitor::watch::{SweepReport, Watch};
+use geusemaker::store::Store;
+
+const SPEED: f64 = 25.0;
+
+struct Sandbox {
+    _dir: tempfile::TempDir,
+    store: Store,
+    cloud: Arc<SandboxCloud>,
+    ctx: Context,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let clock = Arc::new(SystemClock);
+        let cloud = Arc::new(SandboxCloud::new(store.root(), clock.clone(), SPEED));
+        let dyn_cloud: Arc<dyn Cloud> = cloud.clone();
+        let ctx = Context {
+            cloud: dyn_cloud,
+            store: store.clone(),
+            clock,
+            timing: Timing::for_provider(Provider::Sandbox, SPEED, 15),
+            auto_rollback: true,
+        };
+        Self {
+            _dir: dir,
+            store,
+            cloud,
+            ctx,
+        }
+    }
+
+    async fn deploy(&self, stack: &str) -> DeploymentState {
+        let req = DeployRequest {
+            stack: StackName::parse(stack).unwrap(),
+            tier: Tier::Dev,
+            region: "us-east-1".into(),
+            instance_type: "t3.medium".into(),
+            spot: true,
+            options: DeployOptions::default(),
+        };
+        let (sink, _rx) = StoreSink::new(self.store.clone());
+        geusemaker::deploy::deploy(&self.ctx, &req, Box::new(sink))
+            .await
+            .unwrap()
+    }
+
+    fn watch(&self, stack: &str, policy: Policy) -> Watch {
+        Watch::new(self.ctx.clone(), StackName::parse(stack).unwrap(), policy)
+    }
+
+    fn state(&self, stack: &str) -> DeploymentState {
+        self.store
+            .load(&StackName::parse(stack).unwrap())
+            .unwrap()
+            .unwrap()
+    }
+}
+
+/// Sweep until one acts (bounded): the fakes notice a fault within ~0.2 s.
+async fn sweep_until_action(watch: &Watch) -> SweepReport {
+    for _ in 0..200 {
+        let report = watch.sweep().await.unwrap();
+        if report.action.is_some() {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the monitor never acted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_n8n_is_rolled_back_onto_the_same_efs() {
+    let sb = Sandbox::new();
+    let before = sb.deploy("mon").await;
+    let watch = sb.watch("mon", Policy::default());
+    let first = watch.sweep().await.unwrap();
+    assert_eq!(first.verdict, "healthy");
+
+    sb.cloud
+        .inject("mon", Fault::KillService(Service::N8n))
+        .unwrap();
+    let report = sweep_until_action(&watch).await;
+    assert_eq!(report.verdict, "rollback");
+    assert!(
+        report.action.as_deref().unwrap().contains("now on i-"),
+        "{report:?}"
+    );
+
+    let after = sb.state("mon");
+    assert_eq!(after.status, StackStatus::Running);
+    assert_ne!(after.instance_id, before.instance_id, "a new instance");
+    assert_eq!(after.efs_id, before.efs_id, "on the same EFS");
+    let record = after.rollback_history.last().unwrap();
+    assert_eq!(record.trigger, RollbackTrigger::HealthCheckFailed);
+    assert!(record.success && record.efs_preserved && record.finished_at.is_some());
+    assert_eq!(
+        record.resources_deleted,
+        vec![before.instance_id.clone().unwrap()]
+    );
+    assert!(!after.health_history.is_empty(), "sweeps are recorded");
+    assert_eq!(
+        watch.sweep().await.unwrap().verdict,
+        "healthy",
+        "healthy again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spot_interruption_relaunches_and_is_recorded() {
+    let sb = Sandbox::new();
+    let before = sb.deploy("spot").await;
+    let watch = sb.watch("spot", Policy::default());
+    sb.cloud.inject("spot", Fault::SpotInterruption).unwrap();
+    let report = sweep_until_action(&watch).await;
+    assert!(report.spot.is_some());
+    let after = sb.state("spot");
+    assert_eq!(after.status, StackStatus::Running);
+    assert_ne!(after.instance_id, before.instance_id);
+    assert_eq!(after.efs_id, before.efs_id);
+    let record = after.rollback_history.last().unwrap();
+    assert_eq!(record.trigger, RollbackTrigger::SpotInterruption);
+    assert!(record.success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retry_cap_leaves_the_stack_failed_saying_why() {
+    let sb = Sandbox::new();
+    sb.deploy("loop").await;
+    let watch = sb.watch(
+        "loop",
+        Policy {
+            max_retries: 1,
+            ..Policy::default()
+        },
+    );
+    sb.cloud
+        .inject("loop", Fault::KillService(Service::Postgres))
+        .unwrap();
+    sweep_until_action(&watch).await;
+    sb.cloud
+        .inject("loop", Fault::KillService(Service::Postgres))
+        .unwrap();
+    let mut stuck = None;
+    for _ in 0..200 {
+        let report = watch.sweep().await.unwrap();
+        assert!(report.action.is_none(), "no second rollback: {report:?}");
+        if report.verdict == "stuck" {
+            stuck = Some(report);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stuck = stuck.expect("the monitor gave up");
+    assert!(stuck.notes[0].contains("fix the cause"), "{stuck:?}");
+    let state = sb.state("loop");
+    assert_eq!(state.status, StackStatus::Failed);
+    assert!(state.status_reason.unwrap().contains("automatic rollbacks"));
+    assert_eq!(state.rollback_history.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_monitors_roll_back_once() {
+    let sb = Sandbox::new();
+    sb.deploy("twice").await;
+    let (a, b) = (
+        sb.watch("twice", Policy::default()),
+        sb.watch("twice", Policy::default()),
+    );
+    sb.cloud
+        .inject("twice", Fault::KillService(Service::N8n))
+        .unwrap();
+    let mut acted = 0;
+    for _ in 0..200 {
+        let (ra, rb) = tokio::join!(a.sweep(), b.sweep());
+        acted += [ra.unwrap(), rb.unwrap()]
+            .iter()
+            .filter(|r| r.action.as_deref().is_some_and(|a| a.contains("now on")))
+            .count();
+        if acted > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let the other monitor look again after the rollback: it must not act.
+    for _ in 0..5 {
+        let (ra, rb) = tokio::join!(a.sweep(), b.sweep());
+        assert!(ra.unwrap().action.is_none() && rb.unwrap().action.is_none());
+    }
+    assert_eq!(acted, 1);
+    assert_eq!(sb.state("twice").rollback_history.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_rollback_replaces_the_instance() {
+    let sb = Sandbox::new();
+    let before = sb.deploy("manual").await;
+    let (sink, _rx) = StoreSink::new(sb.store.clone());
+    let after = geusemaker::deploy::rollback(
+        &sb.ctx,
+        &StackName::parse("manual").unwrap(),
+        RollbackTrigger::Manual,
+        "by hand",
+        Box::new(sink),
+    )
+    .await
+    .unwrap();
+    assert_eq!(after.status, StackStatus::Running);
+    assert_ne!(after.instance_id, before.instance_id);
+    assert_eq!(after.rollback_history[0].trigger, RollbackTrigger::Manual);
+}
