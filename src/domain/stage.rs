@@ -75,10 +75,12 @@ impl Stage {
             Stage::Security => state.security_group_id.as_deref(),
             Stage::Storage => state.efs_id.as_deref(),
             Stage::Identity => state.iam_role_name.as_deref(),
-            Stage::Instance | Stage::Terminate => state.instance_id.as_deref(),
+            Stage::Instance => state.instance_id.as_deref(),
             Stage::LoadBalancer => state.alb_dns_name.as_deref(),
             Stage::Cdn => state.cloudfront_id.as_deref(),
-            Stage::Validate | Stage::Services | Stage::Health => None,
+            // The instance a Terminate stage ended is in its detail: by then
+            // the state may name its replacement.
+            Stage::Validate | Stage::Terminate | Stage::Services | Stage::Health => None,
         }
     }
 }
