@@ -17,7 +17,9 @@ mark() {
 }
 mark cloud-init
 
-dnf install -y docker amazon-efs-utils
+# Amazon Linux 2023 has dnf; older Amazon Linux images (some GPU AMIs) yum.
+if command -v dnf >/dev/null; then PKG=dnf; else PKG=yum; fi
+"$PKG" install -y docker amazon-efs-utils
 mkdir -p /usr/local/lib/docker/cli-plugins
 curl -fsSL --retry 5 -o /usr/local/lib/docker/cli-plugins/docker-compose \
   "https://github.com/docker/compose/releases/download/{{COMPOSE_VERSION}}/docker-compose-linux-$(uname -m)"
@@ -66,4 +68,5 @@ docker compose -f /opt/geusemaker/docker-compose.yml pull
 mark images-pulled
 docker compose -f /opt/geusemaker/docker-compose.yml up -d
 mark compose-up
+{{OLLAMA_DEVICE}}
 echo "GeuseMaker stack $STACK is up"

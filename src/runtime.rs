@@ -103,7 +103,7 @@ impl Runtime {
                 let mut settings = AwsSettings::new(&self.region, self.store.cache_dir());
                 settings.profile = self.profile.clone();
                 settings.endpoint_overrides = self.endpoint_overrides.clone();
-                let aws = AwsCloud::connect(settings, self.clock.clone(), None)
+                let aws = AwsCloud::connect(settings, self.clock.clone(), Vec::new())
                     .await
                     .map_err(|e| RuntimeError::Aws(e.to_string()))?;
                 Ok(Arc::new(aws))

@@ -102,6 +102,13 @@ pub struct DeployArgs {
     /// Without spot capacity in any zone, launch on-demand instead of failing
     #[arg(long)]
     pub fallback_on_demand: bool,
+    /// ACM certificate ARN: the load balancer listens on 443, and 80 redirects
+    #[arg(long, value_name = "ARN")]
+    pub certificate_arn: Option<String>,
+    /// Launch this AMI (default: Amazon Linux 2023, or the Deep Learning
+    /// Base GPU AMI on the gpu tier)
+    #[arg(long, value_name = "AMI_ID")]
+    pub ami_id: Option<String>,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -72,7 +72,30 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         ssh_cidr: cidr(&args.ssh_cidr)?,
         allow_expensive: args.allow_expensive,
         fallback_on_demand: args.fallback_on_demand,
+        certificate_arn: args.certificate_arn.clone(),
+        ami_id: args.ami_id.clone(),
     };
+    if let Some(arn) = &options.certificate_arn
+        && !(arn.starts_with("arn:aws") && arn.contains(":acm:") && arn.contains(":certificate/"))
+    {
+        return Err(Failure::bad_input(format!(
+            "{arn:?} is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"
+        )));
+    }
+    if options.certificate_arn.is_some() && !tier.has_load_balancer() {
+        return Err(Failure::bad_input(format!(
+            "the {tier} tier has no load balancer to put a certificate on; use --tier automation or gpu"
+        )));
+    }
+    if let Some(ami) = &options.ami_id
+        && !(ami.starts_with("ami-")
+            && ami.len() > 4
+            && ami[4..].chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(Failure::bad_input(format!(
+            "{ami:?} is not an AMI id; they look like ami-0abc123def4567890"
+        )));
+    }
     if let Some(vpc) = &options.vpc_id
         && !(vpc.starts_with("vpc-")
             && vpc[4..].chars().all(|c| c.is_ascii_hexdigit())

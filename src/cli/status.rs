@@ -116,6 +116,17 @@ fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
         dash(&s.vpc_id),
         dash(&s.security_group_id)
     ));
+    if let Some(dns) = &s.alb_dns_name {
+        let target = s
+            .alb_target_health
+            .as_deref()
+            .map(|t| format!("  target {t}"))
+            .unwrap_or_default();
+        out.push(format!("  alb       {dns}{target}"));
+    }
+    if let Some(id) = &s.cloudfront_id {
+        out.push(format!("  cdn       {id}  {}", dash(&s.cloudfront_domain)));
+    }
     if !s.services.is_empty() {
         let services: Vec<String> = s
             .services
@@ -181,4 +192,39 @@ fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
         ));
     }
     out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+    use crate::domain::{DeploymentState, Provider, Tier, Timestamp};
+
+    #[test]
+    fn a_gpu_stack_shows_its_load_balancer_target_and_distribution() {
+        let now = Timestamp::from_unix_millis(1_700_000_000_000);
+        let mut s = DeploymentState::new("s3", Tier::Gpu, "us-east-1", Provider::Aws, now);
+        s.alb_dns_name = Some("s3-alb-1.us-east-1.elb.amazonaws.com".into());
+        s.alb_target_health = Some("unhealthy (Target.Timeout)".into());
+        s.cloudfront_id = Some("E2ABC".into());
+        s.cloudfront_domain = Some("d111.cloudfront.net".into());
+        let text = describe(&s, now);
+        assert!(
+            text.contains(
+                "alb       s3-alb-1.us-east-1.elb.amazonaws.com  target unhealthy (Target.Timeout)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("cdn       E2ABC  d111.cloudfront.net"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_dev_stack_has_no_load_balancer_lines() {
+        let now = Timestamp::from_unix_millis(1_700_000_000_000);
+        let s = DeploymentState::new("s1", Tier::Dev, "us-east-1", Provider::Aws, now);
+        let text = describe(&s, now);
+        assert!(!text.contains("alb ") && !text.contains("cdn "), "{text}");
+    }
 }

@@ -6,6 +6,7 @@
 //! creates through the `Session` before its next call.
 
 pub mod aws;
+pub mod boot;
 pub mod endpoints;
 pub mod error;
 pub mod sandbox;
@@ -43,6 +44,10 @@ pub struct DeployOptions {
     pub allow_expensive: bool,
     /// Without spot capacity, launch on-demand rather than fail.
     pub fallback_on_demand: bool,
+    /// An ACM certificate for the load balancer's HTTPS listener.
+    pub certificate_arn: Option<String>,
+    /// Launch this AMI instead of resolving one.
+    pub ami_id: Option<String>,
 }
 
 /// An IPv4 CIDR block, validated.
@@ -156,6 +161,10 @@ pub trait Cloud: Send + Sync {
     async fn boot_progress(&self, state: &DeploymentState) -> CloudResult<BootProgress>;
     /// A spot interruption of the stack's instance, noticed from outside it.
     async fn spot_notice(&self, state: &DeploymentState) -> CloudResult<Option<SpotNotice>>;
+    /// How the load balancer sees the instance ("healthy", ...), if there is one.
+    async fn target_health(&self, _state: &DeploymentState) -> CloudResult<Option<String>> {
+        Ok(None)
+    }
     /// Where to probe each service of the stack.
     async fn service_endpoints(&self, state: &DeploymentState) -> CloudResult<Endpoints>;
     async fn prices(&self, region: &str, instance_type: &str) -> CloudResult<Prices>;
@@ -168,6 +177,11 @@ pub trait Cloud: Send + Sync {
         query: &LogQuery,
     ) -> CloudResult<Vec<String>>;
 
+    /// Records what a deploy created but died before recording, so that a
+    /// destroy removes it too; a line for each. Nothing to find by default.
+    async fn adopt_unrecorded(&self, _s: &mut Session) -> CloudResult<Vec<String>> {
+        Ok(Vec::new())
+    }
     async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()>;
     async fn delete_load_balancer(&self, s: &mut Session) -> CloudResult<()>;
     /// Terminate the instance and wait until it is gone.

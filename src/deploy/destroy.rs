@@ -67,7 +67,8 @@ async fn run(
     sink: Box<dyn StateSink>,
 ) -> Result<DestroyOutcome, OperationError> {
     let mut s = open(ctx, stack, "destroy", sink, |_| None)?;
-    if s.state().status == StackStatus::Destroyed && !delete_data {
+    let adopted = adopt_unrecorded(ctx, &mut s).await;
+    if s.state().status == StackStatus::Destroyed && !delete_data && !adopted {
         let state = s.into_state();
         return Ok(DestroyOutcome {
             kept: kept_data(&state),
@@ -121,6 +122,24 @@ async fn run(
     })
 }
 
+/// Whether the cloud held resources of the stack its state never recorded.
+async fn adopt_unrecorded(ctx: &Context, s: &mut Session) -> bool {
+    let stack = s.state().stack_name.clone();
+    match ctx.cloud.adopt_unrecorded(s).await {
+        Ok(found) => {
+            for what in &found {
+                tracing::warn!(%stack, %what, "destroying what a cut-short deploy never recorded");
+            }
+            !found.is_empty()
+        }
+        // The recorded resources can still go; the next destroy looks again.
+        Err(e) => {
+            tracing::warn!(%stack, error = %e, "could not look for unrecorded resources");
+            false
+        }
+    }
+}
+
 type StageDone = (StageStatus, Option<String>);
 
 fn skipped(why: &str) -> CloudResult<StageDone> {
@@ -137,17 +156,20 @@ async fn run_stage(
     let st = s.state();
     match stage {
         Stage::Cdn if st.cloudfront_id.is_none() => skipped("no distribution"),
-        Stage::Cdn => cloud
-            .delete_cdn(s)
-            .await
-            .map(|()| (StageStatus::Done, None)),
+        Stage::Cdn => {
+            let id = st.cloudfront_id.clone();
+            cloud.delete_cdn(s).await?;
+            let note = id.map(|id| format!("{id} disabled and deleted"));
+            Ok((StageStatus::Done, note))
+        }
         Stage::LoadBalancer if st.alb_arn.is_none() && st.alb_security_group_id.is_none() => {
             skipped("no load balancer")
         }
-        Stage::LoadBalancer => cloud
-            .delete_load_balancer(s)
-            .await
-            .map(|()| (StageStatus::Done, None)),
+        Stage::LoadBalancer => {
+            cloud.delete_load_balancer(s).await?;
+            let note = "listeners, target group, ALB and its security group deleted";
+            Ok((StageStatus::Done, Some(note.to_string())))
+        }
         Stage::Terminate if st.instance_id.is_none() => skipped("no instance"),
         Stage::Terminate => {
             let id = st.instance_id.clone();
@@ -175,12 +197,18 @@ async fn run_stage(
             let note = (!delete_data).then(|| "secrets kept for a redeploy".to_string());
             Ok((StageStatus::Done, note))
         }
-        Stage::Storage if !delete_data => {
-            let note =
-                kept_data(st).map_or("no EFS".to_string(), |k| format!("kept {}", k.describe()));
+        Stage::Storage if !delete_data && st.efs_id.is_some() => {
+            // The stage row already names the EFS.
+            let note = kept_data(st).map_or("no EFS".to_string(), |k| {
+                let size = cost::efs_size(k.size_gb, k.size_known);
+                format!("kept ({size}, {}/month)", dollars(k.monthly_cost))
+            });
             skipped(&note)
         }
-        Stage::Storage if st.efs_id.is_none() => skipped("no EFS"),
+        // A deploy cut short before the EFS existed may have left its group.
+        Stage::Storage if st.efs_id.is_none() && st.efs_security_group_id.is_none() => {
+            skipped("no EFS")
+        }
         Stage::Storage => cloud
             .delete_storage(s)
             .await

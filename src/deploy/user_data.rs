@@ -30,8 +30,19 @@ const OLLAMA_GPU: &str = "    deploy:
               capabilities: [gpu]
 ";
 
-const GPU_CHECK: &str =
-    "if nvidia-smi >/dev/null 2>&1; then mark gpu-available; else mark gpu-missing; fi";
+/// Before compose: make sure Docker can hand out the GPU (the Deep Learning
+/// AMI ships the NVIDIA container toolkit) and say whether the driver sees one.
+const GPU_CHECK: &str = "if command -v nvidia-ctk >/dev/null; then
+  nvidia-ctk runtime configure --runtime=docker && systemctl restart docker
+fi
+if nvidia-smi -L >/dev/null 2>&1; then mark gpu-available; else mark gpu-missing; fi";
+
+/// After compose: whether Ollama's container actually got the GPU.
+const OLLAMA_DEVICE: &str = "if docker compose -f /opt/geusemaker/docker-compose.yml exec -T ollama nvidia-smi -L >/dev/null 2>&1; then
+  mark ollama-gpu
+else
+  mark ollama-cpu
+fi";
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserDataError {
@@ -51,6 +62,10 @@ pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
         .replace("{{SECRETS_PATH}}", input.secrets_path)
         .replace("{{COMPOSE_VERSION}}", COMPOSE_VERSION)
         .replace("{{GPU_CHECK}}", if input.gpu { GPU_CHECK } else { "" })
+        .replace(
+            "{{OLLAMA_DEVICE}}",
+            if input.gpu { OLLAMA_DEVICE } else { "" },
+        )
         .replace("{{COMPOSE}}", compose.trim_end());
     if let Some(at) = script.find("{{") {
         let end = script[at..].find("}}").map_or(at + 2, |e| at + e + 2);
@@ -100,6 +115,7 @@ mod tests {
             assert!(script.contains("mount -t efs -o tls,_netdev,nofail"));
             assert_eq!(script.contains("driver: nvidia"), gpu);
             assert_eq!(script.contains("gpu-available"), gpu);
+            assert_eq!(script.contains("mark ollama-cpu"), gpu);
         }
     }
 

@@ -314,6 +314,9 @@ pub struct DeploymentState {
     pub listener_arns: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alb_security_group_id: Option<String>,
+    /// How the load balancer last saw the instance ("healthy", ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alb_target_health: Option<String>,
     #[serde(default)]
     pub cloudfront_id: Option<String>,
     #[serde(default)]
@@ -384,6 +387,7 @@ impl DeploymentState {
             target_group_arn: None,
             listener_arns: Vec::new(),
             alb_security_group_id: None,
+            alb_target_health: None,
             cloudfront_id: None,
             cloudfront_domain: None,
             resource_provenance: Map::new(),

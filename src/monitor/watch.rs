@@ -36,6 +36,8 @@ pub struct SweepReport {
     pub verdict: &'static str,
     pub notes: Vec<String>,
     pub spot: Option<SpotNotice>,
+    /// The load balancer's view of the instance, on tiers that have one.
+    pub target_health: Option<String>,
     /// A rollback started by this sweep, and how it ended.
     pub action: Option<String>,
 }
@@ -70,6 +72,7 @@ impl Watch {
             verdict: "skipped",
             notes: Vec::new(),
             spot: None,
+            target_health: None,
             action: None,
         };
         if state.status == StackStatus::RollingBack
@@ -114,8 +117,19 @@ impl Watch {
         } else {
             None
         };
+        if state.alb_arn.is_some() {
+            report.target_health = self
+                .ctx
+                .cloud
+                .target_health(&state)
+                .await
+                .unwrap_or_else(|e| {
+                    report.notes.push(format!("target health unknown: {e}"));
+                    None
+                });
+        }
         report.services = services.clone();
-        let Some(recorded) = self.record(&state, &services, report.spot.as_ref(), now)? else {
+        let Some(recorded) = self.record(&state, &services, &report, now)? else {
             report
                 .notes
                 .push("the stack changed or is busy elsewhere: nothing recorded".into());
@@ -170,9 +184,10 @@ impl Watch {
         &self,
         probed: &DeploymentState,
         services: &[ServiceHealth],
-        spot: Option<&SpotNotice>,
+        report: &SweepReport,
         now: Timestamp,
     ) -> Result<Option<DeploymentState>, WatchError> {
+        let spot = report.spot.as_ref();
         let holder = LockHolder::this_process("monitor", now);
         let _lock = match self.ctx.store.lock(&self.stack, &holder) {
             Ok(lock) => lock,
@@ -188,6 +203,9 @@ impl Watch {
         }
         state.services = services.to_vec();
         state.push_health(HealthSample::of(services, now));
+        if report.target_health.is_some() {
+            state.alb_target_health = report.target_health.clone();
+        }
         state.updated_at = Some(now);
         let all_healthy = services.iter().all(|h| h.status == ServiceStatus::Healthy);
         if all_healthy {

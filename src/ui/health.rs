@@ -1,5 +1,6 @@
 //! Health: the five services with status, latency and a small latency
 //! history. Live probes when this process runs them; else the last known.
+//! For a stack behind an ALB, also the target health the ALB reports.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -18,11 +19,18 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     let stack = model.selected_stack();
     let history = stack.and_then(|s| model.health.get(&s.stack_name));
     let live = history.is_some();
-    let title = if live || stack.is_none() {
+    let target = stack.and_then(|s| s.alb_target_health.as_deref());
+    // The ALB's view of n8n gets its own row when there is room, else the title.
+    let target_row = target.filter(|_| area.height > Service::ALL.len() as u16 + 2);
+    let mut title = String::from(if live || stack.is_none() {
         " Health "
     } else {
         " Health (last known) "
-    };
+    });
+    if let (Some(target), None) = (target, target_row) {
+        let symbol = symbols::service(target_status(target));
+        title.push_str(&format!("· ALB {symbol} "));
+    }
     let block = theme::pane(title, model.focus == Pane::Health);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -34,11 +42,25 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
         return;
     };
     let width = inner.width as usize;
-    let lines: Vec<Line> = Service::ALL
+    let mut lines: Vec<Line> = Service::ALL
         .into_iter()
         .map(|service| row(stack, history, service, width))
         .collect();
+    lines.extend(target_row.map(alb_row));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// What the load balancer thinks of n8n: "healthy", "unhealthy (Target.Timeout)"...
+fn alb_row(target: &str) -> Line<'static> {
+    let status = target_status(target);
+    Line::from(vec![
+        Span::styled(fit("ALB→n8n", 9), theme::DIM),
+        Span::styled(
+            format!("{} ", symbols::service(status)),
+            theme::service_status(status),
+        ),
+        Span::styled(target.to_string(), theme::service_status(status)),
+    ])
 }
 
 fn row(
@@ -86,6 +108,15 @@ fn row(
     };
     spans.push(Span::styled(sparkline(&latencies, room), theme::DIM));
     Line::from(spans)
+}
+
+fn target_status(target: &str) -> ServiceStatus {
+    match target.split_whitespace().next() {
+        Some("healthy") => ServiceStatus::Healthy,
+        Some("initial") => ServiceStatus::Starting,
+        Some("unhealthy") => ServiceStatus::Unhealthy,
+        _ => ServiceStatus::Stopped,
+    }
 }
 
 /// The last `width` latencies as bars scaled to their own maximum; a failed

@@ -272,6 +272,30 @@ fn health_pane_last_known_from_state() {
     insta::assert_snapshot!(draw_pane(&m, 34, 7, super::health::render).backend());
 }
 
+fn behind_an_alb(target: &str) -> Model {
+    let mut m = model();
+    m.selected = Some("chat-bot".into());
+    let stack = m
+        .stacks
+        .iter_mut()
+        .find(|s| s.stack_name.as_str() == "chat-bot")
+        .expect("chat-bot");
+    stack.alb_target_health = Some(target.into());
+    m
+}
+
+#[test]
+fn health_pane_names_the_alb_target_state_in_its_title_when_short() {
+    let m = behind_an_alb("unhealthy (Target.Timeout)");
+    insta::assert_snapshot!(draw_pane(&m, 34, 7, super::health::render).backend());
+}
+
+#[test]
+fn health_pane_gives_the_alb_target_a_row_when_tall() {
+    let m = behind_an_alb("unhealthy (Target.Timeout)");
+    insta::assert_snapshot!(draw_pane(&m, 40, 8, super::health::render).backend());
+}
+
 #[test]
 fn cost_pane_of_a_spot_stack() {
     let mut m = model();

@@ -127,6 +127,36 @@ fn other_bad_input_exits_2_with_what_to_do() {
             &["--sandbox", "fault", "x1", "kill-service"],
             "needs a SERVICE",
         ),
+        (
+            &[
+                "--sandbox",
+                "deploy",
+                "x1",
+                "--tier",
+                "automation",
+                "--certificate-arn",
+                "my-cert",
+                "--yes",
+            ],
+            "not an ACM certificate ARN",
+        ),
+        (
+            &["--sandbox", "deploy", "x1", "--ami-id", "ubuntu", "--yes"],
+            "not an AMI id",
+        ),
+        (
+            &[
+                "--sandbox",
+                "deploy",
+                "x1",
+                "--tier",
+                "dev",
+                "--certificate-arn",
+                "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+                "--yes",
+            ],
+            "no load balancer",
+        ),
     ];
     for (args, says) in cases {
         home.cmd()

@@ -15,7 +15,7 @@ use super::errors::{api_error, code_of};
 use super::tags::{ec2_spec, stack_filter};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session, SpotNotice};
 use crate::deploy::user_data::{self, UserDataInput};
-use crate::domain::Timestamp;
+use crate::domain::{Tier, Timestamp};
 
 const ROOT_GB: i32 = 30;
 /// New instance profiles take a few seconds to be usable by EC2.
@@ -109,7 +109,7 @@ impl AwsCloud {
 
     /// A pending or running instance tagged with the stack: one a run that
     /// died before recording it had launched.
-    async fn tagged_live_instance(&self, stack: &str) -> CloudResult<Option<Instance>> {
+    pub(super) async fn tagged_live_instance(&self, stack: &str) -> CloudResult<Option<Instance>> {
         let r = self
             .ec2
             .describe_instances()
@@ -142,11 +142,22 @@ impl AwsCloud {
             Some(a) => a.to_string(),
             None => self.architecture(&req.instance_type).await?,
         };
-        s.progress(
-            None,
-            format!("resolving the Amazon Linux 2023 AMI ({arch})"),
-        )?;
-        let ami = self.latest_ami(&arch).await?;
+        let ami = match (&req.options.ami_id, req.tier == Tier::Gpu) {
+            (Some(ami), _) => ami.clone(),
+            (None, true) => {
+                s.progress(None, "resolving the Deep Learning Base GPU AMI")?;
+                let (ami, what) = self.gpu_ami(&arch).await?;
+                s.progress(None, format!("{what} ({ami})"))?;
+                ami
+            }
+            (None, false) => {
+                s.progress(
+                    None,
+                    format!("resolving the Amazon Linux 2023 AMI ({arch})"),
+                )?;
+                self.latest_ami(&arch).await?
+            }
+        };
         s.record(|st| st.ami_id = Some(ami.clone()))?;
         let script = {
             let st = s.state();

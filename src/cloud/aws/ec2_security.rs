@@ -49,8 +49,11 @@ impl AwsCloud {
             st.set_provenance("security_group", true);
         })?;
         s.progress(Some(0.3), format!("service ports open to {cidr}"))?;
+        // Behind a load balancer, n8n is opened to it alone (the ALB stage).
+        let behind_lb = req.tier.has_load_balancer();
         let mut rules: Vec<IpPermission> = Service::ALL
             .iter()
+            .filter(|svc| !(behind_lb && **svc == Service::N8n))
             .map(|svc| tcp_from_cidr(i32::from(svc.port()), &cidr, svc.name()))
             .collect();
         if let Some(ssh) = &req.options.ssh_cidr {
@@ -93,7 +96,7 @@ impl AwsCloud {
         Ok(())
     }
 
-    async fn find_or_create_group(
+    pub(super) async fn find_or_create_group(
         &self,
         s: &mut Session,
         vpc: &str,
@@ -129,7 +132,7 @@ impl AwsCloud {
     }
 
     /// Add ingress rules; rules already there are fine.
-    async fn authorize(&self, group: &str, rules: Vec<IpPermission>) -> CloudResult<()> {
+    pub(super) async fn authorize(&self, group: &str, rules: Vec<IpPermission>) -> CloudResult<()> {
         for rule in rules {
             let result = self
                 .ec2

@@ -38,7 +38,10 @@ impl AwsCloud {
         self.mount_targets(s, &fs_id).await
     }
 
-    async fn file_system(&self, stack: &str) -> CloudResult<Option<FileSystemDescription>> {
+    pub(super) async fn file_system(
+        &self,
+        stack: &str,
+    ) -> CloudResult<Option<FileSystemDescription>> {
         let r = self
             .efs
             .describe_file_systems()
@@ -194,11 +197,21 @@ impl AwsCloud {
     }
 
     /// Mount targets first (waiting until they are gone), then the file
-    /// system, then its security group.
+    /// system, then its security group (also when no EFS was ever made).
     pub(super) async fn delete_file_system(&self, s: &mut Session) -> CloudResult<()> {
-        let Some(fs_id) = s.state().efs_id.clone() else {
-            return Ok(());
-        };
+        if let Some(fs_id) = s.state().efs_id.clone() {
+            self.delete_recorded_file_system(s, &fs_id).await?;
+        }
+        if let Some(sg) = s.state().efs_security_group_id.clone() {
+            s.progress(Some(0.9), format!("deleting EFS security group {sg}"))?;
+            self.delete_group(&sg).await?;
+            s.record(|st| st.efs_security_group_id = None)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_recorded_file_system(&self, s: &mut Session, fs_id: &str) -> CloudResult<()> {
+        let fs_id = fs_id.to_string();
         if self.describe_file_system(&fs_id).await?.is_some() {
             for (id, _, _) in self.mount_target_list(&fs_id).await? {
                 s.progress(Some(0.1), format!("deleting mount target {id}"))?;
@@ -251,11 +264,6 @@ impl AwsCloud {
             st.efs_size_bytes = None;
             st.efs_mount_target_ids.clear();
         })?;
-        if let Some(sg) = s.state().efs_security_group_id.clone() {
-            s.progress(Some(0.9), format!("deleting EFS security group {sg}"))?;
-            self.delete_group(&sg).await?;
-            s.record(|st| st.efs_security_group_id = None)?;
-        }
         Ok(())
     }
 }

@@ -53,7 +53,7 @@ pub fn classify(operation: &str, code: &str, message: String) -> CloudError {
             };
         }
         "UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException" => {
-            "Missing AWS permissions: the identity needs EC2, EFS, IAM, SSM and STS access (see README, \"AWS permissions\")"
+            "Missing AWS permissions: the identity needs EC2, EFS, IAM, SSM and STS access, plus Elastic Load Balancing (automation, gpu) and CloudFront and Service Quotas (gpu); see README, \"AWS permissions\""
         }
         "AuthFailure"
         | "InvalidClientTokenId"
@@ -69,6 +69,9 @@ pub fn classify(operation: &str, code: &str, message: String) -> CloudError {
         }
         "VcpuLimitExceeded" | "MaxSpotInstanceCountExceeded" => {
             "The account's vCPU quota for this instance family is too low: request an increase in Service Quotas, or use a smaller type"
+        }
+        "CertificateNotFound" => {
+            "The --certificate-arn is not in ACM in the stack's region (an ALB needs one there): check it with `aws acm list-certificates --region REGION`"
         }
         "InsufficientInstanceCapacity" => {
             "AWS has no capacity for this type here right now: another zone, another type, or --on-demand"

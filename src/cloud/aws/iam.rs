@@ -39,11 +39,57 @@ pub fn role_name(stack: &str) -> String {
     iam_name(stack, "geusemaker")
 }
 
+fn exists<T>(found: CloudResult<T>) -> CloudResult<bool> {
+    match found {
+        Ok(_) => Ok(true),
+        Err(e) if is_missing(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 fn is_missing(e: &CloudError) -> bool {
     code_of(e) == Some("NoSuchEntity")
 }
 
 impl AwsCloud {
+    pub(super) async fn role_exists(&self, name: &str) -> CloudResult<bool> {
+        let found = self.iam.get_role().role_name(name).send().await;
+        exists(found.map_err(|e| api_error("GetRole", e)))
+    }
+
+    pub(super) async fn profile_exists(&self, name: &str) -> CloudResult<bool> {
+        let found = self
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await;
+        exists(found.map_err(|e| api_error("GetInstanceProfile", e)))
+    }
+
+    async fn profile_roles(&self, profile: &str) -> CloudResult<Vec<String>> {
+        let found = self
+            .iam
+            .get_instance_profile()
+            .instance_profile_name(profile)
+            .send()
+            .await
+            .map_err(|e| api_error("GetInstanceProfile", e));
+        match found {
+            Ok(r) => Ok(r
+                .instance_profile()
+                .map(|p| {
+                    p.roles()
+                        .iter()
+                        .map(|r| r.role_name().to_string())
+                        .collect()
+                })
+                .unwrap_or_default()),
+            Err(e) if is_missing(&e) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(super) async fn instance_role(&self, s: &mut Session) -> CloudResult<()> {
         let stack = s.state().stack_name.clone();
         let name = role_name(&stack);
@@ -155,7 +201,8 @@ impl AwsCloud {
     pub(super) async fn delete_instance_role(&self, s: &mut Session) -> CloudResult<()> {
         let role = s.state().iam_role_name.clone();
         if let Some(profile) = s.state().iam_instance_profile_name.clone() {
-            if let Some(role) = &role {
+            // Only the roles really in it: a cut-short deploy may not have added one.
+            for role in self.profile_roles(&profile).await? {
                 gone(
                     self.iam
                         .remove_role_from_instance_profile()

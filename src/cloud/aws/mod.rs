@@ -3,15 +3,20 @@
 //! container, instance metadata); `AWS_ENDPOINT_URL` is honoured, so the
 //! same code runs against moto in the tests. One file per service.
 
+mod adopt;
 mod caller_ip;
+mod cloudfront;
 mod ec2_instances;
 mod ec2_network;
+mod ec2_own_network;
 mod ec2_security;
 mod efs;
+mod elbv2;
 pub mod errors;
 mod iam;
 pub mod pricing;
 mod provider;
+mod quotas;
 mod ssm;
 mod sts;
 mod tags;
@@ -71,6 +76,9 @@ pub struct AwsCloud {
     clock: Arc<dyn Clock>,
     ec2: aws_sdk_ec2::Client,
     efs: aws_sdk_efs::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    cloudfront: aws_sdk_cloudfront::Client,
+    quotas: aws_sdk_servicequotas::Client,
     iam: aws_sdk_iam::Client,
     ssm: aws_sdk_ssm::Client,
     sts: aws_sdk_sts::Client,
@@ -84,11 +92,11 @@ a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE); ECS container credentials; E
 
 impl AwsCloud {
     /// Load configuration from the standard chain and check that it yields
-    /// credentials. `interceptor` is for tests (counting or failing calls).
+    /// credentials. `interceptors` are for tests (counting or failing calls).
     pub async fn connect(
         settings: AwsSettings,
         clock: Arc<dyn Clock>,
-        interceptor: Option<SharedInterceptor>,
+        interceptors: Vec<SharedInterceptor>,
     ) -> CloudResult<Self> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()));
@@ -124,7 +132,7 @@ impl AwsCloud {
             ($krate:ident $(, $region:expr)?) => {{
                 let mut builder = $krate::config::Builder::from(&sdk);
                 $(builder = builder.region(Region::new($region));)?
-                if let Some(i) = &interceptor {
+                for i in &interceptors {
                     builder.push_interceptor(i.clone());
                 }
                 $krate::Client::from_conf(builder.build())
@@ -133,6 +141,10 @@ impl AwsCloud {
         Ok(Self {
             ec2: client!(aws_sdk_ec2),
             efs: client!(aws_sdk_efs),
+            elb: client!(aws_sdk_elasticloadbalancingv2),
+            // CloudFront is global; its API lives in us-east-1.
+            cloudfront: client!(aws_sdk_cloudfront, "us-east-1"),
+            quotas: client!(aws_sdk_servicequotas),
             iam: client!(aws_sdk_iam),
             ssm: client!(aws_sdk_ssm),
             sts: client!(aws_sdk_sts),

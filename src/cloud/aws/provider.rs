@@ -4,22 +4,14 @@ use async_trait::async_trait;
 
 use super::AwsCloud;
 use super::ec2_network::ignore_gone;
-use crate::cloud::endpoints::{self, Endpoints};
+use crate::cloud::boot;
+use crate::cloud::endpoints::{self, Endpoint, Endpoints};
 use crate::cloud::{
     BootProgress, Cloud, CloudError, CloudResult, DeployRequest, LogQuery, Prices, Session,
     SpotNotice,
 };
-use crate::domain::{DeploymentState, Provider, Stage, Tier};
+use crate::domain::{DeploymentState, Provider, Service, Stage};
 
-/// The user-data stage markers, in the order the script writes them.
-const BOOT_MARKERS: [&str; 6] = [
-    "cloud-init",
-    "packages",
-    "efs-mounted",
-    "secrets",
-    "images-pulled",
-    "compose-up",
-];
 const COMPOSE_FILE: &str = "/opt/geusemaker/docker-compose.yml";
 
 #[async_trait]
@@ -45,13 +37,12 @@ impl Cloud for AwsCloud {
     }
 
     async fn preflight(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
-        if req.tier != Tier::Dev {
-            return Err(CloudError::Refused(format!(
-                "the {} tier is not available on AWS in this version (dev is); the sandbox simulates it: add --sandbox",
-                req.tier
-            )));
+        self.preflight_checks(req, s).await?;
+        // Any tier may ask for a G instance; the quota is checked for all of them.
+        if let Some(warning) = self.check_gpu_quota(&req.instance_type, req.spot).await? {
+            s.progress(Some(1.0), warning)?;
         }
-        self.preflight_checks(req, s).await
+        Ok(())
     }
 
     async fn ensure_network(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
@@ -81,16 +72,16 @@ impl Cloud for AwsCloud {
         self.instance(req, s).await
     }
 
-    async fn ensure_load_balancer(&self, req: &DeployRequest, _s: &mut Session) -> CloudResult<()> {
-        Err(not_yet(req.tier))
+    async fn ensure_load_balancer(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+        self.load_balancer(req, s).await
     }
 
-    async fn ensure_cdn(&self, req: &DeployRequest, _s: &mut Session) -> CloudResult<()> {
-        Err(not_yet(req.tier))
+    async fn ensure_cdn(&self, _req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+        self.distribution(s).await
     }
 
     async fn boot_progress(&self, state: &DeploymentState) -> CloudResult<BootProgress> {
-        let total = BOOT_MARKERS.len();
+        let total = boot::marker_total(state.tier());
         let Some(id) = state.instance_id.as_deref() else {
             return Ok(BootProgress {
                 total,
@@ -129,15 +120,7 @@ impl Cloud for AwsCloud {
                 ..BootProgress::default()
             });
         };
-        let done = BOOT_MARKERS
-            .iter()
-            .filter(|m| {
-                output
-                    .lines()
-                    .any(|l| l.split_whitespace().next() == Some(**m))
-            })
-            .map(|m| m.to_string())
-            .collect();
+        let done = boot::markers_done(state.tier(), &output);
         Ok(BootProgress {
             done,
             total,
@@ -161,7 +144,20 @@ impl Cloud for AwsCloud {
                 "the instance has no public IP; reach the services through a tunnel and give --service-endpoints".into(),
             ));
         }
-        Ok(endpoints::resolve(&host, overrides))
+        let mut endpoints = endpoints::resolve(&host, overrides);
+        // Behind a load balancer, n8n is reached (and probed) through it.
+        if let Some(dns) = &state.alb_dns_name
+            && !overrides.contains_key(&Service::N8n)
+        {
+            endpoints.insert(
+                Service::N8n,
+                Endpoint {
+                    host: dns.clone(),
+                    port: 80,
+                },
+            );
+        }
+        Ok(endpoints)
     }
 
     async fn prices(&self, region: &str, instance_type: &str) -> CloudResult<Prices> {
@@ -200,17 +196,22 @@ impl Cloud for AwsCloud {
             .unwrap_or_default())
     }
 
+    async fn adopt_unrecorded(&self, s: &mut Session) -> CloudResult<Vec<String>> {
+        self.find_unrecorded(s).await
+    }
+
     async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()> {
-        match s.state().cloudfront_id {
-            Some(_) => Err(not_yet(s.state().tier())),
-            None => Ok(()),
-        }
+        self.remove_distribution(s).await
     }
 
     async fn delete_load_balancer(&self, s: &mut Session) -> CloudResult<()> {
-        match s.state().alb_arn {
-            Some(_) => Err(not_yet(s.state().tier())),
-            None => Ok(()),
+        self.remove_load_balancer(s).await
+    }
+
+    async fn target_health(&self, state: &DeploymentState) -> CloudResult<Option<String>> {
+        match &state.target_group_arn {
+            Some(tg) => self.target_state(tg).await,
+            None => Ok(None),
         }
     }
 
@@ -241,10 +242,4 @@ impl Cloud for AwsCloud {
     async fn delete_network(&self, s: &mut Session) -> CloudResult<()> {
         self.delete_own_network(s).await
     }
-}
-
-fn not_yet(tier: Tier) -> CloudError {
-    CloudError::Refused(format!(
-        "the {tier} tier's load balancer and CDN are not available on AWS in this version"
-    ))
 }

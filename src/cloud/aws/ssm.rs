@@ -9,7 +9,7 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use super::AwsCloud;
 use super::errors::{api_error, code_of};
-use super::tags::pairs;
+use super::tags::{filter, pairs};
 use crate::cloud::{CloudError, CloudResult, Session};
 
 /// The three secrets of a stack: Postgres password, n8n encryption key,
@@ -105,6 +105,70 @@ impl AwsCloud {
             .and_then(|p| p.value())
             .map(str::to_string)
             .ok_or_else(|| CloudError::Refused(format!("the public parameter {name} has no value")))
+    }
+
+    /// The AWS Deep Learning Base GPU AMI (NVIDIA driver and container
+    /// toolkit) as `(id, what it is)`: its public parameter, else the newest
+    /// Amazon Linux GPU Deep Learning image of this architecture by name.
+    pub(super) async fn gpu_ami(&self, arch: &str) -> CloudResult<(String, String)> {
+        let name = format!(
+            "/aws/service/deeplearning/ami/{arch}/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id"
+        );
+        match self.ssm.get_parameter().name(&name).send().await {
+            Ok(r) => {
+                if let Some(ami) = r.parameter().and_then(|p| p.value()) {
+                    return Ok((
+                        ami.to_string(),
+                        "Deep Learning Base GPU AMI (AL2023)".into(),
+                    ));
+                }
+            }
+            Err(e) => {
+                let e = api_error("GetParameter", e);
+                if code_of(&e) != Some("ParameterNotFound") {
+                    return Err(e);
+                }
+            }
+        }
+        for pattern in [
+            "Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023)*",
+            "Deep Learning*AMI*Amazon Linux*",
+        ] {
+            if let Some(found) = self.newest_gpu_image(pattern, arch).await? {
+                return Ok(found);
+            }
+        }
+        Err(CloudError::Refused(format!(
+            "no Deep Learning GPU AMI found in this region ({name} is missing); pass --ami-id"
+        )))
+    }
+
+    /// Amazon's newest image named like `pattern`, leaving out Neuron
+    /// (Inferentia/Trainium) images, which have no NVIDIA driver.
+    async fn newest_gpu_image(
+        &self,
+        pattern: &str,
+        arch: &str,
+    ) -> CloudResult<Option<(String, String)>> {
+        let images = self
+            .ec2
+            .describe_images()
+            .owners("amazon")
+            .filters(filter("name", pattern))
+            .filters(filter("architecture", arch))
+            .filters(filter("state", "available"))
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeImages", e))?;
+        Ok(images
+            .images()
+            .iter()
+            .filter(|i| !i.name().unwrap_or_default().contains("Neuron"))
+            .max_by_key(|i| i.creation_date().unwrap_or_default().to_string())
+            .and_then(|i| {
+                let id = i.image_id()?.to_string();
+                Some((id, i.name().unwrap_or("Deep Learning AMI").to_string()))
+            }))
     }
 
     /// Run a shell command on the instance over SSM and return its output.

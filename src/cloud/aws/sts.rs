@@ -1,7 +1,7 @@
 //! STS and the preflight: who we are, that the region and instance type exist,
 //! and that an expensive family was asked for on purpose.
 
-use aws_sdk_ec2::types::LocationType;
+use aws_sdk_ec2::types::{InstanceTypeInfo, LocationType};
 
 use super::AwsCloud;
 use super::errors::{api_error, code_of};
@@ -96,8 +96,10 @@ impl AwsCloud {
         Ok(())
     }
 
-    /// `x86_64` or `arm64`, as the AMI parameter names it.
-    pub(super) async fn architecture(&self, instance_type: &str) -> CloudResult<String> {
+    pub(super) async fn instance_type_info(
+        &self,
+        instance_type: &str,
+    ) -> CloudResult<Option<InstanceTypeInfo>> {
         let types = self
             .ec2
             .describe_instance_types()
@@ -105,9 +107,15 @@ impl AwsCloud {
             .send()
             .await
             .map_err(|e| api_error("DescribeInstanceTypes", e))?;
-        let archs: Vec<String> = types
-            .instance_types()
-            .first()
+        Ok(types.instance_types().first().cloned())
+    }
+
+    /// `x86_64` or `arm64`, as the AMI parameter names it.
+    pub(super) async fn architecture(&self, instance_type: &str) -> CloudResult<String> {
+        let archs: Vec<String> = self
+            .instance_type_info(instance_type)
+            .await?
+            .as_ref()
             .and_then(|t| t.processor_info())
             .map(|p| {
                 p.supported_architectures()

@@ -32,23 +32,41 @@ pub fn stack_filter(stack: &str) -> Filter {
     filter(&format!("tag:{STACK}"), stack)
 }
 
-/// IAM names are at most 64 characters: long stack names are shortened with
-/// a hash, so the name stays unique and stable.
-pub fn iam_name(stack: &str, suffix: &str) -> String {
+/// `<stack>-<suffix>` within `limit` characters: a long stack name is
+/// shortened with a hash of the whole, so the name stays unique and stable.
+pub fn short_name(stack: &str, suffix: &str, limit: usize) -> String {
     let full = format!("{stack}-{suffix}");
-    if full.len() <= 64 {
+    if full.len() <= limit {
         return full;
     }
     let hash = full.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    let keep = 64 - 9 - suffix.len() - 1;
-    format!("{}-{:08x}-{suffix}", &stack[..keep], hash as u32)
+    let keep = limit.saturating_sub(9 + suffix.len() + 1);
+    let head = stack[..keep.min(stack.len())].trim_end_matches('-');
+    format!("{head}-{:08x}-{suffix}", hash as u32)
+}
+
+/// IAM role and profile names: at most 64 characters.
+pub fn iam_name(stack: &str, suffix: &str) -> String {
+    short_name(stack, suffix, 64)
+}
+
+/// Load balancer and target group names: at most 32 characters.
+pub fn elb_name(stack: &str, suffix: &str) -> String {
+    short_name(stack, suffix, 32)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elb_names_fit_in_32_characters() {
+        assert_eq!(elb_name("demo", "alb"), "demo-alb");
+        let name = elb_name(&"b".repeat(40), "n8n");
+        assert!(name.len() <= 32 && !name.contains("--"), "{name}");
+    }
 
     #[test]
     fn iam_names_fit_in_64_characters() {

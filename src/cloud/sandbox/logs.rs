@@ -6,6 +6,15 @@ use crate::domain::{Service, Timestamp};
 use super::timing;
 use super::world::{ServiceEventKind, World};
 
+const OLLAMA_ON_CPU: &str =
+    "inference compute id=cpu library=cpu total=\"7.6 GiB\" available=\"6.9 GiB\"";
+const OLLAMA_ON_T4: &str = "inference compute id=GPU-5c1e0a7d library=cuda variant=v12 compute=7.5 driver=12.4 name=\"Tesla T4\" total=\"14.6 GiB\" available=\"14.5 GiB\"";
+
+/// g4dn, g5, p3...: an instance Ollama finds a GPU on.
+fn has_gpu(instance_type: &str) -> bool {
+    instance_type.starts_with('g') || instance_type.starts_with('p')
+}
+
 /// (fraction of the service's start-up time, message)
 fn boot_lines(service: Service) -> &'static [(f64, &'static str)] {
     match service {
@@ -28,10 +37,7 @@ fn boot_lines(service: Service) -> &'static [(f64, &'static str)] {
         ],
         Service::Ollama => &[
             (0.0, "Listening on [::]:11434 (version 0.5.7)"),
-            (
-                0.6,
-                "inference compute id=cpu library=cpu total=\"7.6 GiB\" available=\"6.9 GiB\"",
-            ),
+            (0.6, OLLAMA_ON_CPU),
             (1.0, "llama3.2:3b ready (models on /mnt/efs/ollama)"),
         ],
         Service::Crawl4ai => &[
@@ -138,6 +144,10 @@ pub fn lines_between(world: &World, from: Timestamp, to: Timestamp) -> Vec<SimLi
             }
         }
     }
+    let on_gpu = world
+        .instances
+        .last()
+        .is_some_and(|i| has_gpu(&i.instance_type));
     for service in Service::ALL {
         let ready_after = timing::service_ready_after(service) / world.speed;
         for run in runs(world, service, to) {
@@ -151,6 +161,10 @@ pub fn lines_between(world: &World, from: Timestamp, to: Timestamp) -> Vec<SimLi
                 }
             };
             for (fraction, message) in boot_lines(service) {
+                let message = match *message {
+                    OLLAMA_ON_CPU if on_gpu => OLLAMA_ON_T4,
+                    other => other,
+                };
                 push(run.start.plus_secs(fraction * ready_after), message);
             }
             let ready = run.start.plus_secs(ready_after);
@@ -260,6 +274,23 @@ mod tests {
                 .any(|l| l.message.contains("Editor is now accessible"))
         );
         assert!(a[0].compose().starts_with("postgres-1  | ") || a[0].compose().contains(" | "));
+    }
+
+    #[test]
+    fn ollama_reports_the_gpu_on_a_gpu_instance_and_the_cpu_elsewhere() {
+        let ollama = |w: &World| -> Vec<String> {
+            lines_between(w, t(0.0), t(60.0))
+                .into_iter()
+                .filter(|l| l.message.starts_with("inference compute"))
+                .map(|l| l.message)
+                .collect()
+        };
+        let mut w = world();
+        assert!(ollama(&w)[0].contains("library=cpu"), "{:?}", ollama(&w));
+        for i in &mut w.instances {
+            i.instance_type = "g4dn.xlarge".into();
+        }
+        assert!(ollama(&w)[0].contains("library=cuda"), "{:?}", ollama(&w));
     }
 
     #[test]

@@ -5,12 +5,13 @@ use async_trait::async_trait;
 
 use super::world::{Efs, Instance, MountTarget, Subnet, Vpc};
 use super::{SandboxCloud, logs, new_id, timing};
+use crate::cloud::boot;
 use crate::cloud::{
     BootProgress, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, LogQuery, Prices,
     Session, SpotNotice,
 };
 use crate::domain::list_prices;
-use crate::domain::{DeploymentState, Provider, Stage};
+use crate::domain::{DeploymentState, Provider, Stage, Tier};
 
 const ZONES: [&str; 2] = ["a", "b"];
 /// What a deployed stack's EFS holds: mostly the Ollama model.
@@ -310,16 +311,20 @@ impl Cloud for SandboxCloud {
         let now = self.now();
         let Some(instance) = world.current_instance() else {
             return Ok(BootProgress {
-                total: timing::BOOT_MARKERS.len(),
+                total: boot::marker_total(state.tier()),
                 instance_lost: Some("no instance".into()),
                 ..BootProgress::default()
             });
         };
-        let done = timing::BOOT_MARKERS
+        let mut done: Vec<String> = timing::BOOT_MARKERS
             .iter()
             .filter(|(_, at)| instance.running_at.plus_secs(at / world.speed) <= now)
             .map(|(name, _)| name.to_string())
             .collect();
+        // The simulated GPU is always there: Ollama gets it with compose.
+        if done.len() == timing::BOOT_MARKERS.len() && state.tier() == Tier::Gpu {
+            done.push(boot::OLLAMA_ON_GPU.to_string());
+        }
         let instance_lost = instance.terminated_at.map(|_| {
             let reason = instance.state_reason.as_deref().unwrap_or("terminated");
             format!(
@@ -330,7 +335,7 @@ impl Cloud for SandboxCloud {
         });
         Ok(BootProgress {
             done,
-            total: timing::BOOT_MARKERS.len(),
+            total: boot::marker_total(state.tier()),
             instance_lost,
             markers_readable: true,
         })
@@ -353,6 +358,20 @@ impl Cloud for SandboxCloud {
             instance_id: i.id.clone(),
             terminate_at: None,
             detail: "terminated: Server.SpotInstanceTermination".into(),
+        }))
+    }
+
+    async fn target_health(&self, state: &DeploymentState) -> CloudResult<Option<String>> {
+        if state.alb_arn.is_none() {
+            return Ok(None);
+        }
+        let world = self.world(&state.stack_name)?;
+        let ready =
+            world.answer(crate::domain::Service::N8n, self.now()) == super::world::Phase::Ready;
+        Ok(Some(if ready {
+            "healthy".into()
+        } else {
+            "unhealthy (Target.ResponseCodeMismatch)".into()
         }))
     }
 

@@ -1,10 +1,11 @@
-//! The Must-show, through the real binary: `deploy s1` against moto with
-//! loopback service endpoints, then `destroy s1` leaves exactly the EFS.
+//! The Must-show, through the real binary: `deploy` of each tier against moto
+//! with loopback service endpoints, then `destroy` leaves exactly the EFS.
 
 use predicates::prelude::*;
 
 use super::Harness;
 use super::deploy::{file_systems, live_instances, tagged_group_ids};
+use super::tiers::{distributions, load_balancers, target_groups};
 use crate::support::Home;
 
 fn aws_cmd(home: &Home, h: &Harness) -> assert_cmd::Command {
@@ -19,73 +20,140 @@ fn aws_cmd(home: &Home, h: &Harness) -> assert_cmd::Command {
     cmd
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deploy_and_destroy_through_the_cli() {
-    let h = Harness::start().await;
-    let home = Home::new();
-    let run = |args: Vec<&'static str>| {
-        let mut cmd = aws_cmd(&home, &h);
-        cmd.args(args);
-        cmd
-    };
-    let out = tokio::task::block_in_place(|| {
-        run(vec![
+/// Keys every AWS deploy records, and those only a tier adds.
+const DEV_KEYS: &[&str] = &[
+    "vpc_id",
+    "security_group_id",
+    "efs_security_group_id",
+    "efs_id",
+    "iam_role_name",
+    "iam_instance_profile_name",
+    "instance_id",
+    "public_ip",
+    "private_ip",
+    "n8n_url",
+    "secrets_path",
+    "ami_id",
+];
+const ALB_KEYS: &[&str] = &[
+    "alb_arn",
+    "alb_dns_name",
+    "target_group_arn",
+    "alb_security_group_id",
+];
+const CDN_KEYS: &[&str] = &["cloudfront_id", "cloudfront_domain"];
+
+fn run(h: &Harness, home: &Home, args: &[&str]) -> std::process::Output {
+    let mut cmd = aws_cmd(home, h);
+    cmd.args(args);
+    tokio::task::block_in_place(|| cmd.output()).expect("run the binary")
+}
+
+/// `deploy <stack> --tier <tier> --yes`, checked `running` with `keys` recorded.
+fn deploy(
+    h: &Harness,
+    home: &Home,
+    stack: &str,
+    tier: &str,
+    keys: &[&[&str]],
+) -> serde_json::Value {
+    let out = run(
+        h,
+        home,
+        &[
             "deploy",
-            "s1",
+            stack,
             "--tier",
-            "dev",
+            tier,
             "--yes",
             "--allow-cidr",
             super::CALLER,
             "--json",
-        ])
-        .output()
-    })
-    .unwrap();
+        ],
+    );
     assert!(
         out.status.success(),
-        "deploy failed: {}",
+        "deploy {stack} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let state: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json state");
     assert_eq!(state["status"], "running");
-    for key in [
-        "vpc_id",
-        "security_group_id",
-        "efs_security_group_id",
-        "efs_id",
-        "iam_role_name",
-        "iam_instance_profile_name",
-        "instance_id",
-        "public_ip",
-        "private_ip",
-        "n8n_url",
-        "secrets_path",
-        "ami_id",
-    ] {
-        assert!(state[key].is_string(), "{key} not recorded: {state}");
-    }
     assert_eq!(state["provider"], "aws");
+    for key in keys.iter().flat_map(|k| k.iter()) {
+        assert!(
+            state[key].is_string(),
+            "{stack}: {key} not recorded: {state}"
+        );
+    }
+    state
+}
 
-    tokio::task::block_in_place(|| run(vec!["destroy", "s1", "--yes"]).assert())
-        .success()
-        .stdout(predicate::str::contains("Kept EFS"));
+/// `destroy <stack> --yes` leaves exactly the EFS and its security group.
+async fn destroy_keeps_only_the_efs(
+    h: &Harness,
+    home: &Home,
+    stack: &str,
+    state: &serde_json::Value,
+) {
+    let out = run(h, home, &["destroy", stack, "--yes"]);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Kept EFS"),
+        "destroy {stack}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sdk = h.sdk().await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let efs = aws_sdk_efs::Client::new(&sdk);
-    assert!(live_instances(&ec2, "s1").await.is_empty());
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    assert!(live_instances(&ec2, stack).await.is_empty());
     assert_eq!(
-        file_systems(&efs, "s1").await,
+        file_systems(&aws_sdk_efs::Client::new(&sdk), stack).await,
         vec![state["efs_id"].as_str().unwrap().to_string()]
     );
     assert_eq!(
-        tagged_group_ids(&ec2, "s1").await,
+        tagged_group_ids(&ec2, stack).await,
         vec![state["efs_security_group_id"].as_str().unwrap().to_string()]
     );
-    let list = tokio::task::block_in_place(|| run(vec!["list", "--json"]).output()).unwrap();
+    assert!(
+        load_balancers(&elb, stack).await.is_empty(),
+        "{stack}: ALB left"
+    );
+    assert!(
+        target_groups(&elb, stack).await.is_empty(),
+        "{stack}: target group left"
+    );
+    assert!(
+        distributions(&aws_sdk_cloudfront::Client::new(&sdk), stack)
+            .await
+            .is_empty(),
+        "{stack}: distribution left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_and_destroy_through_the_cli() {
+    let h = Harness::start().await;
+    let home = Home::new();
+    let state = deploy(&h, &home, "s1", "dev", &[DEV_KEYS]);
+    destroy_keeps_only_the_efs(&h, &home, "s1", &state).await;
+    let list = run(&h, &home, &["list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(list[0]["status"], "destroyed");
     assert_eq!(list[0]["kept_data"]["efs_id"], state["efs_id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automation_and_gpu_tiers_through_the_cli() {
+    let h = Harness::start().await;
+    let home = Home::new();
+    let s2 = deploy(&h, &home, "s2", "automation", &[DEV_KEYS, ALB_KEYS]);
+    assert_eq!(s2["listener_arns"].as_array().map(Vec::len), Some(1));
+    let s3 = deploy(&h, &home, "s3", "gpu", &[DEV_KEYS, ALB_KEYS, CDN_KEYS]);
+    let domain = s3["cloudfront_domain"].as_str().unwrap();
+    assert_eq!(s3["n8n_url"], format!("https://{domain}"));
+    assert_eq!(s3["cost"]["instance_type"], "g4dn.xlarge");
+    destroy_keeps_only_the_efs(&h, &home, "s2", &s2).await;
+    destroy_keeps_only_the_efs(&h, &home, "s3", &s3).await;
 }
 
 #[test]

@@ -21,13 +21,13 @@ use super::deploy::{file_systems, live_instances, profiles, tagged_group_ids};
 /// Lets `limit` calls through; the `limit`-th one's answer is replaced by an
 /// error, and every later call fails before it is sent.
 #[derive(Debug)]
-struct CrashAfter {
-    calls: Arc<AtomicUsize>,
+pub(super) struct CrashAfter {
+    pub(super) calls: Arc<AtomicUsize>,
     limit: usize,
 }
 
 impl CrashAfter {
-    fn new(limit: usize) -> Self {
+    pub(super) fn new(limit: usize) -> Self {
         Self {
             calls: Arc::new(AtomicUsize::new(0)),
             limit,

@@ -433,7 +433,7 @@ async fn services_that_never_come_up_are_rolled_back_keeping_the_efs() {
     let cloud = geusemaker::cloud::aws::AwsCloud::connect(
         settings,
         std::sync::Arc::new(geusemaker::domain::time::SystemClock),
-        None,
+        Vec::new(),
     )
     .await
     .unwrap();

@@ -6,6 +6,7 @@ mod crash;
 mod deploy;
 mod fakes;
 mod moto;
+mod tiers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +53,10 @@ impl Harness {
     }
 
     pub async fn cloud(&self, interceptor: Option<SharedInterceptor>) -> Arc<AwsCloud> {
+        self.cloud_with(interceptor.into_iter().collect()).await
+    }
+
+    pub async fn cloud_with(&self, interceptors: Vec<SharedInterceptor>) -> Arc<AwsCloud> {
         let mut settings = AwsSettings::new("us-east-1", self.store.cache_dir());
         settings.endpoint_url = Some(self.moto.url());
         settings.credentials = Some(Credentials::new("testing", "testing", None, None, "moto"));
@@ -60,7 +65,7 @@ impl Harness {
         settings.wait_limit = Duration::from_secs(60);
         settings.endpoint_overrides = self.fakes.endpoints();
         Arc::new(
-            AwsCloud::connect(settings, Arc::new(SystemClock), interceptor)
+            AwsCloud::connect(settings, Arc::new(SystemClock), interceptors)
                 .await
                 .expect("connect to moto"),
         )
@@ -82,11 +87,15 @@ impl Harness {
     }
 
     pub fn request(stack: &str) -> DeployRequest {
+        Self::request_for(stack, Tier::Dev)
+    }
+
+    pub fn request_for(stack: &str, tier: Tier) -> DeployRequest {
         DeployRequest {
             stack: StackName::parse(stack).expect("name"),
-            tier: Tier::Dev,
+            tier,
             region: "us-east-1".into(),
-            instance_type: "t3.medium".into(),
+            instance_type: tier.default_instance_type().into(),
             spot: true,
             options: DeployOptions {
                 allow_cidr: Some(Cidr::parse(CALLER).expect("cidr")),
@@ -100,9 +109,27 @@ impl Harness {
         stack: &str,
         interceptor: Option<SharedInterceptor>,
     ) -> Result<DeploymentState, OperationError> {
+        self.deploy_tier(stack, Tier::Dev, interceptor).await
+    }
+
+    pub async fn deploy_tier(
+        &self,
+        stack: &str,
+        tier: Tier,
+        interceptor: Option<SharedInterceptor>,
+    ) -> Result<DeploymentState, OperationError> {
+        self.deploy_request(&Self::request_for(stack, tier), interceptor)
+            .await
+    }
+
+    pub async fn deploy_request(
+        &self,
+        request: &DeployRequest,
+        interceptor: Option<SharedInterceptor>,
+    ) -> Result<DeploymentState, OperationError> {
         let ctx = self.context(self.cloud(interceptor).await);
         let (sink, _rx) = StoreSink::new(self.store.clone());
-        geusemaker::deploy::deploy(&ctx, &Self::request(stack), Box::new(sink)).await
+        geusemaker::deploy::deploy(&ctx, request, Box::new(sink)).await
     }
 
     pub async fn deploy(&self, stack: &str) -> DeploymentState {
@@ -110,7 +137,16 @@ impl Harness {
     }
 
     pub async fn destroy(&self, stack: &str, delete_data: bool) -> DestroyOutcome {
-        let ctx = self.context(self.cloud(None).await);
+        self.destroy_with(stack, delete_data, None).await
+    }
+
+    pub async fn destroy_with(
+        &self,
+        stack: &str,
+        delete_data: bool,
+        interceptor: Option<SharedInterceptor>,
+    ) -> DestroyOutcome {
+        let ctx = self.context(self.cloud(interceptor).await);
         let (sink, _rx) = StoreSink::new(self.store.clone());
         geusemaker::deploy::destroy(
             &ctx,

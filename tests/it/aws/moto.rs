@@ -1,5 +1,5 @@
 //! A moto server for one test: started on 127.0.0.1 on a free port, stopped
-//! (killed) when dropped. `scripts/test` installs moto into `.venv`.
+//! (killed) when dropped. `scripts/test` installs moto into `~/.cache/geusemaker-venv`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -57,6 +57,33 @@ impl Moto {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// An ACM certificate ARN for `domain`, as moto's ACM hands out. There is
+    /// no ACM client in the product, so this speaks ACM's JSON protocol itself
+    /// (moto checks no signature; the credential scope names the service).
+    pub fn certificate(&self, domain: &str) -> String {
+        let body = format!(r#"{{"DomainName":"{domain}"}}"#);
+        let request = format!(
+            "POST / HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\
+             Content-Type: application/x-amz-json-1.1\r\n\
+             X-Amz-Target: CertificateManager.RequestCertificate\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/acm/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {len}\r\n\r\n{body}",
+            port = self.port,
+            len = body.len()
+        );
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("moto");
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("RequestCertificate: {e}: {answer}"));
+        value["CertificateArn"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ARN: {answer}"))
+            .to_string()
     }
 
     /// Poll `GET /moto-api/` until it answers (bounded: moto takes ~1-2 s).

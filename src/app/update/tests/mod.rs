@@ -250,6 +250,7 @@ fn sweep(stack: &str, at: f64, n8n_ms: u64, spot: bool, action: Option<&str>) ->
             terminate_at: Some(t(at + 20.0)),
             detail: "marked-for-termination".into(),
         }),
+        target_health: None,
         action: action.map(str::to_string),
     }))
 }

@@ -1,0 +1,258 @@
+//! The gpu tier's CloudFront distribution, with the ALB as its custom origin:
+//! viewers redirected to HTTPS, every method allowed, nothing cached (the n8n
+//! UI and API are dynamic), compression on, the default certificate. Found
+//! again by its comment; removed by disabling, waiting, then deleting with
+//! the ETag.
+
+use aws_sdk_cloudfront::types::{
+    AllowedMethods, CachedMethods, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
+    DistributionConfigWithTags, Method, Origin, OriginProtocolPolicy, Origins, Tag, Tags,
+    ViewerCertificate, ViewerProtocolPolicy,
+};
+
+use super::AwsCloud;
+use super::errors::{api_error, code_of};
+use super::tags::pairs;
+use crate::cloud::{CloudError, CloudResult, Session};
+
+/// AWS managed cache policy "CachingDisabled".
+const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+/// AWS managed origin request policy "AllViewer": cookies, headers and query strings reach n8n.
+const ALL_VIEWER: &str = "216adef6-5c7f-47e4-b989-5492eafa07d3";
+const ORIGIN_ID: &str = "geusemaker-alb";
+
+fn comment(stack: &str) -> String {
+    format!("GeuseMaker {stack}")
+}
+
+fn bad(e: impl std::fmt::Display) -> CloudError {
+    CloudError::api("CreateDistribution", "BadRequest", e.to_string())
+}
+
+fn config(stack: &str, alb_dns: &str) -> CloudResult<DistributionConfig> {
+    let all = [
+        Method::Get,
+        Method::Head,
+        Method::Options,
+        Method::Put,
+        Method::Post,
+        Method::Patch,
+        Method::Delete,
+    ];
+    let cached = CachedMethods::builder()
+        .quantity(2)
+        .items(Method::Get)
+        .items(Method::Head)
+        .build()
+        .map_err(bad)?;
+    let allowed = AllowedMethods::builder()
+        .quantity(all.len() as i32)
+        .set_items(Some(all.to_vec()))
+        .cached_methods(cached)
+        .build()
+        .map_err(bad)?;
+    let origin = Origin::builder()
+        .id(ORIGIN_ID)
+        .domain_name(alb_dns)
+        .custom_origin_config(
+            CustomOriginConfig::builder()
+                .http_port(80)
+                .https_port(443)
+                .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
+                .build()
+                .map_err(bad)?,
+        )
+        .build()
+        .map_err(bad)?;
+    let behavior = DefaultCacheBehavior::builder()
+        .target_origin_id(ORIGIN_ID)
+        .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+        .allowed_methods(allowed)
+        .cache_policy_id(CACHING_DISABLED)
+        .origin_request_policy_id(ALL_VIEWER)
+        .compress(true)
+        .build()
+        .map_err(bad)?;
+    DistributionConfig::builder()
+        .caller_reference(format!("geusemaker-{stack}"))
+        .comment(comment(stack))
+        .enabled(true)
+        .origins(
+            Origins::builder()
+                .quantity(1)
+                .items(origin)
+                .build()
+                .map_err(bad)?,
+        )
+        .default_cache_behavior(behavior)
+        .viewer_certificate(
+            ViewerCertificate::builder()
+                .cloud_front_default_certificate(true)
+                .build(),
+        )
+        .build()
+        .map_err(bad)
+}
+
+impl AwsCloud {
+    pub(super) async fn distribution(&self, s: &mut Session) -> CloudResult<()> {
+        let stack = s.state().stack_name.clone();
+        let alb = s.state().alb_dns_name.clone().ok_or_else(|| {
+            CloudError::Refused("CloudFront needs the load balancer first".into())
+        })?;
+        s.progress(Some(0.0), "distribution with the ALB as origin")?;
+        let (id, domain) = match self.find_distribution(&stack).await? {
+            Some(found) => found,
+            None => {
+                let tags = pairs(&stack, &comment(&stack))
+                    .into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(bad))
+                    .collect::<CloudResult<Vec<_>>>()?;
+                let created = self
+                    .cloudfront
+                    .create_distribution_with_tags()
+                    .distribution_config_with_tags(
+                        DistributionConfigWithTags::builder()
+                            .distribution_config(config(&stack, &alb)?)
+                            .tags(Tags::builder().set_items(Some(tags)).build())
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| api_error("CreateDistribution", e))?;
+                let d = created.distribution().ok_or_else(|| {
+                    CloudError::api(
+                        "CreateDistribution",
+                        "NoAnswer",
+                        "no distribution in the answer",
+                    )
+                })?;
+                (d.id().to_string(), d.domain_name().to_string())
+            }
+        };
+        s.record(|st| {
+            st.cloudfront_id = Some(id.clone());
+            st.cloudfront_domain = Some(domain.clone());
+            st.n8n_url = Some(format!("https://{domain}"));
+            st.set_provenance("cloudfront", true);
+        })?;
+        self.wait_deployed(s, &id, "InProgress → Deployed").await?;
+        s.progress(Some(1.0), format!("https://{domain}"))?;
+        Ok(())
+    }
+
+    /// (id, domain) of the distribution this stack made, found by its comment.
+    pub(super) async fn find_distribution(
+        &self,
+        stack: &str,
+    ) -> CloudResult<Option<(String, String)>> {
+        let wanted = comment(stack);
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .cloudfront
+                .list_distributions()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| api_error("ListDistributions", e))?;
+            let Some(list) = page.distribution_list() else {
+                return Ok(None);
+            };
+            if let Some(d) = list.items().iter().find(|d| d.comment() == wanted) {
+                return Ok(Some((d.id().to_string(), d.domain_name().to_string())));
+            }
+            match list.next_marker() {
+                Some(next) if list.is_truncated() => marker = Some(next.to_string()),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    async fn wait_deployed(&self, s: &mut Session, id: &str, what: &str) -> CloudResult<()> {
+        self.wait_for(s, what, || async {
+            let r = self
+                .cloudfront
+                .get_distribution()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| api_error("GetDistribution", e))?;
+            let status = r
+                .distribution()
+                .map(|d| d.status().to_string())
+                .unwrap_or_default();
+            Ok((status == "Deployed").then_some(()))
+        })
+        .await
+    }
+
+    /// Disable, wait until deployed, delete with the current ETag.
+    pub(super) async fn remove_distribution(&self, s: &mut Session) -> CloudResult<()> {
+        let Some(id) = s.state().cloudfront_id.clone() else {
+            return Ok(());
+        };
+        let current = self
+            .cloudfront
+            .get_distribution_config()
+            .id(&id)
+            .send()
+            .await;
+        let current = match current {
+            Ok(c) => c,
+            Err(e) => {
+                let e = api_error("GetDistributionConfig", e);
+                if code_of(&e) == Some("NoSuchDistribution") {
+                    s.record(|st| {
+                        st.cloudfront_id = None;
+                        st.cloudfront_domain = None;
+                    })?;
+                    return Ok(());
+                }
+                return Err(e);
+            }
+        };
+        if let Some(mut config) = current.distribution_config().cloned()
+            && config.enabled()
+        {
+            s.progress(Some(0.1), format!("disabling {id}"))?;
+            config.enabled = false;
+            self.cloudfront
+                .update_distribution()
+                .id(&id)
+                .if_match(current.e_tag().unwrap_or_default())
+                .distribution_config(config)
+                .send()
+                .await
+                .map_err(|e| api_error("UpdateDistribution", e))?;
+        }
+        self.wait_deployed(s, &id, "disabling, waiting for Deployed")
+            .await?;
+        let latest = self
+            .cloudfront
+            .get_distribution()
+            .id(&id)
+            .send()
+            .await
+            .map_err(|e| api_error("GetDistribution", e))?;
+        s.progress(Some(0.9), format!("deleting {id}"))?;
+        let deleted = self
+            .cloudfront
+            .delete_distribution()
+            .id(&id)
+            .if_match(latest.e_tag().unwrap_or_default())
+            .send()
+            .await;
+        if let Err(e) = deleted {
+            let e = api_error("DeleteDistribution", e);
+            if code_of(&e) != Some("NoSuchDistribution") {
+                return Err(e);
+            }
+        }
+        s.record(|st| {
+            st.cloudfront_id = None;
+            st.cloudfront_domain = None;
+        })?;
+        Ok(())
+    }
+}
