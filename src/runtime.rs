@@ -127,7 +127,7 @@ impl Runtime {
 }
 
 /// `us-east-1`, `ap-southeast-2`, `us-gov-west-1`: letters, dashes, a digit.
-fn validate_region(region: &str) -> Result<(), RuntimeError> {
+pub fn validate_region(region: &str) -> Result<(), RuntimeError> {
     let parts: Vec<&str> = region.split('-').collect();
     let ok = parts.len() >= 3
         && parts[..parts.len() - 1]

@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::domain::budget::BudgetAction;
 use crate::domain::{Service, StackName, Tier};
 
 #[derive(Debug, Parser)]
@@ -62,6 +63,36 @@ pub enum Command {
     Monitor(MonitorArgs),
     /// Inject a fault into a sandbox stack (needs --sandbox)
     Fault(FaultArgs),
+    /// Set, change or clear a stack's monthly budget
+    Budget(BudgetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// Monthly budget in US dollars
+    #[arg(value_name = "USD", value_parser = parse_usd, required_unless_present = "clear")]
+    pub monthly_usd: Option<f64>,
+    /// At 100% spent: warn (default) or stop (terminate the instance, keep the EFS)
+    #[arg(long, value_enum)]
+    pub action: Option<BudgetAction>,
+    /// Remove the budget
+    #[arg(long, conflicts_with_all = ["monthly_usd", "action"])]
+    pub clear: bool,
+}
+
+/// A positive amount of dollars: "25", "0.5", "$10".
+pub fn parse_usd(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_start_matches('$')
+        .parse()
+        .map_err(|_| format!("{s:?} is not an amount of dollars; write it like 25 or 7.50"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("a budget must be more than $0, not {s}"))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +140,15 @@ pub struct DeployArgs {
     /// Base GPU AMI on the gpu tier)
     #[arg(long, value_name = "AMI_ID")]
     pub ami_id: Option<String>,
+    /// Monthly budget in US dollars (default: settings' monthly_budget_usd)
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    pub budget: Option<f64>,
+    /// At 100% of the budget spent: warn or stop (default: settings' budget_action)
+    #[arg(long, value_enum)]
+    pub budget_action: Option<BudgetAction>,
+    /// Deploy even when the estimate is over the budget
+    #[arg(long)]
+    pub over_budget: bool,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,

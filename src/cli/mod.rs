@@ -93,6 +93,7 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Logs(args) => logs::logs(rt, args, json).await,
         Command::Cost(args) => cost::cost(rt, &args.stack, json),
         Command::Fault(args) => fault::fault(rt, args, json),
+        Command::Budget(args) => cost::set_budget(rt, &args, json),
         Command::Rollback(args) => watch::rollback(rt, args, json).await,
         Command::Monitor(args) => watch::monitor(rt, args, json).await,
     }

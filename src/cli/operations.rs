@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use crate::cloud::session::StoreSink;
 use crate::cloud::{Cidr, DeployOptions, DeployRequest};
 use crate::deploy::{self, OperationError};
+use crate::domain::budget::Budget;
 use crate::domain::{StackName, StackStatus, Tier};
 use crate::runtime::Runtime;
 
@@ -74,6 +75,14 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         fallback_on_demand: args.fallback_on_demand,
         certificate_arn: args.certificate_arn.clone(),
         ami_id: args.ami_id.clone(),
+        budget: args
+            .budget
+            .or(rt.settings.monthly_budget_usd)
+            .map(|monthly_usd| Budget {
+                monthly_usd,
+                action: args.budget_action.unwrap_or(rt.settings.budget_action),
+            }),
+        over_budget: args.over_budget,
     };
     if let Some(arn) = &options.certificate_arn
         && !(arn.starts_with("arn:aws") && arn.contains(":acm:") && arn.contains(":certificate/"))

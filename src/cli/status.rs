@@ -67,6 +67,10 @@ fn note(state: &DeploymentState) -> String {
         StackStatus::Destroyed => crate::deploy::destroy_kept_data(state)
             .map(|k| format!("kept {}", k.describe()))
             .unwrap_or_default(),
+        StackStatus::Stopped => format!(
+            "stopped by its budget; `deploy {}` starts it on its EFS",
+            state.stack_name
+        ),
         StackStatus::Failed => state
             .status_reason
             .clone()
@@ -77,11 +81,14 @@ fn note(state: &DeploymentState) -> String {
 }
 
 pub fn status(rt: &Runtime, stack: &StackName, json: bool) -> Result<(), Failure> {
-    let state = load_existing(rt, stack)?;
+    let mut state = load_existing(rt, stack)?;
+    let now = rt.clock.now();
+    // As of now, not as of the last write.
+    state.budget_status = crate::domain::budget::check(&state, now);
     if json {
         return print_json(&state);
     }
-    println!("{}", describe(&state, rt.clock.now()));
+    println!("{}", describe(&state, now));
     Ok(())
 }
 
@@ -145,6 +152,13 @@ fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
             })
             .collect();
         out.push(format!("  services  {}", services.join("  ")));
+    }
+    if let Some(b) = &s.budget_status {
+        out.push(format!(
+            "  budget    {} {}",
+            symbols::budget(b.level),
+            b.message
+        ));
     }
     let c = cost::summarize(s, now);
     let rate = c

@@ -48,6 +48,10 @@ pub struct DeployOptions {
     pub certificate_arn: Option<String>,
     /// Launch this AMI instead of resolving one.
     pub ami_id: Option<String>,
+    /// A budget to set on the stack; one already recorded stays otherwise.
+    pub budget: Option<crate::domain::budget::Budget>,
+    /// Deploy even when the plan's estimate is over the budget.
+    pub over_budget: bool,
 }
 
 /// An IPv4 CIDR block, validated.
@@ -124,11 +128,14 @@ pub struct SpotNotice {
     pub detail: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Prices {
     pub on_demand_per_hour: Option<f64>,
     pub spot_per_hour: Option<f64>,
     pub efs_gb_month: f64,
+    /// Why each price is an estimate, when it is (a list-price fallback).
+    pub on_demand_estimate: Option<String>,
+    pub spot_estimate: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -7,7 +7,6 @@ use crate::cloud::session::StateSink;
 use crate::cloud::{CloudResult, Session};
 use crate::domain::cost::{self, dollars};
 use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
-use crate::domain::state::ServiceStatus;
 use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
 
 use super::{Context, OperationError, audit, open, retry};
@@ -172,20 +171,7 @@ async fn run_stage(
         }
         Stage::Terminate if st.instance_id.is_none() => skipped("no instance"),
         Stage::Terminate => {
-            let id = st.instance_id.clone();
-            cloud.terminate_instance(s).await?;
-            let now = s.now();
-            s.record(|st| {
-                cost::close_instance_period(st, now);
-                st.instance_id = None;
-                st.public_ip = None;
-                st.private_ip = None;
-                st.n8n_url = None;
-                for service in &mut st.services {
-                    service.status = ServiceStatus::Stopped;
-                    service.response_time_ms = None;
-                }
-            })?;
+            let id = super::stop::terminate(ctx, s).await?;
             Ok((StageStatus::Done, id.map(|i| format!("{i} terminated"))))
         }
         Stage::Security => {

@@ -7,6 +7,7 @@ mod pipeline;
 mod readiness;
 mod retry;
 mod rollback;
+mod stop;
 pub mod user_data;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use std::time::Duration;
 pub use destroy::{DestroyOutcome, KeptData, destroy, kept_data as destroy_kept_data};
 pub use pipeline::deploy;
 pub use rollback::{relaunch_request, rollback};
+pub use stop::stop;
 
 use crate::cloud::session::StateSink;
 use crate::cloud::{Cloud, CloudError, Session};
@@ -132,6 +134,18 @@ fn audit<T>(
     start: Timestamp,
     result: &Result<T, OperationError>,
 ) {
+    audit_because(ctx, operation, stack, start, result, None);
+}
+
+/// The audit line, with why the operation ran when it was not asked for.
+fn audit_because<T>(
+    ctx: &Context,
+    operation: &str,
+    stack: &StackName,
+    start: Timestamp,
+    result: &Result<T, OperationError>,
+    reason: Option<&str>,
+) {
     let (outcome, error) = match result {
         Ok(_) => (AuditResult::Succeeded, None),
         Err(e) if e.is_refusal() => (AuditResult::Refused, Some(e.to_string())),
@@ -145,6 +159,7 @@ fn audit<T>(
         end: ctx.clock.now(),
         result: outcome,
         error,
+        reason: reason.map(str::to_string),
         pid: std::process::id(),
     };
     if let Err(e) = ctx.store.audit(&entry) {

@@ -3,9 +3,10 @@
 
 use crate::cloud::session::StateSink;
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::domain::cost;
 use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
 use crate::domain::state::{CostTracking, DeploymentConfig};
-use crate::domain::{DeploymentState, StackStatus, Stage};
+use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
 
 use super::{Context, OperationError, audit, healthy_snapshot, open, readiness, retry, rollback};
 use crate::domain::state::RollbackTrigger;
@@ -28,7 +29,9 @@ async fn run(
     sink: Box<dyn StateSink>,
 ) -> Result<DeploymentState, OperationError> {
     let provider = ctx.cloud.provider();
+    let mut created = false;
     let mut s = open(ctx, &req.stack, "deploy", sink, |now| {
+        created = true;
         Some(DeploymentState::new(
             req.stack.as_str(),
             req.tier,
@@ -38,6 +41,7 @@ async fn run(
         ))
     })?;
     check_compatible(s.state(), req)?;
+    let before = (!created).then(|| s.state().clone());
     let stages = req.tier.deploy_stages();
     s.record(|st| {
         st.status = StackStatus::Creating;
@@ -51,6 +55,9 @@ async fn run(
         let expected = ctx.cloud.typical_secs(stage);
         s.start_stage(stage, expected)?;
         if let Err(error) = run_stage_with_retry(ctx, req, &mut s, stage).await {
+            if stage == Stage::Validate && matches!(error, CloudError::Refused(_)) {
+                return Err(refuse(ctx, s, before, &req.stack, error));
+            }
             let failure = fail(&mut s, stage, error);
             return Err(roll_back_if_stuck(ctx, &mut s, stage, failure).await);
         }
@@ -109,9 +116,17 @@ async fn run_stage(
                 cost.on_demand_price_per_hour = prices.on_demand_per_hour;
                 cost.spot_price_per_hour = prices.spot_per_hour;
                 cost.efs_gb_month_price = prices.efs_gb_month;
+                cost.price_estimate = if req.spot {
+                    prices.spot_estimate.clone()
+                } else {
+                    prices.on_demand_estimate.clone()
+                };
                 st.cost = Some(cost);
+                if let Some(budget) = &req.options.budget {
+                    st.budget = Some(budget.clone());
+                }
             })?;
-            Ok(())
+            within_budget(req, s)
         }
         Stage::Network => cloud.ensure_network(req, s).await,
         Stage::Security => cloud.ensure_security_groups(req, s).await,
@@ -124,6 +139,44 @@ async fn run_stage(
         Stage::Services => readiness::wait_for_boot(ctx, s).await,
         Stage::Health => readiness::wait_for_health(ctx, s).await,
     }
+}
+
+/// Preflight said no, before anything was created: the stack is left as it
+/// was (a new one is not kept), and the refusal is the user's to act on.
+fn refuse(
+    ctx: &Context,
+    mut s: Session,
+    before: Option<DeploymentState>,
+    stack: &StackName,
+    error: CloudError,
+) -> OperationError {
+    let restored = match before {
+        Some(before) => s.record(|st| *st = before).map_err(OperationError::from),
+        None => ctx.store.remove(stack).map_err(OperationError::from),
+    };
+    match restored {
+        Ok(()) => OperationError::Conflict(error.to_string()),
+        Err(e) => e,
+    }
+}
+
+/// A plan whose estimate is over the stack's budget goes no further, unless
+/// the user said `--over-budget`: nothing has been created yet.
+fn within_budget(req: &DeployRequest, s: &Session) -> CloudResult<()> {
+    let Some(budget) = s.state().budget.clone() else {
+        return Ok(());
+    };
+    let projected = cost::planned_monthly(s.state(), req.tier, s.now());
+    if projected <= budget.monthly_usd || req.options.over_budget {
+        return Ok(());
+    }
+    Err(CloudError::Refused(format!(
+        "the estimate, {}/month, is over {}'s {} monthly budget, so nothing was created or changed. \
+         Raise the budget (--budget), choose a smaller --instance-type, or add --over-budget to deploy anyway",
+        cost::dollars(projected),
+        req.stack,
+        cost::dollars(budget.monthly_usd)
+    )))
 }
 
 /// Mark the stage and the stack failed. What was created stays recorded, so

@@ -6,9 +6,8 @@
 
 use crate::cloud::session::StateSink;
 use crate::cloud::{CloudError, CloudResult, DeployOptions, DeployRequest, Session};
-use crate::domain::cost;
 use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
-use crate::domain::state::{RollbackRecord, RollbackTrigger, ServiceStatus};
+use crate::domain::state::{RollbackRecord, RollbackTrigger};
 use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
 
 use super::{Context, OperationError, audit, healthy_snapshot, open, readiness, retry};
@@ -39,6 +38,11 @@ async fn run(
         StackStatus::Destroyed => {
             return Err(OperationError::Conflict(format!(
                 "{stack} is destroyed: there is nothing to roll back; `deploy {stack}` brings it back on its EFS"
+            )));
+        }
+        StackStatus::Stopped => {
+            return Err(OperationError::Conflict(format!(
+                "{stack} was stopped by its budget: raise it (`budget {stack} USD`), then `deploy {stack}` starts it on its EFS"
             )));
         }
         _ if s.state().efs_id.is_none() => {
@@ -169,7 +173,13 @@ async fn run_stage(
     request: Option<&DeployRequest>,
 ) -> CloudResult<()> {
     match (stage, request) {
-        (Stage::Terminate, _) => terminate(ctx, s).await,
+        (Stage::Terminate, _) => {
+            let id = super::stop::terminate(ctx, s).await?;
+            if let Some(id) = id {
+                s.progress(Some(1.0), format!("{id} terminated"))?;
+            }
+            Ok(())
+        }
         (Stage::Storage, _) => {
             // The data must have survived: relaunching on a lost EFS would
             // start an empty stack.
@@ -187,28 +197,6 @@ async fn run_stage(
         (Stage::Health, Some(_)) => readiness::wait_for_health(ctx, s).await,
         _ => Ok(()),
     }
-}
-
-async fn terminate(ctx: &Context, s: &mut Session) -> CloudResult<()> {
-    let Some(id) = s.state().instance_id.clone() else {
-        return Ok(());
-    };
-    ctx.cloud.terminate_instance(s).await?;
-    let now = s.now();
-    s.record(|st| {
-        cost::close_instance_period(st, now);
-        st.instance_id = None;
-        st.public_ip = None;
-        st.private_ip = None;
-        st.n8n_url = None;
-        for service in &mut st.services {
-            service.status = ServiceStatus::Stopped;
-            service.response_time_ms = None;
-            service.consecutive_failures = 0;
-        }
-    })?;
-    s.progress(Some(1.0), format!("{id} terminated"))?;
-    Ok(())
 }
 
 /// What to relaunch: the last healthy snapshot's configuration. After a spot

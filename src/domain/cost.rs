@@ -1,6 +1,6 @@
 //! Cost math: pure functions of a state document and the time.
 
-use super::state::{DeploymentState, StackStatus};
+use super::state::{DeploymentState, InstancePeriod, StackStatus};
 use super::time::Timestamp;
 
 pub const HOURS_PER_MONTH: f64 = 730.0;
@@ -8,6 +8,12 @@ pub const HOURS_PER_MONTH: f64 = 730.0;
 pub const ASSUMED_EFS_GB: f64 = 10.0;
 /// Fixed hourly charge of an Application Load Balancer (us-east-1), before LCUs.
 pub const ALB_HOURLY: f64 = 0.0225;
+/// One Load Balancer Capacity Unit-hour (us-east-1): the baseline assumed.
+pub const ALB_LCU_HOURLY: f64 = 0.008;
+/// Every public IPv4 address, attached or not, since February 2024.
+pub const IPV4_HOURLY: f64 = 0.005;
+/// An internet-facing ALB holds a public address in each of its two zones.
+const ALB_ADDRESSES: u32 = 2;
 /// When only the on-demand price is known, spot is assumed this much cheaper.
 pub const ASSUMED_SPOT_DISCOUNT: f64 = 0.70;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -25,9 +31,24 @@ pub struct CostSummary {
     pub efs_size_known: bool,
     pub efs_monthly: f64,
     pub alb_monthly: f64,
+    /// What spot saves against on-demand over a month, for a spot instance.
+    pub spot_saving_monthly: Option<f64>,
     pub monthly_estimate: f64,
     pub runtime_hours: f64,
     pub cost_to_date: f64,
+    /// The monthly estimate, component by component.
+    pub items: Vec<CostItem>,
+}
+
+/// One component of the monthly estimate.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CostItem {
+    pub component: &'static str,
+    pub hourly: Option<f64>,
+    pub monthly: f64,
+    /// True when the figure rests on an assumption or a fallback; `note` says which.
+    pub estimate: bool,
+    pub note: String,
 }
 
 /// The hourly price of the instance as configured, spot or on-demand.
@@ -78,12 +99,25 @@ pub fn summarize(state: &DeploymentState, now: Timestamp) -> CostSummary {
     };
     let (efs_monthly, efs_size_gb, efs_size_known) =
         efs_monthly(state).unwrap_or((0.0, 0.0, false));
-    let alb_monthly = if state.alb_arn.is_some() && state.status != StackStatus::Destroyed {
-        ALB_HOURLY * HOURS_PER_MONTH
+    let has_alb = state.alb_arn.is_some() && state.status != StackStatus::Destroyed;
+    let alb_monthly = if has_alb {
+        (ALB_HOURLY + ALB_LCU_HOURLY) * HOURS_PER_MONTH
     } else {
         0.0
     };
-    let monthly_estimate = hourly_rate.unwrap_or(0.0) * HOURS_PER_MONTH + efs_monthly + alb_monthly;
+    let addresses = u32::from(running) + if has_alb { ALB_ADDRESSES } else { 0 };
+    let items = items(
+        state,
+        hourly_rate,
+        (efs_monthly, efs_size_gb, efs_size_known),
+        alb_monthly,
+        addresses,
+    );
+    let monthly_estimate = items.iter().map(|i| i.monthly).sum();
+    let spot_saving_monthly = match (running && is_spot, price, on_demand_rate) {
+        (true, Some(spot), Some(od)) => Some((od - spot).max(0.0) * HOURS_PER_MONTH),
+        _ => None,
+    };
 
     let open_hours = match (running, cost.and_then(|c| c.instance_start_time)) {
         (true, Some(start)) => start.secs_until(now) / 3600.0,
@@ -91,10 +125,9 @@ pub fn summarize(state: &DeploymentState, now: Timestamp) -> CostSummary {
     };
     let closed_hours = cost.map_or(0.0, |c| c.closed_runtime_hours);
     let closed_cost = cost.map_or(0.0, |c| c.closed_instance_cost);
-    let efs_hours = state.created_at.secs_until(now) / 3600.0;
     let cost_to_date = closed_cost
-        + open_hours * hourly_rate.unwrap_or(0.0)
-        + efs_monthly * efs_hours / HOURS_PER_MONTH;
+        + open_hours * (hourly_rate.unwrap_or(0.0) + IPV4_HOURLY)
+        + standing_cost(state, efs_monthly, alb_monthly, state.created_at, now);
 
     CostSummary {
         hourly_rate,
@@ -105,10 +138,159 @@ pub fn summarize(state: &DeploymentState, now: Timestamp) -> CostSummary {
         efs_size_known,
         efs_monthly,
         alb_monthly,
+        spot_saving_monthly,
         monthly_estimate,
         runtime_hours: closed_hours + open_hours,
         cost_to_date,
+        items,
     }
+}
+
+/// What the parts that do not come and go with the instance (EFS, ALB and its
+/// addresses) cost between `from` and `to`, prorated by the hour.
+fn standing_cost(
+    state: &DeploymentState,
+    efs_monthly: f64,
+    alb_monthly: f64,
+    from: Timestamp,
+    to: Timestamp,
+) -> f64 {
+    let start = if state.created_at.0 > from.0 {
+        state.created_at
+    } else {
+        from
+    };
+    let hours = (start.secs_until(to) / 3600.0).max(0.0);
+    let alb_addresses = if alb_monthly > 0.0 {
+        f64::from(ALB_ADDRESSES) * IPV4_HOURLY
+    } else {
+        0.0
+    };
+    (efs_monthly + alb_monthly) * hours / HOURS_PER_MONTH + alb_addresses * hours
+}
+
+/// The monthly estimate of the stack once all of `tier` runs: what a plan
+/// costs before anything exists (an EFS of unknown size is assumed 10 GB).
+pub fn planned_monthly(state: &DeploymentState, tier: super::Tier, now: Timestamp) -> f64 {
+    let mut planned = state.clone();
+    let plan = || Some("planned".to_string());
+    planned.status = StackStatus::Running;
+    planned.instance_id = planned.instance_id.or_else(plan);
+    planned.efs_id = planned.efs_id.or_else(plan);
+    if tier.has_load_balancer() {
+        planned.alb_arn = planned.alb_arn.or_else(plan);
+    }
+    if tier.has_cdn() {
+        planned.cloudfront_id = planned.cloudfront_id.or_else(plan);
+    }
+    if let Some(cost) = planned.cost.as_mut() {
+        cost.instance_start_time.get_or_insert(now);
+    }
+    summarize(&planned, now).monthly_estimate
+}
+
+/// What the stack cost from `from` to `now`: instance periods (closed ones
+/// from the history, clipped to the window, and the open one) plus EFS and ALB.
+pub fn spend_between(state: &DeploymentState, from: Timestamp, now: Timestamp) -> f64 {
+    let c = summarize(state, now);
+    let overlap = |start: Timestamp, end: Timestamp| {
+        let start = if start.0 > from.0 { start } else { from };
+        let end = if end.0 < now.0 { end } else { now };
+        (start.secs_until(end) / 3600.0).max(0.0)
+    };
+    let cost = state.cost.as_ref();
+    let closed: f64 = cost.map_or(0.0, |c| {
+        c.history
+            .iter()
+            .map(|p| overlap(p.started_at, p.ended_at) * (p.hourly_rate + IPV4_HOURLY))
+            .sum()
+    });
+    let open = match (c.hourly_rate, cost.and_then(|c| c.instance_start_time)) {
+        (Some(rate), Some(start)) => overlap(start, now) * (rate + IPV4_HOURLY),
+        _ => 0.0,
+    };
+    closed + open + standing_cost(state, c.efs_monthly, c.alb_monthly, from, now)
+}
+
+/// Cost accrued since the stack was created, sampled at `points` even steps
+/// up to `now`: the Cost pane's chart.
+pub fn accrued_series(state: &DeploymentState, now: Timestamp, points: usize) -> Vec<f64> {
+    let start = state.created_at;
+    let span = start.secs_until(now).max(0.0);
+    (1..=points)
+        .map(|i| {
+            let at = start.plus_secs(span * i as f64 / points as f64);
+            spend_between(state, start, at)
+        })
+        .collect()
+}
+
+fn items(
+    state: &DeploymentState,
+    hourly_rate: Option<f64>,
+    (efs_monthly, efs_gb, efs_known): (f64, f64, bool),
+    alb_monthly: f64,
+    addresses: u32,
+) -> Vec<CostItem> {
+    let mut items = Vec::new();
+    let price_note = state.cost.as_ref().and_then(|c| c.price_estimate.clone());
+    if let Some(rate) = hourly_rate {
+        let market = if state.is_spot() { "spot" } else { "on-demand" };
+        items.push(CostItem {
+            component: "instance",
+            hourly: Some(rate),
+            monthly: rate * HOURS_PER_MONTH,
+            estimate: price_note.is_some(),
+            note: price_note.unwrap_or_else(|| {
+                format!(
+                    "{} {market}, current price",
+                    state.instance_type().unwrap_or("?")
+                )
+            }),
+        });
+    }
+    if state.efs_id.is_some() {
+        items.push(CostItem {
+            component: "efs",
+            hourly: None,
+            monthly: efs_monthly,
+            estimate: !efs_known,
+            note: if efs_known {
+                format!("{} metered, standard storage", efs_size(efs_gb, true))
+            } else {
+                format!("size not metered yet: {ASSUMED_EFS_GB:.0} GB assumed")
+            },
+        });
+    }
+    if addresses > 0 {
+        let hourly = f64::from(addresses) * IPV4_HOURLY;
+        items.push(CostItem {
+            component: "public_ipv4",
+            hourly: Some(hourly),
+            monthly: hourly * HOURS_PER_MONTH,
+            estimate: false,
+            note: format!("{addresses} public IPv4 address(es) at $0.005/h"),
+        });
+    }
+    if alb_monthly > 0.0 {
+        items.push(CostItem {
+            component: "alb",
+            hourly: Some(ALB_HOURLY + ALB_LCU_HOURLY),
+            monthly: alb_monthly,
+            estimate: true,
+            note: "hourly charge plus 1 LCU: more traffic costs more".into(),
+        });
+    }
+    if state.cloudfront_id.is_some() && state.status != StackStatus::Destroyed {
+        items.push(CostItem {
+            component: "cloudfront",
+            hourly: None,
+            monthly: 0.0,
+            estimate: true,
+            note: "no hourly charge; assumes traffic within the free tier (1 TB out, 10M requests a month)".into(),
+        });
+    }
+    items
 }
 
 /// Close the running instance's cost period: its hours and cost move to the
@@ -121,12 +303,21 @@ pub fn close_instance_period(state: &mut DeploymentState, now: Timestamp) {
     if let Some(start) = cost.instance_start_time.take() {
         let hours = start.secs_until(now) / 3600.0;
         cost.closed_runtime_hours += hours;
-        cost.closed_instance_cost += hours * rate;
+        cost.closed_instance_cost += hours * (rate + IPV4_HOURLY);
+        cost.history.push(InstancePeriod {
+            instance_id: state.instance_id.clone(),
+            instance_type: cost.instance_type.clone(),
+            spot: cost.is_spot,
+            started_at: start,
+            ended_at: now,
+            hourly_rate: rate,
+        });
     }
 }
 
 /// Refresh the seed-schema fields that readers of the file expect to be current.
 pub fn refresh_recorded(state: &mut DeploymentState, now: Timestamp) {
+    state.budget_status = super::budget::check(state, now);
     let summary = summarize(state, now);
     if let Some(cost) = state.cost.as_mut() {
         cost.estimated_monthly_cost = Some(round4(summary.monthly_estimate));
@@ -209,12 +400,20 @@ mod tests {
         let s = running_stack();
         let c = summarize(&s, t("2026-01-01T10:00:00Z"));
         assert_eq!(c.hourly_rate, Some(0.0125));
-        // 0.0125 * 730 + 10 GB * 0.30 = 9.125 + 3.0 (seed 000 §8.3 says 14.125 with 5 GB more)
-        assert!((c.monthly_estimate - 12.125).abs() < 1e-9);
+        // 0.0125 * 730 + 10 GB * 0.30 = 9.125 + 3.0 (seed 000 §8.3 says 14.125 with
+        // 5 GB more), plus the public IPv4 address the seed predates: 0.005 * 730.
+        assert!((c.monthly_estimate - (12.125 + 3.65)).abs() < 1e-9);
         assert!((c.spot_saving_pct.unwrap() - 69.95).abs() < 0.01);
+        assert!((c.spot_saving_monthly.unwrap() - (0.0416 - 0.0125) * 730.0).abs() < 1e-9);
         assert!((c.runtime_hours - 10.0).abs() < 1e-9);
         let efs_part = 3.0 * 10.0 / 730.0;
-        assert!((c.cost_to_date - (0.125 + efs_part)).abs() < 1e-9);
+        let ipv4_part = 0.005 * 10.0;
+        assert!((c.cost_to_date - (0.125 + ipv4_part + efs_part)).abs() < 1e-9);
+        let items: Vec<(&str, bool)> = c.items.iter().map(|i| (i.component, i.estimate)).collect();
+        assert_eq!(
+            items,
+            [("instance", false), ("efs", false), ("public_ipv4", false)]
+        );
     }
 
     #[test]
@@ -231,6 +430,88 @@ mod tests {
             "closed hours are kept"
         );
         assert!(c.cost_to_date >= 0.025);
+    }
+
+    #[test]
+    fn a_fallback_price_an_unmetered_efs_an_alb_and_cloudfront_are_estimates() {
+        let mut s = running_stack();
+        s.tier = Some(Tier::Gpu);
+        s.efs_size_bytes = None;
+        s.alb_arn = Some("arn:alb".into());
+        s.cloudfront_id = Some("E1".into());
+        s.cost.as_mut().unwrap().price_estimate = Some("Pricing API unavailable".into());
+        let c = summarize(&s, t("2026-01-01T10:00:00Z"));
+        let estimate = |name: &str| {
+            c.items
+                .iter()
+                .find(|i| i.component == name)
+                .unwrap()
+                .estimate
+        };
+        assert!(
+            estimate("instance") && estimate("efs") && estimate("alb") && estimate("cloudfront")
+        );
+        assert!(!estimate("public_ipv4"));
+        let ipv4 = c
+            .items
+            .iter()
+            .find(|i| i.component == "public_ipv4")
+            .unwrap();
+        assert!(
+            (ipv4.monthly - 3.0 * 0.005 * 730.0).abs() < 1e-9,
+            "instance + 2 ALB addresses"
+        );
+        let total: f64 = c.items.iter().map(|i| i.monthly).sum();
+        assert!((c.monthly_estimate - total).abs() < 1e-9);
+    }
+
+    #[test]
+    fn each_instance_period_is_priced_at_its_own_rate_across_a_relaunch() {
+        let mut s = running_stack();
+        // Two hours on spot, interrupted, relaunched on-demand for three more.
+        close_instance_period(&mut s, t("2026-01-01T02:00:00Z"));
+        let cost = s.cost.as_mut().unwrap();
+        cost.is_spot = false;
+        cost.instance_start_time = Some(t("2026-01-01T02:30:00Z"));
+        let now = t("2026-01-01T05:30:00Z");
+        let history = &s.cost.as_ref().unwrap().history;
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].instance_id.as_deref(), Some("i-1"));
+        assert!(history[0].spot && (history[0].hourly_rate - 0.0125).abs() < 1e-12);
+        let c = summarize(&s, now);
+        assert!((c.runtime_hours - 5.0).abs() < 1e-9);
+        let instances = 2.0 * (0.0125 + 0.005) + 3.0 * (0.0416 + 0.005);
+        let efs = 3.0 * 5.5 / 730.0;
+        assert!(
+            (c.cost_to_date - (instances + efs)).abs() < 1e-9,
+            "{}",
+            c.cost_to_date
+        );
+        let whole = spend_between(&s, s.created_at, now);
+        assert!((whole - c.cost_to_date).abs() < 1e-9, "{whole}");
+        // From 02:00 on only the on-demand period counts, plus EFS.
+        let later = spend_between(&s, t("2026-01-01T02:00:00Z"), now);
+        let expected = 3.0 * (0.0416 + 0.005) + 3.0 * 3.5 / 730.0;
+        assert!((later - expected).abs() < 1e-9, "{later}");
+        let series = accrued_series(&s, now, 4);
+        assert!(series.windows(2).all(|w| w[0] <= w[1]), "{series:?}");
+        assert!((series[3] - whole).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_plan_counts_what_its_tier_will_create() {
+        let mut s = running_stack();
+        s.instance_id = None;
+        s.efs_id = None;
+        s.efs_size_bytes = None;
+        s.cost.as_mut().unwrap().instance_start_time = None;
+        let now = t("2026-01-01T00:00:00Z");
+        let dev = planned_monthly(&s, Tier::Dev, now);
+        // 9.125 instance + 3.65 IPv4 + 10 GB assumed * 0.30
+        assert!((dev - (9.125 + 3.65 + 3.0)).abs() < 1e-9, "{dev}");
+        let automation = planned_monthly(&s, Tier::Automation, now);
+        let alb = (ALB_HOURLY + ALB_LCU_HOURLY + 2.0 * IPV4_HOURLY) * HOURS_PER_MONTH;
+        assert!((automation - dev - alb).abs() < 1e-9, "{automation}");
     }
 
     #[test]

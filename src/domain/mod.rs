@@ -1,5 +1,6 @@
 //! Pure domain types: no I/O here.
 
+pub mod budget;
 pub mod cost;
 pub mod lenient;
 pub mod list_prices;

@@ -51,6 +51,10 @@ pub struct Settings {
     pub consecutive_failures_threshold: u32,
     pub ui_preferences: UiPreferences,
     pub aws_profile: Option<String>,
+    /// Every new stack's monthly budget in US dollars, unless `--budget`.
+    pub monthly_budget_usd: Option<f64>,
+    /// What happens when a stack has spent its budget: warn or stop.
+    pub budget_action: super::budget::BudgetAction,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -67,6 +71,8 @@ impl Default for Settings {
             consecutive_failures_threshold: 3,
             ui_preferences: UiPreferences::default(),
             aws_profile: None,
+            monthly_budget_usd: None,
+            budget_action: super::budget::BudgetAction::Warn,
             extra: Map::new(),
         }
     }

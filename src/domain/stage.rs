@@ -43,6 +43,7 @@ pub enum OperationKind {
     Deploy,
     Destroy,
     Rollback,
+    Stop,
 }
 
 impl Stage {

@@ -38,6 +38,9 @@ pub enum StackStatus {
     RollingBack,
     Destroying,
     Failed,
+    /// The instance was stopped (terminated) on purpose, by a budget; the
+    /// EFS, secrets and network stay, and `deploy` starts it again.
+    Stopped,
     /// Seed 001 calls this `terminated`.
     #[serde(alias = "terminated")]
     Destroyed,
@@ -191,8 +194,29 @@ pub struct CostTracking {
     pub closed_runtime_hours: f64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub closed_instance_cost: f64,
+    /// Why the instance price is an estimate (a fallback list price, say);
+    /// `None` when it came from the provider's price source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_estimate: Option<String>,
+    /// Every ended instance period, priced at its own type and market.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<InstancePeriod>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// One instance's time, from launch (or start of tracking) to its end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstancePeriod {
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub spot: bool,
+    pub started_at: Timestamp,
+    pub ended_at: Timestamp,
+    pub hourly_rate: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -213,6 +237,8 @@ impl CostTracking {
             estimated_cost_to_date: 0.0,
             closed_runtime_hours: 0.0,
             closed_instance_cost: 0.0,
+            price_estimate: None,
+            history: Vec::new(),
             extra: Map::new(),
         }
     }
@@ -321,6 +347,12 @@ pub struct DeploymentState {
     pub cloudfront_id: Option<String>,
     #[serde(default)]
     pub cloudfront_domain: Option<String>,
+    /// The stack's monthly budget, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<super::budget::Budget>,
+    /// Where it stands against that budget, as of `updated_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_status: Option<super::budget::BudgetStatus>,
     /// Which resources this program created (and so may delete) and which it reused.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub resource_provenance: Map<String, Value>,
@@ -390,6 +422,8 @@ impl DeploymentState {
             alb_target_health: None,
             cloudfront_id: None,
             cloudfront_domain: None,
+            budget: None,
+            budget_status: None,
             resource_provenance: Map::new(),
             services: Vec::new(),
             health_history: Vec::new(),

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::cloud::SpotNotice;
 use crate::cloud::session::StoreSink;
 use crate::deploy::{self, Context, OperationError, healthy_snapshot};
+use crate::domain::budget::{self, BudgetAction, BudgetLevel};
 use crate::domain::state::{
     HealthSample, RollbackRecord, RollbackTrigger, ServiceHealth, ServiceStatus,
 };
@@ -135,6 +136,16 @@ impl Watch {
                 .push("the stack changed or is busy elsewhere: nothing recorded".into());
             return Ok(report);
         };
+        if let Some(budget) = budget::check(&recorded, now) {
+            if budget.level != BudgetLevel::Ok {
+                report.notes.push(budget.message.clone());
+            }
+            if budget.level == BudgetLevel::Exceeded && budget.action == BudgetAction::Stop {
+                report.verdict = "over_budget";
+                report.action = Some(self.stop(&budget.message).await);
+                return Ok(report);
+            }
+        }
         let verdict = policy::evaluate(&services, &recorded.rollback_history, &self.policy, now);
         if let Verdict::Stuck(why) = &verdict {
             self.set_reason(why)?;
@@ -258,6 +269,15 @@ impl Watch {
             self.ctx.store.save(&state)?;
         }
         Ok(())
+    }
+
+    async fn stop(&self, reason: &str) -> String {
+        let (sink, _rx) = StoreSink::new(self.ctx.store.clone());
+        match deploy::stop(&self.ctx, &self.stack, reason, Box::new(sink)).await {
+            Ok(_) => format!("stopped: {reason}"),
+            Err(OperationError::Store(StoreError::Lock(held))) => format!("not stopping: {held}"),
+            Err(e) => format!("stop failed: {e}"),
+        }
     }
 
     async fn roll_back(&self, trigger: RollbackTrigger, reason: &str) -> String {

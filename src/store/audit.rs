@@ -27,6 +27,9 @@ pub struct AuditEntry {
     pub end: Timestamp,
     pub result: AuditResult,
     pub error: Option<String>,
+    /// Why it ran, when nobody asked for it (a budget stop, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub pid: u32,
 }
 
@@ -70,6 +73,7 @@ mod tests {
                 end: t.plus_secs(1.0),
                 result,
                 error: (result == AuditResult::Failed).then(|| "boom".into()),
+                reason: None,
                 pid: 1,
             };
             append(&path, &entry).unwrap();

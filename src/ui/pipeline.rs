@@ -68,6 +68,7 @@ fn title(state: &DeploymentState) -> String {
     let verb = match state.operation.as_ref().map(|o| o.kind) {
         Some(OperationKind::Destroy) => "Destroy",
         Some(OperationKind::Rollback) => "Rollback",
+        Some(OperationKind::Stop) => "Stop",
         _ => "Pipeline",
     };
     let market = if state.is_spot() { "spot" } else { "on-demand" };

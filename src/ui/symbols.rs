@@ -11,6 +11,7 @@ pub fn stack(status: StackStatus) -> &'static str {
         StackStatus::RollingBack => "↺",
         StackStatus::Destroying => "◌",
         StackStatus::Failed => "✖",
+        StackStatus::Stopped => "■",
         StackStatus::Destroyed => "○",
     }
 }
@@ -31,5 +32,15 @@ pub fn stage(status: StageStatus) -> &'static str {
         StageStatus::Done => "✔",
         StageStatus::Skipped => "–",
         StageStatus::Failed => "✖",
+    }
+}
+
+/// Within budget, close to it, over it.
+pub fn budget(level: crate::domain::budget::BudgetLevel) -> &'static str {
+    use crate::domain::budget::BudgetLevel;
+    match level {
+        BudgetLevel::Ok => "●",
+        BudgetLevel::Warning => "⚠",
+        BudgetLevel::Exceeded => "✖",
     }
 }

@@ -272,16 +272,22 @@ fn health_pane_last_known_from_state() {
     insta::assert_snapshot!(draw_pane(&m, 34, 7, super::health::render).backend());
 }
 
-fn behind_an_alb(target: &str) -> Model {
+/// The model with chat-bot selected, changed by `edit`.
+fn chat_bot_with(edit: impl FnOnce(&mut DeploymentState, Timestamp)) -> Model {
     let mut m = model();
     m.selected = Some("chat-bot".into());
+    let now = m.now;
     let stack = m
         .stacks
         .iter_mut()
         .find(|s| s.stack_name.as_str() == "chat-bot")
         .expect("chat-bot");
-    stack.alb_target_health = Some(target.into());
+    edit(stack, now);
     m
+}
+
+fn behind_an_alb(target: &str) -> Model {
+    chat_bot_with(|stack, _| stack.alb_target_health = Some(target.into()))
 }
 
 #[test]
@@ -301,6 +307,18 @@ fn cost_pane_of_a_spot_stack() {
     let mut m = model();
     m.selected = Some("chat-bot".into());
     insta::assert_snapshot!(draw_pane(&m, 30, 6, super::cost::render).backend());
+}
+
+#[test]
+fn cost_pane_warns_of_a_budget_and_breaks_the_estimate_down_when_tall() {
+    let m = chat_bot_with(|stack, now| {
+        stack.budget = Some(crate::domain::budget::Budget {
+            monthly_usd: 50.0,
+            action: crate::domain::budget::BudgetAction::Stop,
+        });
+        stack.budget_status = crate::domain::budget::check(stack, now);
+    });
+    insta::assert_snapshot!(draw_pane(&m, 44, 10, super::cost::render).backend());
 }
 
 #[test]

@@ -34,7 +34,7 @@ pub fn stack_status(status: StackStatus) -> Style {
         StackStatus::Creating | StackStatus::Updating | StackStatus::Destroying => Color::Yellow,
         StackStatus::RollingBack => Color::Magenta,
         StackStatus::Failed => Color::Red,
-        StackStatus::Destroyed => Color::DarkGray,
+        StackStatus::Stopped | StackStatus::Destroyed => Color::DarkGray,
     })
 }
 

@@ -477,3 +477,137 @@ fn rollback_by_hand_replaces_the_instance() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn a_plan_over_its_budget_is_refused_and_leaves_nothing() {
+    let home = Home::new();
+    home.cmd()
+        .args(["--sandbox", "deploy", "thrifty", "--yes", "--budget", "5"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("over thrifty's $5.00 monthly budget")
+                .and(predicate::str::contains("--over-budget")),
+        );
+    assert!(
+        home.deployments().is_empty(),
+        "a refused plan leaves no state"
+    );
+    let audit = std::fs::read_to_string(home.path().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"result\":\"refused\""), "{audit}");
+}
+
+#[test]
+fn cost_lists_every_component_and_a_budget_below_the_projection_warns() {
+    let home = Home::new();
+    home.json(&[
+        "--sandbox",
+        "deploy",
+        "demo",
+        "--tier",
+        "automation",
+        "--yes",
+        "--budget",
+        "20",
+        "--over-budget",
+        "--json",
+    ]);
+    let cost = home.json(&["--sandbox", "cost", "demo", "--json"]);
+    for key in [
+        "hourly_rate",
+        "monthly_estimate",
+        "cost_to_date",
+        "savings_percent",
+    ] {
+        assert!(cost[key].is_number(), "{key}: {cost}");
+    }
+    let items = cost["items"].as_array().unwrap();
+    let names: Vec<&str> = items
+        .iter()
+        .map(|i| i["component"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["instance", "efs", "public_ipv4", "alb"], "{cost}");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["estimate"].is_boolean() && i["monthly"].is_number())
+    );
+    assert_eq!(items[3]["estimate"], true, "LCUs are assumed");
+    let total: f64 = items.iter().map(|i| i["monthly"].as_f64().unwrap()).sum();
+    assert!((total - cost["monthly_estimate"].as_f64().unwrap()).abs() < 0.02);
+
+    let status = home.json(&["status", "demo", "--json"]);
+    assert_eq!(status["budget"]["monthly_usd"], 20.0);
+    assert_eq!(status["budget_status"]["level"], "warning", "{status}");
+    assert!(
+        status["budget_status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("of the $20.00 budget")
+    );
+    home.cmd()
+        .args(["status", "demo"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("budget    ⚠ projected"));
+}
+
+#[test]
+fn a_spent_budget_with_the_stop_action_stops_the_instance_and_keeps_the_efs() {
+    use std::process::{Command, Stdio};
+
+    let home = Home::new();
+    let deployed = home.json(&["--sandbox", "deploy", "demo", "--yes", "--json"]);
+    // A millionth of a dollar: spent within a second of running.
+    home.cmd()
+        .args(["budget", "demo", "0.000001", "--action", "stop"])
+        .assert()
+        .success();
+    let mut monitor = Command::new(assert_cmd::cargo::cargo_bin("geusemaker-tui"))
+        .env("GEUSEMAKER_HOME", home.path())
+        .env("GEUSEMAKER_SANDBOX_SPEED", crate::support::SPEED)
+        .args(["--sandbox", "monitor", "demo", "--interval", "200ms"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        let status = home.json(&["status", "demo", "--json"]);
+        if status["status"] == "stopped" {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never stopped: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    assert!(status["instance_id"].is_null(), "{status}");
+    assert_eq!(status["efs_id"], deployed["efs_id"], "the EFS is kept");
+    assert_eq!(status["budget_status"]["level"], "exceeded");
+    let audit = std::fs::read_to_string(home.path().join("audit.jsonl")).unwrap();
+    let stop: serde_json::Value = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["operation"] == "stop")
+        .expect("a stop line in the audit log");
+    assert_eq!(stop["result"], "succeeded");
+    assert!(
+        stop["reason"]
+            .as_str()
+            .unwrap()
+            .contains("spent this month"),
+        "{stop}"
+    );
+    // Stopped, not failed: `deploy` starts it again on the same EFS.
+    home.cmd()
+        .args(["budget", "demo", "--clear"])
+        .assert()
+        .success();
+    let again = home.json(&["--sandbox", "deploy", "demo", "--yes", "--json"]);
+    assert_eq!(again["status"], "running");
+    assert_eq!(again["efs_id"], deployed["efs_id"]);
+}

@@ -73,7 +73,25 @@ impl AwsCloud {
             .map(Timestamp::from_unix_millis)
             .unwrap_or_else(|| s.now());
         let instance_type = req.instance_type.clone();
+        // The price where it landed: spot prices differ from zone to zone.
+        let zone = running
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(str::to_string);
+        let zone_price = match (&zone, spot) {
+            (Some(zone), true) => self
+                .spot_price(&req.instance_type, Some(zone))
+                .await
+                .inspect_err(|e| tracing::warn!(error = %e, "spot price of the zone unknown"))
+                .ok()
+                .flatten(),
+            _ => None,
+        };
         s.record(|st| {
+            if let (Some(price), Some(cost)) = (zone_price, st.cost.as_mut()) {
+                cost.spot_price_per_hour = Some(price);
+                cost.price_estimate = None;
+            }
             st.private_ip = private_ip;
             st.n8n_url = public_ip.as_ref().map(|ip| format!("http://{ip}:5678"));
             st.public_ip = public_ip;

@@ -149,7 +149,7 @@ impl AwsCloud {
             ssm: client!(aws_sdk_ssm),
             sts: client!(aws_sdk_sts),
             // The Pricing API answers in us-east-1 for every region.
-            pricing: client!(aws_sdk_pricing, "us-east-1"),
+            pricing: client!(aws_sdk_pricing, pricing::endpoint_region(&settings.region)),
             settings,
             clock,
         })

@@ -1,7 +1,7 @@
 //! Prices: on-demand from the Pricing API, spot from the EC2 spot price
 //! history, cached for five minutes in `cache/pricing.json` (seed 000 §8.5).
-//! When either is unavailable the list price table stands in, and it says so
-//! in the log.
+//! When either is unavailable the list price table stands in, and the price
+//! is marked as an estimate, saying why.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +17,78 @@ use crate::domain::list_prices::{EFS_GB_MONTH, price_of};
 use crate::store::atomic;
 
 pub const CACHE_TTL_SECS: u64 = 300;
+
+/// The Pricing API's `location` for each commercial region.
+const LOCATIONS: &[(&str, &str)] = &[
+    ("us-east-1", "US East (N. Virginia)"),
+    ("us-east-2", "US East (Ohio)"),
+    ("us-west-1", "US West (N. California)"),
+    ("us-west-2", "US West (Oregon)"),
+    ("af-south-1", "Africa (Cape Town)"),
+    ("ap-east-1", "Asia Pacific (Hong Kong)"),
+    ("ap-south-1", "Asia Pacific (Mumbai)"),
+    ("ap-south-2", "Asia Pacific (Hyderabad)"),
+    ("ap-southeast-1", "Asia Pacific (Singapore)"),
+    ("ap-southeast-2", "Asia Pacific (Sydney)"),
+    ("ap-southeast-3", "Asia Pacific (Jakarta)"),
+    ("ap-southeast-4", "Asia Pacific (Melbourne)"),
+    ("ap-southeast-5", "Asia Pacific (Malaysia)"),
+    ("ap-southeast-7", "Asia Pacific (Thailand)"),
+    ("ap-northeast-1", "Asia Pacific (Tokyo)"),
+    ("ap-northeast-2", "Asia Pacific (Seoul)"),
+    ("ap-northeast-3", "Asia Pacific (Osaka)"),
+    ("ca-central-1", "Canada (Central)"),
+    ("ca-west-1", "Canada West (Calgary)"),
+    ("eu-central-1", "EU (Frankfurt)"),
+    ("eu-central-2", "EU (Zurich)"),
+    ("eu-west-1", "EU (Ireland)"),
+    ("eu-west-2", "EU (London)"),
+    ("eu-west-3", "EU (Paris)"),
+    ("eu-south-1", "EU (Milan)"),
+    ("eu-south-2", "EU (Spain)"),
+    ("eu-north-1", "EU (Stockholm)"),
+    ("il-central-1", "Israel (Tel Aviv)"),
+    ("me-south-1", "Middle East (Bahrain)"),
+    ("me-central-1", "Middle East (UAE)"),
+    ("mx-central-1", "Mexico (Central)"),
+    ("sa-east-1", "South America (Sao Paulo)"),
+];
+
+pub fn location_of(region: &str) -> Option<&'static str> {
+    LOCATIONS
+        .iter()
+        .find(|(code, _)| *code == region)
+        .map(|(_, name)| *name)
+}
+
+/// The Pricing API answers only in us-east-1, eu-central-1 and ap-south-1:
+/// the nearest of them to the stack's region.
+pub fn endpoint_region(region: &str) -> &'static str {
+    match region.split('-').next() {
+        Some("eu" | "me" | "af" | "il") => "eu-central-1",
+        Some("ap") => "ap-south-1",
+        _ => "us-east-1",
+    }
+}
+
+/// What the APIs gave, with the list price standing in for what they did
+/// not, each stand-in saying why it is an estimate.
+pub fn with_fallbacks(pair: PricePair, instance_type: &str) -> Prices {
+    let listed = price_of(instance_type);
+    let fallback = |api: &str, known: bool| {
+        (!known).then(|| match listed {
+            Some(_) => format!("{api} unavailable: us-east-1 list price"),
+            None => format!("{api} unavailable and no list price for {instance_type}"),
+        })
+    };
+    Prices {
+        on_demand_per_hour: pair.on_demand.or(listed.map(|(od, _)| od)),
+        spot_per_hour: pair.spot.or(listed.map(|(_, spot)| spot)),
+        efs_gb_month: EFS_GB_MONTH,
+        on_demand_estimate: fallback("Pricing API", pair.on_demand.is_some()),
+        spot_estimate: fallback("spot price history", pair.spot.is_some()),
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PricePair {
@@ -112,11 +184,16 @@ pub async fn on_demand_price(
         .get_products()
         .service_code("AmazonEC2")
         .filters(term("instanceType", instance_type)?)
-        .filters(term("regionCode", region)?)
+        .filters(match location_of(region) {
+            Some(location) => term("location", location)?,
+            // A region newer than the table: its code is an attribute too.
+            None => term("regionCode", region)?,
+        })
         .filters(term("operatingSystem", "Linux")?)
         .filters(term("tenancy", "Shared")?)
         .filters(term("preInstalledSw", "NA")?)
         .filters(term("capacitystatus", "Used")?)
+        .filters(term("licenseModel", "No License required")?)
         .max_results(10)
         .send()
         .await
@@ -145,7 +222,7 @@ impl AwsCloud {
                     .ok()
                     .flatten();
                 let spot = self
-                    .spot_price(instance_type)
+                    .spot_price(instance_type, None)
                     .await
                     .inspect_err(|e| tracing::warn!(error = %e, "spot price unavailable"))
                     .ok()
@@ -155,22 +232,22 @@ impl AwsCloud {
                 pair
             }
         };
-        // The list price stands in for what the APIs did not give.
-        let listed = price_of(instance_type);
-        Ok(Prices {
-            on_demand_per_hour: pair.on_demand.or(listed.map(|(od, _)| od)),
-            spot_per_hour: pair.spot.or(listed.map(|(_, spot)| spot)),
-            efs_gb_month: EFS_GB_MONTH,
-        })
+        Ok(with_fallbacks(pair, instance_type))
     }
 
-    /// The lowest current spot price across the region's zones.
-    async fn spot_price(&self, instance_type: &str) -> CloudResult<Option<f64>> {
+    /// The latest spot price in `zone`; before there is one, the lowest
+    /// across the region's zones (where a launch would try first).
+    pub(super) async fn spot_price(
+        &self,
+        instance_type: &str,
+        zone: Option<&str>,
+    ) -> CloudResult<Option<f64>> {
         let history = self
             .ec2
             .describe_spot_price_history()
             .instance_types(instance_type.into())
             .product_descriptions("Linux/UNIX")
+            .set_availability_zone(zone.map(str::to_string))
             .start_time(aws_smithy_types::DateTime::from_secs(
                 self.clock.now().0.timestamp(),
             ))
@@ -233,7 +310,10 @@ mod tests {
                 };
                 req.service_code() == Some("AmazonEC2")
                     && has("instanceType", "t3.medium")
-                    && has("regionCode", "eu-west-1")
+                    && has("location", "EU (Ireland)")
+                    && has("licenseModel", "No License required")
+                    && has("capacitystatus", "Used")
+                    && has("preInstalledSw", "NA")
                     && has("operatingSystem", "Linux")
                     && has("tenancy", "Shared")
             })
@@ -242,6 +322,49 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(price, Some(0.0416));
+    }
+
+    #[test]
+    fn every_commercial_region_has_a_location_and_a_pricing_endpoint() {
+        assert_eq!(location_of("us-east-1"), Some("US East (N. Virginia)"));
+        assert_eq!(location_of("eu-west-1"), Some("EU (Ireland)"));
+        assert_eq!(location_of("ap-northeast-1"), Some("Asia Pacific (Tokyo)"));
+        assert_eq!(location_of("sa-east-1"), Some("South America (Sao Paulo)"));
+        assert_eq!(location_of("xx-nowhere-1"), None);
+        for (region, _) in LOCATIONS {
+            assert!(crate::runtime::validate_region(region).is_ok(), "{region}");
+        }
+        assert_eq!(endpoint_region("eu-west-3"), "eu-central-1");
+        assert_eq!(endpoint_region("ap-southeast-2"), "ap-south-1");
+        assert_eq!(endpoint_region("us-west-2"), "us-east-1");
+        assert_eq!(endpoint_region("sa-east-1"), "us-east-1");
+    }
+
+    #[test]
+    fn what_the_apis_did_not_give_is_a_list_price_marked_as_an_estimate() {
+        let prices = with_fallbacks(
+            PricePair {
+                spot: Some(0.0131),
+                on_demand: None,
+            },
+            "t3.medium",
+        );
+        assert_eq!(prices.spot_per_hour, Some(0.0131));
+        assert_eq!(prices.spot_estimate, None, "from the spot history");
+        assert_eq!(prices.on_demand_per_hour, Some(0.0416));
+        assert_eq!(
+            prices.on_demand_estimate.as_deref(),
+            Some("Pricing API unavailable: us-east-1 list price")
+        );
+        let unknown = with_fallbacks(
+            PricePair {
+                spot: None,
+                on_demand: None,
+            },
+            "x9.huge",
+        );
+        assert_eq!(unknown.on_demand_per_hour, None);
+        assert!(unknown.spot_estimate.unwrap().contains("no list price"));
     }
 
     #[tokio::test]

@@ -389,6 +389,8 @@ impl Cloud for SandboxCloud {
             on_demand_per_hour: Some(od),
             spot_per_hour: Some(spot),
             efs_gb_month: list_prices::EFS_GB_MONTH,
+            on_demand_estimate: None,
+            spot_estimate: None,
         })
     }
 

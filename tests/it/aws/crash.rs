@@ -76,6 +76,7 @@ async fn a_deploy_cut_short_after_any_call_finishes_on_the_next_run() {
         .expect("full deploy");
     let total = calls.load(Ordering::SeqCst);
     assert!(total > 20, "a deploy makes {total} calls?");
+    eprintln!("a dev deploy makes {total} AWS calls");
 
     let sdk = h.sdk().await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);

@@ -1,0 +1,192 @@
+//! Monthly budgets per stack (seed 002's resource budgets, enforced): a
+//! warning at 80% of the budget, projected or spent this month; at 100% spent,
+//! the configured action (`warn`, or `stop`: terminate the instance, keep
+//! everything else).
+
+use chrono::{Datelike, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::cost::{self, dollars};
+use super::state::DeploymentState;
+use super::time::Timestamp;
+
+/// Share of the budget at which a warning is raised.
+pub const WARN_AT: f64 = 0.8;
+
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum BudgetAction {
+    /// Say so, everywhere the stack is shown.
+    #[default]
+    Warn,
+    /// Terminate the instance; the EFS, secrets and network stay.
+    Stop,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub monthly_usd: f64,
+    #[serde(default)]
+    pub action: BudgetAction,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum BudgetLevel {
+    Ok,
+    /// 80% of the budget projected or spent.
+    Warning,
+    /// The whole budget spent this month.
+    Exceeded,
+}
+
+/// Where a stack stands against its budget; written into the state so that
+/// `status --json` and every dashboard see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BudgetStatus {
+    pub level: BudgetLevel,
+    pub monthly_usd: f64,
+    pub projected_monthly: f64,
+    pub spent_this_month: f64,
+    pub action: BudgetAction,
+    pub message: String,
+}
+
+/// The first instant of `now`'s calendar month (UTC), when budgets reset.
+pub fn month_start(now: Timestamp) -> Timestamp {
+    let d = now.0;
+    Utc.with_ymd_and_hms(d.year(), d.month(), 1, 0, 0, 0)
+        .single()
+        .map_or(now, Timestamp)
+}
+
+pub fn check(state: &DeploymentState, now: Timestamp) -> Option<BudgetStatus> {
+    let budget = state.budget.as_ref()?;
+    let projected = cost::summarize(state, now).monthly_estimate;
+    let spent = cost::spend_between(state, month_start(now), now);
+    Some(assess(budget, projected, spent))
+}
+
+/// The level and a sentence saying what it means and what happens next.
+pub fn assess(budget: &Budget, projected: f64, spent: f64) -> BudgetStatus {
+    let limit = budget.monthly_usd;
+    let pct = |v: f64| match v / limit * 100.0 {
+        p if p.is_finite() && p < 1000.0 => format!("{p:.0}%"),
+        _ => "over 10×".to_string(),
+    };
+    let (level, message) = if spent >= limit {
+        let then = match budget.action {
+            BudgetAction::Warn => "the budget action is warn, so it keeps running",
+            BudgetAction::Stop => {
+                "the budget action is stop: the instance is stopped, the EFS kept"
+            }
+        };
+        (
+            BudgetLevel::Exceeded,
+            format!(
+                "{} spent this month, over the {} budget; {then}",
+                dollars(spent),
+                dollars(limit)
+            ),
+        )
+    } else if projected >= limit * WARN_AT || spent >= limit * WARN_AT {
+        (
+            BudgetLevel::Warning,
+            format!(
+                "projected {}/month is {} of the {} budget ({} spent this month)",
+                dollars(projected),
+                pct(projected),
+                dollars(limit),
+                dollars(spent)
+            ),
+        )
+    } else {
+        (
+            BudgetLevel::Ok,
+            format!(
+                "projected {}/month, {} of the {} budget",
+                dollars(projected),
+                pct(projected),
+                dollars(limit)
+            ),
+        )
+    };
+    BudgetStatus {
+        level,
+        monthly_usd: limit,
+        projected_monthly: round2(projected),
+        spent_this_month: (spent * 10_000.0).round() / 10_000.0,
+        action: budget.action,
+        message,
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(usd: f64, action: BudgetAction) -> Budget {
+        Budget {
+            monthly_usd: usd,
+            action,
+        }
+    }
+
+    #[test]
+    fn under_eighty_percent_is_ok() {
+        let s = assess(&budget(100.0, BudgetAction::Warn), 79.0, 10.0);
+        assert_eq!(s.level, BudgetLevel::Ok);
+    }
+
+    #[test]
+    fn eighty_percent_projected_or_spent_warns() {
+        let s = assess(&budget(100.0, BudgetAction::Warn), 80.0, 1.0);
+        assert_eq!(s.level, BudgetLevel::Warning);
+        assert!(
+            s.message.contains("80% of the $100.00 budget"),
+            "{}",
+            s.message
+        );
+        let s = assess(&budget(100.0, BudgetAction::Warn), 10.0, 85.0);
+        assert_eq!(s.level, BudgetLevel::Warning);
+    }
+
+    #[test]
+    fn a_projection_over_budget_warns_but_only_spending_it_exceeds() {
+        let s = assess(&budget(10.0, BudgetAction::Stop), 130.0, 9.99);
+        assert_eq!(s.level, BudgetLevel::Warning);
+        let s = assess(&budget(10.0, BudgetAction::Stop), 130.0, 10.0);
+        assert_eq!(s.level, BudgetLevel::Exceeded);
+        assert!(s.message.contains("instance is stopped"), "{}", s.message);
+    }
+
+    #[test]
+    fn the_month_starts_on_the_first_at_midnight_utc() {
+        let now: Timestamp = "2026-11-23T23:42:58Z".parse().unwrap();
+        assert_eq!(month_start(now), "2026-11-01T00:00:00Z".parse().unwrap());
+    }
+
+    #[test]
+    fn actions_parse_from_the_command_line() {
+        assert_eq!("stop".parse::<BudgetAction>(), Ok(BudgetAction::Stop));
+        assert!("pause".parse::<BudgetAction>().is_err());
+    }
+}
