@@ -149,6 +149,9 @@ pub struct DeployArgs {
     /// Deploy even when the estimate is over the budget
     #[arg(long)]
     pub over_budget: bool,
+    /// Print what would be created or reused and what it costs; create nothing
+    #[arg(long)]
+    pub plan: bool,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -45,15 +45,7 @@ pub fn cost(rt: &Runtime, stack: &StackName, json: bool) -> Result<(), Failure> 
     let r4 = |v: f64| (v * 10_000.0).round() / 10_000.0;
     if json {
         let saving_pct = c.spot_saving_pct.map(|p| (p * 10.0).round() / 10.0);
-        let items = c
-            .items
-            .iter()
-            .map(|i| CostItem {
-                hourly: i.hourly.map(r4),
-                monthly: r2(i.monthly),
-                ..i.clone()
-            })
-            .collect();
+        let items = c.items.iter().map(CostItem::rounded).collect();
         return print_json(&CostReport {
             stack_name: &state.stack_name,
             instance_type: state.instance_type(),

@@ -4,8 +4,10 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use crate::cloud::session::StoreSink;
 use crate::cloud::{Cidr, DeployOptions, DeployRequest};
+use crate::deploy::plan::Plan;
 use crate::deploy::{self, OperationError};
 use crate::domain::budget::Budget;
+use crate::domain::cost::dollars;
 use crate::domain::{StackName, StackStatus, Tier};
 use crate::runtime::Runtime;
 
@@ -16,6 +18,15 @@ use super::{Failure, progress};
 pub async fn deploy(rt: &Runtime, args: DeployArgs, json: bool) -> Result<(), Failure> {
     let req = request(rt, &args)?;
     let cloud = rt.cloud().await?;
+    if args.plan {
+        let plan = deploy::plan::plan(&rt.context(cloud), &req).await?;
+        return if json {
+            print_json(&plan)
+        } else {
+            print_plan(&plan);
+            Ok(())
+        };
+    }
     if !args.yes {
         let market = if req.spot { "spot" } else { "on-demand" };
         confirm(&format!(
@@ -194,6 +205,40 @@ fn with_next_step(e: OperationError, stack: &StackName, op: &str) -> Failure {
         );
     }
     failure
+}
+
+fn print_plan(plan: &Plan) {
+    let market = if plan.spot { "spot" } else { "on-demand" };
+    println!(
+        "Plan for {} ({} tier, {market} {}, {}); nothing is created by this.",
+        plan.stack, plan.tier, plan.instance_type, plan.region
+    );
+    for stage in &plan.stages {
+        println!("  {}", stage.stage);
+        for r in &stage.resources {
+            println!("    {:<6} {}", r.action, r.what);
+        }
+    }
+    println!("  Monthly cost (~ estimate)");
+    for item in &plan.costs {
+        let mark = if item.estimate { "~" } else { " " };
+        println!(
+            "    {:<11} {mark}{:>9}  {}",
+            item.component,
+            dollars(item.monthly),
+            item.note
+        );
+    }
+    println!("    {:<11} ~{:>9}", "total", dollars(plan.monthly_estimate));
+    if let Some(budget) = &plan.budget {
+        let verdict = if plan.over_budget {
+            "over it: deploy refuses without --over-budget"
+        } else {
+            "within it"
+        };
+        println!("  Budget {}/month: {verdict}", dollars(budget.monthly_usd));
+    }
+    println!("  destroy keeps {}", plan.destroy_keeps.join(" and "));
 }
 
 /// Ask on the terminal; without one, refuse: scripts must say --yes.

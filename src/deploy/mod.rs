@@ -4,6 +4,7 @@
 
 mod destroy;
 mod pipeline;
+pub mod plan;
 mod readiness;
 mod retry;
 mod rollback;

@@ -51,6 +51,17 @@ pub struct CostItem {
     pub note: String,
 }
 
+impl CostItem {
+    /// Cents a month, hundredths of a cent an hour: for printing and JSON.
+    pub fn rounded(&self) -> Self {
+        Self {
+            hourly: self.hourly.map(|h| (h * 10_000.0).round() / 10_000.0),
+            monthly: (self.monthly * 100.0).round() / 100.0,
+            ..self.clone()
+        }
+    }
+}
+
 /// The hourly price of the instance as configured, spot or on-demand.
 pub fn hourly_price(state: &DeploymentState) -> Option<f64> {
     let cost = state.cost.as_ref()?;
@@ -172,6 +183,11 @@ fn standing_cost(
 /// The monthly estimate of the stack once all of `tier` runs: what a plan
 /// costs before anything exists (an EFS of unknown size is assumed 10 GB).
 pub fn planned_monthly(state: &DeploymentState, tier: super::Tier, now: Timestamp) -> f64 {
+    planned_summary(state, tier, now).monthly_estimate
+}
+
+/// The cost summary of the stack once all of `tier` runs.
+pub fn planned_summary(state: &DeploymentState, tier: super::Tier, now: Timestamp) -> CostSummary {
     let mut planned = state.clone();
     let plan = || Some("planned".to_string());
     planned.status = StackStatus::Running;
@@ -186,7 +202,7 @@ pub fn planned_monthly(state: &DeploymentState, tier: super::Tier, now: Timestam
     if let Some(cost) = planned.cost.as_mut() {
         cost.instance_start_time.get_or_insert(now);
     }
-    summarize(&planned, now).monthly_estimate
+    summarize(&planned, now)
 }
 
 /// What the stack cost from `from` to `now`: instance periods (closed ones

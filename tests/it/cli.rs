@@ -611,3 +611,46 @@ fn a_spent_budget_with_the_stop_action_stops_the_instance_and_keeps_the_efs() {
     assert_eq!(again["status"], "running");
     assert_eq!(again["efs_id"], deployed["efs_id"]);
 }
+
+#[test]
+fn a_plan_lists_the_alb_and_its_cost_and_creates_nothing() {
+    let home = Home::new();
+    let plan = home.json(&[
+        "deploy",
+        "x1",
+        "--tier",
+        "automation",
+        "--plan",
+        "--json",
+        "--sandbox",
+    ]);
+    let alb = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "ALB")
+        .expect("an ALB stage");
+    assert!(
+        alb["resources"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("Application Load Balancer"),
+        "{alb}"
+    );
+    let cost = plan["costs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "alb")
+        .expect("the ALB's cost");
+    assert!(cost["monthly"].as_f64().unwrap() > 16.0, "{cost}");
+    assert!(plan["monthly_estimate"].as_f64().unwrap() > cost["monthly"].as_f64().unwrap());
+    assert!(home.deployments().is_empty(), "a plan creates nothing");
+    assert!(
+        !home.path().join("sandbox").exists()
+            || std::fs::read_dir(home.path().join("sandbox"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}

@@ -156,6 +156,51 @@ async fn automation_and_gpu_tiers_through_the_cli() {
     destroy_keeps_only_the_efs(&h, &home, "s3", &s3).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_against_aws_creates_nothing() {
+    let h = Harness::start().await;
+    let home = Home::new();
+    let out = run(
+        &h,
+        &home,
+        &[
+            "deploy",
+            "p1",
+            "--tier",
+            "gpu",
+            "--plan",
+            "--json",
+            "--allow-cidr",
+            super::CALLER,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("plan json");
+    let stages: Vec<&str> = plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert!(
+        stages.contains(&"ALB") && stages.contains(&"CloudFront"),
+        "{stages:?}"
+    );
+    assert_eq!(plan["instance_type"], "g4dn.xlarge");
+    assert!(home.deployments().is_empty(), "no state written");
+    let sdk = h.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    assert!(
+        tagged_group_ids(&ec2, "p1").await.is_empty(),
+        "nothing created in moto"
+    );
+    assert!(live_instances(&ec2, "p1").await.is_empty());
+}
+
 #[test]
 fn without_credentials_the_error_names_every_source_and_offers_the_sandbox() {
     let home = Home::new();

@@ -1,0 +1,296 @@
+//! The plan of a deploy: every resource each stage will create or reuse,
+//! what it costs a month by component, and what a destroy keeps. Made from
+//! the request, the stack's state if it has one, and current prices; it
+//! creates nothing and writes nothing.
+
+use serde::Serialize;
+
+use crate::cloud::{DeployRequest, Prices};
+use crate::domain::budget::Budget;
+use crate::domain::cost::{self, CostItem};
+use crate::domain::state::CostTracking;
+use crate::domain::{DeploymentState, OperationKind, Stage, Timestamp};
+
+use super::{Context, OperationError};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    pub stack: String,
+    pub tier: String,
+    pub region: String,
+    pub instance_type: String,
+    pub spot: bool,
+    pub stages: Vec<PlannedStage>,
+    pub costs: Vec<CostItem>,
+    pub monthly_estimate: f64,
+    pub budget: Option<Budget>,
+    /// The estimate is over the budget: deploy refuses without --over-budget.
+    pub over_budget: bool,
+    pub destroy_keeps: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlannedStage {
+    pub stage: String,
+    pub resources: Vec<PlannedResource>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlannedResource {
+    /// "create" or "reuse" (the stack already has it, or it is given).
+    pub action: &'static str,
+    pub what: String,
+}
+
+/// The plan of `req`, priced now. Reads the stack's state; writes nothing.
+pub async fn plan(ctx: &Context, req: &DeployRequest) -> Result<Plan, OperationError> {
+    let existing = ctx.store.load(&req.stack)?;
+    let prices = ctx
+        .cloud
+        .prices(&req.region, &req.instance_type)
+        .await
+        .map_err(|e| OperationError::Conflict(format!("could not price the plan: {e}")))?;
+    Ok(make(req, existing, &prices, ctx.clock.now()))
+}
+
+/// The plan, from what is known: a pure function, for the tests too.
+pub fn make(
+    req: &DeployRequest,
+    existing: Option<DeploymentState>,
+    prices: &Prices,
+    now: Timestamp,
+) -> Plan {
+    let mut state = existing.clone().unwrap_or_else(|| {
+        DeploymentState::new(
+            req.stack.as_str(),
+            req.tier,
+            &req.region,
+            crate::domain::Provider::Sandbox,
+            now,
+        )
+    });
+    let mut tracking = CostTracking::new(&req.instance_type, req.spot);
+    tracking.on_demand_price_per_hour = prices.on_demand_per_hour;
+    tracking.spot_price_per_hour = prices.spot_per_hour;
+    tracking.efs_gb_month_price = prices.efs_gb_month;
+    tracking.price_estimate = if req.spot {
+        prices.spot_estimate.clone()
+    } else {
+        prices.on_demand_estimate.clone()
+    };
+    state.cost = Some(tracking);
+    if let Some(budget) = &req.options.budget {
+        state.budget = Some(budget.clone());
+    }
+    let summary = cost::planned_summary(&state, req.tier, now);
+    let budget = state.budget.clone();
+    let over_budget = budget
+        .as_ref()
+        .is_some_and(|b| summary.monthly_estimate > b.monthly_usd);
+    let stages = req
+        .tier
+        .deploy_stages()
+        .into_iter()
+        .filter_map(|stage| {
+            let resources = resources(stage, req, existing.as_ref());
+            (!resources.is_empty()).then(|| PlannedStage {
+                stage: stage.label(OperationKind::Deploy).to_string(),
+                resources,
+            })
+        })
+        .collect();
+    Plan {
+        stack: req.stack.to_string(),
+        tier: req.tier.to_string(),
+        region: req.region.clone(),
+        instance_type: req.instance_type.clone(),
+        spot: req.spot,
+        stages,
+        costs: summary.items.iter().map(CostItem::rounded).collect(),
+        monthly_estimate: (summary.monthly_estimate * 100.0).round() / 100.0,
+        budget,
+        over_budget,
+        destroy_keeps: vec![
+            format!("the EFS (geusemaker-{}) and its security group", req.stack),
+            format!("the secrets under /geusemaker/{}/", req.stack),
+        ],
+    }
+}
+
+fn resources(
+    stage: Stage,
+    req: &DeployRequest,
+    existing: Option<&DeploymentState>,
+) -> Vec<PlannedResource> {
+    let stack = req.stack.as_str();
+    let has = |field: fn(&DeploymentState) -> Option<&String>| {
+        existing.and_then(field).map(String::as_str)
+    };
+    let item = |id: Option<&str>, what: String| match id {
+        Some(id) => PlannedResource {
+            action: "reuse",
+            what: format!("{what} ({id})"),
+        },
+        None => PlannedResource {
+            action: "create",
+            what,
+        },
+    };
+    let market = if req.spot { "spot" } else { "on-demand" };
+    let cidr = req
+        .options
+        .allow_cidr
+        .as_ref()
+        .map_or("your public IP /32".to_string(), |c| c.to_string());
+    match stage {
+        Stage::Network => vec![match (&req.options.vpc_id, has(|s| s.vpc_id.as_ref())) {
+            (Some(vpc), _) => item(Some(vpc), "the given VPC".into()),
+            (None, Some(vpc)) => item(Some(vpc), "the stack's VPC".into()),
+            (None, None) => PlannedResource {
+                action: "reuse",
+                what: "the default VPC and 2 of its subnets (else a new VPC: 2 public subnets, internet gateway, route table)".into(),
+            },
+        }],
+        Stage::Security => vec![
+            item(
+                has(|s| s.security_group_id.as_ref()),
+                format!("security group geusemaker-{stack}-instance: service ports from {cidr}"),
+            ),
+            item(
+                has(|s| s.efs_security_group_id.as_ref()),
+                format!("security group geusemaker-{stack}-efs: NFS from the instance only"),
+            ),
+        ],
+        Stage::Storage => vec![item(
+            has(|s| s.efs_id.as_ref()),
+            format!("encrypted EFS geusemaker-{stack} with a mount target in 2 zones, backups on"),
+        )],
+        Stage::Identity => vec![
+            item(
+                has(|s| s.iam_role_name.as_ref()),
+                "IAM role and instance profile (SSM, this EFS, this stack's secrets)".into(),
+            ),
+            item(
+                has(|s| s.secrets_path.as_ref()),
+                format!("3 SecureString parameters under /geusemaker/{stack}/"),
+            ),
+        ],
+        Stage::Instance => vec![item(
+            has(|s| s.instance_id.as_ref()),
+            format!("{market} {} instance, IMDSv2, encrypted gp3 root", req.instance_type),
+        )],
+        Stage::LoadBalancer => {
+            let listeners = if req.options.certificate_arn.is_some() {
+                "listeners 443 → n8n and 80 → 443"
+            } else {
+                "listener 80 → n8n"
+            };
+            vec![
+                item(
+                    has(|s| s.alb_arn.as_ref()),
+                    "internet-facing Application Load Balancer in 2 zones".into(),
+                ),
+                item(
+                    has(|s| s.alb_security_group_id.as_ref()),
+                    format!("security group geusemaker-{stack}-alb"),
+                ),
+                item(
+                    has(|s| s.target_group_arn.as_ref()),
+                    format!("target group on n8n:5678 and {listeners}"),
+                ),
+            ]
+        }
+        Stage::Cdn => vec![item(
+            has(|s| s.cloudfront_id.as_ref()),
+            "CloudFront distribution in front of the ALB (HTTPS, no caching)".into(),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::DeployOptions;
+    use crate::domain::{StackName, Tier};
+
+    fn request(tier: Tier) -> DeployRequest {
+        DeployRequest {
+            stack: StackName::parse("x1").unwrap(),
+            tier,
+            region: "us-east-1".into(),
+            instance_type: "t3.large".into(),
+            spot: true,
+            options: DeployOptions::default(),
+        }
+    }
+
+    fn prices() -> Prices {
+        Prices {
+            on_demand_per_hour: Some(0.0832),
+            spot_per_hour: Some(0.025),
+            efs_gb_month: 0.30,
+            on_demand_estimate: None,
+            spot_estimate: None,
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2026-11-23T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn an_automation_plan_creates_the_alb_and_prices_it() {
+        let plan = make(&request(Tier::Automation), None, &prices(), now());
+        let stages: Vec<&str> = plan.stages.iter().map(|s| s.stage.as_str()).collect();
+        assert_eq!(
+            stages,
+            [
+                "Network",
+                "Security",
+                "EFS",
+                "IAM+secrets",
+                "Instance",
+                "ALB"
+            ]
+        );
+        let alb = &plan.stages[5].resources;
+        assert!(alb.iter().all(|r| r.action == "create"));
+        assert!(alb[0].what.contains("Application Load Balancer"));
+        let components: Vec<&str> = plan.costs.iter().map(|c| c.component).collect();
+        assert_eq!(components, ["instance", "efs", "public_ipv4", "alb"]);
+        let total: f64 = plan.costs.iter().map(|c| c.monthly).sum();
+        assert!(
+            (plan.monthly_estimate - total).abs() < 0.011,
+            "rounded to cents"
+        );
+        assert!(!plan.over_budget);
+    }
+
+    #[test]
+    fn what_the_stack_has_is_reused_and_a_budget_below_the_estimate_is_flagged() {
+        let mut existing = DeploymentState::new(
+            "x1",
+            Tier::Dev,
+            "us-east-1",
+            crate::domain::Provider::Sandbox,
+            now(),
+        );
+        existing.efs_id = Some("fs-1".into());
+        let mut req = request(Tier::Dev);
+        req.options.budget = Some(Budget {
+            monthly_usd: 5.0,
+            action: Default::default(),
+        });
+        let plan = make(&req, Some(existing), &prices(), now());
+        let efs = &plan
+            .stages
+            .iter()
+            .find(|s| s.stage == "EFS")
+            .unwrap()
+            .resources[0];
+        assert_eq!(efs.action, "reuse");
+        assert!(efs.what.contains("fs-1"));
+        assert!(plan.over_budget, "{}", plan.monthly_estimate);
+    }
+}
