@@ -21,6 +21,7 @@ use crate::domain::stage::OperationKind;
 use crate::domain::state::RollbackTrigger;
 use crate::domain::time::Clock;
 use crate::domain::{DeploymentState, Provider};
+use crate::monitor::log_cursor::LogCursor;
 use crate::monitor::log_line;
 use crate::monitor::policy::Policy;
 use crate::monitor::watch::{Watch, WatchError};
@@ -364,15 +365,20 @@ async fn tail_logs(cloud: Arc<dyn Cloud>, store: Store, stack: String, tx: mpsc:
         tail: Some(FIRST_LOG_LINES),
         service: None,
     };
+    let mut cursor = LogCursor::default();
     loop {
         // Read again each round: a relaunch changes the instance.
         let Some(state) = load(&store, &stack) else {
             return;
         };
         if let Ok(raw) = cloud.read_logs(&state, &query).await {
-            let lines: Vec<_> = raw.iter().map(|l| log_line::parse(l)).collect();
-            if let Some(last) = lines.iter().rev().find_map(|l| l.at) {
-                query.since = Some(last.plus_secs(0.001));
+            let lines: Vec<_> = cursor
+                .admit(raw)
+                .iter()
+                .map(|l| log_line::parse(l))
+                .collect();
+            if let Some(since) = cursor.since() {
+                query.since = Some(since);
                 query.tail = None;
             }
             if !lines.is_empty() {

@@ -182,6 +182,9 @@ pub struct LogsArgs {
     /// How many of the latest lines to show first
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub tail: usize,
+    /// Only lines from this long ago on, like 5m or 1h
+    #[arg(long, value_parser = parse_interval, value_name = "D")]
+    pub since: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -205,7 +208,7 @@ pub struct MonitorArgs {
 
 /// `30s`, `500ms`, `2m`, or a number of seconds; at least 100 ms.
 pub fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
-    let bad = || format!("{text:?} is not an interval; write it like 30s, 1s, 500ms or 2m");
+    let bad = || format!("{text:?} is not a duration; write it like 30s, 500ms, 2m or 1h");
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
         Some(at) => text.split_at(at),
@@ -216,6 +219,7 @@ pub fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
+        "h" => value * 3600.0,
         _ => return Err(bad()),
     };
     if !secs.is_finite() || secs < 0.1 {

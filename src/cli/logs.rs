@@ -1,10 +1,13 @@
 //! `logs`: the stack's container logs, once or followed.
 
+use std::io::Write;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::cloud::LogQuery;
+use crate::domain::Timestamp;
+use crate::monitor::log_cursor::LogCursor;
 use crate::monitor::log_line::{self, Level, LogLine};
 use crate::runtime::Runtime;
 
@@ -36,36 +39,47 @@ pub async fn logs(rt: &Runtime, args: LogsArgs, json: bool) -> Result<(), Failur
         )));
     }
     let cloud = rt.cloud().await?;
+    let since = args
+        .since
+        .map(|d| Timestamp(rt.clock.now().0 - chrono::Duration::from_std(d).unwrap_or_default()));
     let mut query = LogQuery {
-        since: None,
-        tail: Some(args.tail),
+        since,
+        // A window asks for all of it; otherwise the latest lines.
+        tail: since.is_none().then_some(args.tail),
         service: args.service,
     };
+    let mut cursor = LogCursor::default();
     loop {
         let lines = cloud
             .read_logs(&state, &query)
             .await
             .map_err(|e| Failure::failed(format!("could not read logs: {e}")))?;
-        let parsed: Vec<LogLine> = lines.iter().map(|l| log_line::parse(l)).collect();
-        for line in &parsed {
-            print_line(line, json);
+        for raw in cursor.admit(lines) {
+            if let Err(e) = print_line(&log_line::parse(&raw), json) {
+                // The reader went away (`| head`): done, not a failure.
+                return match e.kind() {
+                    std::io::ErrorKind::BrokenPipe => Ok(()),
+                    _ => Err(Failure::failed(format!("could not write the logs: {e}"))),
+                };
+            }
         }
         if !args.follow {
             return Ok(());
         }
-        if let Some(last) = parsed.iter().rev().find_map(|l| l.at) {
-            query.since = Some(last.plus_secs(0.001));
-        } else if query.since.is_none() {
-            query.since = Some(rt.clock.now());
-        }
+        // Each line once: the next read starts where this one ended.
+        query.since = cursor.since().or(query.since).or(Some(rt.clock.now()));
         query.tail = None;
-        tokio::time::sleep(FOLLOW_EVERY).await;
+        tokio::select! {
+            _ = tokio::time::sleep(FOLLOW_EVERY) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
     }
 }
 
-fn print_line(line: &LogLine, json: bool) {
+fn print_line(line: &LogLine, json: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     if json {
-        let out = JsonLine {
+        let record = JsonLine {
             at: line.at.map(|t| t.to_string()),
             service: line.service.map(|s| s.name()),
             level: match line.level {
@@ -75,10 +89,8 @@ fn print_line(line: &LogLine, json: bool) {
             },
             message: &line.message,
         };
-        if let Ok(text) = serde_json::to_string(&out) {
-            println!("{text}");
-        }
-        return;
+        let text = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+        return writeln!(out, "{text}");
     }
     let at = line.at.map(|t| format!("{} ", t)).unwrap_or_default();
     let source = if line.source.is_empty() {
@@ -86,5 +98,5 @@ fn print_line(line: &LogLine, json: bool) {
     } else {
         format!("{:<11} | ", line.source)
     };
-    println!("{source}{at}{}", line.message);
+    writeln!(out, "{source}{at}{}", line.message)
 }

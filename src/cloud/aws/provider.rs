@@ -10,7 +10,8 @@ use crate::cloud::{
     BootProgress, Cloud, CloudError, CloudResult, DeployRequest, LogQuery, Prices, Session,
     SpotNotice,
 };
-use crate::domain::{DeploymentState, Provider, Service, Stage};
+use crate::domain::{DeploymentState, Provider, Service, Stage, Timestamp};
+use crate::monitor::log_cursor;
 
 const COMPOSE_FILE: &str = "/opt/geusemaker/docker-compose.yml";
 
@@ -179,21 +180,38 @@ impl Cloud for AwsCloud {
         let Some(id) = state.instance_id.as_deref() else {
             return Ok(Vec::new());
         };
-        let mut command = format!("docker compose -f {COMPOSE_FILE} logs -t --no-color");
-        if let Some(since) = query.since {
-            command.push_str(&format!(" --since {since}"));
+        let command = |window: Option<(Timestamp, Timestamp)>| {
+            let mut command = format!("docker compose -f {COMPOSE_FILE} logs -t --no-color");
+            if let Some((since, until)) = window {
+                command.push_str(&format!(" --since {since} --until {until}"));
+            }
+            if let Some(tail) = query.tail {
+                command.push_str(&format!(" --tail {tail}"));
+            }
+            if let Some(service) = query.service {
+                command.push_str(&format!(" {service}"));
+            }
+            command.push_str(" 2>&1");
+            command
+        };
+        let Some(since) = query.since else {
+            let output = self.run_on_instance(id, &command(None)).await?;
+            return Ok(output
+                .map(|o| o.lines().map(str::to_string).collect())
+                .unwrap_or_default());
+        };
+        // Following: read up to now, in as many windows as the output limit needs.
+        let read = |from, to| async move {
+            Ok(self
+                .run_on_instance(id, &command(Some((from, to))))
+                .await?
+                .unwrap_or_default())
+        };
+        let windowed = log_cursor::read_window(read, since, self.clock.now()).await?;
+        if windowed.cut {
+            tracing::warn!(%since, "more log output in one millisecond than SSM returns; some lines were cut");
         }
-        if let Some(tail) = query.tail {
-            command.push_str(&format!(" --tail {tail}"));
-        }
-        if let Some(service) = query.service {
-            command.push_str(&format!(" {service}"));
-        }
-        command.push_str(" 2>&1");
-        let output = self.run_on_instance(id, &command).await?;
-        Ok(output
-            .map(|o| o.lines().map(str::to_string).collect())
-            .unwrap_or_default())
+        Ok(windowed.lines)
     }
 
     async fn adopt_unrecorded(&self, s: &mut Session) -> CloudResult<Vec<String>> {
