@@ -58,6 +58,8 @@ fn initial_model(rt: &Runtime) -> Model {
     model.default_tier = rt.settings.default_tier;
     model.default_instance_type = rt.settings.default_instance_type.clone();
     model.prefer_spot = rt.settings.prefer_spot;
+    model.log_capacity = rt.settings.ui_preferences.log_buffer_lines.max(100);
+    model.logs.capacity = model.log_capacity;
     // Before the first frame, so it shows the stacks rather than a spinner:
     // briefs of every stack, and the full state of the one selected. The
     // store watcher reads the rest in full right after.

@@ -24,6 +24,14 @@ pub enum Effect {
     },
     /// Work on the simulated cloud from now on.
     UseSandbox,
+    /// Write log lines to `$GEUSEMAKER_HOME/logs/<stack>-<at>.log`.
+    SaveLogs {
+        stack: String,
+        at: crate::domain::Timestamp,
+        lines: Vec<String>,
+    },
+    /// Put text on the clipboard through the terminal (OSC 52).
+    CopyToClipboard(String),
 }
 
 /// Long-running work the model wants going; the runner starts what is

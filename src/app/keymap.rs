@@ -24,7 +24,16 @@ pub enum Action {
     Filter,
     Rollback,
     ToggleFollow,
-    CycleService,
+    /// One service's log lines (`None`: all of them).
+    ShowService(Option<crate::domain::Service>),
+    Search,
+    /// The next match: older (`true`) or newer.
+    NextMatch(bool),
+    ToggleWrap,
+    ToggleTimestamps,
+    CycleWindow,
+    SaveLogs,
+    CopyLine,
     Back,
 }
 
@@ -133,6 +142,127 @@ pub const KEYMAP: &[Binding] = &[
         help: "Show the selected stack's pipeline",
         in_footer: false,
     },
+    // The Logs pane's keys come before the global ones they shadow (n, /).
+    Binding {
+        keys: &[key(' '), key('f')],
+        action: Action::ToggleFollow,
+        scope: Scope::Pane(Pane::Logs),
+        short: "pause",
+        help: "Follow new lines, or pause (holds under any output)",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('/')],
+        action: Action::Search,
+        scope: Scope::Pane(Pane::Logs),
+        short: "search",
+        help: "Search: text, or a regex; matches highlighted",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('n')],
+        action: Action::NextMatch(true),
+        scope: Scope::Pane(Pane::Logs),
+        short: "older match",
+        help: "Jump to the previous (older) match",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('N')],
+        action: Action::NextMatch(false),
+        scope: Scope::Pane(Pane::Logs),
+        short: "newer match",
+        help: "Jump to the next (newer) match",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('1')],
+        action: Action::ShowService(Some(crate::domain::Service::N8n)),
+        scope: Scope::Pane(Pane::Logs),
+        short: "service",
+        help: "1 n8n 2 ollama 3 qdrant 4 crawl4ai 5 postgres 0 all",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('2')],
+        action: Action::ShowService(Some(crate::domain::Service::Ollama)),
+        scope: Scope::Pane(Pane::Logs),
+        short: "ollama",
+        help: "Only Ollama's lines",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('3')],
+        action: Action::ShowService(Some(crate::domain::Service::Qdrant)),
+        scope: Scope::Pane(Pane::Logs),
+        short: "qdrant",
+        help: "Only Qdrant's lines",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('4')],
+        action: Action::ShowService(Some(crate::domain::Service::Crawl4ai)),
+        scope: Scope::Pane(Pane::Logs),
+        short: "crawl4ai",
+        help: "Only Crawl4AI's lines",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('5')],
+        action: Action::ShowService(Some(crate::domain::Service::Postgres)),
+        scope: Scope::Pane(Pane::Logs),
+        short: "postgres",
+        help: "Only PostgreSQL's lines",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('0')],
+        action: Action::ShowService(None),
+        scope: Scope::Pane(Pane::Logs),
+        short: "all",
+        help: "Every service's lines, interleaved",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('w')],
+        action: Action::ToggleWrap,
+        scope: Scope::Pane(Pane::Logs),
+        short: "wrap",
+        help: "Wrap long lines, or cut them",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('t')],
+        action: Action::ToggleTimestamps,
+        scope: Scope::Pane(Pane::Logs),
+        short: "times",
+        help: "Show or hide timestamps",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('T')],
+        action: Action::CycleWindow,
+        scope: Scope::Pane(Pane::Logs),
+        short: "window",
+        help: "Time window: all, the last hour, the last 5 minutes",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('s')],
+        action: Action::SaveLogs,
+        scope: Scope::Pane(Pane::Logs),
+        short: "save",
+        help: "Save the lines shown (search applied) to logs/",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('y')],
+        action: Action::CopyLine,
+        scope: Scope::Pane(Pane::Logs),
+        short: "copy",
+        help: "Copy the current line (OSC 52: over SSH, tmux)",
+        in_footer: false,
+    },
     Binding {
         keys: &[key('n')],
         action: Action::NewStack,
@@ -163,22 +293,6 @@ pub const KEYMAP: &[Binding] = &[
         scope: Scope::Pane(Pane::Stacks),
         short: "filter",
         help: "Filter stacks by name",
-        in_footer: true,
-    },
-    Binding {
-        keys: &[key('f')],
-        action: Action::ToggleFollow,
-        scope: Scope::Pane(Pane::Logs),
-        short: "follow/pause",
-        help: "Follow new log lines, or pause to read",
-        in_footer: true,
-    },
-    Binding {
-        keys: &[key('s')],
-        action: Action::CycleService,
-        scope: Scope::Pane(Pane::Logs),
-        short: "service",
-        help: "Logs of one service, the next, then all",
         in_footer: true,
     },
     Binding {
@@ -256,17 +370,25 @@ pub fn action_for(event: &KeyEvent, focus: Pane) -> Option<Action> {
 
 /// The bindings the footer shows for `focus`: the pane's first, then global ones.
 pub fn footer(focus: Pane) -> Vec<&'static Binding> {
-    let pane = KEYMAP
+    let pane: Vec<&Binding> = KEYMAP
         .iter()
-        .filter(|b| b.in_footer && b.scope != Scope::Global && b.scope.applies_to(focus));
-    let global = KEYMAP
+        .filter(|b| b.scope != Scope::Global && b.scope.applies_to(focus))
+        .collect();
+    // A global key the pane takes over (n in Logs) is not offered there.
+    let shadowed = |k: &Key| pane.iter().any(|b| b.keys.contains(k));
+    let global: Vec<&Binding> = KEYMAP
         .iter()
-        .filter(|b| b.in_footer && b.scope == Scope::Global);
-    pane.chain(global).collect()
+        .filter(|b| b.in_footer && b.scope == Scope::Global && !b.keys.iter().any(shadowed))
+        .collect();
+    pane.into_iter()
+        .filter(|b| b.in_footer)
+        .chain(global)
+        .collect()
 }
 
 pub fn label(k: &Key) -> String {
     let base = match k.code {
+        KeyCode::Char(' ') => "Space".into(),
         KeyCode::Char(c) => c.to_string(),
         KeyCode::Up => "↑".into(),
         KeyCode::Down => "↓".into(),
@@ -290,7 +412,19 @@ pub fn label(k: &Key) -> String {
 }
 
 pub fn labels(b: &Binding) -> String {
-    b.keys.iter().map(label).collect::<Vec<_>>().join(" ")
+    match b.action {
+        // One binding per number key; they are shown as one.
+        Action::ShowService(_) => "1-5 0".into(),
+        _ => b.keys.iter().map(label).collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// The first key of a binding as the footer shows it.
+pub fn first_label(b: &Binding) -> String {
+    match b.action {
+        Action::ShowService(_) => "1-5".into(),
+        _ => b.keys.first().map(label).unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]
@@ -350,15 +484,32 @@ mod tests {
     #[test]
     fn no_key_is_bound_twice_in_one_pane() {
         use strum::IntoEnumIterator;
+        // A pane's own key may shadow a global one (n in Logs is a search
+        // jump), and then comes first in the table; nothing else repeats.
         for pane in Pane::iter() {
-            let mut seen = Vec::new();
-            for b in KEYMAP.iter().filter(|b| b.scope.applies_to(pane)) {
-                for k in b.keys {
-                    assert!(!seen.contains(k), "{k:?} bound twice in {pane}");
-                    seen.push(*k);
+            for global in [false, true] {
+                let mut seen = Vec::new();
+                let bindings = KEYMAP
+                    .iter()
+                    .filter(|b| b.scope.applies_to(pane) && (b.scope == Scope::Global) == global);
+                for b in bindings {
+                    for k in b.keys {
+                        assert!(!seen.contains(k), "{k:?} bound twice in {pane}");
+                        seen.push(*k);
+                    }
                 }
             }
         }
+        let shadowing = |k: Key| {
+            KEYMAP
+                .iter()
+                .position(|b| b.scope == Scope::Pane(Pane::Logs) && b.keys.contains(&k))
+        };
+        let global_n = KEYMAP.iter().position(|b| b.action == Action::NewStack);
+        assert!(
+            shadowing(key('n')) < global_n,
+            "the pane's n is found first"
+        );
     }
 
     #[test]
@@ -367,5 +518,14 @@ mod tests {
         assert_eq!(keys[0], Action::ToggleFollow);
         assert!(keys.contains(&Action::Quit));
         assert!(!keys.contains(&Action::Destroy));
+        assert!(
+            !keys.contains(&Action::NewStack),
+            "n is a search jump in Logs: the footer must not offer it as new"
+        );
+        assert!(
+            footer(Pane::Stacks)
+                .iter()
+                .any(|b| b.action == Action::NewStack)
+        );
     }
 }

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod effect;
 pub mod event_loop;
 pub mod keymap;
+pub mod log_view;
 pub mod model;
 pub mod msg;
 pub mod runner;

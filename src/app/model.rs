@@ -5,13 +5,11 @@ use std::collections::{HashMap, VecDeque};
 use ratatui_textarea::TextArea;
 use strum::{Display, EnumIter, IntoEnumIterator};
 
+pub use super::log_view::{DEFAULT_LOG_CAPACITY, LogView, LogWindow};
 use crate::cloud::sandbox::Fault;
 use crate::domain::stage::OperationKind;
 use crate::domain::{DeploymentState, Provider, Service, Tier, Timestamp};
-use crate::monitor::log_line::LogLine;
 
-/// Lines kept per log view; older ones fall off the front.
-pub const LOG_CAPACITY: usize = 2_000;
 /// Samples kept per service for the latency sparkline.
 pub const HEALTH_HISTORY: usize = 40;
 /// How long a notice stays in the header.
@@ -52,33 +50,6 @@ pub struct Notice {
     pub at: Timestamp,
     pub level: NoticeLevel,
     pub text: String,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct LogView {
-    pub stack: Option<String>,
-    pub lines: VecDeque<LogLine>,
-    /// New lines scroll into view; off while the user reads back.
-    pub follow: bool,
-    /// Lines above the newest, while paused.
-    pub scroll: usize,
-    pub service: Option<Service>,
-}
-
-impl LogView {
-    pub fn for_stack(stack: Option<String>) -> Self {
-        Self {
-            stack,
-            follow: true,
-            ..Self::default()
-        }
-    }
-
-    pub fn visible(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
-        self.lines
-            .iter()
-            .filter(move |l| self.service.is_none() || l.service == self.service)
-    }
 }
 
 /// One probe result as the Health pane keeps it.
@@ -174,6 +145,10 @@ pub struct Model {
     pub filter: String,
     pub focus: Pane,
     pub logs: LogView,
+    /// Lines each stack's log view keeps (settings' `log_buffer_lines`).
+    pub log_capacity: usize,
+    /// Rows the help overlay is scrolled down.
+    pub help_scroll: u16,
     pub health: HashMap<String, HealthHistory>,
     /// Operations this process is running, by stack.
     pub busy: HashMap<String, OperationKind>,
@@ -200,7 +175,9 @@ impl Model {
             filtering: false,
             filter: String::new(),
             focus: Pane::Stacks,
-            logs: LogView::for_stack(None),
+            logs: LogView::for_stack(None, DEFAULT_LOG_CAPACITY),
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            help_scroll: 0,
             health: HashMap::new(),
             busy: HashMap::new(),
             spot_notices: HashMap::new(),

@@ -38,6 +38,11 @@ pub enum Msg {
         stack: String,
         result: Result<String, String>,
     },
+    /// Something done in the background for the user, to tell them.
+    Notice {
+        error: bool,
+        text: String,
+    },
     /// SIGTERM, SIGHUP, or the input stream ended.
     Quit,
 }

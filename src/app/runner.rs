@@ -158,6 +158,42 @@ impl Runner {
                     },
                 );
             }
+            Effect::SaveLogs { stack, at, lines } => {
+                let dir = self.store.logs_dir();
+                tokio::task::spawn_blocking(move || {
+                    let path = dir.join(format!("{stack}-{}.log", at.0.format("%Y%m%dT%H%M%S")));
+                    let text = lines.join("\n") + "\n";
+                    let msg = match crate::store::atomic::write_atomic(&path, text.as_bytes()) {
+                        Ok(()) => Msg::Notice {
+                            error: false,
+                            text: format!("saved {} lines to {}", lines.len(), path.display()),
+                        },
+                        Err(e) => Msg::Notice {
+                            error: true,
+                            text: format!("could not save the logs to {}: {e}", path.display()),
+                        },
+                    };
+                    let _ = tx.blocking_send(msg);
+                });
+            }
+            Effect::CopyToClipboard(text) => {
+                use base64::Engine;
+                use std::io::Write;
+                // OSC 52: the terminal (or tmux, or the SSH client's) sets the clipboard.
+                let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+                let mut out = std::io::stdout();
+                let copied = write!(out, "\x1b]52;c;{encoded}\x07").and_then(|()| out.flush());
+                let msg = Msg::Notice {
+                    error: copied.is_err(),
+                    text: match copied {
+                        Ok(()) => "copied the line (OSC 52)".to_string(),
+                        Err(e) => format!("could not copy: {e}"),
+                    },
+                };
+                tokio::spawn(async move {
+                    let _ = tx.send(msg).await;
+                });
+            }
             Effect::UseSandbox => {
                 let sandbox = Arc::new(SandboxCloud::new(
                     self.store.root(),

@@ -23,6 +23,8 @@ pub struct UiPreferences {
     pub show_emojis: bool,
     pub compact_mode: bool,
     pub color_theme: ColorTheme,
+    /// Log lines the dashboard keeps per stack.
+    pub log_buffer_lines: usize,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -34,6 +36,7 @@ impl Default for UiPreferences {
             show_emojis: true,
             compact_mode: false,
             color_theme: ColorTheme::Auto,
+            log_buffer_lines: 50_000,
             extra: Map::new(),
         }
     }

@@ -58,11 +58,26 @@ fn service_of(source: &str) -> Option<Service> {
     })
 }
 
+/// The level, guessed from the first words in the usual formats: n8n
+/// (`Error: …`), PostgreSQL (`ERROR:`, `FATAL:`, `WARNING:`), Qdrant (`ERROR`,
+/// `WARN`), Ollama (`level=ERROR`, and `[GIN] 500`).
 fn level_of(message: &str) -> Level {
-    let upper = |w: &str| message.contains(w);
-    if upper("ERROR") || upper("FATAL") || upper("PANIC") || message.contains("exited with code") {
+    let words: Vec<String> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(12)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let has = |names: &[&str]| words.iter().any(|w| names.contains(&w.as_str()));
+    let gin_5xx = words
+        .windows(2)
+        .any(|w| w[0] == "gin" && w[1].starts_with('5') && w[1].len() == 3);
+    if has(&["error", "err", "fatal", "panic", "critical", "crit"])
+        || gin_5xx
+        || message.contains("exited with code")
+    {
         Level::Error
-    } else if upper("WARN") || message.contains("level=warn") || message.contains("SIGTERM") {
+    } else if has(&["warn", "warning"]) || message.contains("SIGTERM") {
         Level::Warn
     } else {
         Level::Info
@@ -108,6 +123,62 @@ pub fn sanitize(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_from_each_services_format() {
+        for (line, level) in [
+            (
+                "n8n-1 | 2026-11-23T12:00:00Z Error: connect ECONNREFUSED 172.18.0.3:5432",
+                Level::Error,
+            ),
+            (
+                "n8n-1 | 2026-11-23T12:00:00Z Editor is now accessible via: http://localhost:5678",
+                Level::Info,
+            ),
+            (
+                "n8n-1 | 2026-11-23T12:00:00Z Workflow failed with 0 errors",
+                Level::Info,
+            ),
+            (
+                "postgres-1 | 2026-11-23T12:00:00Z 2026-11-23 12:00:00 UTC [1] FATAL:  password authentication failed",
+                Level::Error,
+            ),
+            (
+                "postgres-1 | 2026-11-23T12:00:00Z 2026-11-23 12:00:00 UTC [1] WARNING:  could not flush dirty data",
+                Level::Warn,
+            ),
+            (
+                "postgres-1 | 2026-11-23T12:00:00Z 2026-11-23 12:00:00 UTC [1] LOG:  database system is ready",
+                Level::Info,
+            ),
+            (
+                "qdrant-1 | 2026-11-23T12:00:00Z 2026-11-23T12:00:00.1Z WARN qdrant::settings: low disk",
+                Level::Warn,
+            ),
+            (
+                "qdrant-1 | 2026-11-23T12:00:00Z 2026-11-23T12:00:00.1Z ERROR storage: segment corrupted",
+                Level::Error,
+            ),
+            (
+                "ollama-1 | 2026-11-23T12:00:00Z time=2026-11-23T12:00:00Z level=ERROR source=server.go msg=\"oom\"",
+                Level::Error,
+            ),
+            (
+                "ollama-1 | 2026-11-23T12:00:00Z time=2026-11-23T12:00:00Z level=INFO source=routes.go msg=\"ok\"",
+                Level::Info,
+            ),
+            (
+                "ollama-1 | 2026-11-23T12:00:00Z [GIN] 500 |  2.1s | 172.18.0.6 | POST \"/api/chat\"",
+                Level::Error,
+            ),
+            (
+                "ollama-1 | 2026-11-23T12:00:00Z [GIN] 200 |  412µs | 172.18.0.1 | GET \"/api/version\"",
+                Level::Info,
+            ),
+        ] {
+            assert_eq!(parse(line).level, level, "{line}");
+        }
+    }
 
     #[test]
     fn parses_compose_lines_with_timestamps() {

@@ -32,7 +32,7 @@ fn keys_line(model: &Model, width: usize) -> Line<'static> {
         .filter(|b| b.action != Action::Faults || model.is_sandbox())
         .collect();
     let item_width =
-        |b: &Binding| keymap::label(&b.keys[0]).chars().count() + b.short.chars().count() + 4;
+        |b: &Binding| keymap::first_label(b).chars().count() + b.short.chars().count() + 4;
     let reserved: usize = shown
         .iter()
         .filter(|b| always(b))
@@ -54,7 +54,7 @@ fn keys_line(model: &Model, width: usize) -> Line<'static> {
             spans.push(Span::styled("· ", theme::DIM));
         }
         spans.push(Span::styled(
-            keymap::label(&b.keys[0]),
+            keymap::first_label(b),
             Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD),
         ));
         spans.push(Span::raw(format!(" {} ", b.short)));

@@ -1,5 +1,6 @@
-//! The `?` overlay, generated from the keymap: one row per binding, so it
-//! fits an 80×24 screen.
+//! The `?` overlay, generated from the keymap: one row per binding (the
+//! number keys of the Logs pane share one), scrolled with j/k when the
+//! screen is shorter than the list.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -9,18 +10,31 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::layout::{centered, fit, truncate};
 use super::theme;
-use crate::app::keymap::{self, KEYMAP, Scope};
+use crate::app::keymap::{self, Action, KEYMAP, Scope};
 use crate::app::model::Pane;
+use crate::domain::Service;
 
 const SCOPE_WIDTH: usize = 9;
 const KEYS_WIDTH: usize = 16;
 
-pub fn render(frame: &mut Frame, area: Rect) {
-    let rect = centered(area, 78, KEYMAP.len() as u16 + 3);
-    let width = rect.width.saturating_sub(2) as usize;
+pub fn render(frame: &mut Frame, area: Rect, scroll: u16) {
+    let width = 78u16.min(area.width).saturating_sub(2) as usize;
+    let rows = lines(width);
+    let rect = centered(area, 78, rows.len() as u16 + 2);
+    // Taller than the screen: j/k scroll, and the title says so.
+    let room = rect.height.saturating_sub(2);
+    let hidden = (rows.len() as u16).saturating_sub(room);
+    let scroll = scroll.min(hidden);
+    let title = if hidden > 0 {
+        " Keys — j/k scroll · ? or Esc closes "
+    } else {
+        " Keys — ? or Esc closes "
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines(width)).block(theme::dialog(" Keys — ? or Esc closes ")),
+        Paragraph::new(rows)
+            .scroll((scroll, 0))
+            .block(theme::dialog(title)),
         rect,
     );
 }
@@ -34,7 +48,11 @@ fn lines(width: usize) -> Vec<Line<'static>> {
     ];
     let mut out = Vec::new();
     for scope in order {
-        for (i, b) in KEYMAP.iter().filter(|b| b.scope == scope).enumerate() {
+        let shown = KEYMAP.iter().filter(|b| {
+            b.scope == scope
+                && !matches!(b.action, Action::ShowService(s) if s != Some(Service::N8n))
+        });
+        for (i, b) in shown.enumerate() {
             let title = if i == 0 {
                 short_title(scope)
             } else {

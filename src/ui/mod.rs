@@ -34,7 +34,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
     footer::render(model, frame, r.footer);
     match &model.overlay {
         None => {}
-        Some(Overlay::Help) => help::render(frame, area),
+        Some(Overlay::Help) => help::render(frame, area, model.help_scroll),
         Some(Overlay::NewStack(form)) => dialogs::new_stack(model, form, frame, area),
         Some(Overlay::ConfirmDestroy(c)) => dialogs::confirm_destroy(model, c, frame, area),
         Some(Overlay::Faults(menu)) => dialogs::faults(menu, frame, area),

@@ -115,7 +115,7 @@ fn model() -> Model {
     );
     // Select prod-ai: stacks sort as chat-bot, failed-one, old-lab, prod-ai.
     m.selected = Some("prod-ai".into());
-    m.logs = crate::app::model::LogView::for_stack(Some("prod-ai".into()));
+    m.logs = crate::app::model::LogView::for_stack(Some("prod-ai".into()), 1000);
     let raw = [
         "user-data   | 2026-11-23T20:00:40Z mounted EFS at /mnt/efs (tls, _netdev, nofail)",
         "postgres-1  | 2026-11-23T20:00:41Z database system is ready to accept connections",
@@ -300,6 +300,64 @@ fn health_pane_names_the_alb_target_state_in_its_title_when_short() {
 fn health_pane_gives_the_alb_target_a_row_when_tall() {
     let m = behind_an_alb("unhealthy (Target.Timeout)");
     insta::assert_snapshot!(draw_pane(&m, 40, 8, super::health::render).backend());
+}
+
+fn searching(pattern: &str) -> Model {
+    let mut m = model();
+    m.focus = Pane::Logs;
+    m.logs.search = pattern.into();
+    m.logs.follow = false;
+    m
+}
+
+#[test]
+fn logs_pane_highlights_search_matches() {
+    let m = searching("ready");
+    insta::assert_snapshot!(draw_pane(&m, 70, 8, super::logs::render).backend());
+}
+
+#[test]
+fn only_the_matched_text_is_highlighted() {
+    let t = draw_pane(&searching("ready"), 70, 8, super::logs::render);
+    let buffer = t.backend().buffer();
+    let row: String = (0..70)
+        .map(|x| buffer[(x, 1)].symbol().to_string())
+        .collect();
+    let byte = row.find("ready").expect("the matching line");
+    let at = row[..byte].chars().count() as u16;
+    let highlighted = |x: u16| buffer[(x, 1)].bg == ratatui::style::Color::Yellow;
+    assert!((at..at + 5).all(highlighted), "{row}");
+    assert!(!highlighted(at - 2) && !highlighted(at + 6));
+}
+
+#[test]
+fn logs_pane_wraps_long_lines_with_a_regex_search() {
+    let mut m = searching("EFS|port \\d+");
+    m.logs.wrap = true;
+    insta::assert_snapshot!(draw_pane(&m, 44, 10, super::logs::render).backend());
+}
+
+#[test]
+fn logs_pane_too_narrow_still_reads() {
+    let mut m = model();
+    m.focus = Pane::Logs;
+    m.logs.timestamps = Some(true);
+    insta::assert_snapshot!(draw_pane(&m, 24, 5, super::logs::render).backend());
+}
+
+#[test]
+fn logs_pane_while_typing_a_search() {
+    let mut m = searching("postg");
+    m.logs.searching = true;
+    insta::assert_snapshot!(draw_pane(&m, 60, 6, super::logs::render).backend());
+}
+
+#[test]
+fn help_scrolls_to_its_last_rows() {
+    let mut m = model();
+    m.overlay = Some(Overlay::Help);
+    m.help_scroll = 99;
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
 }
 
 #[test]

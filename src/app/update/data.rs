@@ -3,7 +3,7 @@
 
 use super::{fix_selection, notify};
 use crate::app::effect::Effect;
-use crate::app::model::{HEALTH_HISTORY, HealthPoint, LOG_CAPACITY, Model, NoticeLevel, Overlay};
+use crate::app::model::{HEALTH_HISTORY, HealthPoint, Model, NoticeLevel, Overlay};
 use crate::app::msg::Msg;
 use crate::domain::DeploymentState;
 use crate::monitor::log_line::LogLine;
@@ -49,6 +49,14 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 format!("fault on {stack}: {text}"),
             ),
         },
+        Msg::Notice { error, text } => {
+            let level = if error {
+                NoticeLevel::Error
+            } else {
+                NoticeLevel::Info
+            };
+            notify(model, level, text);
+        }
         Msg::Key(_) | Msg::Resize(..) | Msg::Tick(_) | Msg::Quit => {}
     }
     Vec::new()
@@ -130,18 +138,7 @@ fn upsert(model: &mut Model, state: DeploymentState) {
 }
 
 fn append_logs(model: &mut Model, stack: &str, lines: Vec<LogLine>) {
-    let logs = &mut model.logs;
-    if logs.stack.as_deref() != Some(stack) {
-        return;
-    }
-    let shown = |l: &LogLine| logs.service.is_none() || l.service == logs.service;
-    let added = lines.iter().filter(|l| shown(l)).count();
-    logs.lines.extend(lines);
-    let overflow = logs.lines.len().saturating_sub(LOG_CAPACITY);
-    logs.lines.drain(..overflow);
-    if !logs.follow {
-        // Keep the lines being read where they are.
-        let max = logs.visible().count().saturating_sub(1);
-        logs.scroll = (logs.scroll + added).min(max);
+    if model.logs.stack.as_deref() == Some(stack) {
+        model.logs.append(lines, model.now);
     }
 }

@@ -42,7 +42,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     };
     let (kept, effects) = match overlay {
-        Overlay::Help => help_key(key),
+        Overlay::Help => help_key(model, key),
         Overlay::NewStack(form) => form_key(model, form, key),
         Overlay::ConfirmDestroy(confirm) => destroy_key(model, confirm, key),
         Overlay::Faults(menu) => faults_key(menu, key),
@@ -59,9 +59,21 @@ fn close() -> Outcome {
     (None, Vec::new())
 }
 
-fn help_key(key: KeyEvent) -> Outcome {
+fn help_key(model: &mut Model, key: KeyEvent) -> Outcome {
     match key.code {
-        KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => close(),
+        KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+            model.help_scroll = 0;
+            close()
+        }
+        // The view stops at the last row; past it is clamped when drawn.
+        KeyCode::Char('j') | KeyCode::Down => {
+            model.help_scroll = model.help_scroll.saturating_add(1).min(64);
+            (Some(Overlay::Help), Vec::new())
+        }
+        KeyCode::Char('k') | KeyCode::Up => {
+            model.help_scroll = model.help_scroll.saturating_sub(1);
+            (Some(Overlay::Help), Vec::new())
+        }
         _ => (Some(Overlay::Help), Vec::new()),
     }
 }

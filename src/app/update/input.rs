@@ -22,6 +22,10 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         on_filter_key(model, key);
         return Vec::new();
     }
+    if model.logs.searching {
+        on_search_key(model, key);
+        return Vec::new();
+    }
     match keymap::action_for(&key, model.focus) {
         Some(action) => on_action(model, action),
         None => Vec::new(),
@@ -42,6 +46,63 @@ fn on_filter_key(model: &mut Model, key: KeyEvent) {
         _ => {}
     }
     fix_selection(model);
+}
+
+/// Typing the log search: Enter keeps it and jumps to the newest match,
+/// Esc drops it.
+fn on_search_key(model: &mut Model, key: KeyEvent) {
+    let logs = &mut model.logs;
+    match key.code {
+        KeyCode::Enter => {
+            logs.searching = false;
+            // The newest match at or above the current line.
+            logs.scroll = logs.scroll.saturating_sub(1);
+            let now = model.now;
+            if !logs.search.is_empty() && !logs.jump(true, now) {
+                let text = format!("no match for /{}", logs.search);
+                notify(model, NoticeLevel::Info, text);
+            }
+        }
+        KeyCode::Esc => {
+            logs.searching = false;
+            logs.search.clear();
+        }
+        KeyCode::Backspace => {
+            logs.search.pop();
+        }
+        KeyCode::Char(c) if !c.is_control() && logs.search.len() < 200 => logs.search.push(c),
+        _ => {}
+    }
+}
+
+/// The lines shown (with the search applied, if any) go to a file.
+fn save_logs(model: &mut Model) -> Vec<Effect> {
+    let Some(stack) = model.logs.stack.clone() else {
+        return Vec::new();
+    };
+    let matcher = model.logs.matcher();
+    let lines: Vec<String> = model
+        .logs
+        .visible(model.now)
+        .filter(|l| matcher.as_ref().is_none_or(|m| m.is_match(&l.message)))
+        .map(plain)
+        .collect();
+    if lines.is_empty() {
+        notify(model, NoticeLevel::Info, "no lines to save".to_string());
+        return Vec::new();
+    }
+    vec![Effect::SaveLogs {
+        stack,
+        at: model.now,
+        lines,
+    }]
+}
+
+/// A line as compose printed it, without colour.
+fn plain(l: &crate::monitor::log_line::LogLine) -> String {
+    let at = l.at.map(|t| format!("{t} ")).unwrap_or_default();
+    let source = l.service.map_or(l.source.as_str(), |s| s.name());
+    format!("{source:<9}| {at}{}", l.message)
 }
 
 fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
@@ -70,17 +131,36 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
                 model.logs.scroll = 0;
             }
         }
-        Action::CycleService => {
-            let all = crate::domain::Service::ALL;
-            model.logs.service = match model.logs.service {
-                None => Some(all[0]),
-                Some(s) => all
-                    .iter()
-                    .position(|x| *x == s)
-                    .and_then(|i| all.get(i + 1))
-                    .copied(),
-            };
+        Action::ShowService(service) => {
+            model.logs.service = service;
             model.logs.scroll = 0;
+        }
+        Action::Search => model.logs.searching = true,
+        Action::NextMatch(older) => {
+            let now = model.now;
+            if !model.logs.jump(older, now) {
+                let text = match (model.logs.search.is_empty(), older) {
+                    (true, _) => "no search: / to search the logs".to_string(),
+                    (false, true) => format!("no older match for /{}", model.logs.search),
+                    (false, false) => format!("no newer match for /{}", model.logs.search),
+                };
+                notify(model, NoticeLevel::Info, text);
+            }
+        }
+        Action::ToggleWrap => model.logs.wrap = !model.logs.wrap,
+        Action::ToggleTimestamps => {
+            let shown = model.logs.timestamps.unwrap_or(false);
+            model.logs.timestamps = Some(!shown);
+        }
+        Action::CycleWindow => {
+            model.logs.window = model.logs.window.next();
+            model.logs.scroll = 0;
+        }
+        Action::SaveLogs => return save_logs(model),
+        Action::CopyLine => {
+            if let Some(line) = model.logs.current(model.now) {
+                return vec![Effect::CopyToClipboard(plain(line))];
+            }
         }
         Action::Back => {
             model.filter.clear();
@@ -124,7 +204,7 @@ fn move_selection(model: &mut Model, action: Action) {
 }
 
 fn scroll_logs(model: &mut Model, action: Action) {
-    let max = model.logs.visible().count().saturating_sub(1);
+    let max = model.logs.visible(model.now).count().saturating_sub(1);
     let logs = &mut model.logs;
     match action {
         Action::Up => logs.scroll = (logs.scroll + 1).min(max),

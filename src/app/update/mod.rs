@@ -53,7 +53,7 @@ pub(super) fn notify(model: &mut Model, level: NoticeLevel, text: impl Into<Stri
 /// Select `name`, resetting the log view when the selection changes.
 pub(super) fn select(model: &mut Model, name: Option<String>) {
     if model.selected != name {
-        model.logs = LogView::for_stack(name.clone());
+        model.logs = LogView::for_stack(name.clone(), model.log_capacity);
         model.selected = name;
     }
 }

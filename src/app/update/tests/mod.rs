@@ -195,7 +195,7 @@ fn reading_back_pauses_the_logs_and_end_follows_again() {
 #[test]
 fn the_log_buffer_is_bounded() {
     let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
-    let lines: Vec<_> = (0..crate::app::model::LOG_CAPACITY + 10)
+    let lines: Vec<_> = (0..crate::app::model::DEFAULT_LOG_CAPACITY + 10)
         .map(|i| log_line::parse(&format!("n8n-1 | {i}")))
         .collect();
     update(
@@ -205,22 +205,79 @@ fn the_log_buffer_is_bounded() {
             lines,
         },
     );
-    assert_eq!(m.logs.lines.len(), crate::app::model::LOG_CAPACITY);
+    assert_eq!(m.logs.lines.len(), crate::app::model::DEFAULT_LOG_CAPACITY);
     assert_eq!(m.logs.lines[0].message, "10");
 }
 
 #[test]
-fn s_cycles_the_service_filter() {
+fn number_keys_pick_a_service_and_zero_shows_all() {
     let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
     m.focus = Pane::Logs;
-    update(&mut m, key('s'));
+    update(&mut m, key('1'));
     assert_eq!(m.logs.service, Some(Service::N8n));
-    for _ in 0..4 {
-        update(&mut m, key('s'));
-    }
+    update(&mut m, key('5'));
     assert_eq!(m.logs.service, Some(Service::Postgres));
-    update(&mut m, key('s'));
+    update(&mut m, key('0'));
     assert_eq!(m.logs.service, None);
+}
+
+#[test]
+fn searching_the_logs_jumps_to_matches_and_n_keeps_new_stack_elsewhere() {
+    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
+    m.selected = Some("demo".into());
+    m.logs = crate::app::model::LogView::for_stack(Some("demo".into()), 100);
+    let lines = ["boot", "Error: timeout", "ok", "error again", "fine"]
+        .iter()
+        .map(|l| log_line::parse(&format!("n8n-1 | {l}")))
+        .collect();
+    update(
+        &mut m,
+        Msg::LogLines {
+            stack: "demo".into(),
+            lines,
+        },
+    );
+    m.focus = Pane::Logs;
+    update(&mut m, key('/'));
+    assert!(m.logs.searching);
+    for c in "error".chars() {
+        update(&mut m, key(c));
+    }
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert!(!m.logs.searching && !m.logs.follow);
+    assert_eq!(m.logs.current(m.now).unwrap().message, "error again");
+    update(&mut m, key('n'));
+    assert_eq!(m.logs.current(m.now).unwrap().message, "Error: timeout");
+    assert!(
+        m.overlay.is_none(),
+        "n searched, it did not open the new-stack dialog"
+    );
+    update(&mut m, key('N'));
+    assert_eq!(m.logs.current(m.now).unwrap().message, "error again");
+    let effects = update(&mut m, key('s'));
+    let Some(crate::app::effect::Effect::SaveLogs { stack, lines, .. }) = effects.first() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(stack, "demo");
+    assert_eq!(
+        lines.len(),
+        2,
+        "the search applies to what is saved: {lines:?}"
+    );
+    let effects = update(&mut m, key('y'));
+    assert!(matches!(
+        effects.first(),
+        Some(crate::app::effect::Effect::CopyToClipboard(text)) if text.contains("error again")
+    ));
+    m.focus = Pane::Stacks;
+    update(&mut m, key('n'));
+    assert!(
+        m.overlay.is_some(),
+        "n is still new-stack outside the Logs pane"
+    );
 }
 
 fn sweep(stack: &str, at: f64, n8n_ms: u64, spot: bool, action: Option<&str>) -> Msg {
