@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::model::Model;
 use super::msg::Msg;
 use super::runner::Runner;
-use super::subscriptions::subscriptions;
+use super::subscriptions::{log_pace, subscriptions};
 use super::update::update;
 use crate::domain::time::Clock;
 use crate::ui;
@@ -107,6 +107,7 @@ fn apply(model: &mut Model, runner: &mut Runner, msg: Msg) {
         runner.perform(effect);
     }
     runner.sync(&subscriptions(model));
+    runner.pace_logs(log_pace(model));
 }
 
 fn from_event(event: Event) -> Option<Msg> {

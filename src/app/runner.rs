@@ -12,6 +12,7 @@ use tokio::task::AbortHandle;
 use super::effect::{Effect, Subscription, Subscriptions};
 use super::model::Offer;
 use super::msg::Msg;
+use super::subscriptions::LogPace;
 use crate::cloud::sandbox::SandboxCloud;
 use crate::cloud::session::{StateSink, StoreSink};
 use crate::cloud::{Cloud, CloudError, DeployRequest, LogQuery};
@@ -46,6 +47,8 @@ pub struct Runner {
     health_interval: Duration,
     policy: Policy,
     running: HashMap<Subscription, AbortHandle>,
+    /// How often the log tail reads; the event loop sets it from the model.
+    log_pace: watch::Sender<LogPace>,
 }
 
 pub struct RunnerConfig {
@@ -73,7 +76,16 @@ impl Runner {
             health_interval: config.health_interval,
             policy: config.policy,
             running: HashMap::new(),
+            log_pace: watch::channel(LogPace::Fast).0,
         }
+    }
+
+    pub fn pace_logs(&self, pace: LogPace) {
+        self.log_pace.send_if_modified(|current| {
+            let changed = *current != pace;
+            *current = pace;
+            changed
+        });
     }
 
     pub fn perform(&mut self, effect: Effect) {
@@ -259,7 +271,8 @@ impl Runner {
             Subscription::Store => tokio::spawn(poll_store(store, tx)),
             Subscription::Logs { stack } => {
                 let cloud = self.ctx.as_ref()?.cloud.clone();
-                tokio::spawn(tail_logs(cloud, store, stack.clone(), tx))
+                let pace = self.log_pace.subscribe();
+                tokio::spawn(tail_logs(cloud, store, stack.clone(), tx, pace))
             }
             Subscription::Monitor { stack } => {
                 let ctx = self.ctx.clone()?;
@@ -390,7 +403,13 @@ async fn poll_store(store: Store, tx: mpsc::Sender<Msg>) {
     }
 }
 
-async fn tail_logs(cloud: Arc<dyn Cloud>, store: Store, stack: String, tx: mpsc::Sender<Msg>) {
+async fn tail_logs(
+    cloud: Arc<dyn Cloud>,
+    store: Store,
+    stack: String,
+    tx: mpsc::Sender<Msg>,
+    mut pace: watch::Receiver<LogPace>,
+) {
     // On AWS every read is an SSM command: gentler than the sandbox's files.
     let every = match cloud.provider() {
         Provider::Sandbox => LOG_POLL,
@@ -427,7 +446,16 @@ async fn tail_logs(cloud: Arc<dyn Cloud>, store: Store, stack: String, tx: mpsc:
                 }
             }
         }
-        tokio::time::sleep(every).await;
+        let wait = every * pace.borrow_and_update().factor();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            // Followed again: read now rather than at the end of a slow wait.
+            changed = pace.changed() => {
+                if changed.is_err() {
+                    return; // the runner is gone
+                }
+            }
+        }
     }
 }
 

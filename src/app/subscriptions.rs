@@ -8,6 +8,37 @@ use crate::domain::StackStatus;
 /// `geusemaker-tui monitor STACK` watches any other.
 pub const MONITORED_MAX: usize = 50;
 
+/// How often the selected stack's logs are read: often while the user
+/// follows them on screen; seldom while paused or hidden (a dialog over
+/// the pane, a terminal too small to show it). On AWS each read is an SSM command.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogPace {
+    #[default]
+    Fast,
+    Slow,
+}
+
+impl LogPace {
+    /// The multiple of the provider's poll interval.
+    pub fn factor(self) -> u32 {
+        match self {
+            LogPace::Fast => 1,
+            LogPace::Slow => 6,
+        }
+    }
+}
+
+pub fn log_pace(model: &Model) -> LogPace {
+    let shown = model.overlay.is_none()
+        && model.width >= crate::ui::layout::MIN_WIDTH
+        && model.height >= crate::ui::layout::MIN_HEIGHT;
+    if shown && model.logs.follow {
+        LogPace::Fast
+    } else {
+        LogPace::Slow
+    }
+}
+
 /// The store is always watched; the selected stack's logs are tailed; running
 /// stacks of this cloud are monitored (probed, recorded, healed).
 pub fn subscriptions(model: &Model) -> Subscriptions {
@@ -122,6 +153,26 @@ mod tests {
     fn a_stack_of_another_cloud_is_never_probed() {
         let subs = wanted(vec![stack("a1", StackStatus::Running, Provider::Aws)]);
         assert_eq!(subs, Subscriptions::from([Subscription::Store]));
+    }
+
+    #[test]
+    fn logs_are_read_often_only_while_followed_on_screen() {
+        let mut m = Model::new(
+            Provider::Sandbox,
+            "us-east-1".into(),
+            Timestamp::from_unix_millis(0),
+        );
+        m.width = 100;
+        m.height = 30;
+        assert_eq!(log_pace(&m), LogPace::Fast);
+        m.logs.follow = false;
+        assert_eq!(log_pace(&m), LogPace::Slow, "paused");
+        m.logs.follow = true;
+        m.overlay = Some(crate::app::model::Overlay::Help);
+        assert_eq!(log_pace(&m), LogPace::Slow, "covered");
+        m.overlay = None;
+        m.width = 60;
+        assert_eq!(log_pace(&m), LogPace::Slow, "too small to show");
     }
 
     #[test]
