@@ -23,6 +23,9 @@ pub struct LogCursor {
     since: Option<Timestamp>,
     /// The lines stamped exactly `since`: a read from `since` returns them again.
     at_since: HashSet<String>,
+    /// Before any timestamped line (a booting instance's console), every
+    /// read returns the same lines again: each is let through once.
+    untimed: HashSet<String>,
 }
 
 impl LogCursor {
@@ -39,11 +42,13 @@ impl LogCursor {
         let mut keep_following = true;
         for line in raw {
             let Some(at) = log_line::parse(&line).at else {
-                if keep_following {
+                let new = self.since.is_some() || self.untimed.insert(line.clone());
+                if keep_following && new {
                     fresh.push(line);
                 }
                 continue;
             };
+            self.untimed.clear();
             keep_following = match self.since {
                 Some(since) if at.0 < since.0 => false,
                 Some(since) if at.0 == since.0 => self.at_since.insert(line.clone()),
@@ -187,6 +192,20 @@ mod tests {
         );
         // The next read starts at the same instant: a and its trace again, then b.
         assert_eq!(cursor.admit(vec![a, trace, b.clone()]), vec![b]);
+    }
+
+    #[test]
+    fn a_booting_consoles_lines_show_once_however_often_it_is_read() {
+        let mut cursor = LogCursor::default();
+        let boot = vec![
+            "console     | cloud-init: running modules".to_string(),
+            "console     | mounted EFS".to_string(),
+        ];
+        assert_eq!(cursor.admit(boot.clone()), boot);
+        let mut more = boot.clone();
+        more.push("console     | docker started".into());
+        assert_eq!(cursor.admit(more), ["console     | docker started"]);
+        assert_eq!(cursor.since(), None, "no timestamp yet");
     }
 
     #[tokio::test]

@@ -105,6 +105,31 @@ impl AwsCloud {
         Ok(())
     }
 
+    /// The instance's serial console (cloud-init, the user data's first
+    /// steps): all there is to read before the SSM agent answers. The last
+    /// `tail` lines, as `console | …` lines.
+    pub(super) async fn console_lines(&self, id: &str, tail: usize) -> CloudResult<Vec<String>> {
+        use base64::Engine;
+        let out = self
+            .ec2
+            .get_console_output()
+            .instance_id(id)
+            .latest(true)
+            .send()
+            .await
+            .map_err(|e| api_error("GetConsoleOutput", e))?;
+        let text = out
+            .output()
+            .and_then(|o| base64::engine::general_purpose::STANDARD.decode(o).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        Ok(lines[lines.len().saturating_sub(tail)..]
+            .iter()
+            .map(|l| format!("console     | {l}"))
+            .collect())
+    }
+
     pub(super) async fn describe_instance(&self, id: &str) -> CloudResult<Option<Instance>> {
         let r = self.ec2.describe_instances().instance_ids(id).send().await;
         match r {

@@ -195,10 +195,14 @@ impl Cloud for AwsCloud {
             command
         };
         let Some(since) = query.since else {
-            let output = self.run_on_instance(id, &command(None)).await?;
-            return Ok(output
-                .map(|o| o.lines().map(str::to_string).collect())
-                .unwrap_or_default());
+            return match self.run_on_instance(id, &command(None)).await? {
+                Some(output) => Ok(output.lines().map(str::to_string).collect()),
+                // The agent is not answering yet (booting): the serial console.
+                None if query.service.is_none() => {
+                    self.console_lines(id, query.tail.unwrap_or(200)).await
+                }
+                None => Ok(Vec::new()),
+            };
         };
         // Following: read up to now, in as many windows as the output limit needs.
         let read = |from, to| async move {

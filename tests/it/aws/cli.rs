@@ -135,6 +135,17 @@ async fn deploy_and_destroy_through_the_cli() {
     let h = Harness::start().await;
     let home = Home::new();
     let state = deploy(&h, &home, "s1", "dev", &[DEV_KEYS]);
+    // moto's SSM returns no output, as an agent not answering yet would:
+    // the logs are then the instance's serial console.
+    let logs = run(&h, &home, &["logs", "s1", "--tail", "3"]);
+    let text = String::from_utf8_lossy(&logs.stdout);
+    assert!(
+        logs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&logs.stderr)
+    );
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.lines().all(|l| l.starts_with("console")), "{text}");
     destroy_keeps_only_the_efs(&h, &home, "s1", &state).await;
     let list = run(&h, &home, &["list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
