@@ -20,16 +20,38 @@ pub struct LogLine {
     pub source: String,
     pub service: Option<Service>,
     pub level: Level,
+    /// Without colour or control characters: what search and saving see.
     pub message: String,
+    /// The message with its colour (SGR) codes and nothing else, when it
+    /// had any: the pane draws it coloured.
+    pub coloured: Option<String>,
 }
 
 pub fn parse(raw: &str) -> LogLine {
-    let clean = sanitize(raw);
-    let (source, rest) = match clean.split_once(" | ").or_else(|| clean.split_once("| ")) {
+    let clean = clean(raw, false);
+    let (source, at, message) = split(&clean);
+    let coloured = raw
+        .contains("\u{1b}[")
+        .then(|| clean_keeping_colour(raw))
+        .map(|kept| split(&kept).2.trim().to_string())
+        .filter(|kept| kept.len() != message.trim().len());
+    LogLine {
+        at,
+        service: service_of(source),
+        level: level_of(message),
+        source: source.to_string(),
+        message: message.trim().to_string(),
+        coloured,
+    }
+}
+
+/// (source, timestamp, message) of a sanitized compose line.
+fn split(line: &str) -> (&str, Option<Timestamp>, &str) {
+    let (source, rest) = match line.split_once(" | ").or_else(|| line.split_once("| ")) {
         Some((src, rest)) if !src.trim().is_empty() && !src.trim().contains(' ') => {
-            (src.trim().to_string(), rest)
+            (src.trim(), rest)
         }
-        _ => (String::new(), clean.as_str()),
+        _ => ("", line),
     };
     let (at, message) = match rest.split_once(' ') {
         Some((first, tail)) => match Timestamp::from_str(first) {
@@ -38,13 +60,7 @@ pub fn parse(raw: &str) -> LogLine {
         },
         None => (None, rest),
     };
-    LogLine {
-        at,
-        service: service_of(&source),
-        level: level_of(message),
-        source,
-        message: message.trim().to_string(),
-    }
+    (source, at, message)
 }
 
 /// `geusemaker-n8n-1`, `n8n_1`, `n8n` → n8n.
@@ -86,6 +102,16 @@ fn level_of(message: &str) -> Level {
 
 /// Drop ANSI escape sequences and other control characters (tabs become spaces).
 pub fn sanitize(raw: &str) -> String {
+    clean(raw, false)
+}
+
+/// Like `sanitize`, but colour codes (`ESC [ … m`) stay; nothing else that
+/// could drive a terminal does.
+pub fn clean_keeping_colour(raw: &str) -> String {
+    clean(raw, true)
+}
+
+fn clean(raw: &str, keep_colour: bool) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
@@ -95,10 +121,19 @@ pub fn sanitize(raw: &str) -> String {
                 // Other escapes: ESC + one char.
                 match chars.next() {
                     Some('[') => {
+                        let mut sequence = String::from("\u{1b}[");
                         for c in chars.by_ref() {
+                            sequence.push(c);
                             if ('@'..='~').contains(&c) {
                                 break;
                             }
+                        }
+                        let colour = sequence.ends_with('m')
+                            && sequence[2..sequence.len() - 1]
+                                .chars()
+                                .all(|c| c.is_ascii_digit() || c == ';');
+                        if keep_colour && colour {
+                            out.push_str(&sequence);
                         }
                     }
                     Some(']') => {
@@ -123,6 +158,19 @@ pub fn sanitize(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_is_kept_apart_and_nothing_else_that_drives_a_terminal() {
+        let raw = "crawl4ai-1 | 2026-11-23T12:00:00Z \u{1b}[32mINFO\u{1b}[0m:  GET /health \u{1b}[2J\u{1b}]0;title\u{7}200";
+        let line = parse(raw);
+        assert_eq!(line.message, "INFO:  GET /health 200");
+        assert_eq!(
+            line.coloured.as_deref(),
+            Some("\u{1b}[32mINFO\u{1b}[0m:  GET /health 200"),
+            "only the colour codes stay"
+        );
+        assert_eq!(parse("n8n-1 | plain").coloured, None);
+    }
 
     #[test]
     fn levels_from_each_services_format() {

@@ -141,6 +141,12 @@ fn line_rows(
         vec![truncate(&l.message, room)]
     };
     let ranges = matcher.map(|m| m.ranges(&l.message)).unwrap_or_default();
+    // In colour when it came in colour, unless a search or wrap needs the plain text.
+    if let (Some(coloured), true, false) = (&l.coloured, ranges.is_empty(), wrap) {
+        let mut spans = prefix;
+        spans.extend(coloured_spans(coloured, style));
+        return vec![Line::from(spans)];
+    }
     let mut offset = 0;
     chunks
         .into_iter()
@@ -156,6 +162,28 @@ fn line_rows(
             Line::from(spans)
         })
         .collect()
+}
+
+/// The spans of a line with colour codes, over the level's style.
+fn coloured_spans(coloured: &str, base: Style) -> Vec<Span<'static>> {
+    use ansi_to_tui::IntoText;
+    match coloured.as_bytes().into_text() {
+        Ok(text) => text
+            .lines
+            .into_iter()
+            .next()
+            .map(|line| {
+                line.spans
+                    .into_iter()
+                    .map(|span| Span::styled(span.content.into_owned(), base.patch(span.style)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Err(_) => vec![Span::styled(
+            crate::monitor::log_line::sanitize(coloured),
+            base,
+        )],
+    }
 }
 
 /// `text` cut into pieces of `width` characters.

@@ -331,6 +331,36 @@ fn only_the_matched_text_is_highlighted() {
 }
 
 #[test]
+fn a_line_that_came_in_colour_is_drawn_in_colour() {
+    let mut m = model();
+    m.focus = Pane::Logs;
+    let line = log_line::parse(
+        "crawl4ai-1 | 2026-11-23T20:00:47Z \u{1b}[32mINFO\u{1b}[0m:     GET /health 200 OK",
+    );
+    update(
+        &mut m,
+        Msg::LogLines {
+            stack: "prod-ai".into(),
+            lines: vec![line],
+        },
+    );
+    let t = draw_pane(&m, 60, 4, super::logs::render);
+    let buffer = t.backend().buffer();
+    let row: String = (0..60)
+        .map(|x| buffer[(x, 2)].symbol().to_string())
+        .collect();
+    assert!(row.contains("INFO:     GET /health 200 OK"), "{row}");
+    let byte = row.find("INFO").unwrap();
+    let at = row[..byte].chars().count() as u16;
+    assert_eq!(buffer[(at, 2)].fg, ratatui::style::Color::Green, "{row}");
+    assert_ne!(
+        buffer[(at + 5, 2)].fg,
+        ratatui::style::Color::Green,
+        "reset after INFO"
+    );
+}
+
+#[test]
 fn logs_pane_wraps_long_lines_with_a_regex_search() {
     let mut m = searching("EFS|port \\d+");
     m.logs.wrap = true;
