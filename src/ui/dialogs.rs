@@ -10,8 +10,10 @@ use ratatui_textarea::TextArea;
 use super::layout::centered;
 use super::theme;
 use crate::app::model::{ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, Offer};
-use crate::domain::cost::{HOURS_PER_MONTH, dollars};
+use crate::domain::DeploymentState;
+use crate::domain::cost::{self, dollars};
 use crate::domain::list_prices::price_of;
+use crate::domain::state::CostTracking;
 
 const LABEL_WIDTH: u16 = 15;
 
@@ -52,6 +54,25 @@ fn choice(label: &str, value: &str, note: &str, focused: bool) -> Line<'static> 
     ])
 }
 
+/// What the whole plan costs a month (instance, EFS, addresses, ALB), at
+/// list prices: the dialog's one-line preview of `deploy --plan`.
+fn estimate(model: &Model, form: &NewStackForm, instance_type: &str) -> Option<String> {
+    let (od, spot) = price_of(instance_type)?;
+    let mut plan =
+        DeploymentState::new("plan", form.tier, &model.region, model.provider, model.now);
+    let mut prices = CostTracking::new(instance_type, form.spot);
+    prices.on_demand_price_per_hour = Some(od);
+    prices.spot_price_per_hour = Some(spot);
+    plan.cost = Some(prices);
+    let monthly = cost::planned_monthly(&plan, form.tier, model.now);
+    let parts = if form.tier.has_load_balancer() {
+        "instance, EFS, IPs, ALB"
+    } else {
+        "instance, EFS, IP"
+    };
+    Some(format!("≈ {}/mo ({parts})", dollars(monthly)))
+}
+
 pub fn new_stack(model: &Model, form: &NewStackForm, frame: &mut Frame, area: Rect) {
     let rect = centered(area, 64, 12);
     frame.render_widget(Clear, rect);
@@ -88,20 +109,12 @@ pub fn new_stack(model: &Model, form: &NewStackForm, frame: &mut Frame, area: Re
         f == FormField::InstanceType,
     );
     let typed = form.instance_type.lines().join("");
-    let estimate = price_of(typed.trim()).map(|(od, spot)| {
-        let hourly = if form.spot { spot } else { od };
-        format!(
-            "≈ {}/mo for the instance",
-            dollars(hourly * HOURS_PER_MONTH)
-        )
-    });
-    if model.is_sandbox() {
-        let text = estimate.unwrap_or_else(|| "no sandbox price for this type".into());
-        frame.render_widget(
-            Span::styled(format!("{text} · sandbox: nothing is billed"), theme::DIM),
-            rows[5],
-        );
-    }
+    let text = match (estimate(model, form, typed.trim()), model.is_sandbox()) {
+        (Some(e), true) => format!("{e} · sandbox: nothing is billed"),
+        (Some(e), false) => format!("{e} · at list prices"),
+        (None, _) => "no list price for this type: `deploy --plan` prices it".into(),
+    };
+    frame.render_widget(Span::styled(text, theme::DIM), rows[5]);
     if let Some(error) = &form.error {
         frame.render_widget(
             Paragraph::new(error.as_str())

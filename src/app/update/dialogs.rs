@@ -103,6 +103,8 @@ fn form_key(model: &mut Model, mut form: Box<NewStackForm>, key: KeyEvent) -> Ou
         _ => match form.field {
             FormField::Name if is_text_input(&key) => {
                 form.name.input(key);
+                // Checked as it is typed; Enter stays blocked while it is wrong.
+                form.error = name_problem(model, &text_of(&form.name)).err();
             }
             FormField::InstanceType if is_text_input(&key) => {
                 form.instance_type.input(key);
@@ -160,8 +162,25 @@ fn submit(model: &mut Model, mut form: Box<NewStackForm>) -> Outcome {
     }
 }
 
+/// The typed name as a stack name that is free (or a destroyed stack's,
+/// whose kept EFS the deploy reuses); else why not.
+fn name_problem(model: &Model, typed: &str) -> Result<StackName, String> {
+    let stack = StackName::parse(typed).map_err(|e| e.to_string())?;
+    match model.stacks.iter().find(|s| s.stack_name == stack.as_str()) {
+        Some(existing) if !model.manages(existing) => Err(format!(
+            "{stack} is an {} stack; choose another name",
+            existing.provider
+        )),
+        Some(existing) if existing.status != StackStatus::Destroyed => Err(format!(
+            "a stack named {stack} already exists ({}); choose another name",
+            existing.status
+        )),
+        _ => Ok(stack),
+    }
+}
+
 fn request_from(model: &Model, form: &NewStackForm) -> Result<DeployRequest, String> {
-    let stack = StackName::parse(&text_of(&form.name)).map_err(|e| e.to_string())?;
+    let stack = name_problem(model, &text_of(&form.name))?;
     let instance_type = text_of(&form.instance_type);
     if !instance_type.contains('.') || instance_type.contains(char::is_whitespace) {
         return Err(format!(
@@ -170,20 +189,6 @@ fn request_from(model: &Model, form: &NewStackForm) -> Result<DeployRequest, Str
     }
     if model.busy.contains_key(stack.as_str()) {
         return Err(format!("{stack} is busy with another operation"));
-    }
-    if let Some(existing) = model.stacks.iter().find(|s| s.stack_name == stack.as_str()) {
-        if !model.manages(existing) {
-            return Err(format!(
-                "{stack} is an {} stack; choose another name",
-                existing.provider
-            ));
-        }
-        if existing.status != StackStatus::Destroyed && existing.tier() != form.tier {
-            return Err(format!(
-                "{stack} is a {} stack; destroy it first or choose another name",
-                existing.tier()
-            ));
-        }
     }
     Ok(DeployRequest {
         stack,

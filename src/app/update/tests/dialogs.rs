@@ -54,17 +54,38 @@ fn submitting_the_form_asks_for_a_deploy() {
 }
 
 #[test]
-fn the_form_refuses_a_tier_change_on_a_live_stack() {
-    let mut m = model_with(vec![stack("demo", StackStatus::Running)]);
+fn a_name_is_checked_as_it_is_typed_and_a_bad_one_blocks_enter() {
+    let mut m = model_with(vec![
+        stack("demo", StackStatus::Running),
+        stack("old", StackStatus::Destroyed),
+    ]);
     update(&mut m, key('n'));
-    type_text(&mut m, "demo");
-    update(&mut m, code(KeyCode::Tab));
-    update(&mut m, code(KeyCode::Right));
-    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
-    let Some(Overlay::NewStack(form)) = &m.overlay else {
-        panic!()
+    let error = |m: &Model| match &m.overlay {
+        Some(Overlay::NewStack(form)) => form.error.clone(),
+        other => panic!("{other:?}"),
     };
-    assert!(form.error.as_deref().unwrap().contains("destroy it first"));
+    type_text(&mut m, "Bad");
+    assert!(
+        error(&m).unwrap().contains("invalid stack name"),
+        "{:?}",
+        error(&m)
+    );
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty(), "blocked");
+    for _ in 0..3 {
+        update(&mut m, code(KeyCode::Backspace));
+    }
+    type_text(&mut m, "demo");
+    assert!(error(&m).unwrap().contains("already exists (running)"));
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty(), "blocked");
+    for _ in 0..4 {
+        update(&mut m, code(KeyCode::Backspace));
+    }
+    type_text(&mut m, "old");
+    assert_eq!(
+        error(&m),
+        None,
+        "a destroyed stack's name is free: its EFS is reused"
+    );
 }
 
 #[test]
