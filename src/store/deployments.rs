@@ -5,7 +5,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+
 use super::brief::{Brief, BriefRecord};
+use super::brief_index::{BriefIndex, Entry, FileKey};
 use super::{Store, StoreError, atomic, io_error};
 use crate::domain::{DeploymentState, StackName};
 
@@ -88,8 +91,52 @@ impl Store {
     /// Every stack, with only what a listing shows parsed (a state file is
     /// mostly ids, history and the rollback snapshot, which a listing never
     /// reads). A `Brief` cannot be saved.
+    ///
+    /// Files unchanged since the last listing come from `cache/briefs.json`
+    /// (one read and a `stat` per file); only the others are opened.
     pub fn list_brief(&self) -> Result<Listing<Brief>, StoreError> {
-        let mut listing = read_all(&self.state_files()?, parse_brief_or_quarantine);
+        let index_path = self.cache_dir().join("briefs.json");
+        let mut index = BriefIndex::read(&index_path);
+        let before = index.entries.len();
+        let mut entries = HashMap::new();
+        let mut stale: Vec<PathBuf> = Vec::new();
+        let mut keys: HashMap<String, FileKey> = HashMap::new();
+        let dir = self.deployments_dir();
+        for entry in fs::read_dir(&dir).map_err(io_error(&dir))?.flatten() {
+            let path = entry.path();
+            let (Some(name), true) = (file_name(&path), is_state_file(&path)) else {
+                continue;
+            };
+            let Ok(meta) = entry.metadata() else {
+                stale.push(path);
+                continue;
+            };
+            let key = FileKey::of(&meta);
+            match index.entries.remove(&name) {
+                Some(cached) if cached.key == key => {
+                    entries.insert(name, cached);
+                }
+                _ => {
+                    keys.insert(name, key);
+                    stale.push(path);
+                }
+            }
+        }
+        let read = read_all(&stale, parse_record_or_quarantine);
+        let changed = !stale.is_empty() || entries.len() != before;
+        for (name, record) in read.stacks {
+            if let Some(key) = keys.remove(&name) {
+                entries.insert(name, Entry { key, record });
+            }
+        }
+        let mut listing = Listing {
+            stacks: entries.values().map(|e| e.record.brief()).collect(),
+            quarantined: read.quarantined,
+            unreadable: read.unreadable,
+        };
+        if changed {
+            BriefIndex::write(entries, &index_path);
+        }
         listing
             .stacks
             .sort_by(|a, b| a.stack_name.cmp(&b.stack_name));
@@ -175,11 +222,20 @@ pub(super) fn parse_or_quarantine(
     }
 }
 
-fn parse_brief_or_quarantine(path: &Path, bytes: &[u8]) -> Result<Brief, StoreError> {
+fn parse_record_or_quarantine(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(String, BriefRecord), StoreError> {
     match BriefRecord::from_state_json(bytes) {
-        Ok(record) => Ok(record.brief()),
+        Ok(record) => Ok((file_name(path).unwrap_or_default(), record)),
         Err(e) => Err(quarantine(path, &e.to_string())?.into()),
     }
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
 }
 
 /// Move a file that does not parse out of the way, keeping every byte.
@@ -264,6 +320,60 @@ mod tests {
         let again = store.list().unwrap();
         assert!(again.quarantined.is_empty());
         assert_eq!(again.stacks, vec![good]);
+    }
+
+    #[test]
+    fn the_brief_listing_follows_every_change_through_its_index() {
+        let (_d, store) = store();
+        let mut a = DeploymentState::new("aa", Tier::Dev, "us-east-1", Provider::Sandbox, now());
+        store.save(&a).unwrap();
+        let b = DeploymentState::new("bb", Tier::Gpu, "eu-west-1", Provider::Sandbox, now());
+        store.save(&b).unwrap();
+        let names = |store: &Store| -> Vec<(String, String)> {
+            store
+                .list_brief()
+                .unwrap()
+                .stacks
+                .iter()
+                .map(|s| (s.stack_name.clone(), s.status.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            names(&store),
+            [
+                ("aa".into(), "creating".into()),
+                ("bb".into(), "creating".into())
+            ]
+        );
+        let index = store.cache_dir().join("briefs.json");
+        assert!(index.exists(), "the first listing writes the index");
+
+        // A save (a rename: a new inode) is seen; a removal too; a new file too.
+        a.status = crate::domain::StackStatus::Running;
+        store.save(&a).unwrap();
+        store.remove(&StackName::parse("bb").unwrap()).unwrap();
+        let c = DeploymentState::new("cc", Tier::Dev, "us-east-1", Provider::Sandbox, now());
+        store.save(&c).unwrap();
+        assert_eq!(
+            names(&store),
+            [
+                ("aa".into(), "running".into()),
+                ("cc".into(), "creating".into())
+            ]
+        );
+
+        // A broken index is only a cache: it is rebuilt.
+        fs::write(&index, b"{ not json").unwrap();
+        assert_eq!(names(&store).len(), 2);
+        let rebuilt: serde_json::Value =
+            serde_json::from_slice(&fs::read(&index).unwrap()).unwrap();
+        assert_eq!(rebuilt["entries"].as_object().unwrap().len(), 2);
+
+        // A corrupt state file is still quarantined, not served from the index.
+        fs::write(store.deployments_dir().join("cc.json"), b"{ broken").unwrap();
+        let listing = store.list_brief().unwrap();
+        assert_eq!(listing.stacks.len(), 1);
+        assert_eq!(listing.quarantined.len(), 1);
     }
 
     #[test]

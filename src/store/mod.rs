@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod audit;
 mod brief;
+mod brief_index;
 mod deployments;
 mod listing_cache;
 pub mod lock;
