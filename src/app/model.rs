@@ -82,6 +82,14 @@ pub struct NewStackForm {
     pub error: Option<String>,
 }
 
+#[derive(Debug)]
+pub struct PlanReview {
+    pub form: Box<NewStackForm>,
+    pub request: crate::cloud::DeployRequest,
+    pub plan: crate::deploy::plan::Plan,
+    pub scroll: u16,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter)]
 pub enum FormField {
     Name,
@@ -123,6 +131,9 @@ pub enum Offer {
 pub enum Overlay {
     Help,
     NewStack(Box<NewStackForm>),
+    /// What a new stack's deploy will create and cost; Enter deploys, Esc
+    /// goes back to the form as it was.
+    Plan(Box<PlanReview>),
     ConfirmDestroy(Box<ConfirmDestroy>),
     /// Roll the named stack back? (y/n)
     ConfirmRollback(String),

@@ -128,7 +128,7 @@ pub fn new_stack(model: &Model, form: &NewStackForm, frame: &mut Frame, area: Re
     }
     frame.render_widget(
         Span::styled(
-            "Enter deploy · Tab next field · ←/→ change · Esc cancel",
+            "Enter see the plan · Tab next field · ←/→ change · Esc cancel",
             theme::DIM,
         ),
         rows[8],

@@ -9,6 +9,7 @@ mod help;
 pub mod layout;
 mod logs;
 mod pipeline;
+mod plan;
 mod stacks;
 pub mod symbols;
 pub mod theme;
@@ -36,6 +37,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
         None => {}
         Some(Overlay::Help) => help::render(frame, area, model.help_scroll),
         Some(Overlay::NewStack(form)) => dialogs::new_stack(model, form, frame, area),
+        Some(Overlay::Plan(review)) => plan::render(model, review, frame, area),
         Some(Overlay::ConfirmDestroy(c)) => dialogs::confirm_destroy(model, c, frame, area),
         Some(Overlay::Faults(menu)) => dialogs::faults(menu, frame, area),
         Some(Overlay::Offer(offer)) => dialogs::offer(offer, frame, area),

@@ -383,6 +383,40 @@ fn logs_pane_while_typing_a_search() {
 }
 
 #[test]
+fn the_plan_of_a_new_stack_before_anything_is_created() {
+    let mut m = model();
+    update(
+        &mut m,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('n'),
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    for c in "team".chars() {
+        update(
+            &mut m,
+            Msg::Key(crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Char(c),
+                crossterm::event::KeyModifiers::NONE,
+            )),
+        );
+    }
+    update(
+        &mut m,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    assert!(
+        matches!(m.overlay, Some(Overlay::Plan(_))),
+        "{:?}",
+        m.overlay
+    );
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
+}
+
+#[test]
 fn help_scrolls_to_its_last_rows() {
     let mut m = model();
     m.overlay = Some(Overlay::Help);

@@ -62,11 +62,14 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
         for c in "ndemo".chars() {
             keys.send(press(c)).unwrap();
         }
-        keys.send(Event::Key(KeyEvent::new(
-            KeyCode::Enter,
-            KeyModifiers::NONE,
-        )))
-        .unwrap();
+        // Enter shows the plan; Enter on the plan deploys.
+        for _ in 0..2 {
+            keys.send(Event::Key(KeyEvent::new(
+                KeyCode::Enter,
+                KeyModifiers::NONE,
+            )))
+            .unwrap();
+        }
         // Wait (bounded) for the deploy this process started to finish.
         let name = StackName::parse("demo").unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

@@ -9,8 +9,10 @@ use super::notify;
 use crate::app::effect::Effect;
 use crate::app::model::{
     ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, NoticeLevel, Offer, Overlay,
+    PlanReview,
 };
-use crate::cloud::{DeployOptions, DeployRequest};
+use crate::cloud::{DeployOptions, DeployRequest, Prices};
+use crate::deploy::plan;
 use crate::domain::stage::OperationKind;
 use crate::domain::{StackName, StackStatus, Tier};
 
@@ -44,6 +46,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     let (kept, effects) = match overlay {
         Overlay::Help => help_key(model, key),
         Overlay::NewStack(form) => form_key(model, form, key),
+        Overlay::Plan(review) => plan_key(model, review, key),
         Overlay::ConfirmDestroy(confirm) => destroy_key(model, confirm, key),
         Overlay::Faults(menu) => faults_key(menu, key),
         Overlay::Offer(offer) => offer_key(model, offer, key),
@@ -140,26 +143,75 @@ fn cycle_tier(form: &mut NewStackForm, key: &KeyEvent) {
     form.tier = next;
 }
 
+/// Enter on the form: nothing is created before the plan has been seen.
 fn submit(model: &mut Model, mut form: Box<NewStackForm>) -> Outcome {
     match request_from(model, &form) {
-        Ok(req) => {
-            notify(
-                model,
-                NoticeLevel::Info,
-                format!("deploying {} ({} tier)", req.stack, req.tier),
-            );
-            model
-                .busy
-                .insert(req.stack.to_string(), OperationKind::Deploy);
-            super::select(model, Some(req.stack.to_string()));
-            model.focus = crate::app::model::Pane::Pipeline;
-            (None, vec![Effect::Deploy(req)])
+        Ok(request) => {
+            let existing = model
+                .stacks
+                .iter()
+                .find(|s| s.stack_name == request.stack.as_str())
+                .cloned();
+            let prices = list_prices(&request, model.is_sandbox());
+            let plan = plan::make(&request, existing, &prices, model.now);
+            let review = PlanReview {
+                form,
+                request,
+                plan,
+                scroll: 0,
+            };
+            (Some(Overlay::Plan(Box::new(review))), Vec::new())
         }
         Err(why) => {
             form.error = Some(why);
             (Some(Overlay::NewStack(form)), Vec::new())
         }
     }
+}
+
+/// The list prices the dialog plans with (live ones come with the deploy),
+/// marked as estimates outside the sandbox, whose prices they are.
+fn list_prices(request: &DeployRequest, sandbox: bool) -> Prices {
+    let listed = crate::domain::list_prices::price_of(&request.instance_type);
+    let why = || (!sandbox).then(|| "list price: the deploy reads the live one".to_string());
+    Prices {
+        on_demand_per_hour: listed.map(|(od, _)| od),
+        spot_per_hour: listed.map(|(_, spot)| spot),
+        efs_gb_month: crate::domain::list_prices::EFS_GB_MONTH,
+        on_demand_estimate: why(),
+        spot_estimate: why(),
+    }
+}
+
+fn plan_key(model: &mut Model, mut review: Box<PlanReview>, key: KeyEvent) -> Outcome {
+    match key.code {
+        KeyCode::Enter => deploy(model, review.request),
+        KeyCode::Esc | KeyCode::Backspace => (Some(Overlay::NewStack(review.form)), Vec::new()),
+        KeyCode::Char('j') | KeyCode::Down => {
+            review.scroll = review.scroll.saturating_add(1).min(64);
+            (Some(Overlay::Plan(review)), Vec::new())
+        }
+        KeyCode::Char('k') | KeyCode::Up => {
+            review.scroll = review.scroll.saturating_sub(1);
+            (Some(Overlay::Plan(review)), Vec::new())
+        }
+        _ => (Some(Overlay::Plan(review)), Vec::new()),
+    }
+}
+
+/// The plan was seen and confirmed: deploy, and show it in the pipeline.
+fn deploy(model: &mut Model, req: DeployRequest) -> Outcome {
+    notify(
+        model,
+        NoticeLevel::Info,
+        format!("deploying {} ({} tier)", req.stack, req.tier),
+    );
+    model
+        .busy
+        .insert(req.stack.to_string(), OperationKind::Deploy);
+    super::select(model, Some(req.stack.to_string()));
+    model.focus = crate::app::model::Pane::Pipeline;
+    (None, vec![Effect::Deploy(req)])
 }
 
 /// The typed name as a stack name that is free (or a destroyed stack's,

@@ -32,7 +32,7 @@ fn the_new_stack_form_validates_and_changes_nothing_on_bad_input() {
 }
 
 #[test]
-fn submitting_the_form_asks_for_a_deploy() {
+fn submitting_the_form_shows_the_plan_then_asks_for_a_deploy() {
     let mut m = model_with(vec![]);
     update(&mut m, key('n'));
     type_text(&mut m, "demo");
@@ -40,6 +40,28 @@ fn submitting_the_form_asks_for_a_deploy() {
     update(&mut m, code(KeyCode::Right));
     update(&mut m, code(KeyCode::Tab));
     update(&mut m, key(' '));
+    assert!(
+        update(&mut m, code(KeyCode::Enter)).is_empty(),
+        "nothing is created before the plan is seen"
+    );
+    let Some(Overlay::Plan(review)) = &m.overlay else {
+        panic!("{:?}", m.overlay)
+    };
+    let stages: Vec<&str> = review
+        .plan
+        .stages
+        .iter()
+        .map(|s| s.stage.as_str())
+        .collect();
+    assert!(stages.contains(&"ALB"), "{stages:?}");
+    assert!(review.plan.costs.iter().any(|c| c.component == "alb"));
+    // Esc goes back to the form as it was, and Enter comes back to the plan.
+    update(&mut m, code(KeyCode::Esc));
+    let Some(Overlay::NewStack(form)) = &m.overlay else {
+        panic!("{:?}", m.overlay)
+    };
+    assert_eq!(form.tier, Tier::Automation);
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
     let effects = update(&mut m, code(KeyCode::Enter));
     let [Effect::Deploy(req)] = effects.as_slice() else {
         panic!("{effects:?}")
