@@ -59,6 +59,7 @@ fn initial_model(rt: &Runtime) -> Model {
     model.default_instance_type = rt.settings.default_instance_type.clone();
     model.prefer_spot = rt.settings.prefer_spot;
     model.log_capacity = rt.settings.ui_preferences.log_buffer_lines.max(100);
+    model.budget_action = rt.settings.budget_action;
     model.logs.capacity = model.log_capacity;
     // Before the first frame, so it shows the stacks rather than a spinner:
     // briefs of every stack, and the full state of the one selected. The

@@ -78,6 +78,8 @@ pub struct NewStackForm {
     pub instance_type: TextArea<'static>,
     pub tier: Tier,
     pub spot: bool,
+    /// A monthly budget in dollars, or empty for none.
+    pub budget: TextArea<'static>,
     pub field: FormField,
     pub error: Option<String>,
 }
@@ -96,6 +98,7 @@ pub enum FormField {
     Tier,
     Market,
     InstanceType,
+    Budget,
 }
 
 #[derive(Debug)]
@@ -158,6 +161,8 @@ pub struct Model {
     pub logs: LogView,
     /// Lines each stack's log view keeps (settings' `log_buffer_lines`).
     pub log_capacity: usize,
+    /// What a budget set in the new-stack form does at 100% (settings).
+    pub budget_action: crate::domain::budget::BudgetAction,
     /// Rows the help overlay is scrolled down.
     pub help_scroll: u16,
     pub health: HashMap<String, HealthHistory>,
@@ -188,6 +193,7 @@ impl Model {
             focus: Pane::Stacks,
             logs: LogView::for_stack(None, DEFAULT_LOG_CAPACITY),
             log_capacity: DEFAULT_LOG_CAPACITY,
+            budget_action: crate::domain::budget::BudgetAction::Warn,
             help_scroll: 0,
             health: HashMap::new(),
             busy: HashMap::new(),

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::domain::budget::BudgetAction;
+use crate::domain::budget::{BudgetAction, parse_usd};
 use crate::domain::{Service, StackName, Tier};
 
 #[derive(Debug, Parser)]
@@ -80,19 +80,6 @@ pub struct BudgetArgs {
     /// Remove the budget
     #[arg(long, conflicts_with_all = ["monthly_usd", "action"])]
     pub clear: bool,
-}
-
-/// A positive amount of dollars: "25", "0.5", "$10".
-pub fn parse_usd(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim_start_matches('$')
-        .parse()
-        .map_err(|_| format!("{s:?} is not an amount of dollars; write it like 25 or 7.50"))?;
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("a budget must be more than $0, not {s}"))
-    }
 }
 
 #[derive(Debug, Args)]

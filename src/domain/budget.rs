@@ -66,6 +66,19 @@ pub struct BudgetStatus {
     pub message: String,
 }
 
+/// A positive amount of dollars: "25", "0.5", "$10".
+pub fn parse_usd(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_start_matches('$')
+        .parse()
+        .map_err(|_| format!("{s:?} is not an amount of dollars; write it like 25 or 7.50"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("a budget must be more than $0, not {s}"))
+    }
+}
+
 /// The first instant of `now`'s calendar month (UTC), when budgets reset.
 pub fn month_start(now: Timestamp) -> Timestamp {
     let d = now.0;
@@ -182,6 +195,13 @@ mod tests {
     fn the_month_starts_on_the_first_at_midnight_utc() {
         let now: Timestamp = "2026-11-23T23:42:58Z".parse().unwrap();
         assert_eq!(month_start(now), "2026-11-01T00:00:00Z".parse().unwrap());
+    }
+
+    #[test]
+    fn amounts_of_dollars() {
+        assert_eq!(parse_usd("25"), Ok(25.0));
+        assert_eq!(parse_usd("$7.50"), Ok(7.5));
+        assert!(parse_usd("0").is_err() && parse_usd("-3").is_err() && parse_usd("lots").is_err());
     }
 
     #[test]

@@ -108,6 +108,13 @@ pub fn new_stack(model: &Model, form: &NewStackForm, frame: &mut Frame, area: Re
         &form.instance_type,
         f == FormField::InstanceType,
     );
+    text_field(
+        frame,
+        rows[4],
+        "Budget $/mo",
+        &form.budget,
+        f == FormField::Budget,
+    );
     let typed = form.instance_type.lines().join("");
     let text = match (estimate(model, form, typed.trim()), model.is_sandbox()) {
         (Some(e), true) => format!("{e} · sandbox: nothing is billed"),

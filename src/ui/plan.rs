@@ -103,7 +103,7 @@ fn lines(model: &Model, plan: &Plan, width: usize) -> Vec<Line<'static>> {
     )));
     if let Some(budget) = &plan.budget {
         let verdict = if plan.over_budget {
-            "over it: the deploy will refuse"
+            "over it: Enter deploys anyway, and the budget warns"
         } else {
             "within it"
         };

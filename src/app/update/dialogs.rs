@@ -13,6 +13,7 @@ use crate::app::model::{
 };
 use crate::cloud::{DeployOptions, DeployRequest, Prices};
 use crate::deploy::plan;
+use crate::domain::budget::Budget;
 use crate::domain::stage::OperationKind;
 use crate::domain::{StackName, StackStatus, Tier};
 
@@ -29,8 +30,11 @@ fn text_of(area: &TextArea<'_>) -> String {
 pub fn new_stack_form(model: &Model) -> NewStackForm {
     let mut name = single_line("");
     name.set_placeholder_text("e.g. demo");
+    let mut budget = single_line("");
+    budget.set_placeholder_text("none, or dollars a month");
     NewStackForm {
         name,
+        budget,
         instance_type: single_line(&model.default_instance_type),
         tier: model.default_tier,
         spot: model.prefer_spot,
@@ -112,6 +116,9 @@ fn form_key(model: &mut Model, mut form: Box<NewStackForm>, key: KeyEvent) -> Ou
             FormField::InstanceType if is_text_input(&key) => {
                 form.instance_type.input(key);
             }
+            FormField::Budget if is_text_input(&key) => {
+                form.budget.input(key);
+            }
             FormField::Tier => cycle_tier(&mut form, &key),
             FormField::Market => {
                 if matches!(
@@ -185,7 +192,13 @@ fn list_prices(request: &DeployRequest, sandbox: bool) -> Prices {
 
 fn plan_key(model: &mut Model, mut review: Box<PlanReview>, key: KeyEvent) -> Outcome {
     match key.code {
-        KeyCode::Enter => deploy(model, review.request),
+        KeyCode::Enter => {
+            // The plan said it is over the budget: Enter is the consent
+            // that `--over-budget` gives on the command line.
+            let mut request = review.request;
+            request.options.over_budget = review.plan.over_budget;
+            deploy(model, request)
+        }
         KeyCode::Esc | KeyCode::Backspace => (Some(Overlay::NewStack(review.form)), Vec::new()),
         KeyCode::Char('j') | KeyCode::Down => {
             review.scroll = review.scroll.saturating_add(1).min(64);
@@ -242,13 +255,23 @@ fn request_from(model: &Model, form: &NewStackForm) -> Result<DeployRequest, Str
     if model.busy.contains_key(stack.as_str()) {
         return Err(format!("{stack} is busy with another operation"));
     }
+    let budget = match text_of(&form.budget).as_str() {
+        "" => None,
+        typed => Some(Budget {
+            monthly_usd: crate::domain::budget::parse_usd(typed)?,
+            action: model.budget_action,
+        }),
+    };
     Ok(DeployRequest {
         stack,
         tier: form.tier,
         region: model.region.clone(),
         instance_type,
         spot: form.spot,
-        options: DeployOptions::default(),
+        options: DeployOptions {
+            budget,
+            ..DeployOptions::default()
+        },
     })
 }
 

@@ -76,6 +76,52 @@ fn submitting_the_form_shows_the_plan_then_asks_for_a_deploy() {
 }
 
 #[test]
+fn a_budget_from_the_form_reaches_the_plan_and_the_deploy() {
+    let mut m = model_with(vec![]);
+    update(&mut m, key('n'));
+    type_text(&mut m, "thrifty");
+    for _ in 0..4 {
+        update(&mut m, code(KeyCode::Tab));
+    }
+    type_text(&mut m, "5");
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    let Some(Overlay::Plan(review)) = &m.overlay else {
+        panic!("{:?}", m.overlay)
+    };
+    assert_eq!(
+        review.plan.budget.as_ref().map(|b| b.monthly_usd),
+        Some(5.0)
+    );
+    assert!(review.plan.over_budget, "{}", review.plan.monthly_estimate);
+    let effects = update(&mut m, code(KeyCode::Enter));
+    let [Effect::Deploy(req)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        req.options.budget.as_ref().map(|b| b.monthly_usd),
+        Some(5.0)
+    );
+    assert!(req.options.over_budget, "seen and confirmed");
+
+    update(&mut m, key('n'));
+    type_text(&mut m, "other");
+    for _ in 0..4 {
+        update(&mut m, code(KeyCode::Tab));
+    }
+    type_text(&mut m, "lots");
+    assert!(update(&mut m, code(KeyCode::Enter)).is_empty());
+    let Some(Overlay::NewStack(form)) = &m.overlay else {
+        panic!("{:?}", m.overlay)
+    };
+    assert!(
+        form.error
+            .as_deref()
+            .unwrap()
+            .contains("not an amount of dollars")
+    );
+}
+
+#[test]
 fn a_name_is_checked_as_it_is_typed_and_a_bad_one_blocks_enter() {
     let mut m = model_with(vec![
         stack("demo", StackStatus::Running),
