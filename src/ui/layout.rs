@@ -16,7 +16,12 @@ pub struct Regions {
     pub footer: Rect,
 }
 
-pub fn regions(area: Rect, pipeline_rows: u16) -> Regions {
+/// Rows of the Cost pane: its summary, or with the breakdown by component
+/// (when focused, or on a tall terminal).
+pub const COST_ROWS: u16 = 6;
+pub const COST_ROWS_DETAILED: u16 = 11;
+
+pub fn regions(area: Rect, pipeline_rows: u16, cost_rows: u16) -> Regions {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -29,7 +34,7 @@ pub fn regions(area: Rect, pipeline_rows: u16) -> Regions {
     let [stacks, health, cost] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(7),
-        Constraint::Length(6),
+        Constraint::Length(cost_rows),
     ])
     .areas(left);
     let pipeline_height = (pipeline_rows + 2).clamp(5, body.height / 2 + 1);
@@ -89,7 +94,7 @@ mod tests {
 
     #[test]
     fn regions_fit_the_minimum_screen() {
-        let r = regions(Rect::new(0, 0, MIN_WIDTH, MIN_HEIGHT), 8);
+        let r = regions(Rect::new(0, 0, MIN_WIDTH, MIN_HEIGHT), 8, COST_ROWS);
         assert!(r.stacks.height >= 5, "{:?}", r.stacks);
         assert_eq!(r.health.height, 7);
         assert!(r.logs.height >= 5, "{:?}", r.logs);

@@ -25,7 +25,13 @@ pub fn view(model: &Model, frame: &mut Frame) {
         too_small::render(model, frame, area);
         return;
     }
-    let r = layout::regions(area, pipeline::rows(model));
+    let detailed = model.focus == crate::app::model::Pane::Cost || area.height >= 34;
+    let cost_rows = if detailed {
+        layout::COST_ROWS_DETAILED
+    } else {
+        layout::COST_ROWS
+    };
+    let r = layout::regions(area, pipeline::rows(model), cost_rows);
     header::render(model, frame, r.header);
     stacks::render(model, frame, r.stacks);
     health::render(model, frame, r.health);

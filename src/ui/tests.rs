@@ -417,6 +417,14 @@ fn the_plan_of_a_new_stack_before_anything_is_created() {
 }
 
 #[test]
+fn the_focused_cost_pane_grows_to_show_the_breakdown() {
+    let mut m = model();
+    m.selected = Some("chat-bot".into());
+    m.focus = Pane::Cost;
+    insta::assert_snapshot!(draw(&m, 80, 24).backend());
+}
+
+#[test]
 fn help_scrolls_to_its_last_rows() {
     let mut m = model();
     m.overlay = Some(Overlay::Help);
