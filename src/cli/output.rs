@@ -11,12 +11,29 @@ use crate::domain::{DeploymentState, Timestamp};
 use super::Failure;
 
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
-    let fail = |e: &dyn std::fmt::Display| Failure::failed(format!("could not print JSON: {e}"));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| fail(&e))?;
-    writeln!(out)
-        .and_then(|()| out.flush())
-        .map_err(|e| fail(&e))
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    printed(written)
+}
+
+/// A block of text and a newline on stdout.
+pub fn print_text(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    printed(writeln!(out, "{text}").and_then(|()| out.flush()))
+}
+
+/// A reader that went away (`| head`) is not a failure: there is no one
+/// left to tell. `println!` would panic there.
+fn printed(written: std::io::Result<()>) -> Result<(), Failure> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::failed(format!("could not print: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Serialize)]

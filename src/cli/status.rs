@@ -7,7 +7,7 @@ use crate::domain::{DeploymentState, StackName, StackStatus};
 use crate::runtime::Runtime;
 use crate::ui::symbols;
 
-use super::output::{self, money_per_month, print_json, table};
+use super::output::{self, money_per_month, print_json, print_text, table};
 use super::{Failure, load_existing};
 
 pub fn list(rt: &Runtime, json: bool) -> Result<(), Failure> {
@@ -50,16 +50,12 @@ pub fn list(rt: &Runtime, json: bool) -> Result<(), Failure> {
             ]
         })
         .collect();
-    println!(
-        "{}",
-        table(
-            &[
-                "NAME", "STATUS", "TIER", "REGION", "CLOUD", "INSTANCE", "COST", "NOTE"
-            ],
-            &rows
-        )
-    );
-    Ok(())
+    print_text(&table(
+        &[
+            "NAME", "STATUS", "TIER", "REGION", "CLOUD", "INSTANCE", "COST", "NOTE",
+        ],
+        &rows,
+    ))
 }
 
 fn note(state: &DeploymentState) -> String {
@@ -88,8 +84,7 @@ pub fn status(rt: &Runtime, stack: &StackName, json: bool) -> Result<(), Failure
     if json {
         return print_json(&state);
     }
-    println!("{}", describe(&state, now));
-    Ok(())
+    print_text(&describe(&state, now))
 }
 
 fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {

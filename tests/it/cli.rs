@@ -654,3 +654,37 @@ fn a_plan_lists_the_alb_and_its_cost_and_creates_nothing() {
                 .is_none()
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    use std::process::{Command, Stdio};
+
+    let home = Home::new();
+    let dir = home.path().join("deployments");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Enough stacks that `list` writes more than a pipe holds.
+    let fixture = include_str!("../fixtures/python-geusemaker-v2-state.json");
+    let value: serde_json::Value = serde_json::from_str(fixture).unwrap();
+    let name = value["stack_name"].as_str().unwrap().to_string();
+    for i in 0..600 {
+        let text = fixture.replace(&name, &format!("stack-{i:03}"));
+        std::fs::write(dir.join(format!("stack-{i:03}.json")), text).unwrap();
+    }
+    for args in [&["list"][..], &["list", "--json"][..]] {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("geusemaker-tui"))
+            .env("GEUSEMAKER_HOME", home.path())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, then close the pipe, as `| head -1` does.
+        let mut first = [0u8; 1];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+    }
+}
