@@ -221,35 +221,44 @@ fn scroll_logs(model: &mut Model, action: Action) {
     }
 }
 
-fn open_destroy(model: &mut Model) {
-    let Some(stack) = model.selected_stack() else {
-        notify(model, NoticeLevel::Warn, "no stack selected");
-        return;
-    };
-    let name = stack.stack_name.clone();
-    let refusal = if !model.manages(stack) {
-        Some(format!(
-            "{name} is an {} stack; open the dashboard without --sandbox to manage it",
+/// The selected stack, if this process may act on it now; else why not.
+fn actionable(model: &Model) -> Result<&crate::domain::DeploymentState, String> {
+    let stack = model
+        .selected_stack()
+        .ok_or_else(|| "no stack selected".to_string())?;
+    let name = &stack.stack_name;
+    if !model.manages(stack) {
+        return Err(format!(
+            "{name} is an {} stack; manage it from the dashboard of its cloud",
             stack.provider
-        ))
-    } else if let Some(kind) = model.busy.get(&name) {
-        Some(format!("{name} is busy: {kind} under way"))
-    } else if stack.status == StackStatus::Destroyed && stack.efs_id.is_none() {
-        Some(format!("{name} has nothing left to destroy"))
-    } else {
-        None
-    };
-    if let Some(why) = refusal {
-        notify(model, NoticeLevel::Warn, why);
-        return;
+        ));
     }
-    let only_data_left = stack.status == StackStatus::Destroyed;
-    model.overlay = Some(Overlay::ConfirmDestroy(Box::new(ConfirmDestroy {
-        stack: name,
-        delete_data: only_data_left,
-        typed: dialogs::single_line(""),
-        error: None,
-    })));
+    match model.busy.get(name) {
+        Some(kind) => Err(format!("{name} is busy: {kind} under way")),
+        None => Ok(stack),
+    }
+}
+
+fn open_destroy(model: &mut Model) {
+    let stack = match actionable(model) {
+        Ok(stack) if stack.status == StackStatus::Destroyed && stack.efs_id.is_none() => {
+            Err(format!("{} has nothing left to destroy", stack.stack_name))
+        }
+        other => other,
+    };
+    match stack {
+        Ok(stack) => {
+            let only_data_left = stack.status == StackStatus::Destroyed;
+            let name = stack.stack_name.clone();
+            model.overlay = Some(Overlay::ConfirmDestroy(Box::new(ConfirmDestroy {
+                stack: name,
+                delete_data: only_data_left,
+                typed: dialogs::single_line(""),
+                error: None,
+            })));
+        }
+        Err(why) => notify(model, NoticeLevel::Warn, why),
+    }
 }
 
 fn open_faults(model: &mut Model) {
@@ -283,25 +292,14 @@ fn open_faults(model: &mut Model) {
 }
 
 fn open_rollback(model: &mut Model) {
-    let Some(stack) = model.selected_stack() else {
-        notify(model, NoticeLevel::Warn, "no stack selected");
-        return;
+    let stack = match actionable(model) {
+        Ok(stack) if stack.status == StackStatus::Destroyed || stack.efs_id.is_none() => Err(
+            format!("{} has nothing to roll back: deploy it", stack.stack_name),
+        ),
+        other => other,
     };
-    let name = stack.stack_name.clone();
-    let refusal = if !model.manages(stack) {
-        Some(format!(
-            "{name} is an {} stack; manage it from the dashboard of its cloud",
-            stack.provider
-        ))
-    } else if let Some(kind) = model.busy.get(&name) {
-        Some(format!("{name} is busy: {kind} under way"))
-    } else if matches!(stack.status, StackStatus::Destroyed) || stack.efs_id.is_none() {
-        Some(format!("{name} has nothing to roll back: deploy it"))
-    } else {
-        None
-    };
-    match refusal {
-        Some(why) => notify(model, NoticeLevel::Warn, why),
-        None => model.overlay = Some(Overlay::ConfirmRollback(name)),
+    match stack.map(|s| s.stack_name.clone()) {
+        Ok(name) => model.overlay = Some(Overlay::ConfirmRollback(name)),
+        Err(why) => notify(model, NoticeLevel::Warn, why),
     }
 }
