@@ -79,24 +79,18 @@ impl AwsCloud {
     }
 
     async fn default_vpc(&self) -> CloudResult<Option<String>> {
-        let r = self
-            .ec2
-            .describe_vpcs()
-            .filters(filter("is-default", "true"))
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeVpcs", e))?;
-        Ok(r.vpcs()
-            .first()
-            .and_then(|v| v.vpc_id())
-            .map(str::to_string))
+        self.first_vpc(filter("is-default", "true")).await
     }
 
     async fn tagged_vpc(&self, stack: &str) -> CloudResult<Option<String>> {
+        self.first_vpc(stack_filter(stack)).await
+    }
+
+    async fn first_vpc(&self, by: aws_sdk_ec2::types::Filter) -> CloudResult<Option<String>> {
         let r = self
             .ec2
             .describe_vpcs()
-            .filters(stack_filter(stack))
+            .filters(by)
             .send()
             .await
             .map_err(|e| api_error("DescribeVpcs", e))?;
