@@ -38,6 +38,7 @@ pub enum RuntimeError {
 /// How long a deploy may wait for the services before rolling back (seed 001).
 pub const ROLLBACK_TIMEOUT_MINUTES: u32 = 15;
 
+#[derive(Clone)]
 pub struct Runtime {
     pub store: Store,
     pub settings: Settings,
@@ -93,6 +94,11 @@ impl Runtime {
     }
 
     pub async fn cloud(&self) -> Result<Arc<dyn Cloud>, RuntimeError> {
+        self.cloud_in(&self.region).await
+    }
+
+    /// The cloud of another region (AWS clients are bound to one).
+    pub async fn cloud_in(&self, region: &str) -> Result<Arc<dyn Cloud>, RuntimeError> {
         match self.provider {
             Provider::Sandbox => Ok(Arc::new(SandboxCloud::new(
                 self.store.root(),
@@ -100,7 +106,7 @@ impl Runtime {
                 self.sandbox_speed,
             ))),
             Provider::Aws => {
-                let mut settings = AwsSettings::new(&self.region, self.store.cache_dir());
+                let mut settings = AwsSettings::new(region, self.store.cache_dir());
                 settings.profile = self.profile.clone();
                 settings.endpoint_overrides = self.endpoint_overrides.clone();
                 let aws = AwsCloud::connect(settings, self.clock.clone(), Vec::new())

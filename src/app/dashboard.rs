@@ -8,6 +8,7 @@ use std::time::Duration;
 use crossterm::event::EventStream;
 use tokio::sync::mpsc;
 
+use super::clouds::Connect;
 use super::event_loop::{self, LoopOptions};
 use super::model::{Model, NoticeLevel, Offer, Overlay};
 use super::msg::Msg;
@@ -58,6 +59,7 @@ fn initial_model(rt: &Runtime) -> Model {
     model.default_tier = rt.settings.default_tier;
     model.default_instance_type = rt.settings.default_instance_type.clone();
     model.prefer_spot = rt.settings.prefer_spot;
+    model.auto_rollback = rt.settings.auto_rollback_on_failure;
     model.log_capacity = rt.settings.ui_preferences.log_buffer_lines.max(100);
     model.budget_action = rt.settings.budget_action;
     model.logs.capacity = model.log_capacity;
@@ -130,12 +132,26 @@ async fn runner_config(rt: &Runtime) -> RunnerConfig {
     };
     RunnerConfig {
         ctx,
+        region: rt.region.clone(),
+        connect: (rt.provider == Provider::Aws).then(|| connect_regions(rt)),
         sandbox,
         store: rt.store.clone(),
         clock: rt.clock.clone(),
         health_interval: interval,
         policy: crate::cli::watch_policy(rt),
     }
+}
+
+/// Another region's context, from the same settings and credentials.
+fn connect_regions(rt: &Runtime) -> Connect {
+    let rt = rt.clone();
+    Arc::new(move |region: String| {
+        let rt = rt.clone();
+        Box::pin(async move {
+            let cloud = rt.cloud_in(&region).await.map_err(|e| e.to_string())?;
+            Ok(rt.context(cloud))
+        })
+    })
 }
 
 /// SIGTERM and SIGHUP end the loop like `q` does, so the terminal is restored.

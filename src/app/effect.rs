@@ -32,6 +32,23 @@ pub enum Effect {
     },
     /// Put text on the clipboard through the terminal (OSC 52).
     CopyToClipboard(String),
+    /// Look something up for the deploy wizard (answered by `Msg::Found`).
+    Lookup(Query),
+}
+
+/// What the deploy wizard looks up in the background, in a region.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Query {
+    Networks {
+        region: String,
+    },
+    Prices {
+        region: String,
+        instance_type: String,
+    },
+    CallerCidr {
+        region: String,
+    },
 }
 
 /// Long-running work the model wants going; the runner starts what is

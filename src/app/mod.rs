@@ -1,6 +1,7 @@
 //! The dashboard: an Elm-style loop. `Msg` in, pure `update`, `Effect`s out to
 //! the runner, `view` draws the `Model`.
 
+pub mod clouds;
 pub mod dashboard;
 pub mod effect;
 pub mod event_loop;
@@ -12,3 +13,4 @@ pub mod runner;
 pub mod subscriptions;
 pub mod terminal;
 pub mod update;
+pub mod wizard;

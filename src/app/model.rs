@@ -73,35 +73,6 @@ impl HealthHistory {
 }
 
 #[derive(Debug)]
-pub struct NewStackForm {
-    pub name: TextArea<'static>,
-    pub instance_type: TextArea<'static>,
-    pub tier: Tier,
-    pub spot: bool,
-    /// A monthly budget in dollars, or empty for none.
-    pub budget: TextArea<'static>,
-    pub field: FormField,
-    pub error: Option<String>,
-}
-
-#[derive(Debug)]
-pub struct PlanReview {
-    pub form: Box<NewStackForm>,
-    pub request: crate::cloud::DeployRequest,
-    pub plan: crate::deploy::plan::Plan,
-    pub scroll: u16,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter)]
-pub enum FormField {
-    Name,
-    Tier,
-    Market,
-    InstanceType,
-    Budget,
-}
-
-#[derive(Debug)]
 pub struct ConfirmDestroy {
     pub stack: String,
     /// Deleting data needs the stack's name typed out.
@@ -133,10 +104,8 @@ pub enum Offer {
 #[derive(Debug)]
 pub enum Overlay {
     Help,
-    NewStack(Box<NewStackForm>),
-    /// What a new stack's deploy will create and cost; Enter deploys, Esc
-    /// goes back to the form as it was.
-    Plan(Box<PlanReview>),
+    /// The deploy wizard: its steps, then the plan; Enter there deploys.
+    Wizard(Box<super::wizard::Wizard>),
     ConfirmDestroy(Box<ConfirmDestroy>),
     /// Roll the named stack back? (y/n)
     ConfirmRollback(String),
@@ -175,6 +144,8 @@ pub struct Model {
     pub default_tier: Tier,
     pub default_instance_type: String,
     pub prefer_spot: bool,
+    /// Roll back a deploy whose services never come up (settings).
+    pub auto_rollback: bool,
     pub should_quit: bool,
 }
 
@@ -203,6 +174,7 @@ impl Model {
             default_tier: Tier::Dev,
             default_instance_type: Tier::Dev.default_instance_type().to_string(),
             prefer_spot: true,
+            auto_rollback: true,
             should_quit: false,
         }
     }

@@ -3,6 +3,7 @@
 use crossterm::event::KeyEvent;
 
 use super::model::Offer;
+use crate::cloud::{Cidr, NetworkChoice, Prices};
 use crate::domain::stage::OperationKind;
 use crate::domain::{DeploymentState, Timestamp};
 use crate::monitor::log_line::LogLine;
@@ -43,6 +44,25 @@ pub enum Msg {
         error: bool,
         text: String,
     },
+    /// The answer to a wizard `Query`.
+    Found(Found),
     /// SIGTERM, SIGHUP, or the input stream ended.
     Quit,
+}
+
+/// What a wizard `Query` found, or why it could not.
+#[derive(Debug)]
+pub enum Found {
+    Networks {
+        region: String,
+        result: Result<Vec<NetworkChoice>, String>,
+    },
+    Prices {
+        region: String,
+        instance_type: String,
+        result: Result<Prices, String>,
+    },
+    CallerCidr {
+        result: Result<Cidr, String>,
+    },
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
-use super::effect::{Effect, Subscription, Subscriptions};
+use super::clouds::{Clouds, Connect};
+use super::effect::{Effect, Query, Subscription, Subscriptions};
 use super::model::Offer;
-use super::msg::Msg;
+use super::msg::{Found, Msg};
 use super::subscriptions::LogPace;
 use crate::cloud::sandbox::SandboxCloud;
 use crate::cloud::session::{StateSink, StoreSink};
@@ -39,7 +40,7 @@ pub const SANDBOX_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 pub struct Runner {
     tx: mpsc::Sender<Msg>,
     /// `None` when no cloud could be set up; operations then report why.
-    ctx: Option<Context>,
+    clouds: Option<Clouds>,
     no_cloud_reason: String,
     sandbox: Option<Arc<SandboxCloud>>,
     store: Store,
@@ -47,12 +48,17 @@ pub struct Runner {
     health_interval: Duration,
     policy: Policy,
     running: HashMap<Subscription, AbortHandle>,
+    home_region: String,
     /// How often the log tail reads; the event loop sets it from the model.
     log_pace: watch::Sender<LogPace>,
 }
 
 pub struct RunnerConfig {
     pub ctx: Result<Context, String>,
+    /// The region `ctx` works in.
+    pub region: String,
+    /// How to reach another region; `None` serves every region from `ctx`.
+    pub connect: Option<Connect>,
     pub sandbox: Option<Arc<SandboxCloud>>,
     pub store: Store,
     pub clock: Arc<dyn Clock>,
@@ -62,13 +68,17 @@ pub struct RunnerConfig {
 
 impl Runner {
     pub fn new(tx: mpsc::Sender<Msg>, config: RunnerConfig) -> Self {
-        let (ctx, no_cloud_reason) = match config.ctx {
-            Ok(ctx) => (Some(ctx), String::new()),
-            Err(why) => (None, why),
+        let (clouds, no_cloud_reason) = match (config.ctx, config.connect) {
+            (Ok(ctx), Some(connect)) => (
+                Some(Clouds::per_region(ctx, &config.region, connect)),
+                String::new(),
+            ),
+            (Ok(ctx), None) => (Some(Clouds::single(ctx, &config.region)), String::new()),
+            (Err(why), _) => (None, why),
         };
         Self {
             tx,
-            ctx,
+            clouds,
             no_cloud_reason,
             sandbox: config.sandbox,
             store: config.store,
@@ -76,6 +86,7 @@ impl Runner {
             health_interval: config.health_interval,
             policy: config.policy,
             running: HashMap::new(),
+            home_region: config.region,
             log_pace: watch::channel(LogPace::Fast).0,
         }
     }
@@ -93,7 +104,7 @@ impl Runner {
         match effect {
             Effect::Deploy(req) => {
                 let stack = req.stack.to_string();
-                let Some(ctx) = self.ctx.clone() else {
+                let Some(clouds) = self.clouds.clone() else {
                     return self.refuse(stack, OperationKind::Deploy);
                 };
                 let offer = on_demand_offer(&req);
@@ -104,6 +115,7 @@ impl Runner {
                     OperationKind::Deploy,
                     offer,
                     move |sink| async move {
+                        let ctx = connected(&clouds, &req.region).await?;
                         deploy::deploy(&ctx, &req, sink).await.map(|s| {
                             let url = s.n8n_url.unwrap_or_default();
                             format!("{} is running: {url}", s.stack_name)
@@ -112,9 +124,10 @@ impl Runner {
                 );
             }
             Effect::Destroy { stack, delete_data } => {
-                let Some(ctx) = self.ctx.clone() else {
+                let Some(clouds) = self.clouds.clone() else {
                     return self.refuse(stack.to_string(), OperationKind::Destroy);
                 };
+                let region = self.region_of(stack.as_str());
                 let name = stack.to_string();
                 run_operation(
                     self.store.clone(),
@@ -123,6 +136,7 @@ impl Runner {
                     OperationKind::Destroy,
                     |_| None,
                     move |sink| async move {
+                        let ctx = connected(&clouds, &region).await?;
                         let outcome = deploy::destroy(&ctx, &stack, delete_data, sink).await?;
                         Ok(match outcome.kept {
                             Some(k) => format!("{stack} destroyed; kept {}", k.describe()),
@@ -141,9 +155,10 @@ impl Runner {
                 });
             }
             Effect::Rollback { stack } => {
-                let Some(ctx) = self.ctx.clone() else {
+                let Some(clouds) = self.clouds.clone() else {
                     return self.refuse(stack.to_string(), OperationKind::Rollback);
                 };
+                let region = self.region_of(stack.as_str());
                 let name = stack.to_string();
                 run_operation(
                     self.store.clone(),
@@ -152,6 +167,7 @@ impl Runner {
                     OperationKind::Rollback,
                     |_| None,
                     move |sink| async move {
+                        let ctx = connected(&clouds, &region).await?;
                         let state = deploy::rollback(
                             &ctx,
                             &stack,
@@ -206,6 +222,15 @@ impl Runner {
                     let _ = tx.send(msg).await;
                 });
             }
+            Effect::Lookup(query) => {
+                let Some(clouds) = self.clouds.clone() else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let found = look_up(&clouds, query).await;
+                    let _ = tx.send(Msg::Found(found)).await;
+                });
+            }
             Effect::UseSandbox => {
                 let sandbox = Arc::new(SandboxCloud::new(
                     self.store.root(),
@@ -213,7 +238,7 @@ impl Runner {
                     1.0,
                 ));
                 let cloud: Arc<dyn Cloud> = sandbox.clone();
-                self.ctx = Some(Context {
+                let ctx = Context {
                     cloud,
                     store: self.store.clone(),
                     clock: self.clock.clone(),
@@ -223,10 +248,19 @@ impl Runner {
                         ROLLBACK_TIMEOUT_MINUTES,
                     ),
                     auto_rollback: true,
-                });
+                };
+                self.clouds = Some(Clouds::single(ctx, ""));
                 self.sandbox = Some(sandbox);
                 self.health_interval = SANDBOX_HEALTH_INTERVAL;
             }
+        }
+    }
+
+    /// The region a stack lives in, from its state (the home one if unknown).
+    fn region_of(&self, stack: &str) -> String {
+        match load(&self.store, stack) {
+            Some(state) => state.region().to_string(),
+            None => self.home_region.clone(),
         }
     }
 
@@ -270,15 +304,27 @@ impl Runner {
         let task = match sub {
             Subscription::Store => tokio::spawn(poll_store(store, tx)),
             Subscription::Logs { stack } => {
-                let cloud = self.ctx.as_ref()?.cloud.clone();
+                let clouds = self.clouds.clone()?;
+                let region = self.region_of(stack);
                 let pace = self.log_pace.subscribe();
-                tokio::spawn(tail_logs(cloud, store, stack.clone(), tx, pace))
+                let stack = stack.clone();
+                tokio::spawn(async move {
+                    if let Ok(ctx) = clouds.in_region(&region).await {
+                        tail_logs(ctx.cloud, store, stack, tx, pace).await;
+                    }
+                })
             }
             Subscription::Monitor { stack } => {
-                let ctx = self.ctx.clone()?;
+                let clouds = self.clouds.clone()?;
+                let region = self.region_of(stack);
                 let name = StackName::parse(stack).ok()?;
-                let watch = Watch::new(ctx, name, self.policy.clone());
-                tokio::spawn(monitor(watch, self.health_interval, tx))
+                let (policy, every) = (self.policy.clone(), self.health_interval);
+                tokio::spawn(async move {
+                    match clouds.in_region(&region).await {
+                        Ok(ctx) => monitor(Watch::new(ctx, name, policy), every, tx).await,
+                        Err(e) => tracing::warn!(stack = %name, error = %e, "not monitored"),
+                    }
+                })
             }
         };
         Some(task.abort_handle())
@@ -323,6 +369,51 @@ fn run_operation<F, Fut, O>(
             })
             .await;
     });
+}
+
+/// Ask the region's cloud what the wizard wants to know.
+async fn look_up(clouds: &Clouds, query: Query) -> Found {
+    let cloud =
+        |region: String| async move { clouds.in_region(&region).await.map(|ctx| ctx.cloud) };
+    let text = |e: crate::cloud::CloudError| e.to_string();
+    match query {
+        Query::Networks { region } => {
+            let result = match cloud(region.clone()).await {
+                Ok(c) => c.discover_networks(&region).await.map_err(text),
+                Err(e) => Err(e),
+            };
+            Found::Networks { region, result }
+        }
+        Query::Prices {
+            region,
+            instance_type,
+        } => {
+            let result = match cloud(region.clone()).await {
+                Ok(c) => c.prices(&region, &instance_type).await.map_err(text),
+                Err(e) => Err(e),
+            };
+            Found::Prices {
+                region,
+                instance_type,
+                result,
+            }
+        }
+        Query::CallerCidr { region } => {
+            let result = match cloud(region).await {
+                Ok(c) => c.caller_cidr().await.map_err(text),
+                Err(e) => Err(e),
+            };
+            Found::CallerCidr { result }
+        }
+    }
+}
+
+/// The region's context, or why there is none (as the operation's failure).
+async fn connected(clouds: &Clouds, region: &str) -> Result<Context, OperationError> {
+    clouds
+        .in_region(region)
+        .await
+        .map_err(OperationError::Conflict)
 }
 
 /// A spot deploy that found no capacity in any zone can go on-demand.

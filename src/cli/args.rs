@@ -108,6 +108,18 @@ pub struct DeployArgs {
     /// Use this VPC (default: the default VPC, else a new one)
     #[arg(long, value_name = "VPC_ID")]
     pub vpc_id: Option<String>,
+    /// Create a VPC of the stack's own even when there is a default one
+    #[arg(long, conflicts_with = "vpc_id")]
+    pub new_vpc: bool,
+    /// Launch in this subnet of the VPC (default: one in a zone offering the type)
+    #[arg(long, value_name = "SUBNET_ID")]
+    pub subnet_id: Option<String>,
+    /// Keep an instance whose services never come up (default: roll it back)
+    #[arg(long)]
+    pub no_auto_rollback: bool,
+    /// Minutes the services may take to come up before the rollback (1-120)
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub rollback_timeout: Option<u32>,
     /// Open the service ports to this CIDR instead of your own public IP /32
     #[arg(long, value_name = "CIDR")]
     pub allow_cidr: Option<String>,

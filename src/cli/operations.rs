@@ -67,7 +67,7 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         None if tier == Tier::Dev => rt.settings.default_instance_type.clone(),
         None => tier.default_instance_type().to_string(),
     };
-    if !is_instance_type(&instance_type) {
+    if !crate::cloud::is_instance_type(&instance_type) {
         return Err(Failure::bad_input(format!(
             "{instance_type:?} is not an EC2 instance type; use a name like t3.medium or g4dn.xlarge"
         )));
@@ -94,37 +94,12 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
                 action: args.budget_action.unwrap_or(rt.settings.budget_action),
             }),
         over_budget: args.over_budget,
+        new_vpc: args.new_vpc,
+        subnet_id: args.subnet_id.clone(),
+        auto_rollback: args.no_auto_rollback.then_some(false),
+        rollback_timeout_minutes: args.rollback_timeout,
     };
-    if let Some(arn) = &options.certificate_arn
-        && !(arn.starts_with("arn:aws") && arn.contains(":acm:") && arn.contains(":certificate/"))
-    {
-        return Err(Failure::bad_input(format!(
-            "{arn:?} is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"
-        )));
-    }
-    if options.certificate_arn.is_some() && !tier.has_load_balancer() {
-        return Err(Failure::bad_input(format!(
-            "the {tier} tier has no load balancer to put a certificate on; use --tier automation or gpu"
-        )));
-    }
-    if let Some(ami) = &options.ami_id
-        && !(ami.starts_with("ami-")
-            && ami.len() > 4
-            && ami[4..].chars().all(|c| c.is_ascii_hexdigit()))
-    {
-        return Err(Failure::bad_input(format!(
-            "{ami:?} is not an AMI id; they look like ami-0abc123def4567890"
-        )));
-    }
-    if let Some(vpc) = &options.vpc_id
-        && !(vpc.starts_with("vpc-")
-            && vpc[4..].chars().all(|c| c.is_ascii_hexdigit())
-            && vpc.len() > 4)
-    {
-        return Err(Failure::bad_input(format!(
-            "{vpc:?} is not a VPC id; they look like vpc-0abc123def4567890"
-        )));
-    }
+    options.check(tier).map_err(Failure::bad_input)?;
     Ok(DeployRequest {
         stack: args.stack.clone(),
         tier,
@@ -133,19 +108,6 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         spot,
         options,
     })
-}
-
-/// `family.size`, e.g. t3.medium, g4dn.xlarge, m7i-flex.large.
-fn is_instance_type(t: &str) -> bool {
-    let Some((family, size)) = t.split_once('.') else {
-        return false;
-    };
-    let ok = |s: &str, extra: &[char]| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(&c))
-    };
-    ok(family, &['-']) && ok(size, &[]) && family.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
 pub async fn destroy(rt: &Runtime, args: DestroyArgs, json: bool) -> Result<(), Failure> {
@@ -259,20 +221,5 @@ pub(super) fn confirm(question: &str) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure::failed("cancelled; nothing was changed"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_instance_type;
-
-    #[test]
-    fn instance_type_names() {
-        for ok in ["t3.medium", "g4dn.xlarge", "m7i-flex.large", "p5.48xlarge"] {
-            assert!(is_instance_type(ok), "{ok}");
-        }
-        for bad in ["", "t3", ".large", "T3.medium", "t3.", "t3.medium;rm"] {
-            assert!(!is_instance_type(bad), "{bad}");
-        }
     }
 }

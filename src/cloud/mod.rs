@@ -36,6 +36,10 @@ pub struct DeployRequest {
 pub struct DeployOptions {
     /// Use this VPC instead of the default one (or a new one).
     pub vpc_id: Option<String>,
+    /// Create a VPC of the stack's own even when there is a default one.
+    pub new_vpc: bool,
+    /// Launch in this subnet (of the VPC) rather than one picked for the type.
+    pub subnet_id: Option<String>,
     /// Open the service ports to this CIDR instead of the caller's own /32.
     pub allow_cidr: Option<Cidr>,
     /// Open SSH to this CIDR; closed otherwise.
@@ -52,6 +56,91 @@ pub struct DeployOptions {
     pub budget: Option<crate::domain::budget::Budget>,
     /// Deploy even when the plan's estimate is over the budget.
     pub over_budget: bool,
+    /// Roll back a deploy whose services never come up (else the settings').
+    pub auto_rollback: Option<bool>,
+    /// How long the services may take to come up before that rollback.
+    pub rollback_timeout_minutes: Option<u32>,
+}
+
+impl DeployOptions {
+    /// What is wrong with these options for a `tier` deploy, in a sentence.
+    pub fn check(&self, tier: Tier) -> Result<(), String> {
+        if let Some(arn) = &self.certificate_arn {
+            if !is_certificate_arn(arn) {
+                return Err(format!(
+                    "{arn:?} is not an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)"
+                ));
+            }
+            if !tier.has_load_balancer() {
+                return Err(format!(
+                    "the {tier} tier has no load balancer to put a certificate on; use the automation or gpu tier"
+                ));
+            }
+        }
+        let ids = [
+            (&self.ami_id, "ami-", "an AMI"),
+            (&self.vpc_id, "vpc-", "a VPC"),
+            (&self.subnet_id, "subnet-", "a subnet"),
+        ];
+        for (id, prefix, what) in ids {
+            if let Some(id) = id
+                && !is_aws_id(id, prefix)
+            {
+                return Err(format!(
+                    "{id:?} is not {what} id; they look like {prefix}0abc123def4567890"
+                ));
+            }
+        }
+        if let Some(minutes) = self.rollback_timeout_minutes
+            && !(1..=120).contains(&minutes)
+        {
+            return Err(format!(
+                "a rollback timeout of {minutes} minutes is out of range; use 1 to 120"
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_certificate_arn(arn: &str) -> bool {
+    arn.starts_with("arn:aws") && arn.contains(":acm:") && arn.contains(":certificate/")
+}
+
+fn is_aws_id(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// `family.size`, e.g. t3.medium, g4dn.xlarge, m7i-flex.large.
+pub fn is_instance_type(t: &str) -> bool {
+    let Some((family, size)) = t.split_once('.') else {
+        return false;
+    };
+    let ok = |s: &str, extra: &[char]| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(&c))
+    };
+    ok(family, &['-']) && ok(size, &[]) && family.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// A VPC a stack could use, as the deploy wizard lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkChoice {
+    pub vpc_id: String,
+    pub cidr: String,
+    pub name: Option<String>,
+    pub is_default: bool,
+    pub subnets: Vec<SubnetChoice>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubnetChoice {
+    pub subnet_id: String,
+    pub zone: String,
+    pub cidr: String,
+    /// Instances launched here get a public address.
+    pub public: bool,
 }
 
 /// An IPv4 CIDR block, validated.
@@ -175,6 +264,10 @@ pub trait Cloud: Send + Sync {
     /// Where to probe each service of the stack.
     async fn service_endpoints(&self, state: &DeploymentState) -> CloudResult<Endpoints>;
     async fn prices(&self, region: &str, instance_type: &str) -> CloudResult<Prices>;
+    /// The VPCs of the region with their subnets, default first.
+    async fn discover_networks(&self, region: &str) -> CloudResult<Vec<NetworkChoice>>;
+    /// The caller's public address as a /32: what the ports open to by default.
+    async fn caller_cidr(&self) -> CloudResult<Cidr>;
     /// Metered size of the stack's EFS, when known.
     async fn storage_size(&self, state: &DeploymentState) -> CloudResult<Option<u64>>;
     /// Compose log lines (`service-1  | ts message`), oldest first.
@@ -201,4 +294,54 @@ pub trait Cloud: Send + Sync {
     async fn delete_storage(&self, s: &mut Session) -> CloudResult<()>;
     /// Delete the network, if this program created it.
     async fn delete_network(&self, s: &mut Session) -> CloudResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_type_names() {
+        for ok in ["t3.medium", "g4dn.xlarge", "m7i-flex.large", "p5.48xlarge"] {
+            assert!(is_instance_type(ok), "{ok}");
+        }
+        for bad in ["", "t3", ".large", "T3.medium", "t3.", "t3.medium;rm"] {
+            assert!(!is_instance_type(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn options_are_checked_with_a_sentence_each() {
+        let with = |f: fn(&mut DeployOptions)| {
+            let mut o = DeployOptions::default();
+            f(&mut o);
+            o
+        };
+        assert!(DeployOptions::default().check(Tier::Dev).is_ok());
+        let bad_vpc = with(|o| o.vpc_id = Some("vpc-xyz".into()));
+        assert!(
+            bad_vpc
+                .check(Tier::Dev)
+                .unwrap_err()
+                .contains("not a VPC id")
+        );
+        let bad_subnet = with(|o| o.subnet_id = Some("sub-1".into()));
+        assert!(
+            bad_subnet
+                .check(Tier::Dev)
+                .unwrap_err()
+                .contains("not a subnet id")
+        );
+        let cert = with(|o| {
+            o.certificate_arn = Some("arn:aws:acm:us-east-1:123456789012:certificate/abc".into())
+        });
+        assert!(cert.check(Tier::Automation).is_ok());
+        assert!(
+            cert.check(Tier::Dev)
+                .unwrap_err()
+                .contains("no load balancer")
+        );
+        let slow = with(|o| o.rollback_timeout_minutes = Some(0));
+        assert!(slow.check(Tier::Dev).unwrap_err().contains("1 to 120"));
+    }
 }

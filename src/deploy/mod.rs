@@ -68,6 +68,22 @@ pub struct Context {
     pub auto_rollback: bool,
 }
 
+impl Context {
+    /// This context with the request's own rollback choices applied.
+    pub fn for_request(&self, req: &crate::cloud::DeployRequest) -> Context {
+        let mut ctx = self.clone();
+        if let Some(on) = req.options.auto_rollback {
+            ctx.auto_rollback = on;
+        }
+        if let Some(minutes) = req.options.rollback_timeout_minutes {
+            // Scaled like the default (the sandbox runs faster than real time).
+            let ratio = f64::from(minutes) / f64::from(crate::runtime::ROLLBACK_TIMEOUT_MINUTES);
+            ctx.timing.ready_timeout = self.timing.ready_timeout.mul_f64(ratio);
+        }
+        ctx
+    }
+}
+
 /// How often to look, how long to wait: slower against AWS, faster in the sandbox.
 #[derive(Clone, Copy, Debug)]
 pub struct Timing {

@@ -18,6 +18,7 @@ pub async fn deploy(
     sink: Box<dyn StateSink>,
 ) -> Result<DeploymentState, OperationError> {
     let start = ctx.clock.now();
+    let ctx = &ctx.for_request(req);
     let result = run(ctx, req, sink).await;
     audit(ctx, "deploy", &req.stack, start, &result);
     result
@@ -266,5 +267,14 @@ fn config_of(previous: Option<DeploymentConfig>, req: &DeployRequest) -> Deploym
     config.region = Some(req.region.clone());
     config.instance_type = Some(req.instance_type.clone());
     config.use_spot = Some(req.spot);
+    if req.options.vpc_id.is_some() {
+        config.vpc_id = req.options.vpc_id.clone();
+    }
+    if let Some(on) = req.options.auto_rollback {
+        config.auto_rollback_on_failure = Some(on);
+    }
+    if let Some(minutes) = req.options.rollback_timeout_minutes {
+        config.rollback_timeout_minutes = Some(minutes);
+    }
     config
 }

@@ -142,19 +142,42 @@ fn resources(
         .allow_cidr
         .as_ref()
         .map_or("your public IP /32".to_string(), |c| c.to_string());
+    let ssh = req
+        .options
+        .ssh_cidr
+        .as_ref()
+        .map_or(String::new(), |c| format!(", SSH from {c}"));
     match stage {
-        Stage::Network => vec![match (&req.options.vpc_id, has(|s| s.vpc_id.as_ref())) {
-            (Some(vpc), _) => item(Some(vpc), "the given VPC".into()),
-            (None, Some(vpc)) => item(Some(vpc), "the stack's VPC".into()),
-            (None, None) => PlannedResource {
-                action: "reuse",
-                what: "the default VPC and 2 of its subnets (else a new VPC: 2 public subnets, internet gateway, route table)".into(),
-            },
-        }],
+        Stage::Network => {
+            let subnet = req
+                .options
+                .subnet_id
+                .as_ref()
+                .map_or(String::new(), |n| format!(", instance in {n}"));
+            let vpc = match (&req.options.vpc_id, has(|s| s.vpc_id.as_ref())) {
+                (Some(vpc), _) => item(Some(vpc), format!("the given VPC{subnet}")),
+                (None, Some(vpc)) => item(Some(vpc), format!("the stack's VPC{subnet}")),
+                (None, None) if req.options.new_vpc => PlannedResource {
+                    action: "create",
+                    what:
+                        "a VPC of the stack's own: 2 public subnets, internet gateway, route table"
+                            .into(),
+                },
+                (None, None) => PlannedResource {
+                    action: "reuse",
+                    what: format!(
+                        "the default VPC and 2 of its subnets{subnet} (a new VPC if none)"
+                    ),
+                },
+            };
+            vec![vpc]
+        }
         Stage::Security => vec![
             item(
                 has(|s| s.security_group_id.as_ref()),
-                format!("security group geusemaker-{stack}-instance: service ports from {cidr}"),
+                format!(
+                    "security group geusemaker-{stack}-instance: service ports from {cidr}{ssh}"
+                ),
             ),
             item(
                 has(|s| s.efs_security_group_id.as_ref()),
@@ -177,7 +200,10 @@ fn resources(
         ],
         Stage::Instance => vec![item(
             has(|s| s.instance_id.as_ref()),
-            format!("{market} {} instance, IMDSv2, encrypted gp3 root", req.instance_type),
+            format!(
+                "{market} {} instance, IMDSv2, encrypted gp3 root",
+                req.instance_type
+            ),
         )],
         Stage::LoadBalancer => {
             let listeners = if req.options.certificate_arn.is_some() {

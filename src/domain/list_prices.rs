@@ -2,32 +2,92 @@
 //! the sandbox charges, and what AWS estimates fall back to when the Pricing
 //! API or the spot history cannot be read.
 
-/// (instance type, on-demand $/h, typical spot $/h)
-const PRICES: &[(&str, f64, f64)] = &[
-    ("t3.micro", 0.0104, 0.0031),
-    ("t3.small", 0.0208, 0.0062),
-    ("t3.medium", 0.0416, 0.0125),
-    ("t3.large", 0.0832, 0.025),
-    ("t3.xlarge", 0.1664, 0.0499),
-    ("m5.large", 0.096, 0.0352),
-    ("m5.xlarge", 0.192, 0.0705),
-    ("c5.xlarge", 0.17, 0.0633),
-    ("r5.large", 0.126, 0.0388),
-    ("g4dn.xlarge", 0.526, 0.1578),
-    ("g4dn.2xlarge", 0.752, 0.2256),
-    ("g5.xlarge", 1.006, 0.3824),
+/// An instance type the wizard offers, with the list prices the sandbox
+/// charges and AWS estimates fall back to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InstanceOffer {
+    pub name: &'static str,
+    pub vcpus: u32,
+    pub memory_gib: f64,
+    /// The accelerator, on GPU types.
+    pub gpu: Option<&'static str>,
+    pub on_demand: f64,
+    /// A typical spot price.
+    pub spot: f64,
+}
+
+const fn offer(
+    name: &'static str,
+    vcpus: u32,
+    memory_gib: f64,
+    on_demand: f64,
+    spot: f64,
+) -> InstanceOffer {
+    InstanceOffer {
+        name,
+        vcpus,
+        memory_gib,
+        gpu: None,
+        on_demand,
+        spot,
+    }
+}
+
+const fn gpu(
+    name: &'static str,
+    vcpus: u32,
+    memory_gib: f64,
+    card: &'static str,
+    on_demand: f64,
+    spot: f64,
+) -> InstanceOffer {
+    InstanceOffer {
+        gpu: Some(card),
+        ..offer(name, vcpus, memory_gib, on_demand, spot)
+    }
+}
+
+const OFFERS: &[InstanceOffer] = &[
+    offer("t3.micro", 2, 1.0, 0.0104, 0.0031),
+    offer("t3.small", 2, 2.0, 0.0208, 0.0062),
+    offer("t3.medium", 2, 4.0, 0.0416, 0.0125),
+    offer("t3.large", 2, 8.0, 0.0832, 0.025),
+    offer("t3.xlarge", 4, 16.0, 0.1664, 0.0499),
+    offer("m5.large", 2, 8.0, 0.096, 0.0352),
+    offer("m5.xlarge", 4, 16.0, 0.192, 0.0705),
+    offer("c5.xlarge", 4, 8.0, 0.17, 0.0633),
+    offer("r5.large", 2, 16.0, 0.126, 0.0388),
+    gpu("g4dn.xlarge", 4, 16.0, "NVIDIA T4 16 GB", 0.526, 0.1578),
+    gpu("g4dn.2xlarge", 8, 32.0, "NVIDIA T4 16 GB", 0.752, 0.2256),
+    gpu("g5.xlarge", 4, 16.0, "NVIDIA A10G 24 GB", 1.006, 0.3824),
 ];
+
+/// Memory Crawl4AI's browser needs on its own (seed 001 §3).
+pub const CRAWL4AI_MEMORY_GIB: f64 = 2.0;
+
+/// The types offered for a tier: GPU ones for gpu, CPU ones otherwise.
+pub fn offers_for(tier: super::Tier) -> impl Iterator<Item = &'static InstanceOffer> {
+    let want_gpu = tier == super::Tier::Gpu;
+    OFFERS.iter().filter(move |o| o.gpu.is_some() == want_gpu)
+}
+
+/// G and VT types count against the G-instance vCPU quota (0 on new accounts).
+pub fn is_g_family(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or("");
+    family.starts_with('g') || family.starts_with("vt")
+}
+
+pub fn offer_of(instance_type: &str) -> Option<&'static InstanceOffer> {
+    OFFERS.iter().find(|o| o.name == instance_type)
+}
 
 pub const EFS_GB_MONTH: f64 = 0.30;
 
 /// On-demand and spot price per hour of a type the sandbox offers.
 pub fn price_of(instance_type: &str) -> Option<(f64, f64)> {
-    PRICES
-        .iter()
-        .find(|(name, _, _)| *name == instance_type)
-        .map(|(_, od, spot)| (*od, *spot))
+    offer_of(instance_type).map(|o| (o.on_demand, o.spot))
 }
 
 pub fn offered_types() -> impl Iterator<Item = &'static str> {
-    PRICES.iter().map(|(name, _, _)| *name)
+    OFFERS.iter().map(|o| o.name)
 }

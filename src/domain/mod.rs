@@ -4,6 +4,7 @@ pub mod budget;
 pub mod cost;
 pub mod lenient;
 pub mod list_prices;
+pub mod regions;
 pub mod service;
 pub mod settings;
 pub mod stack_name;

@@ -21,6 +21,22 @@ pub struct Policy {
     pub retry_window_secs: f64,
 }
 
+impl Policy {
+    /// This policy with the stack's own auto-rollback choice (the wizard's
+    /// option, kept in its config), when it made one.
+    pub fn for_stack(&self, state: &crate::domain::DeploymentState) -> Policy {
+        let mut policy = self.clone();
+        if let Some(on) = state
+            .config
+            .as_ref()
+            .and_then(|c| c.auto_rollback_on_failure)
+        {
+            policy.auto_rollback = on;
+        }
+        policy
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Self {
@@ -290,6 +306,26 @@ mod tests {
             panic!()
         };
         assert!(why.contains("auto_rollback_on_failure"), "{why}");
+    }
+
+    #[test]
+    fn a_stack_that_chose_no_auto_rollback_overrides_the_settings() {
+        let mut state = crate::domain::DeploymentState::new(
+            "keep",
+            crate::domain::Tier::Dev,
+            "us-east-1",
+            crate::domain::Provider::Sandbox,
+            t(0.0),
+        );
+        assert!(
+            Policy::default().for_stack(&state).auto_rollback,
+            "no choice: settings"
+        );
+        state.config = Some(crate::domain::state::DeploymentConfig {
+            auto_rollback_on_failure: Some(false),
+            ..Default::default()
+        });
+        assert!(!Policy::default().for_stack(&state).auto_rollback);
     }
 
     #[test]

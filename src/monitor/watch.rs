@@ -64,6 +64,7 @@ impl Watch {
             .store
             .load(&self.stack)?
             .ok_or_else(|| WatchError::Gone(self.stack.to_string()))?;
+        let policy = self.policy.for_stack(&state);
         let now = self.ctx.clock.now();
         let mut report = SweepReport {
             at: now,
@@ -146,7 +147,7 @@ impl Watch {
                 return Ok(report);
             }
         }
-        let verdict = policy::evaluate(&services, &recorded.rollback_history, &self.policy, now);
+        let verdict = policy::evaluate(&services, &recorded.rollback_history, &policy, now);
         if let Verdict::Stuck(why) = &verdict {
             self.set_reason(why)?;
         }
@@ -172,7 +173,7 @@ impl Watch {
             }
         }
         if let Some(notice) = &report.spot
-            && self.policy.auto_rollback
+            && policy.auto_rollback
             && report.action.is_none()
         {
             let reason = format!(
@@ -226,7 +227,7 @@ impl Watch {
             state.last_healthy_state = healthy_snapshot(&state);
         }
         if let Some(notice) = spot
-            && !self.policy.auto_rollback
+            && !self.policy.for_stack(&state).auto_rollback
             && !already_recorded(&state.rollback_history, notice)
         {
             // No relaunch without auto-rollback: the notice is still recorded.

@@ -1,4 +1,4 @@
-//! Dialogs drawn over the dashboard: new stack, destroy, faults.
+//! Dialogs drawn over the dashboard: destroy, rollback, faults, offers.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,11 +9,7 @@ use ratatui_textarea::TextArea;
 
 use super::layout::centered;
 use super::theme;
-use crate::app::model::{ConfirmDestroy, FaultMenu, FormField, Model, NewStackForm, Offer};
-use crate::domain::DeploymentState;
-use crate::domain::cost::{self, dollars};
-use crate::domain::list_prices::price_of;
-use crate::domain::state::CostTracking;
+use crate::app::model::{ConfirmDestroy, FaultMenu, Model, Offer};
 
 const LABEL_WIDTH: u16 = 15;
 
@@ -26,7 +22,7 @@ fn field_label(text: &str, focused: bool) -> Span<'static> {
     Span::styled(format!("{text:<w$}", w = LABEL_WIDTH as usize), style)
 }
 
-fn text_field(
+pub(super) fn text_field(
     frame: &mut Frame,
     area: Rect,
     label: &str,
@@ -46,100 +42,12 @@ fn text_field(
     frame.render_widget(&text, value);
 }
 
-fn choice(label: &str, value: &str, note: &str, focused: bool) -> Line<'static> {
+pub(super) fn choice(label: &str, value: &str, note: &str, focused: bool) -> Line<'static> {
     Line::from(vec![
         field_label(label, focused),
         Span::raw(format!("◀ {value} ▶ ")),
         Span::styled(note.to_string(), theme::DIM),
     ])
-}
-
-/// What the whole plan costs a month (instance, EFS, addresses, ALB), at
-/// list prices: the dialog's one-line preview of `deploy --plan`.
-fn estimate(model: &Model, form: &NewStackForm, instance_type: &str) -> Option<String> {
-    let (od, spot) = price_of(instance_type)?;
-    let mut plan =
-        DeploymentState::new("plan", form.tier, &model.region, model.provider, model.now);
-    let mut prices = CostTracking::new(instance_type, form.spot);
-    prices.on_demand_price_per_hour = Some(od);
-    prices.spot_price_per_hour = Some(spot);
-    plan.cost = Some(prices);
-    let monthly = cost::planned_monthly(&plan, form.tier, model.now);
-    let parts = if form.tier.has_load_balancer() {
-        "instance, EFS, IPs, ALB"
-    } else {
-        "instance, EFS, IP"
-    };
-    Some(format!("≈ {}/mo ({parts})", dollars(monthly)))
-}
-
-pub fn new_stack(model: &Model, form: &NewStackForm, frame: &mut Frame, area: Rect) {
-    let rect = centered(area, 64, 12);
-    frame.render_widget(Clear, rect);
-    let block = theme::dialog(" New stack ");
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let rows: [Rect; 9] = Layout::vertical([Constraint::Length(1); 9]).areas(inner);
-    let f = form.field;
-    text_field(frame, rows[0], "Name", &form.name, f == FormField::Name);
-    let tier_note = match form.tier {
-        crate::domain::Tier::Dev => "instance + EFS",
-        crate::domain::Tier::Automation => "+ load balancer",
-        crate::domain::Tier::Gpu => "+ CloudFront, GPU",
-    };
-    frame.render_widget(
-        choice("Tier", form.tier.name(), tier_note, f == FormField::Tier),
-        rows[1],
-    );
-    let market = if form.spot { "spot" } else { "on-demand" };
-    let market_note = if form.spot {
-        "~70% cheaper, can be interrupted"
-    } else {
-        "never interrupted"
-    };
-    frame.render_widget(
-        choice("Market", market, market_note, f == FormField::Market),
-        rows[2],
-    );
-    text_field(
-        frame,
-        rows[3],
-        "Instance type",
-        &form.instance_type,
-        f == FormField::InstanceType,
-    );
-    text_field(
-        frame,
-        rows[4],
-        "Budget $/mo",
-        &form.budget,
-        f == FormField::Budget,
-    );
-    let typed = form.instance_type.lines().join("");
-    let text = match (estimate(model, form, typed.trim()), model.is_sandbox()) {
-        (Some(e), true) => format!("{e} · sandbox: nothing is billed"),
-        (Some(e), false) => format!("{e} · at list prices"),
-        (None, _) => "no list price for this type: `deploy --plan` prices it".into(),
-    };
-    frame.render_widget(Span::styled(text, theme::DIM), rows[5]);
-    if let Some(error) = &form.error {
-        frame.render_widget(
-            Paragraph::new(error.as_str())
-                .style(Style::new().fg(Color::Red))
-                .wrap(Wrap { trim: true }),
-            Rect {
-                height: 2,
-                ..rows[6]
-            },
-        );
-    }
-    frame.render_widget(
-        Span::styled(
-            "Enter see the plan · Tab next field · ←/→ change · Esc cancel",
-            theme::DIM,
-        ),
-        rows[8],
-    );
 }
 
 pub fn confirm_destroy(model: &Model, confirm: &ConfirmDestroy, frame: &mut Frame, area: Rect) {

@@ -14,6 +14,7 @@ mod stacks;
 pub mod symbols;
 pub mod theme;
 mod too_small;
+mod wizard;
 
 use ratatui::Frame;
 
@@ -42,8 +43,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
     match &model.overlay {
         None => {}
         Some(Overlay::Help) => help::render(frame, area, model.help_scroll),
-        Some(Overlay::NewStack(form)) => dialogs::new_stack(model, form, frame, area),
-        Some(Overlay::Plan(review)) => plan::render(model, review, frame, area),
+        Some(Overlay::Wizard(w)) => wizard::render(model, w, frame, area),
         Some(Overlay::ConfirmDestroy(c)) => dialogs::confirm_destroy(model, c, frame, area),
         Some(Overlay::Faults(menu)) => dialogs::faults(menu, frame, area),
         Some(Overlay::Offer(offer)) => dialogs::offer(offer, frame, area),

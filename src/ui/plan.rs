@@ -1,59 +1,17 @@
-//! The plan of a new stack, shown before anything is created: each stage's
-//! resources (create or reuse), the monthly cost by component (`~` marks an
-//! estimate), and what a destroy keeps. Enter deploys; Esc goes back.
+//! The plan of a new stack, the wizard's last step, shown before anything is
+//! created: each stage's resources (create or reuse), the monthly cost by
+//! component (`~` marks an estimate), and what a destroy keeps.
 
-use ratatui::Frame;
-use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
 
-use super::layout::{centered, truncate};
+use super::layout::truncate;
 use super::theme;
-use crate::app::model::{Model, PlanReview};
+use crate::app::model::Model;
 use crate::deploy::plan::Plan;
 use crate::domain::cost::dollars;
 
-pub fn render(model: &Model, review: &PlanReview, frame: &mut Frame, area: Rect) {
-    let plan = &review.plan;
-    let width = 76u16.min(area.width.saturating_sub(2));
-    let inner_width = width.saturating_sub(2) as usize;
-    let rows = lines(model, plan, inner_width);
-    let total = rows.len() as u16;
-    let rect = centered(area, width, rows.len() as u16 + 4);
-    let room = rect.height.saturating_sub(4);
-    let scroll = review.scroll.min(total.saturating_sub(room));
-    let market = if plan.spot { "spot" } else { "on-demand" };
-    let title = format!(
-        " Plan: {} · {} · {market} {} · {} ",
-        plan.stack, plan.tier, plan.instance_type, plan.region
-    );
-    frame.render_widget(Clear, rect);
-    let block = theme::dialog(title);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let body = Rect {
-        height: inner.height.saturating_sub(2),
-        ..inner
-    };
-    frame.render_widget(Paragraph::new(rows).scroll((scroll, 0)), body);
-    let keys = Rect {
-        y: inner.y + inner.height.saturating_sub(1),
-        height: 1,
-        ..inner
-    };
-    let hint = if total > room {
-        "Enter deploy · Esc back to the form · j/k scroll"
-    } else {
-        "Enter deploy · Esc back to the form"
-    };
-    frame.render_widget(
-        Paragraph::new(hint).style(Style::new().add_modifier(Modifier::BOLD)),
-        keys,
-    );
-}
-
-fn lines(model: &Model, plan: &Plan, width: usize) -> Vec<Line<'static>> {
+pub fn lines(model: &Model, plan: &Plan, width: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     for stage in &plan.stages {
         out.push(Line::from(Span::styled(

@@ -383,40 +383,6 @@ fn logs_pane_while_typing_a_search() {
 }
 
 #[test]
-fn the_plan_of_a_new_stack_before_anything_is_created() {
-    let mut m = model();
-    update(
-        &mut m,
-        Msg::Key(crossterm::event::KeyEvent::new(
-            crossterm::event::KeyCode::Char('n'),
-            crossterm::event::KeyModifiers::NONE,
-        )),
-    );
-    for c in "team".chars() {
-        update(
-            &mut m,
-            Msg::Key(crossterm::event::KeyEvent::new(
-                crossterm::event::KeyCode::Char(c),
-                crossterm::event::KeyModifiers::NONE,
-            )),
-        );
-    }
-    update(
-        &mut m,
-        Msg::Key(crossterm::event::KeyEvent::new(
-            crossterm::event::KeyCode::Enter,
-            crossterm::event::KeyModifiers::NONE,
-        )),
-    );
-    assert!(
-        matches!(m.overlay, Some(Overlay::Plan(_))),
-        "{:?}",
-        m.overlay
-    );
-    insta::assert_snapshot!(draw(&m, 80, 24).backend());
-}
-
-#[test]
 fn the_focused_cost_pane_grows_to_show_the_breakdown() {
     let mut m = model();
     m.selected = Some("chat-bot".into());
@@ -486,16 +452,6 @@ fn key(m: &mut Model, c: char) {
             crossterm::event::KeyModifiers::NONE,
         )),
     );
-}
-
-#[test]
-fn new_stack_dialog() {
-    let mut m = model();
-    key(&mut m, 'n');
-    for c in "demo".chars() {
-        key(&mut m, c);
-    }
-    insta::assert_snapshot!(draw(&m, 80, 24).backend());
 }
 
 #[test]

@@ -44,6 +44,8 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
         tx,
         RunnerConfig {
             ctx: Ok(ctx),
+            region: "us-east-1".into(),
+            connect: None,
             sandbox: Some(sandbox),
             store: store.clone(),
             clock: clock.clone(),
@@ -62,8 +64,9 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
         for c in "ndemo".chars() {
             keys.send(press(c)).unwrap();
         }
-        // Enter shows the plan; Enter on the plan deploys.
-        for _ in 0..2 {
+        // Enter through the seven steps (defaults: dev, this region, the
+        // default VPC, t3.medium spot, the caller's IP), then Deploy.
+        for _ in 0..8 {
             keys.send(Event::Key(KeyEvent::new(
                 KeyCode::Enter,
                 KeyModifiers::NONE,

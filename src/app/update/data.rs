@@ -20,6 +20,7 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::StackChanged(state) => upsert(model, *state),
+        Msg::Found(found) => super::wizard::on_found(model, found),
         Msg::OperationFinished {
             stack,
             kind,

@@ -119,7 +119,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         | Action::PageDown => move_in_focus(model, action),
         Action::Open => model.focus = Pane::Pipeline,
         Action::NewStack => {
-            model.overlay = Some(Overlay::NewStack(Box::new(dialogs::new_stack_form(model))))
+            return super::wizard::open(model);
         }
         Action::Destroy => open_destroy(model),
         Action::Faults => open_faults(model),
@@ -253,7 +253,7 @@ fn open_destroy(model: &mut Model) {
             model.overlay = Some(Overlay::ConfirmDestroy(Box::new(ConfirmDestroy {
                 stack: name,
                 delete_data: only_data_left,
-                typed: dialogs::single_line(""),
+                typed: crate::app::wizard::single_line(""),
                 error: None,
             })));
         }

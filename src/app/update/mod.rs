@@ -4,6 +4,7 @@
 mod data;
 mod dialogs;
 mod input;
+mod wizard;
 
 use super::effect::Effect;
 use super::model::{LogView, Model, Notice, NoticeLevel};

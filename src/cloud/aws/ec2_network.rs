@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{LocationType, ResourceType, Subnet};
 use super::AwsCloud;
 use super::errors::{api_error, code_of};
 use super::tags::{ec2_spec, filter, stack_filter};
-use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::cloud::{CloudError, CloudResult, DeployRequest, NetworkChoice, Session, SubnetChoice};
 
 const VPC_CIDR: &str = "10.42.0.0/16";
 /// Subnets the stack spreads over: the instance's, and one more zone for
@@ -28,13 +28,18 @@ impl AwsCloud {
             .filter(|_| s.state().created("vpc"))
         {
             (vpc, true)
-        } else if let Some(vpc) = self.default_vpc().await? {
+        } else if let Some(vpc) = self.default_vpc().await?.filter(|_| !req.options.new_vpc) {
             s.progress(None, format!("default VPC {vpc}"))?;
             (vpc, false)
         } else if let Some(vpc) = self.tagged_vpc(stack).await? {
             (vpc, true)
         } else {
-            s.progress(None, "no default VPC: creating one")?;
+            let why = if req.options.new_vpc {
+                "creating the stack's own VPC"
+            } else {
+                "no default VPC: creating one"
+            };
+            s.progress(None, why)?;
             let vpc = self.create_vpc(stack).await?;
             (vpc, true)
         };
@@ -45,7 +50,13 @@ impl AwsCloud {
         if created {
             self.build_own_network(req, s, &vpc_id).await?;
         }
-        let subnets = self.pick_subnets(&vpc_id, &req.instance_type).await?;
+        let subnets = self
+            .pick_subnets(
+                &vpc_id,
+                &req.instance_type,
+                req.options.subnet_id.as_deref(),
+            )
+            .await?;
         if subnets.is_empty() {
             return Err(CloudError::Refused(format!(
                 "{vpc_id} has no subnet in a zone that offers {}; pick another --vpc-id or type",
@@ -146,16 +157,30 @@ impl AwsCloud {
         Ok(zones)
     }
 
-    /// Up to two subnets in distinct zones that offer the type, public ones first.
-    async fn pick_subnets(&self, vpc: &str, instance_type: &str) -> CloudResult<Vec<String>> {
+    /// Up to two subnets in distinct zones that offer the type: the chosen
+    /// one first, then public ones.
+    async fn pick_subnets(
+        &self,
+        vpc: &str,
+        instance_type: &str,
+        chosen: Option<&str>,
+    ) -> CloudResult<Vec<String>> {
         let zones = self.zones_offering(instance_type).await?;
         let mut subnets = self.subnets_of(vpc).await?;
         subnets.retain(|n| {
             n.availability_zone()
                 .is_some_and(|z| zones.iter().any(|o| o == z))
         });
+        if let Some(chosen) = chosen
+            && !subnets.iter().any(|n| n.subnet_id() == Some(chosen))
+        {
+            return Err(CloudError::Refused(format!(
+                "subnet {chosen} is not in {vpc}, or its zone does not offer {instance_type}; choose another"
+            )));
+        }
         subnets.sort_by_key(|n| {
             (
+                n.subnet_id() != chosen,
                 !n.map_public_ip_on_launch().unwrap_or(false),
                 n.availability_zone().unwrap_or_default().to_string(),
             )
@@ -177,6 +202,63 @@ impl AwsCloud {
             .filter_map(|n| n.subnet_id().map(str::to_string))
             .collect())
     }
+}
+
+impl AwsCloud {
+    /// Every VPC of the region with its subnets, the default one first.
+    pub(super) async fn networks(&self) -> CloudResult<Vec<NetworkChoice>> {
+        let vpcs = self
+            .ec2
+            .describe_vpcs()
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeVpcs", e))?;
+        let subnets = self
+            .ec2
+            .describe_subnets()
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeSubnets", e))?;
+        let mut found: Vec<NetworkChoice> = vpcs
+            .vpcs()
+            .iter()
+            .filter_map(|v| {
+                let vpc_id = v.vpc_id()?.to_string();
+                let mut own: Vec<SubnetChoice> = subnets
+                    .subnets()
+                    .iter()
+                    .filter(|n| n.vpc_id() == Some(vpc_id.as_str()))
+                    .filter_map(subnet_choice)
+                    .collect();
+                own.sort_by(|a, b| (&a.zone, &a.subnet_id).cmp(&(&b.zone, &b.subnet_id)));
+                Some(NetworkChoice {
+                    cidr: v.cidr_block().unwrap_or_default().to_string(),
+                    name: name_tag(v.tags()),
+                    is_default: v.is_default().unwrap_or(false),
+                    subnets: own,
+                    vpc_id,
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| (!a.is_default, &a.vpc_id).cmp(&(!b.is_default, &b.vpc_id)));
+        Ok(found)
+    }
+}
+
+fn subnet_choice(n: &Subnet) -> Option<SubnetChoice> {
+    Some(SubnetChoice {
+        subnet_id: n.subnet_id()?.to_string(),
+        zone: n.availability_zone().unwrap_or_default().to_string(),
+        cidr: n.cidr_block().unwrap_or_default().to_string(),
+        public: n.map_public_ip_on_launch().unwrap_or(false),
+    })
+}
+
+fn name_tag(tags: &[aws_sdk_ec2::types::Tag]) -> Option<String> {
+    tags.iter()
+        .find(|t| t.key() == Some("Name"))
+        .and_then(|t| t.value())
+        .map(str::to_string)
 }
 
 /// A delete of something already gone succeeded.

@@ -18,48 +18,7 @@ use crate::store::atomic;
 
 pub const CACHE_TTL_SECS: u64 = 300;
 
-/// The Pricing API's `location` for each commercial region.
-const LOCATIONS: &[(&str, &str)] = &[
-    ("us-east-1", "US East (N. Virginia)"),
-    ("us-east-2", "US East (Ohio)"),
-    ("us-west-1", "US West (N. California)"),
-    ("us-west-2", "US West (Oregon)"),
-    ("af-south-1", "Africa (Cape Town)"),
-    ("ap-east-1", "Asia Pacific (Hong Kong)"),
-    ("ap-south-1", "Asia Pacific (Mumbai)"),
-    ("ap-south-2", "Asia Pacific (Hyderabad)"),
-    ("ap-southeast-1", "Asia Pacific (Singapore)"),
-    ("ap-southeast-2", "Asia Pacific (Sydney)"),
-    ("ap-southeast-3", "Asia Pacific (Jakarta)"),
-    ("ap-southeast-4", "Asia Pacific (Melbourne)"),
-    ("ap-southeast-5", "Asia Pacific (Malaysia)"),
-    ("ap-southeast-7", "Asia Pacific (Thailand)"),
-    ("ap-northeast-1", "Asia Pacific (Tokyo)"),
-    ("ap-northeast-2", "Asia Pacific (Seoul)"),
-    ("ap-northeast-3", "Asia Pacific (Osaka)"),
-    ("ca-central-1", "Canada (Central)"),
-    ("ca-west-1", "Canada West (Calgary)"),
-    ("eu-central-1", "EU (Frankfurt)"),
-    ("eu-central-2", "EU (Zurich)"),
-    ("eu-west-1", "EU (Ireland)"),
-    ("eu-west-2", "EU (London)"),
-    ("eu-west-3", "EU (Paris)"),
-    ("eu-south-1", "EU (Milan)"),
-    ("eu-south-2", "EU (Spain)"),
-    ("eu-north-1", "EU (Stockholm)"),
-    ("il-central-1", "Israel (Tel Aviv)"),
-    ("me-south-1", "Middle East (Bahrain)"),
-    ("me-central-1", "Middle East (UAE)"),
-    ("mx-central-1", "Mexico (Central)"),
-    ("sa-east-1", "South America (Sao Paulo)"),
-];
-
-pub fn location_of(region: &str) -> Option<&'static str> {
-    LOCATIONS
-        .iter()
-        .find(|(code, _)| *code == region)
-        .map(|(_, name)| *name)
-}
+pub use crate::domain::regions::location_of;
 
 /// The Pricing API answers only in us-east-1, eu-central-1 and ap-south-1:
 /// the nearest of them to the stack's region.
@@ -331,7 +290,7 @@ mod tests {
         assert_eq!(location_of("ap-northeast-1"), Some("Asia Pacific (Tokyo)"));
         assert_eq!(location_of("sa-east-1"), Some("South America (Sao Paulo)"));
         assert_eq!(location_of("xx-nowhere-1"), None);
-        for (region, _) in LOCATIONS {
+        for (region, _) in crate::domain::regions::REGIONS {
             assert!(crate::runtime::validate_region(region).is_ok(), "{region}");
         }
         assert_eq!(endpoint_region("eu-west-3"), "eu-central-1");

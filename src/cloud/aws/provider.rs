@@ -7,8 +7,8 @@ use super::ec2_network::ignore_gone;
 use crate::cloud::boot;
 use crate::cloud::endpoints::{self, Endpoint, Endpoints};
 use crate::cloud::{
-    BootProgress, Cloud, CloudError, CloudResult, DeployRequest, LogQuery, Prices, Session,
-    SpotNotice,
+    BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, LogQuery, NetworkChoice,
+    Prices, Session, SpotNotice,
 };
 use crate::domain::{DeploymentState, Provider, Service, Stage, Timestamp};
 use crate::monitor::log_cursor;
@@ -163,6 +163,15 @@ impl Cloud for AwsCloud {
 
     async fn prices(&self, region: &str, instance_type: &str) -> CloudResult<Prices> {
         self.current_prices(region, instance_type).await
+    }
+
+    async fn discover_networks(&self, _region: &str) -> CloudResult<Vec<NetworkChoice>> {
+        // The clients are bound to one region: the runner picks the cloud by region.
+        self.networks().await
+    }
+
+    async fn caller_cidr(&self) -> CloudResult<Cidr> {
+        Ok(Cidr::host(super::caller_ip::discover().await?))
     }
 
     async fn storage_size(&self, state: &DeploymentState) -> CloudResult<Option<u64>> {

@@ -10,10 +10,7 @@ use crate::cloud::{CloudError, CloudResult};
 const G_SPOT: &str = "L-3819A6DF";
 const G_ON_DEMAND: &str = "L-DB2E81BA";
 
-pub fn is_g_family(instance_type: &str) -> bool {
-    let family = instance_type.split('.').next().unwrap_or("");
-    family.starts_with('g') || family.starts_with("vt")
-}
+pub use crate::domain::list_prices::is_g_family;
 
 impl AwsCloud {
     /// `Ok(None)` when the quota allows the instance; `Ok(Some(warning))` when

@@ -5,6 +5,8 @@
 
 mod edge;
 mod fakes;
+mod networks;
+pub use networks::catalogue as networks_of;
 mod faults;
 pub mod logs;
 mod provider;

@@ -4,16 +4,15 @@
 use async_trait::async_trait;
 
 use super::world::{Efs, Instance, MountTarget, Subnet, Vpc};
-use super::{SandboxCloud, logs, new_id, timing};
+use super::{SandboxCloud, logs, networks, new_id, timing};
 use crate::cloud::boot;
 use crate::cloud::{
-    BootProgress, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, LogQuery, Prices,
-    Session, SpotNotice,
+    BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, LogQuery,
+    NetworkChoice, Prices, Session, SpotNotice,
 };
 use crate::domain::list_prices;
 use crate::domain::{DeploymentState, Provider, Stage, Tier};
 
-const ZONES: [&str; 2] = ["a", "b"];
 /// What a deployed stack's EFS holds: mostly the Ollama model.
 const EFS_BYTES_WITH_MODELS: u64 = 2_587_000_000;
 const EFS_BYTES_EMPTY: u64 = 6_144;
@@ -51,39 +50,35 @@ impl Cloud for SandboxCloud {
     }
 
     async fn ensure_network(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
-        s.progress(None, "looking for the default VPC")?;
-        let region = req.region.clone();
-        let vpc = self
-            .call(
-                &stack_of(s),
-                "DescribeVpcs",
-                timing::DISCOVER_VPC,
-                |w, _| {
-                    w.vpc
-                        .get_or_insert_with(|| Vpc {
-                            id: new_id("vpc"),
-                            subnets: ZONES
-                                .iter()
-                                .map(|z| Subnet {
-                                    id: new_id("subnet"),
-                                    zone: format!("{region}{z}"),
-                                })
-                                .collect(),
-                        })
-                        .clone()
-                },
-            )
-            .await?;
+        s.progress(None, "looking for the VPC")?;
+        let (chosen, created) = pick_network(req)?;
+        let subnets = ordered_subnets(&chosen, req.options.subnet_id.as_deref())?;
+        let vpc = Vpc {
+            id: chosen.vpc_id.clone(),
+            subnets,
+        };
+        let recorded = vpc.clone();
+        self.call(
+            &stack_of(s),
+            "DescribeVpcs",
+            timing::DISCOVER_VPC,
+            |w, _| {
+                w.vpc = Some(recorded);
+            },
+        )
+        .await?;
         s.record(|st| {
             st.vpc_id = Some(vpc.id.clone());
             st.subnet_ids = vpc.subnets.iter().map(|n| n.id.clone()).collect();
-            // The default VPC is the account's: never ours to delete.
-            st.set_provenance("vpc", false);
+            // A default or given VPC is the account's: never ours to delete.
+            st.set_provenance("vpc", created);
         })?;
-        s.progress(
-            Some(1.0),
-            format!("default VPC, {} subnets", vpc.subnets.len()),
-        )?;
+        let kind = match (created, chosen.is_default) {
+            (true, _) => "own VPC",
+            (false, true) => "default VPC",
+            (false, false) => "existing VPC",
+        };
+        s.progress(Some(1.0), format!("{kind}, {} subnets", vpc.subnets.len()))?;
         Ok(())
     }
 
@@ -394,6 +389,16 @@ impl Cloud for SandboxCloud {
         })
     }
 
+    async fn discover_networks(&self, region: &str) -> CloudResult<Vec<NetworkChoice>> {
+        self.pause(timing::DISCOVER_VPC).await;
+        Ok(networks::catalogue(region))
+    }
+
+    async fn caller_cidr(&self) -> CloudResult<Cidr> {
+        // A documentation address: the sandbox never asks the internet.
+        Cidr::parse("198.51.100.23/32").map_err(CloudError::Refused)
+    }
+
     async fn storage_size(&self, state: &DeploymentState) -> CloudResult<Option<u64>> {
         let world = self.world(&state.stack_name)?;
         let now = self.now();
@@ -458,4 +463,44 @@ impl Cloud for SandboxCloud {
     async fn delete_network(&self, s: &mut Session) -> CloudResult<()> {
         self.remove_network(s).await
     }
+}
+
+/// The VPC the request asks for (and whether it is the stack's own).
+fn pick_network(req: &DeployRequest) -> CloudResult<(NetworkChoice, bool)> {
+    if req.options.new_vpc {
+        return Ok((networks::own(&req.region, req.stack.as_str()), true));
+    }
+    let mut found = networks::catalogue(&req.region);
+    let at = match &req.options.vpc_id {
+        Some(id) => found.iter().position(|n| &n.vpc_id == id).ok_or_else(|| {
+            CloudError::Refused(format!(
+                "VPC {id} does not exist in {}; check --vpc-id and --region",
+                req.region
+            ))
+        })?,
+        None => 0,
+    };
+    Ok((found.swap_remove(at), false))
+}
+
+/// The VPC's subnets, the chosen one first.
+fn ordered_subnets(vpc: &NetworkChoice, chosen: Option<&str>) -> CloudResult<Vec<Subnet>> {
+    let mut subnets: Vec<Subnet> = vpc
+        .subnets
+        .iter()
+        .map(|n| Subnet {
+            id: n.subnet_id.clone(),
+            zone: n.zone.clone(),
+        })
+        .collect();
+    if let Some(chosen) = chosen {
+        let at = subnets.iter().position(|n| n.id == chosen).ok_or_else(|| {
+            CloudError::Refused(format!(
+                "subnet {chosen} is not in {}; choose another",
+                vpc.vpc_id
+            ))
+        })?;
+        subnets[..=at].rotate_right(1);
+    }
+    Ok(subnets)
 }

@@ -111,8 +111,8 @@ impl SandboxCloud {
 
     pub(super) async fn remove_network(&self, s: &mut Session) -> CloudResult<()> {
         let stack = stack_of(s);
-        // The sandbox simulates a default VPC per stack; the stack's record
-        // of it goes, but like a real default VPC it is not "deleted".
+        // A default or given VPC is the account's and stays; the stack's
+        // record of it goes.
         self.call(&stack, "DescribeVpcs", timing::DELETE_SIMPLE, |w, _| {
             w.vpc = None;
             w.instances.clear();
@@ -123,7 +123,12 @@ impl SandboxCloud {
             st.vpc_id = None;
             st.subnet_ids.clear();
         })?;
-        s.progress(Some(1.0), "default VPC kept")?;
+        let kept = if s.state().created("vpc") {
+            "the stack's own VPC deleted"
+        } else {
+            "the account's VPC kept"
+        };
+        s.progress(Some(1.0), kept)?;
         Ok(())
     }
 }

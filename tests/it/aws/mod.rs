@@ -7,6 +7,7 @@ mod deploy;
 mod fakes;
 mod moto;
 mod tiers;
+mod wizard;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! `update()`: message in, model and effects out.
 
 mod dialogs;
+mod wizard;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 

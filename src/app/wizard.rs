@@ -1,0 +1,339 @@
+//! The deploy wizard's state: one step at a time, each with what was entered
+//! so far (going back loses nothing), and what the background lookups found.
+//! Keys are in `update/wizard.rs`, the view in `ui/wizard.rs`.
+
+use std::collections::HashMap;
+
+use ratatui_textarea::TextArea;
+use strum::{EnumIter, IntoEnumIterator};
+
+use crate::cloud::{Cidr, NetworkChoice, Prices};
+use crate::deploy::plan::Plan;
+use crate::domain::Tier;
+use crate::domain::budget::BudgetAction;
+use crate::domain::list_prices::{self, InstanceOffer};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, EnumIter)]
+pub enum Step {
+    Name,
+    Tier,
+    Region,
+    Network,
+    Instance,
+    Access,
+    Options,
+    Plan,
+}
+
+impl Step {
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::Name => "Name",
+            Step::Tier => "Tier",
+            Step::Region => "Region",
+            Step::Network => "Network",
+            Step::Instance => "Instance",
+            Step::Access => "Access",
+            Step::Options => "Options",
+            Step::Plan => "Plan",
+        }
+    }
+
+    /// The step's one-line explanation.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Step::Name => "Names the stack, its resources and its state file.",
+            Step::Tier => "What the stack runs behind; every tier runs all five services.",
+            Step::Region => "Where the stack's resources live; prices differ by region.",
+            Step::Network => "The VPC the instance and its EFS go in.",
+            Step::Instance => {
+                "Spot is far cheaper; the monitor relaunches it when AWS takes it back."
+            }
+            Step::Access => "Who may reach the services; everyone else is refused.",
+            Step::Options => "What happens when things go wrong or cost too much.",
+            Step::Plan => "Nothing exists yet: this is what Deploy creates, and what it costs.",
+        }
+    }
+
+    pub fn number(self) -> usize {
+        Step::iter().position(|s| s == self).unwrap_or(0) + 1
+    }
+
+    pub fn next(self) -> Option<Step> {
+        Step::iter().skip_while(|s| *s != self).nth(1)
+    }
+
+    pub fn prev(self) -> Option<Step> {
+        Step::iter().take_while(|s| *s != self).last()
+    }
+}
+
+/// Something the wizard looks up in the background.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup<T> {
+    Loading,
+    Ready(T),
+    /// Why it failed; the step then takes manual input.
+    Failed(String),
+}
+
+impl<T> Lookup<T> {
+    pub fn ready(&self) -> Option<&T> {
+        match self {
+            Lookup::Ready(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// A row of the network step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NetworkRow<'a> {
+    Vpc(&'a NetworkChoice),
+    /// Discovery has not answered: the deploy finds the default VPC itself.
+    DefaultAtDeploy,
+    CreateNew,
+    /// Discovery failed: the user types a VPC id.
+    Typed,
+}
+
+/// The fields of the access step, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter)]
+pub enum AccessField {
+    AllowCidr,
+    SshCidr,
+    Certificate,
+}
+
+/// The fields of the options step, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter)]
+pub enum OptionsField {
+    AutoRollback,
+    RollbackTimeout,
+    Budget,
+    BudgetAction,
+}
+
+#[derive(Debug)]
+pub struct Wizard {
+    pub step: Step,
+    pub name: TextArea<'static>,
+    pub tier: Tier,
+    /// Region codes, the dashboard's first.
+    pub regions: Vec<String>,
+    pub region: usize,
+    /// The VPCs of `networks_region`.
+    pub networks: Lookup<Vec<NetworkChoice>>,
+    pub networks_region: String,
+    pub network: usize,
+    /// The chosen subnet of the chosen VPC; `None` lets the deploy pick.
+    pub subnet: Option<usize>,
+    /// The network step's focus: the VPC list, or its subnet / typed id.
+    pub network_detail: bool,
+    pub typed_vpc: TextArea<'static>,
+    /// Index into the tier's offered types.
+    pub instance: usize,
+    pub spot: bool,
+    /// Live prices by instance type, for the chosen region.
+    pub quotes: HashMap<String, Lookup<Prices>>,
+    pub caller: Option<Lookup<Cidr>>,
+    pub access_field: AccessField,
+    pub allow_cidr: TextArea<'static>,
+    pub ssh_cidr: TextArea<'static>,
+    pub certificate: TextArea<'static>,
+    pub options_field: OptionsField,
+    pub auto_rollback: bool,
+    pub rollback_minutes: TextArea<'static>,
+    pub budget: TextArea<'static>,
+    pub budget_action: BudgetAction,
+    /// What is wrong with the step as it stands; Next is blocked meanwhile.
+    pub error: Option<String>,
+    /// The plan shown on the last step, and the request it was made from.
+    pub review: Option<Box<(crate::cloud::DeployRequest, Plan)>>,
+    pub plan_scroll: u16,
+    /// `q` was pressed: leave? (y/n)
+    pub leaving: bool,
+}
+
+/// Where the wizard starts: the user's defaults from the settings.
+pub struct WizardDefaults<'a> {
+    pub region: &'a str,
+    pub tier: Tier,
+    pub spot: bool,
+    pub auto_rollback: bool,
+    pub rollback_minutes: u32,
+    pub budget_action: BudgetAction,
+}
+
+pub fn single_line(text: &str) -> TextArea<'static> {
+    let mut area = TextArea::new(vec![text.to_string()]);
+    area.move_cursor(ratatui_textarea::CursorMove::End);
+    area
+}
+
+fn placeholder(text: &str) -> TextArea<'static> {
+    let mut area = single_line("");
+    area.set_placeholder_text(text);
+    area
+}
+
+pub fn text_of(area: &TextArea<'_>) -> String {
+    area.lines().join("").trim().to_string()
+}
+
+impl Wizard {
+    pub fn new(defaults: &WizardDefaults) -> Self {
+        let mut wizard = Self {
+            step: Step::Name,
+            name: placeholder("e.g. demo"),
+            tier: defaults.tier,
+            regions: crate::domain::regions::current_first(defaults.region),
+            region: 0,
+            networks: Lookup::Loading,
+            networks_region: defaults.region.to_string(),
+            network: 0,
+            subnet: None,
+            network_detail: false,
+            typed_vpc: placeholder("vpc-0abc123def4567890"),
+            instance: 0,
+            spot: defaults.spot,
+            quotes: HashMap::new(),
+            caller: None,
+            access_field: AccessField::AllowCidr,
+            allow_cidr: placeholder("your public IP /32"),
+            ssh_cidr: placeholder("none: SSH stays closed"),
+            certificate: placeholder("none: HTTP only"),
+            options_field: OptionsField::AutoRollback,
+            auto_rollback: defaults.auto_rollback,
+            rollback_minutes: single_line(&defaults.rollback_minutes.to_string()),
+            budget: placeholder("none, or dollars a month"),
+            budget_action: defaults.budget_action,
+            error: None,
+            review: None,
+            plan_scroll: 0,
+            leaving: false,
+        };
+        wizard.select_default_type();
+        wizard
+    }
+
+    pub fn region(&self) -> &str {
+        self.regions.get(self.region).map_or("", String::as_str)
+    }
+
+    /// The instance types offered for the chosen tier.
+    pub fn offers(&self) -> Vec<&'static InstanceOffer> {
+        list_prices::offers_for(self.tier).collect()
+    }
+
+    pub fn offer(&self) -> Option<&'static InstanceOffer> {
+        self.offers().get(self.instance).copied()
+    }
+
+    pub fn instance_type(&self) -> &'static str {
+        self.offer()
+            .map_or(self.tier.default_instance_type(), |o| o.name)
+    }
+
+    /// Point the type list at the tier's default type.
+    pub fn select_default_type(&mut self) {
+        let default = self.tier.default_instance_type();
+        self.instance = self
+            .offers()
+            .iter()
+            .position(|o| o.name == default)
+            .unwrap_or(0);
+    }
+
+    pub fn network_rows(&self) -> Vec<NetworkRow<'_>> {
+        match &self.networks {
+            Lookup::Ready(vpcs) => vpcs
+                .iter()
+                .map(NetworkRow::Vpc)
+                .chain([NetworkRow::CreateNew])
+                .collect(),
+            Lookup::Loading => vec![NetworkRow::DefaultAtDeploy, NetworkRow::CreateNew],
+            Lookup::Failed(_) => vec![
+                NetworkRow::DefaultAtDeploy,
+                NetworkRow::CreateNew,
+                NetworkRow::Typed,
+            ],
+        }
+    }
+
+    pub fn network_row(&self) -> NetworkRow<'_> {
+        let rows = self.network_rows();
+        rows.get(self.network)
+            .copied()
+            .unwrap_or(NetworkRow::DefaultAtDeploy)
+    }
+
+    /// The access step shows a certificate only where there is a load balancer.
+    pub fn access_fields(&self) -> Vec<AccessField> {
+        AccessField::iter()
+            .filter(|f| *f != AccessField::Certificate || self.tier.has_load_balancer())
+            .collect()
+    }
+
+    /// Whether keys go to a text field (so `q` is a letter, not "leave").
+    pub fn typing(&self) -> bool {
+        match self.step {
+            Step::Name | Step::Access => true,
+            Step::Network => self.network_detail && self.network_row() == NetworkRow::Typed,
+            Step::Options => matches!(
+                self.options_field,
+                OptionsField::RollbackTimeout | OptionsField::Budget
+            ),
+            _ => false,
+        }
+    }
+
+    /// The live price of the chosen type, once loaded.
+    pub fn quote(&self) -> Option<&Lookup<Prices>> {
+        self.quotes.get(self.instance_type())
+    }
+}
+
+/// Lookup answers for the tests of the wizard's update and view.
+#[cfg(test)]
+pub mod answers {
+    use crate::app::msg::{Found, Msg};
+    use crate::cloud::Prices;
+
+    /// The sandbox's VPCs of `region`, found.
+    pub fn vpcs(region: &str) -> Msg {
+        Msg::Found(Found::Networks {
+            region: region.into(),
+            result: Ok(crate::cloud::sandbox::networks_of(region)),
+        })
+    }
+
+    /// Live prices of a type in us-east-1.
+    pub fn prices(instance_type: &str, spot: f64, on_demand: f64) -> Msg {
+        Msg::Found(Found::Prices {
+            region: "us-east-1".into(),
+            instance_type: instance_type.into(),
+            result: Ok(Prices {
+                on_demand_per_hour: Some(on_demand),
+                spot_per_hour: Some(spot),
+                efs_gb_month: 0.30,
+                on_demand_estimate: None,
+                spot_estimate: None,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_run_in_order_both_ways() {
+        assert_eq!(Step::Name.next(), Some(Step::Tier));
+        assert_eq!(Step::Plan.next(), None);
+        assert_eq!(Step::Name.prev(), None);
+        assert_eq!(Step::Plan.prev(), Some(Step::Options));
+        assert_eq!(Step::Plan.number(), 8);
+    }
+}

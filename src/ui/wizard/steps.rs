@@ -1,0 +1,545 @@
+//! The body of each wizard step.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::lookup_line;
+use crate::app::model::Model;
+use crate::app::wizard::{AccessField, Lookup, NetworkRow, OptionsField, Wizard, text_of};
+use crate::cloud::{NetworkChoice, Prices};
+use crate::domain::cost::{self, dollars};
+use crate::domain::list_prices::{CRAWL4AI_MEMORY_GIB, InstanceOffer, offer_of, price_of};
+use crate::domain::state::CostTracking;
+use crate::domain::{DeploymentState, Tier};
+use crate::ui::dialogs::{choice, text_field};
+use crate::ui::layout::truncate;
+use crate::ui::theme;
+
+/// Hours in the month the estimates use (730, as AWS's calculator).
+const HOURS_PER_MONTH: f64 = 730.0;
+
+pub fn render(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
+    use crate::app::wizard::Step;
+    match w.step {
+        Step::Name => name(model, w, frame, area),
+        Step::Tier => frame.render_widget(Paragraph::new(tiers(model, w)), area),
+        Step::Region => frame.render_widget(Paragraph::new(regions(model, w, area)), area),
+        Step::Network => frame.render_widget(wrapped(network(model, w, area)), area),
+        Step::Instance => frame.render_widget(wrapped(instance(model, w)), area),
+        Step::Access => access(model, w, frame, area),
+        Step::Options => options(w, frame, area),
+        Step::Plan => plan(model, w, frame, area),
+    }
+}
+
+/// Long lines (a lookup's error) wrap rather than lose their end.
+fn wrapped(lines: Vec<Line<'static>>) -> Paragraph<'static> {
+    Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false })
+}
+
+fn rows(area: Rect, count: usize) -> Vec<Rect> {
+    Layout::vertical(vec![Constraint::Length(1); count])
+        .split(area)
+        .to_vec()
+}
+
+fn selected_style(selected: bool) -> Style {
+    if selected {
+        Style::new().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::new()
+    }
+}
+
+fn row(selected: bool, text: String) -> Line<'static> {
+    let mark = if selected { "▶ " } else { "  " };
+    Line::from(Span::styled(
+        format!("{mark}{text}"),
+        selected_style(selected),
+    ))
+}
+
+fn warning(text: String) -> Line<'static> {
+    Line::from(Span::styled(
+        format!("⚠ {text}"),
+        Style::new().fg(Color::Yellow),
+    ))
+}
+
+fn name(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
+    let r = rows(area, 5);
+    text_field(frame, r[0], "Name", &w.name, true);
+    frame.render_widget(
+        Span::styled(
+            "               2-64 characters: a-z, 0-9 and '-', not at either end",
+            theme::DIM,
+        ),
+        r[1],
+    );
+    let taken: Vec<&str> = model
+        .stacks
+        .iter()
+        .filter(|s| s.status != crate::domain::StackStatus::Destroyed)
+        .map(|s| s.stack_name.as_str())
+        .collect();
+    if !taken.is_empty() {
+        let text = format!("               taken: {}", taken.join(", "));
+        frame.render_widget(
+            Span::styled(truncate(&text, area.width as usize), theme::DIM),
+            r[3],
+        );
+    }
+}
+
+/// A month of a `tier` stack on its default type at list prices.
+fn tier_monthly(model: &Model, w: &Wizard, tier: Tier) -> Option<f64> {
+    let instance_type = tier.default_instance_type();
+    let (od, spot) = price_of(instance_type)?;
+    let mut state = DeploymentState::new("plan", tier, w.region(), model.provider, model.now);
+    let mut prices = CostTracking::new(instance_type, w.spot);
+    prices.on_demand_price_per_hour = Some(od);
+    prices.spot_price_per_hour = Some(spot);
+    state.cost = Some(prices);
+    Some(cost::planned_monthly(&state, tier, model.now))
+}
+
+fn tiers(model: &Model, w: &Wizard) -> Vec<Line<'static>> {
+    let market = if w.spot { "spot" } else { "on-demand" };
+    let mut out = vec![Line::from(Span::styled(
+        format!("  {:<11}{:<48}{:>10}", "Tier", "What it adds", "≈ a month"),
+        theme::DIM,
+    ))];
+    for tier in Tier::ALL {
+        let adds = match tier {
+            Tier::Dev => "instance + encrypted EFS, open to your IP only",
+            Tier::Automation => "+ load balancer in 2 zones (HTTPS with a cert)",
+            Tier::Gpu => "+ GPU instance for Ollama, CloudFront in front",
+        };
+        let monthly = tier_monthly(model, w, tier).map_or("?".into(), dollars);
+        out.push(row(
+            tier == w.tier,
+            format!("{:<11}{adds:<48}{monthly:>9}", tier.name()),
+        ));
+    }
+    out.push(Line::from(""));
+    out.push(Line::from(Span::styled(
+        format!("  List prices, {market}, on t3.medium / t3.large / g4dn.xlarge."),
+        theme::DIM,
+    )));
+    if model.is_sandbox() {
+        out.push(Line::from(Span::styled(
+            "  Sandbox: nothing is created in AWS or billed.",
+            theme::DIM,
+        )));
+    }
+    out
+}
+
+/// Rows of a list that fit `height`, scrolled so `selected` shows.
+fn window(len: usize, selected: usize, height: usize) -> std::ops::Range<usize> {
+    let height = height.max(1);
+    let start = selected
+        .saturating_sub(height - 1)
+        .min(len.saturating_sub(height));
+    start..(start + height).min(len)
+}
+
+fn regions(model: &Model, w: &Wizard, area: Rect) -> Vec<Line<'static>> {
+    let shown = window(w.regions.len(), w.region, area.height as usize);
+    w.regions[shown.clone()]
+        .iter()
+        .zip(shown)
+        .map(|(code, i)| {
+            let place = crate::domain::regions::location_of(code).unwrap_or("");
+            let note = if *code == model.region {
+                "  (current)"
+            } else {
+                ""
+            };
+            row(i == w.region, format!("{code:<16}{place}{note}"))
+        })
+        .collect()
+}
+
+fn vpc_text(vpc: &NetworkChoice) -> String {
+    let name = vpc.name.as_deref().unwrap_or("");
+    let default = if vpc.is_default { "default" } else { "" };
+    format!("{:<23}{:<16}{:<9}{name}", vpc.vpc_id, vpc.cidr, default)
+}
+
+fn network(model: &Model, w: &Wizard, area: Rect) -> Vec<Line<'static>> {
+    let width = area.width as usize;
+    let mut out = Vec::new();
+    if let Some(line) = lookup_line(
+        model,
+        &w.networks,
+        &format!("looking up the VPCs of {}…", w.networks_region),
+        "could not list the VPCs",
+    ) {
+        out.push(line);
+        if matches!(w.networks, Lookup::Failed(_)) {
+            out.push(Line::from(Span::styled(
+                "  Continue with the default VPC, a new one, or type a VPC id.",
+                theme::DIM,
+            )));
+        }
+    }
+    if matches!(w.networks, Lookup::Ready(_)) {
+        out.push(Line::from(Span::styled(
+            format!("  {:<23}{:<16}{:<9}name", "VPC", "CIDR", ""),
+            theme::DIM,
+        )));
+    }
+    let rows = w.network_rows();
+    let list_height = (area.height as usize).saturating_sub(out.len() + 3);
+    let shown = window(rows.len(), w.network, list_height);
+    for (i, r) in rows.iter().enumerate().take(shown.end).skip(shown.start) {
+        let selected = i == w.network && !w.network_detail;
+        let text = match r {
+            NetworkRow::Vpc(vpc) => vpc_text(vpc),
+            NetworkRow::DefaultAtDeploy => "the default VPC (found when deploying)".into(),
+            NetworkRow::CreateNew => {
+                "create a new VPC: 10.42.0.0/16, 2 public subnets (destroy deletes it)".into()
+            }
+            NetworkRow::Typed => {
+                let typed = text_of(&w.typed_vpc);
+                let shown = if typed.is_empty() { "…" } else { &typed };
+                format!("this VPC id: {shown}")
+            }
+        };
+        out.push(row(selected || i == w.network, truncate(&text, width - 2)));
+        if !selected && i == w.network {
+            // The list is not focused: show the choice without the reverse.
+            if let Some(last) = out.last_mut() {
+                *last = Line::from(Span::raw(format!("▶ {}", truncate(&text, width - 2))));
+            }
+        }
+    }
+    out.push(Line::from(""));
+    out.push(subnet_line(w));
+    out
+}
+
+fn subnet_line(w: &Wizard) -> Line<'static> {
+    let focused = w.network_detail;
+    match w.network_row() {
+        NetworkRow::Vpc(vpc) if !vpc.subnets.is_empty() => {
+            let value = match w.subnet.and_then(|i| vpc.subnets.get(i)) {
+                Some(n) => format!(
+                    "{} {} {}{}",
+                    n.subnet_id,
+                    n.zone,
+                    n.cidr,
+                    if n.public { " public" } else { " private" }
+                ),
+                None => "automatic".into(),
+            };
+            let note = if w.subnet.is_none() {
+                format!("a zone offering {}", w.instance_type())
+            } else {
+                String::new()
+            };
+            choice("Subnet", &value, &note, focused)
+        }
+        NetworkRow::Vpc(_) => Line::from(Span::styled("  this VPC has no subnets", theme::DIM)),
+        NetworkRow::Typed => Line::from(Span::styled(
+            "  Tab, then type the id; its subnets are checked when deploying",
+            theme::DIM,
+        )),
+        _ => Line::from(Span::styled(
+            "  Subnet: automatic, in zones that offer the instance type",
+            theme::DIM,
+        )),
+    }
+}
+
+fn per_hour(price: Option<f64>) -> String {
+    price.map_or("?".into(), |p| format!("${p:.4}/h"))
+}
+
+/// The live price of the type when it came, else its list price.
+fn prices_of(w: &Wizard, offer: &InstanceOffer) -> (Option<f64>, Option<f64>, bool) {
+    match w.quotes.get(offer.name) {
+        Some(Lookup::Ready(Prices {
+            spot_per_hour,
+            on_demand_per_hour,
+            ..
+        })) => (*spot_per_hour, *on_demand_per_hour, true),
+        _ => (Some(offer.spot), Some(offer.on_demand), false),
+    }
+}
+
+fn instance(model: &Model, w: &Wizard) -> Vec<Line<'static>> {
+    let mut out = vec![Line::from(Span::styled(
+        format!(
+            "  {:<14}{:>5}{:>11}  {:<12}{:>13}{:>15}",
+            "Type", "vCPU", "memory", "GPU", "spot", "on-demand"
+        ),
+        theme::DIM,
+    ))];
+    let offers = w.offers();
+    for (i, offer) in offers.iter().enumerate() {
+        let (spot, od, _) = prices_of(w, offer);
+        let gpu = offer.gpu.map_or("-", |g| g.split(' ').nth(1).unwrap_or(g));
+        out.push(row(
+            i == w.instance,
+            format!(
+                "{:<14}{:>5}{:>7} GiB  {:<12}{:>13}{:>15}",
+                offer.name,
+                offer.vcpus,
+                offer.memory_gib,
+                gpu,
+                per_hour(spot),
+                per_hour(od)
+            ),
+        ));
+    }
+    out.push(Line::from(""));
+    let market = if w.spot { "spot" } else { "on-demand" };
+    let note = if w.spot {
+        "can be interrupted; relaunched on the same EFS"
+    } else {
+        "never interrupted"
+    };
+    out.push(choice("Market", market, note, true));
+    if let Some(offer) = w.offer() {
+        out.push(price_line(model, w, offer));
+        out.extend(instance_warnings(w, offer));
+    }
+    out
+}
+
+fn price_line(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Line<'static> {
+    if let Some(line) = w.quote().and_then(|q| {
+        lookup_line(
+            model,
+            q,
+            &format!(
+                "reading the live prices of {} in {}…",
+                offer.name,
+                w.region()
+            ),
+            "no live price (list prices shown)",
+        )
+    }) {
+        return line;
+    }
+    let (spot, od, live) = prices_of(w, offer);
+    let source = if model.is_sandbox() {
+        "sandbox prices"
+    } else if live {
+        "live prices"
+    } else {
+        "list prices"
+    };
+    match (spot, od) {
+        (Some(spot), Some(od)) if od > 0.0 => {
+            let saving = (od - spot) * HOURS_PER_MONTH;
+            Line::from(format!(
+                "               spot saves {:.0}% ({}/month) · {source}",
+                (1.0 - spot / od) * 100.0,
+                dollars(saving)
+            ))
+        }
+        _ => Line::from(Span::styled(
+            format!("               {source}: incomplete"),
+            theme::DIM,
+        )),
+    }
+}
+
+fn instance_warnings(w: &Wizard, offer: &InstanceOffer) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    // The other four services need about as much again as Crawl4AI.
+    if offer.memory_gib < 2.0 * CRAWL4AI_MEMORY_GIB {
+        out.push(warning(format!(
+            "{} GiB: Crawl4AI alone needs {CRAWL4AI_MEMORY_GIB} GB; the five services will not fit",
+            offer.memory_gib
+        )));
+    }
+    if crate::domain::list_prices::is_g_family(offer.name) {
+        let quota = if w.spot { "spot" } else { "on-demand" };
+        out.push(warning(format!(
+            "needs {} vCPUs of {quota} G-instance quota (0 on new accounts)",
+            offer.vcpus
+        )));
+        out.push(Line::from(Span::styled(
+            "  checked before anything is created; raise it in Service Quotas",
+            theme::DIM,
+        )));
+    }
+    if offer_of(w.tier.default_instance_type()).is_some_and(|d| d.memory_gib > offer.memory_gib)
+        && offer.memory_gib >= 2.0 * CRAWL4AI_MEMORY_GIB
+    {
+        out.push(Line::from(Span::styled(
+            format!(
+                "  smaller than the {} default, {}",
+                w.tier,
+                w.tier.default_instance_type()
+            ),
+            theme::DIM,
+        )));
+    }
+    out
+}
+
+fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
+    let r = rows(area, 10);
+    let focus = |f| w.access_field == f;
+    text_field(
+        frame,
+        r[0],
+        "Allowed CIDR",
+        &w.allow_cidr,
+        focus(AccessField::AllowCidr),
+    );
+    let caller = match &w.caller {
+        Some(lookup) => lookup_line(
+            model,
+            lookup,
+            "finding your public IP…",
+            "could not find your IP",
+        )
+        .unwrap_or_else(|| {
+            Line::from(Span::styled(
+                "               your public IP: the service ports open to it only",
+                theme::DIM,
+            ))
+        }),
+        None => Line::from(""),
+    };
+    frame.render_widget(caller, r[1]);
+    if text_of(&w.allow_cidr).ends_with("/0") {
+        frame.render_widget(warning("open to the whole internet".into()), r[2]);
+    }
+    text_field(
+        frame,
+        r[3],
+        "SSH CIDR",
+        &w.ssh_cidr,
+        focus(AccessField::SshCidr),
+    );
+    frame.render_widget(
+        Span::styled("               optional: SSM works without SSH", theme::DIM),
+        r[4],
+    );
+    if w.tier.has_load_balancer() {
+        text_field(
+            frame,
+            r[6],
+            "Certificate",
+            &w.certificate,
+            focus(AccessField::Certificate),
+        );
+        frame.render_widget(
+            Span::styled(
+                "               optional ACM ARN: the load balancer serves HTTPS",
+                theme::DIM,
+            ),
+            r[7],
+        );
+    }
+}
+
+fn options(w: &Wizard, frame: &mut Frame, area: Rect) {
+    let r = rows(area, 9);
+    let focus = |f| w.options_field == f;
+    let (on, note) = if w.auto_rollback {
+        ("on", "a deploy whose services never come up is undone")
+    } else {
+        ("off", "a failed instance is kept for you to inspect")
+    };
+    frame.render_widget(
+        choice("Auto-rollback", on, note, focus(OptionsField::AutoRollback)),
+        r[0],
+    );
+    text_field(
+        frame,
+        r[2],
+        "Rollback after",
+        &w.rollback_minutes,
+        focus(OptionsField::RollbackTimeout),
+    );
+    frame.render_widget(
+        Span::styled(
+            "               minutes the services may take to come up (1-120)",
+            theme::DIM,
+        ),
+        r[3],
+    );
+    text_field(
+        frame,
+        r[5],
+        "Budget $/mo",
+        &w.budget,
+        focus(OptionsField::Budget),
+    );
+    let action = w.budget_action.to_string();
+    let note = match w.budget_action {
+        crate::domain::budget::BudgetAction::Warn => "warn at 80% and at 100%",
+        crate::domain::budget::BudgetAction::Stop => "stop the instance at 100%; data kept",
+    };
+    frame.render_widget(
+        choice(
+            "At the budget",
+            &action,
+            note,
+            focus(OptionsField::BudgetAction),
+        ),
+        r[6],
+    );
+}
+
+fn plan(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
+    let Some(review) = &w.review else {
+        return;
+    };
+    let (req, plan) = review.as_ref();
+    let market = if plan.spot { "spot" } else { "on-demand" };
+    let mut lines = vec![Line::from(Span::styled(
+        truncate(
+            &format!(
+                "{} · {} · {market} {} · {} · ≈ {}/month",
+                plan.stack,
+                plan.tier,
+                plan.instance_type,
+                plan.region,
+                dollars(plan.monthly_estimate)
+            ),
+            area.width as usize,
+        ),
+        Style::new().add_modifier(Modifier::BOLD),
+    ))];
+    lines.extend(crate::ui::plan::lines(model, plan, area.width as usize));
+    let rollback = match (
+        req.options.auto_rollback,
+        req.options.rollback_timeout_minutes,
+    ) {
+        (Some(false), _) => "auto-rollback off".to_string(),
+        (_, Some(m)) => format!("auto-rollback after {m} min"),
+        _ => "auto-rollback on".to_string(),
+    };
+    lines.push(Line::from(Span::styled(rollback, theme::DIM)));
+    let room = area.height.saturating_sub(1);
+    let total = lines.len() as u16;
+    let scroll = w.plan_scroll.min(total.saturating_sub(room));
+    let [body, button] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), body);
+    let more = if total > room { "   (j/k: more)" } else { "" };
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(
+                " Deploy ",
+                Style::new()
+                    .fg(Color::Black)
+                    .bg(theme::ACCENT)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(more, theme::DIM),
+        ]),
+        button,
+    );
+}
