@@ -67,3 +67,33 @@ pub enum Subscription {
 }
 
 pub type Subscriptions = BTreeSet<Subscription>;
+
+impl Query {
+    pub fn region(&self) -> &str {
+        match self {
+            Query::Networks { region }
+            | Query::Prices { region, .. }
+            | Query::CallerCidr { region } => region,
+        }
+    }
+
+    /// The answer when the lookup could not be made at all.
+    pub fn failed(self, why: String) -> super::msg::Found {
+        use super::msg::Found;
+        match self {
+            Query::Networks { region } => Found::Networks {
+                region,
+                result: Err(why),
+            },
+            Query::Prices {
+                region,
+                instance_type,
+            } => Found::Prices {
+                region,
+                instance_type,
+                result: Err(why),
+            },
+            Query::CallerCidr { .. } => Found::CallerCidr { result: Err(why) },
+        }
+    }
+}

@@ -223,11 +223,13 @@ impl Runner {
                 });
             }
             Effect::Lookup(query) => {
-                let Some(clouds) = self.clouds.clone() else {
-                    return;
-                };
+                let clouds = self.clouds.clone();
+                let no_cloud = self.no_cloud_reason.clone();
                 tokio::spawn(async move {
-                    let found = look_up(&clouds, query).await;
+                    let found = match clouds {
+                        Some(clouds) => look_up(&clouds, query).await,
+                        None => query.failed(no_cloud),
+                    };
                     let _ = tx.send(Msg::Found(found)).await;
                 });
             }
@@ -373,38 +375,27 @@ fn run_operation<F, Fut, O>(
 
 /// Ask the region's cloud what the wizard wants to know.
 async fn look_up(clouds: &Clouds, query: Query) -> Found {
-    let cloud =
-        |region: String| async move { clouds.in_region(&region).await.map(|ctx| ctx.cloud) };
+    let cloud = match clouds.in_region(query.region()).await {
+        Ok(ctx) => ctx.cloud,
+        Err(why) => return query.failed(why),
+    };
     let text = |e: crate::cloud::CloudError| e.to_string();
     match query {
-        Query::Networks { region } => {
-            let result = match cloud(region.clone()).await {
-                Ok(c) => c.discover_networks(&region).await.map_err(text),
-                Err(e) => Err(e),
-            };
-            Found::Networks { region, result }
-        }
+        Query::Networks { region } => Found::Networks {
+            result: cloud.discover_networks(&region).await.map_err(text),
+            region,
+        },
         Query::Prices {
             region,
             instance_type,
-        } => {
-            let result = match cloud(region.clone()).await {
-                Ok(c) => c.prices(&region, &instance_type).await.map_err(text),
-                Err(e) => Err(e),
-            };
-            Found::Prices {
-                region,
-                instance_type,
-                result,
-            }
-        }
-        Query::CallerCidr { region } => {
-            let result = match cloud(region).await {
-                Ok(c) => c.caller_cidr().await.map_err(text),
-                Err(e) => Err(e),
-            };
-            Found::CallerCidr { result }
-        }
+        } => Found::Prices {
+            result: cloud.prices(&region, &instance_type).await.map_err(text),
+            region,
+            instance_type,
+        },
+        Query::CallerCidr { .. } => Found::CallerCidr {
+            result: cloud.caller_cidr().await.map_err(text),
+        },
     }
 }
 

@@ -16,6 +16,11 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
             Span::raw(model.filter.clone()),
             Span::styled("▏ Enter keep · Esc clear", theme::DIM),
         ])
+    } else if matches!(model.overlay, Some(Overlay::Wizard(_))) {
+        Line::from(Span::styled(
+            " new stack: nothing is created before Deploy on the plan",
+            theme::DIM,
+        ))
     } else if model.overlay.is_some() && !matches!(model.overlay, Some(Overlay::Help)) {
         Line::from(Span::styled(" dialog open: Esc closes it", theme::DIM))
     } else {

@@ -217,6 +217,8 @@ impl AwsCloud {
             .spot_price_history()
             .iter()
             .filter_map(|p| p.spot_price()?.parse::<f64>().ok())
+            // A zero is no price (moto answers 0.00): the list price stands in.
+            .filter(|p| *p > 0.0)
             .fold(None, |min: Option<f64>, p| {
                 Some(min.map_or(p, |m| m.min(p)))
             }))

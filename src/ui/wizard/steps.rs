@@ -328,12 +328,16 @@ fn price_line(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Line<'static>
         return line;
     }
     let (spot, od, live) = prices_of(w, offer);
-    let source = if model.is_sandbox() {
-        "sandbox prices"
-    } else if live {
-        "live prices"
-    } else {
-        "list prices"
+    let estimate = match w.quote() {
+        Some(Lookup::Ready(p)) => p.spot_estimate.as_ref().or(p.on_demand_estimate.as_ref()),
+        _ => None,
+    };
+    let source = match (model.is_sandbox(), live, estimate) {
+        (true, _, _) => "sandbox prices".to_string(),
+        // The lookup answered with a fallback: say why it is not live.
+        (false, true, Some(why)) => format!("estimate: {why}"),
+        (false, true, None) => "live prices".to_string(),
+        (false, false, _) => "list prices".to_string(),
     };
     match (spot, od) {
         (Some(spot), Some(od)) if od > 0.0 => {

@@ -9,7 +9,7 @@ use crate::app::model::{Model, Overlay};
 use crate::app::msg::{Found, Msg};
 use crate::app::update::update;
 use crate::app::wizard::answers;
-use crate::cloud::Cidr;
+use crate::cloud::{Cidr, Prices};
 use crate::domain::{DeploymentState, Provider, StackStatus, Tier, Timestamp};
 
 fn now() -> Timestamp {
@@ -225,4 +225,25 @@ fn the_wizard_over_the_dashboard_at_80x24() {
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
     terminal.draw(|f| crate::ui::view(&m, f)).unwrap();
     insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn step_5_instance_price_that_fell_back_to_an_estimate_says_why() {
+    let mut m = named(Provider::Aws, "demo");
+    enter(&mut m, 4);
+    update(
+        &mut m,
+        Msg::Found(Found::Prices {
+            region: "us-east-1".into(),
+            instance_type: "t3.medium".into(),
+            result: Ok(Prices {
+                on_demand_per_hour: Some(0.0416),
+                spot_per_hour: Some(0.0125),
+                efs_gb_month: 0.30,
+                on_demand_estimate: Some("Pricing API unavailable: us-east-1 list price".into()),
+                spot_estimate: None,
+            }),
+        }),
+    );
+    insta::assert_snapshot!(shown(&m));
 }

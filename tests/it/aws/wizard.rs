@@ -101,3 +101,24 @@ async fn a_chosen_subnet_hosts_the_instance_and_a_new_vpc_is_deleted_with_the_st
         "the default stays"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_aws_cannot_give_is_the_list_price_saying_why() {
+    let h = Harness::start().await;
+    // moto's Pricing API answers 500; its spot history answers.
+    let prices = h
+        .cloud(None)
+        .await
+        .prices("us-east-1", "t3.medium")
+        .await
+        .unwrap();
+    assert_eq!(prices.on_demand_per_hour, Some(0.0416), "the list price");
+    assert!(
+        prices
+            .on_demand_estimate
+            .unwrap()
+            .contains("Pricing API unavailable")
+    );
+    assert!(prices.spot_per_hour.is_some_and(|p| p > 0.0));
+    assert_eq!(prices.spot_estimate, None, "from the spot history: live");
+}
