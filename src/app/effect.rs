@@ -49,6 +49,11 @@ pub enum Query {
     CallerCidr {
         region: String,
     },
+    GpuQuota {
+        region: String,
+        instance_type: String,
+        spot: bool,
+    },
 }
 
 /// Long-running work the model wants going; the runner starts what is
@@ -73,7 +78,8 @@ impl Query {
         match self {
             Query::Networks { region }
             | Query::Prices { region, .. }
-            | Query::CallerCidr { region } => region,
+            | Query::CallerCidr { region }
+            | Query::GpuQuota { region, .. } => region,
         }
     }
 
@@ -94,6 +100,16 @@ impl Query {
                 result: Err(why),
             },
             Query::CallerCidr { .. } => Found::CallerCidr { result: Err(why) },
+            Query::GpuQuota {
+                region,
+                instance_type,
+                spot,
+            } => Found::GpuQuota {
+                region,
+                instance_type,
+                spot,
+                result: Err(why),
+            },
         }
     }
 }

@@ -65,4 +65,11 @@ pub enum Found {
     CallerCidr {
         result: Result<Cidr, String>,
     },
+    /// `Ok(None)`: the quota allows the type; `Ok(Some(warning))`: unknown.
+    GpuQuota {
+        region: String,
+        instance_type: String,
+        spot: bool,
+        result: Result<Option<String>, String>,
+    },
 }

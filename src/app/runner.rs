@@ -396,6 +396,16 @@ async fn look_up(clouds: &Clouds, query: Query) -> Found {
         Query::CallerCidr { .. } => Found::CallerCidr {
             result: cloud.caller_cidr().await.map_err(text),
         },
+        Query::GpuQuota {
+            region,
+            instance_type,
+            spot,
+        } => Found::GpuQuota {
+            result: cloud.gpu_quota(&instance_type, spot).await.map_err(text),
+            region,
+            instance_type,
+            spot,
+        },
     }
 }
 

@@ -136,6 +136,8 @@ pub struct Wizard {
     pub spot: bool,
     /// Live prices by instance type, for the chosen region.
     pub quotes: HashMap<String, Lookup<Prices>>,
+    /// The G-instance quota verdict by (type, spot), for the chosen region.
+    pub gpu_quotas: HashMap<(String, bool), Lookup<Option<String>>>,
     pub caller: Option<Lookup<Cidr>>,
     pub access_field: AccessField,
     pub allow_cidr: TextArea<'static>,
@@ -198,6 +200,7 @@ impl Wizard {
             instance: 0,
             spot: defaults.spot,
             quotes: HashMap::new(),
+            gpu_quotas: HashMap::new(),
             caller: None,
             access_field: AccessField::AllowCidr,
             allow_cidr: placeholder("your public IP /32"),
@@ -286,6 +289,12 @@ impl Wizard {
             ),
             _ => false,
         }
+    }
+
+    /// The quota verdict of the chosen type and market, when asked.
+    pub fn gpu_quota(&self) -> Option<&Lookup<Option<String>>> {
+        self.gpu_quotas
+            .get(&(self.instance_type().to_string(), self.spot))
     }
 
     /// The live price of the chosen type, once loaded.

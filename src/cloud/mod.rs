@@ -268,6 +268,12 @@ pub trait Cloud: Send + Sync {
     async fn discover_networks(&self, region: &str) -> CloudResult<Vec<NetworkChoice>>;
     /// The caller's public address as a /32: what the ports open to by default.
     async fn caller_cidr(&self) -> CloudResult<Cidr>;
+    /// Whether the G-instance vCPU quota allows `instance_type`: `Ok(None)`
+    /// when it does (or the type is not a G type), `Ok(Some(warning))` when
+    /// it cannot be read, `Err` when it is too low.
+    async fn gpu_quota(&self, _instance_type: &str, _spot: bool) -> CloudResult<Option<String>> {
+        Ok(None)
+    }
     /// Metered size of the stack's EFS, when known.
     async fn storage_size(&self, state: &DeploymentState) -> CloudResult<Option<u64>>;
     /// Compose log lines (`service-1  | ts message`), oldest first.

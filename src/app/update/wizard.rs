@@ -16,7 +16,7 @@ use crate::app::wizard::{
 use crate::cloud::{Cidr, DeployOptions, DeployRequest, Prices};
 use crate::deploy::plan;
 use crate::domain::budget::{Budget, BudgetAction, parse_usd};
-use crate::domain::list_prices::{EFS_GB_MONTH, price_of};
+use crate::domain::list_prices::{EFS_GB_MONTH, is_g_family, price_of};
 use crate::domain::{StackName, Tier};
 use crate::runtime::ROLLBACK_TIMEOUT_MINUTES;
 
@@ -134,6 +134,7 @@ fn arrive(w: &mut Wizard) -> Vec<Effect> {
             w.network = 0;
             w.subnet = None;
             w.quotes.clear();
+            w.gpu_quotas.clear();
             vec![Effect::Lookup(Query::Networks { region })]
         }
         Step::Instance => quote_chosen(w),
@@ -145,16 +146,29 @@ fn arrive(w: &mut Wizard) -> Vec<Effect> {
     }
 }
 
+/// Look up what the chosen type and market need and are not known yet:
+/// the prices, and for G types the quota.
 fn quote_chosen(w: &mut Wizard) -> Vec<Effect> {
     let instance_type = w.instance_type().to_string();
-    if w.quotes.contains_key(&instance_type) {
-        return Vec::new();
+    let region = w.region().to_string();
+    let mut effects = Vec::new();
+    if !w.quotes.contains_key(&instance_type) {
+        w.quotes.insert(instance_type.clone(), Lookup::Loading);
+        effects.push(Effect::Lookup(Query::Prices {
+            region: region.clone(),
+            instance_type: instance_type.clone(),
+        }));
     }
-    w.quotes.insert(instance_type.clone(), Lookup::Loading);
-    vec![Effect::Lookup(Query::Prices {
-        region: w.region().to_string(),
-        instance_type,
-    })]
+    let key = (instance_type.clone(), w.spot);
+    if is_g_family(&instance_type) && !w.gpu_quotas.contains_key(&key) {
+        w.gpu_quotas.insert(key, Lookup::Loading);
+        effects.push(Effect::Lookup(Query::GpuQuota {
+            region,
+            instance_type,
+            spot: w.spot,
+        }));
+    }
+    effects
 }
 
 fn step_key(model: &Model, w: &mut Wizard, key: KeyEvent) -> Vec<Effect> {
@@ -186,6 +200,7 @@ fn step_key(model: &Model, w: &mut Wizard, key: KeyEvent) -> Vec<Effect> {
             }
             if toggles(&key) {
                 w.spot = !w.spot;
+                return quote_chosen(w);
             }
         }
         Step::Access => access_key(w, key),
@@ -339,6 +354,14 @@ pub fn on_found(model: &mut Model, found: Found) {
             result,
         } if region == w.region() => {
             w.quotes.insert(instance_type, lookup(result));
+        }
+        Found::GpuQuota {
+            region,
+            instance_type,
+            spot,
+            result,
+        } if region == w.region() => {
+            w.gpu_quotas.insert((instance_type, spot), lookup(result));
         }
         Found::CallerCidr { result } => {
             if let Ok(cidr) = &result

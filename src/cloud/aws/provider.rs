@@ -170,6 +170,10 @@ impl Cloud for AwsCloud {
         self.networks().await
     }
 
+    async fn gpu_quota(&self, instance_type: &str, spot: bool) -> CloudResult<Option<String>> {
+        self.check_gpu_quota(instance_type, spot).await
+    }
+
     async fn caller_cidr(&self) -> CloudResult<Cidr> {
         Ok(Cidr::host(super::caller_ip::discover().await?))
     }

@@ -307,7 +307,7 @@ fn instance(model: &Model, w: &Wizard) -> Vec<Line<'static>> {
     out.push(choice("Market", market, note, true));
     if let Some(offer) = w.offer() {
         out.push(price_line(model, w, offer));
-        out.extend(instance_warnings(w, offer));
+        out.extend(instance_warnings(model, w, offer));
     }
     out
 }
@@ -355,7 +355,7 @@ fn price_line(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Line<'static>
     }
 }
 
-fn instance_warnings(w: &Wizard, offer: &InstanceOffer) -> Vec<Line<'static>> {
+fn instance_warnings(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     // The other four services need about as much again as Crawl4AI.
     if offer.memory_gib < 2.0 * CRAWL4AI_MEMORY_GIB {
@@ -365,15 +365,7 @@ fn instance_warnings(w: &Wizard, offer: &InstanceOffer) -> Vec<Line<'static>> {
         )));
     }
     if crate::domain::list_prices::is_g_family(offer.name) {
-        let quota = if w.spot { "spot" } else { "on-demand" };
-        out.push(warning(format!(
-            "needs {} vCPUs of {quota} G-instance quota (0 on new accounts)",
-            offer.vcpus
-        )));
-        out.push(Line::from(Span::styled(
-            "  checked before anything is created; raise it in Service Quotas",
-            theme::DIM,
-        )));
+        out.push(gpu_quota_line(model, w, offer));
     }
     if offer_of(w.tier.default_instance_type()).is_some_and(|d| d.memory_gib > offer.memory_gib)
         && offer.memory_gib >= 2.0 * CRAWL4AI_MEMORY_GIB
@@ -388,6 +380,30 @@ fn instance_warnings(w: &Wizard, offer: &InstanceOffer) -> Vec<Line<'static>> {
         )));
     }
     out
+}
+
+/// What the account's G-instance vCPU quota says about the chosen type.
+fn gpu_quota_line(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Line<'static> {
+    let market = if w.spot { "spot" } else { "on-demand" };
+    let needs = format!(
+        "{} needs {} vCPUs of {market} G quota",
+        offer.name, offer.vcpus
+    );
+    match w.gpu_quota() {
+        None | Some(Lookup::Loading) => Line::from(Span::styled(
+            format!("{} {needs}: reading your quota…", super::spinner(model)),
+            Style::new().fg(Color::Yellow),
+        )),
+        Some(Lookup::Ready(None)) => Line::from(Span::styled(
+            format!("✔ {needs}: your quota allows it"),
+            Style::new().fg(Color::Green),
+        )),
+        Some(Lookup::Ready(Some(unknown))) => warning(format!("{needs}: {unknown}")),
+        Some(Lookup::Failed(why)) => Line::from(Span::styled(
+            format!("✗ {why}"),
+            Style::new().fg(Color::Red),
+        )),
+    }
 }
 
 fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {

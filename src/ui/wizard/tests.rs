@@ -161,6 +161,20 @@ fn step_5_gpu_types_warn_of_the_g_quota() {
     press(&mut m, KeyCode::End);
     enter(&mut m, 3);
     update(&mut m, answers::prices("g4dn.xlarge", 0.1578, 0.526));
+    // Loading, then too low: the deploy would be refused before creating anything.
+    let loading = shown(&m);
+    assert!(loading.contains("reading your quota"), "{loading}");
+    update(
+        &mut m,
+        Msg::Found(Found::GpuQuota {
+            region: "us-east-1".into(),
+            instance_type: "g4dn.xlarge".into(),
+            spot: true,
+            result: Err("your account's spot quota for G instances is 0 vCPUs and g4dn.xlarge needs 4. \
+                Request an increase in Service Quotas (EC2, quota L-3819A6DF), then deploy again; nothing was created"
+                .into()),
+        }),
+    );
     insta::assert_snapshot!(shown(&m));
 }
 

@@ -356,3 +356,35 @@ fn a_plan_over_the_budget_says_so_and_enter_is_the_consent() {
     assert_eq!(budget.action, crate::domain::budget::BudgetAction::Stop);
     assert!(req.options.over_budget, "seen and confirmed");
 }
+
+#[test]
+fn a_gpu_type_asks_for_its_quota_per_market_and_prices_once() {
+    let mut m = model_with(vec![]);
+    at_tier(&mut m, "gpu-box");
+    update(&mut m, code(KeyCode::End));
+    enter(&mut m);
+    enter(&mut m);
+    let effects = enter(&mut m);
+    let prices = Effect::Lookup(Query::Prices {
+        region: "us-east-1".into(),
+        instance_type: "g4dn.xlarge".into(),
+    });
+    let quota = |spot| {
+        Effect::Lookup(Query::GpuQuota {
+            region: "us-east-1".into(),
+            instance_type: "g4dn.xlarge".into(),
+            spot,
+        })
+    };
+    assert_eq!(effects, [prices, quota(true)]);
+    let effects = update(&mut m, code(KeyCode::Right));
+    assert_eq!(
+        effects,
+        [quota(false)],
+        "on-demand has its own quota; prices are known"
+    );
+    assert!(
+        update(&mut m, code(KeyCode::Right)).is_empty(),
+        "both asked already"
+    );
+}
