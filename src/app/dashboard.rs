@@ -47,6 +47,7 @@ pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
         rt.clock.as_ref(),
         LoopOptions {
             exit_after_first_frame,
+            ..LoopOptions::default()
         },
     )
     .await;

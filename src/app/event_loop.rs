@@ -5,7 +5,7 @@ use std::io;
 use std::time::Duration;
 
 use crossterm::event::Event;
-use futures_util::{FutureExt, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc;
@@ -28,6 +28,17 @@ const DRAIN_MAX: usize = 512;
 
 pub struct LoopOptions {
     pub exit_after_first_frame: bool,
+    /// How often `Msg::Tick` comes (`TICK`; tests make it rare).
+    pub tick: Duration,
+}
+
+impl Default for LoopOptions {
+    fn default() -> Self {
+        Self {
+            exit_after_first_frame: false,
+            tick: TICK,
+        }
+    }
 }
 
 pub async fn run<B, S>(
@@ -44,7 +55,7 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
     S: Stream<Item = io::Result<Event>> + Unpin,
 {
-    let mut tick = tokio::time::interval(TICK);
+    let mut tick = tokio::time::interval(options.tick);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let size = terminal.size().map_err(io::Error::other)?;
     // Nothing is started before the first frame: it shows as soon as it can.
@@ -84,18 +95,13 @@ where
         };
         let Some(first) = first else { continue };
         apply(model, runner, first);
+        // Only the channel is drained here. Polling the terminal's event
+        // stream outside `select!` would leave its wake-up with a waker that
+        // wakes nobody, and the next key would wait for the tick (up to 1 s).
         for _ in 0..DRAIN_MAX {
-            let next = match events.next().now_or_never() {
-                Some(Some(Ok(event))) => from_event(event),
-                Some(Some(Err(e))) => return Err(e),
-                Some(None) => Some(Msg::Quit),
-                None => match rx.try_recv() {
-                    Ok(msg) => Some(msg),
-                    Err(_) => break,
-                },
-            };
-            if let Some(msg) = next {
-                apply(model, runner, msg);
+            match rx.try_recv() {
+                Ok(msg) => apply(model, runner, msg),
+                Err(_) => break,
             }
         }
         dirty = true;

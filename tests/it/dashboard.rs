@@ -2,6 +2,8 @@
 //! runs in this process, the screen shows it, `q` leaves.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
@@ -101,9 +103,7 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
         &mut rx,
         &mut events,
         clock.as_ref(),
-        LoopOptions {
-            exit_after_first_frame: false,
-        },
+        LoopOptions::default(),
     );
     let (result, ()) = tokio::join!(looped, driver);
     result.unwrap();
@@ -125,4 +125,167 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
         "{screen}"
     );
     assert!(screen.contains("✔ Health"), "{screen}");
+}
+
+/// Events the way crossterm's `EventStream` delivers them: a poll that finds
+/// nothing registers its waker once, and only the next event disarms it.
+#[derive(Default)]
+struct TerminalLike {
+    queue: std::sync::Mutex<std::collections::VecDeque<Event>>,
+    waker: std::sync::Mutex<Option<std::task::Waker>>,
+    armed: AtomicBool,
+    /// A poll found the stream armed with a waker not its own.
+    stranded: AtomicBool,
+    /// Frames flushed to the screen so far.
+    frames: AtomicUsize,
+    /// Told once the loop, having drawn `idle_after` frames, waits for events.
+    idle_after: AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl TerminalLike {
+    fn press(&self, event: Event) {
+        self.queue.lock().unwrap().push_back(event);
+        self.armed.store(false, SeqCst);
+        if let Some(waker) = self.waker.lock().unwrap().take() {
+            waker.wake();
+        }
+    }
+}
+
+struct Events(Arc<TerminalLike>);
+
+impl futures_util::Stream for Events {
+    type Item = std::io::Result<Event>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let t = &self.0;
+        if let Some(event) = t.queue.lock().unwrap().pop_front() {
+            return std::task::Poll::Ready(Some(Ok(event)));
+        }
+        let mut stored = t.waker.lock().unwrap();
+        if !t.armed.swap(true, SeqCst) {
+            *stored = Some(cx.waker().clone());
+        } else if stored.as_ref().is_some_and(|w| !w.will_wake(cx.waker())) {
+            // Still armed with another waker: this poll's task is never woken.
+            t.stranded.store(true, SeqCst);
+        }
+        drop(stored);
+        let wanted = t.idle_after.load(SeqCst);
+        if wanted > 0 && t.frames.load(SeqCst) >= wanted {
+            t.idle_after.store(0, SeqCst);
+            t.idle.notify_one();
+        }
+        std::task::Poll::Pending
+    }
+}
+
+/// A `TestBackend` that counts the frames flushed.
+struct Counted(TestBackend, Arc<TerminalLike>);
+
+impl ratatui::backend::Backend for Counted {
+    type Error = <TestBackend as ratatui::backend::Backend>::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.0.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.0.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.0.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
+        self.0.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        position: P,
+    ) -> Result<(), Self::Error> {
+        self.0.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.0.clear()
+    }
+    fn clear_region(&mut self, clear_type: ratatui::backend::ClearType) -> Result<(), Self::Error> {
+        self.0.clear_region(clear_type)
+    }
+    fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
+        self.0.size()
+    }
+    fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
+        self.0.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.1.frames.fetch_add(1, SeqCst);
+        self.0.flush()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_pressed_while_idle_is_handled_at_once_not_at_the_next_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (tx, mut rx) = mpsc::channel(64);
+    let mut runner = Runner::new(
+        tx,
+        RunnerConfig {
+            ctx: Err("no cloud in this test".into()),
+            region: "us-east-1".into(),
+            connect: None,
+            sandbox: None,
+            store: store.clone(),
+            clock: clock.clone(),
+            health_interval: Duration::from_secs(3600),
+            policy: geusemaker::monitor::policy::Policy::default(),
+        },
+    );
+    let mut model = Model::new(Provider::Sandbox, "us-east-1".into(), clock.now());
+    let keyboard = Arc::new(TerminalLike::default());
+    let mut terminal = Terminal::new(Counted(TestBackend::new(80, 24), keyboard.clone())).unwrap();
+    // The first frame, then the Tab's: after that the loop only waits.
+    keyboard.idle_after.store(2, SeqCst);
+    keyboard.press(Event::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    let mut events = Events(keyboard.clone());
+    let driver = async {
+        keyboard.idle.notified().await;
+        keyboard.press(press('q'));
+    };
+    // No tick for an hour: only the key itself can wake the loop. (The loop
+    // once polled the stream outside `select!` after each key, leaving it a
+    // waker that wakes nobody: the next key waited for the tick, up to 1 s.)
+    let looped = event_loop::run(
+        &mut terminal,
+        &mut model,
+        &mut runner,
+        &mut rx,
+        &mut events,
+        clock.as_ref(),
+        LoopOptions {
+            tick: Duration::from_secs(3600),
+            ..LoopOptions::default()
+        },
+    );
+    let both = async { tokio::join!(looped, driver) };
+    let (result, ()) = tokio::time::timeout(Duration::from_secs(60), both)
+        .await
+        .expect("the q waited for a tick that never comes");
+    result.unwrap();
+    assert!(model.should_quit);
+    assert_eq!(
+        model.focus,
+        geusemaker::app::model::Pane::Pipeline,
+        "the Tab was handled"
+    );
+    assert!(
+        !keyboard.stranded.load(SeqCst),
+        "the stream was polled outside the loop's select!, stranding its wake-up"
+    );
 }
