@@ -38,7 +38,8 @@ pub async fn logs(rt: &Runtime, args: LogsArgs, json: bool) -> Result<(), Failur
             }
         )));
     }
-    let cloud = rt.cloud().await?;
+    // The stack's own region, whatever --region says: its resources are there.
+    let cloud = rt.cloud_in(state.region()).await?;
     let since = args
         .since
         .map(|d| Timestamp(rt.clock.now().0 - chrono::Duration::from_std(d).unwrap_or_default()));

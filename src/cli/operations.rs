@@ -112,7 +112,8 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
 
 pub async fn destroy(rt: &Runtime, args: DestroyArgs, json: bool) -> Result<(), Failure> {
     let state = super::load_existing(rt, &args.stack)?;
-    let cloud = rt.cloud().await?;
+    // The stack's own region, whatever --region says: its resources are there.
+    let cloud = rt.cloud_in(state.region()).await?;
     if !args.yes {
         let what = if args.delete_data {
             "and DELETE its EFS with all its data"

@@ -46,7 +46,7 @@ pub async fn monitor(rt: &Runtime, args: MonitorArgs, json: bool) -> Result<(), 
     let every = args.interval.unwrap_or_else(|| {
         Duration::from_secs(u64::from(rt.settings.health_check_interval_seconds))
     });
-    let ctx = rt.context(rt.cloud().await?);
+    let ctx = rt.context(rt.cloud_in(state.region()).await?);
     let watch = Watch::new(ctx, args.stack.clone(), policy(rt));
     eprintln!(
         "Monitoring {} every {:.1}s; Ctrl-C or SIGTERM stops.",
@@ -166,7 +166,7 @@ pub async fn rollback(rt: &Runtime, args: RollbackArgs, json: bool) -> Result<()
             state.instance_id.as_deref().unwrap_or("its instance")
         ))?;
     }
-    let ctx = rt.context(rt.cloud().await?);
+    let ctx = rt.context(rt.cloud_in(state.region()).await?);
     let (sink, rx) = StoreSink::new(rt.store.clone());
     let printer = tokio::spawn(super::progress::print_stages(rx, rt.clock.now()));
     let result = deploy::rollback(

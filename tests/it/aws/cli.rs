@@ -240,3 +240,45 @@ fn without_credentials_the_error_names_every_source_and_offers_the_sandbox() {
                 .and(predicate::str::contains("--sandbox")),
         );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_in_another_region_is_destroyed_there_without_naming_it() {
+    let h = Harness::start().await;
+    let home = Home::new();
+    let out = run(
+        &h,
+        &home,
+        &[
+            "deploy",
+            "west",
+            "--region",
+            "us-west-2",
+            "--yes",
+            "--allow-cidr",
+            super::CALLER,
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let west = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&h.sdk().await)
+            .region(aws_config::Region::new("us-west-2"))
+            .build(),
+    );
+    assert_eq!(live_instances(&west, "west").await.len(), 1);
+    // No --region: the default is us-east-1, the stack's own is us-west-2.
+    let out = run(&h, &home, &["destroy", "west", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        live_instances(&west, "west").await.is_empty(),
+        "terminated in its own region"
+    );
+}
