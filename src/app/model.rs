@@ -130,7 +130,7 @@ pub struct Model {
     pub logs: LogView,
     /// Lines each stack's log view keeps (settings' `log_buffer_lines`).
     pub log_capacity: usize,
-    /// What a budget set in the new-stack form does at 100% (settings).
+    /// What a budget set in the deploy wizard does at 100% (settings).
     pub budget_action: crate::domain::budget::BudgetAction,
     /// Rows the help overlay is scrolled down.
     pub help_scroll: u16,

@@ -107,8 +107,10 @@ fn is_certificate_arn(arn: &str) -> bool {
 }
 
 fn is_aws_id(id: &str, prefix: &str) -> bool {
+    // Lower-case hex, as seed 000's schema has it (`^vpc-[a-f0-9]+$`).
+    let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
     id.strip_prefix(prefix)
-        .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
+        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(hex))
 }
 
 /// `family.size`, e.g. t3.medium, g4dn.xlarge, m7i-flex.large.
@@ -330,6 +332,11 @@ mod tests {
                 .check(Tier::Dev)
                 .unwrap_err()
                 .contains("not a VPC id")
+        );
+        let shouting = with(|o| o.vpc_id = Some("vpc-0ABC".into()));
+        assert!(
+            shouting.check(Tier::Dev).is_err(),
+            "the schema's ids are lower-case"
         );
         let bad_subnet = with(|o| o.subnet_id = Some("sub-1".into()));
         assert!(

@@ -15,16 +15,19 @@ use super::theme;
 use crate::app::model::Model;
 use crate::app::wizard::{Lookup, Step, Wizard};
 
+/// Its width on an 80-column terminal; wider ones show long plan lines whole.
 const WIDTH: u16 = 78;
+const MAX_WIDTH: u16 = 110;
 /// Tall terminals show more of the plan without scrolling.
 const MAX_HEIGHT: u16 = 40;
 
 pub fn render(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
-    let rect = centered(
-        area,
-        WIDTH.min(area.width.saturating_sub(2)),
-        MAX_HEIGHT.min(area.height.saturating_sub(2)),
-    );
+    let width = area
+        .width
+        .saturating_sub(4)
+        .clamp(WIDTH, MAX_WIDTH)
+        .min(area.width.saturating_sub(2));
+    let rect = centered(area, width, MAX_HEIGHT.min(area.height.saturating_sub(2)));
     frame.render_widget(Clear, rect);
     let title = format!(
         " New stack · {}/{} {} ",
