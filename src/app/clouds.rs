@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use tokio::sync::Mutex;
 
+use super::effect::Query;
+use super::msg::Found;
 use crate::deploy::Context;
 
 pub type Connecting = Pin<Box<dyn Future<Output = Result<Context, String>> + Send>>;
@@ -61,6 +63,44 @@ impl Clouds {
             .map_err(|e| format!("could not connect to {region}: {e}"))?;
         others.insert(region.to_string(), ctx.clone());
         Ok(ctx)
+    }
+}
+
+impl Clouds {
+    /// Ask the region's cloud what the wizard wants to know.
+    pub async fn answer(&self, query: Query) -> Found {
+        let cloud = match self.in_region(query.region()).await {
+            Ok(ctx) => ctx.cloud,
+            Err(why) => return query.failed(why),
+        };
+        let text = |e: crate::cloud::CloudError| e.to_string();
+        match query {
+            Query::Networks { region } => Found::Networks {
+                result: cloud.discover_networks(&region).await.map_err(text),
+                region,
+            },
+            Query::Prices {
+                region,
+                instance_type,
+            } => Found::Prices {
+                result: cloud.prices(&region, &instance_type).await.map_err(text),
+                region,
+                instance_type,
+            },
+            Query::CallerCidr { .. } => Found::CallerCidr {
+                result: cloud.caller_cidr().await.map_err(text),
+            },
+            Query::GpuQuota {
+                region,
+                instance_type,
+                spot,
+            } => Found::GpuQuota {
+                result: cloud.gpu_quota(&instance_type, spot).await.map_err(text),
+                region,
+                instance_type,
+                spot,
+            },
+        }
     }
 }
 

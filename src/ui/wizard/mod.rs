@@ -1,6 +1,8 @@
 //! The deploy wizard over the dashboard: where you are among the steps, what
 //! the step is for, its fields, what is wrong, and the keys.
 
+mod instance;
+mod network;
 mod steps;
 
 use ratatui::Frame;

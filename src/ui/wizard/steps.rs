@@ -1,4 +1,5 @@
-//! The body of each wizard step.
+//! The body of each wizard step; the network and instance steps have
+//! files of their own.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,18 +9,14 @@ use ratatui::widgets::Paragraph;
 
 use super::lookup_line;
 use crate::app::model::Model;
-use crate::app::wizard::{AccessField, Lookup, NetworkRow, OptionsField, Wizard, text_of};
-use crate::cloud::{NetworkChoice, Prices};
+use crate::app::wizard::{AccessField, OptionsField, Wizard, text_of};
 use crate::domain::cost::{self, dollars};
-use crate::domain::list_prices::{CRAWL4AI_MEMORY_GIB, InstanceOffer, offer_of, price_of};
+use crate::domain::list_prices::price_of;
 use crate::domain::state::CostTracking;
 use crate::domain::{DeploymentState, Tier};
 use crate::ui::dialogs::{choice, text_field};
 use crate::ui::layout::truncate;
 use crate::ui::theme;
-
-/// Hours in the month the estimates use (730, as AWS's calculator).
-const HOURS_PER_MONTH: f64 = 730.0;
 
 pub fn render(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
     use crate::app::wizard::Step;
@@ -27,8 +24,8 @@ pub fn render(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
         Step::Name => name(model, w, frame, area),
         Step::Tier => frame.render_widget(Paragraph::new(tiers(model, w)), area),
         Step::Region => frame.render_widget(Paragraph::new(regions(model, w, area)), area),
-        Step::Network => frame.render_widget(wrapped(network(model, w, area)), area),
-        Step::Instance => frame.render_widget(wrapped(instance(model, w)), area),
+        Step::Network => frame.render_widget(wrapped(super::network::lines(model, w, area)), area),
+        Step::Instance => frame.render_widget(wrapped(super::instance::lines(model, w)), area),
         Step::Access => access(model, w, frame, area),
         Step::Options => options(w, frame, area),
         Step::Plan => plan(model, w, frame, area),
@@ -36,17 +33,17 @@ pub fn render(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
 }
 
 /// Long lines (a lookup's error) wrap rather than lose their end.
-fn wrapped(lines: Vec<Line<'static>>) -> Paragraph<'static> {
+pub(super) fn wrapped(lines: Vec<Line<'static>>) -> Paragraph<'static> {
     Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false })
 }
 
-fn rows(area: Rect, count: usize) -> Vec<Rect> {
+pub(super) fn rows(area: Rect, count: usize) -> Vec<Rect> {
     Layout::vertical(vec![Constraint::Length(1); count])
         .split(area)
         .to_vec()
 }
 
-fn selected_style(selected: bool) -> Style {
+pub(super) fn selected_style(selected: bool) -> Style {
     if selected {
         Style::new().add_modifier(Modifier::REVERSED)
     } else {
@@ -54,7 +51,7 @@ fn selected_style(selected: bool) -> Style {
     }
 }
 
-fn row(selected: bool, text: String) -> Line<'static> {
+pub(super) fn row(selected: bool, text: String) -> Line<'static> {
     let mark = if selected { "▶ " } else { "  " };
     Line::from(Span::styled(
         format!("{mark}{text}"),
@@ -62,7 +59,7 @@ fn row(selected: bool, text: String) -> Line<'static> {
     ))
 }
 
-fn warning(text: String) -> Line<'static> {
+pub(super) fn warning(text: String) -> Line<'static> {
     Line::from(Span::styled(
         format!("⚠ {text}"),
         Style::new().fg(Color::Yellow),
@@ -139,7 +136,7 @@ fn tiers(model: &Model, w: &Wizard) -> Vec<Line<'static>> {
 }
 
 /// Rows of a list that fit `height`, scrolled so `selected` shows.
-fn window(len: usize, selected: usize, height: usize) -> std::ops::Range<usize> {
+pub(super) fn window(len: usize, selected: usize, height: usize) -> std::ops::Range<usize> {
     let height = height.max(1);
     let start = selected
         .saturating_sub(height - 1)
@@ -162,248 +159,6 @@ fn regions(model: &Model, w: &Wizard, area: Rect) -> Vec<Line<'static>> {
             row(i == w.region, format!("{code:<16}{place}{note}"))
         })
         .collect()
-}
-
-fn vpc_text(vpc: &NetworkChoice) -> String {
-    let name = vpc.name.as_deref().unwrap_or("");
-    let default = if vpc.is_default { "default" } else { "" };
-    format!("{:<23}{:<16}{:<9}{name}", vpc.vpc_id, vpc.cidr, default)
-}
-
-fn network(model: &Model, w: &Wizard, area: Rect) -> Vec<Line<'static>> {
-    let width = area.width as usize;
-    let mut out = Vec::new();
-    if let Some(line) = lookup_line(
-        model,
-        &w.networks,
-        &format!("looking up the VPCs of {}…", w.networks_region),
-        "could not list the VPCs",
-    ) {
-        out.push(line);
-        if matches!(w.networks, Lookup::Failed(_)) {
-            out.push(Line::from(Span::styled(
-                "  Continue with the default VPC, a new one, or type a VPC id.",
-                theme::DIM,
-            )));
-        }
-    }
-    if matches!(w.networks, Lookup::Ready(_)) {
-        out.push(Line::from(Span::styled(
-            format!("  {:<23}{:<16}{:<9}name", "VPC", "CIDR", ""),
-            theme::DIM,
-        )));
-    }
-    let rows = w.network_rows();
-    let list_height = (area.height as usize).saturating_sub(out.len() + 3);
-    let shown = window(rows.len(), w.network, list_height);
-    for (i, r) in rows.iter().enumerate().take(shown.end).skip(shown.start) {
-        let selected = i == w.network && !w.network_detail;
-        let text = match r {
-            NetworkRow::Vpc(vpc) => vpc_text(vpc),
-            NetworkRow::DefaultAtDeploy => "the default VPC (found when deploying)".into(),
-            NetworkRow::CreateNew => {
-                "create a new VPC: 10.42.0.0/16, 2 public subnets (destroy deletes it)".into()
-            }
-            NetworkRow::Typed => {
-                let typed = text_of(&w.typed_vpc);
-                let shown = if typed.is_empty() { "…" } else { &typed };
-                format!("this VPC id: {shown}")
-            }
-        };
-        out.push(row(selected || i == w.network, truncate(&text, width - 2)));
-        if !selected && i == w.network {
-            // The list is not focused: show the choice without the reverse.
-            if let Some(last) = out.last_mut() {
-                *last = Line::from(Span::raw(format!("▶ {}", truncate(&text, width - 2))));
-            }
-        }
-    }
-    out.push(Line::from(""));
-    out.push(subnet_line(w));
-    out
-}
-
-fn subnet_line(w: &Wizard) -> Line<'static> {
-    let focused = w.network_detail;
-    match w.network_row() {
-        NetworkRow::Vpc(vpc) if !vpc.subnets.is_empty() => {
-            let value = match w.subnet.and_then(|i| vpc.subnets.get(i)) {
-                Some(n) => format!(
-                    "{} {} {}{}",
-                    n.subnet_id,
-                    n.zone,
-                    n.cidr,
-                    if n.public { " public" } else { " private" }
-                ),
-                None => "automatic".into(),
-            };
-            let note = if w.subnet.is_none() {
-                format!("a zone offering {}", w.instance_type())
-            } else {
-                String::new()
-            };
-            choice("Subnet", &value, &note, focused)
-        }
-        NetworkRow::Vpc(_) => Line::from(Span::styled("  this VPC has no subnets", theme::DIM)),
-        NetworkRow::Typed => Line::from(Span::styled(
-            "  Tab, then type the id; its subnets are checked when deploying",
-            theme::DIM,
-        )),
-        _ => Line::from(Span::styled(
-            "  Subnet: automatic, in zones that offer the instance type",
-            theme::DIM,
-        )),
-    }
-}
-
-fn per_hour(price: Option<f64>) -> String {
-    price.map_or("?".into(), |p| format!("${p:.4}/h"))
-}
-
-/// The live price of the type when it came, else its list price.
-fn prices_of(w: &Wizard, offer: &InstanceOffer) -> (Option<f64>, Option<f64>, bool) {
-    match w.quotes.get(offer.name) {
-        Some(Lookup::Ready(Prices {
-            spot_per_hour,
-            on_demand_per_hour,
-            ..
-        })) => (*spot_per_hour, *on_demand_per_hour, true),
-        _ => (Some(offer.spot), Some(offer.on_demand), false),
-    }
-}
-
-fn instance(model: &Model, w: &Wizard) -> Vec<Line<'static>> {
-    let mut out = vec![Line::from(Span::styled(
-        format!(
-            "  {:<14}{:>5}{:>11}  {:<12}{:>13}{:>15}",
-            "Type", "vCPU", "memory", "GPU", "spot", "on-demand"
-        ),
-        theme::DIM,
-    ))];
-    let offers = w.offers();
-    for (i, offer) in offers.iter().enumerate() {
-        let (spot, od, _) = prices_of(w, offer);
-        let gpu = offer.gpu.map_or("-", |g| g.split(' ').nth(1).unwrap_or(g));
-        out.push(row(
-            i == w.instance,
-            format!(
-                "{:<14}{:>5}{:>7} GiB  {:<12}{:>13}{:>15}",
-                offer.name,
-                offer.vcpus,
-                offer.memory_gib,
-                gpu,
-                per_hour(spot),
-                per_hour(od)
-            ),
-        ));
-    }
-    out.push(Line::from(""));
-    let market = if w.spot { "spot" } else { "on-demand" };
-    let note = if w.spot {
-        "can be interrupted; relaunched on the same EFS"
-    } else {
-        "never interrupted"
-    };
-    out.push(choice("Market", market, note, true));
-    if let Some(offer) = w.offer() {
-        out.push(price_line(model, w, offer));
-        out.extend(instance_warnings(model, w, offer));
-    }
-    out
-}
-
-fn price_line(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Line<'static> {
-    if let Some(line) = w.quote().and_then(|q| {
-        lookup_line(
-            model,
-            q,
-            &format!(
-                "reading the live prices of {} in {}…",
-                offer.name,
-                w.region()
-            ),
-            "no live price (list prices shown)",
-        )
-    }) {
-        return line;
-    }
-    let (spot, od, live) = prices_of(w, offer);
-    let estimate = match w.quote() {
-        Some(Lookup::Ready(p)) => p.spot_estimate.as_ref().or(p.on_demand_estimate.as_ref()),
-        _ => None,
-    };
-    let source = match (model.is_sandbox(), live, estimate) {
-        (true, _, _) => "sandbox prices".to_string(),
-        // The lookup answered with a fallback: say why it is not live.
-        (false, true, Some(why)) => format!("estimate: {why}"),
-        (false, true, None) => "live prices".to_string(),
-        (false, false, _) => "list prices".to_string(),
-    };
-    match (spot, od) {
-        (Some(spot), Some(od)) if od > 0.0 => {
-            let saving = (od - spot) * HOURS_PER_MONTH;
-            Line::from(format!(
-                "               spot saves {:.0}% ({}/month) · {source}",
-                (1.0 - spot / od) * 100.0,
-                dollars(saving)
-            ))
-        }
-        _ => Line::from(Span::styled(
-            format!("               {source}: incomplete"),
-            theme::DIM,
-        )),
-    }
-}
-
-fn instance_warnings(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Vec<Line<'static>> {
-    let mut out = Vec::new();
-    // The other four services need about as much again as Crawl4AI.
-    if offer.memory_gib < 2.0 * CRAWL4AI_MEMORY_GIB {
-        out.push(warning(format!(
-            "{} GiB: Crawl4AI alone needs {CRAWL4AI_MEMORY_GIB} GB; the five services will not fit",
-            offer.memory_gib
-        )));
-    }
-    if crate::domain::list_prices::is_g_family(offer.name) {
-        out.push(gpu_quota_line(model, w, offer));
-    }
-    if offer_of(w.tier.default_instance_type()).is_some_and(|d| d.memory_gib > offer.memory_gib)
-        && offer.memory_gib >= 2.0 * CRAWL4AI_MEMORY_GIB
-    {
-        out.push(Line::from(Span::styled(
-            format!(
-                "  smaller than the {} default, {}",
-                w.tier,
-                w.tier.default_instance_type()
-            ),
-            theme::DIM,
-        )));
-    }
-    out
-}
-
-/// What the account's G-instance vCPU quota says about the chosen type.
-fn gpu_quota_line(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Line<'static> {
-    let market = if w.spot { "spot" } else { "on-demand" };
-    let needs = format!(
-        "{} needs {} vCPUs of {market} G quota",
-        offer.name, offer.vcpus
-    );
-    match w.gpu_quota() {
-        None | Some(Lookup::Loading) => Line::from(Span::styled(
-            format!("{} {needs}: reading your quota…", super::spinner(model)),
-            Style::new().fg(Color::Yellow),
-        )),
-        Some(Lookup::Ready(None)) => Line::from(Span::styled(
-            format!("✔ {needs}: your quota allows it"),
-            Style::new().fg(Color::Green),
-        )),
-        Some(Lookup::Ready(Some(unknown))) => warning(format!("{needs}: {unknown}")),
-        Some(Lookup::Failed(why)) => Line::from(Span::styled(
-            format!("✗ {why}"),
-            Style::new().fg(Color::Red),
-        )),
-    }
 }
 
 fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {

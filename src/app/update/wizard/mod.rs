@@ -5,6 +5,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use strum::IntoEnumIterator;
 
+mod checks;
+
+use self::checks::{check_step, plan_prices, request};
 use super::dialogs::{deploy, is_text_input, name_problem};
 use crate::app::effect::{Effect, Query};
 use crate::app::model::{Model, Overlay};
@@ -13,11 +16,10 @@ use crate::app::wizard::{
     AccessField, Lookup, NetworkRow, OptionsField, Step, Wizard, WizardDefaults, single_line,
     text_of,
 };
-use crate::cloud::{Cidr, DeployOptions, DeployRequest, Prices};
 use crate::deploy::plan;
-use crate::domain::budget::{Budget, BudgetAction, parse_usd};
-use crate::domain::list_prices::{EFS_GB_MONTH, is_g_family, price_of};
-use crate::domain::{StackName, Tier};
+use crate::domain::Tier;
+use crate::domain::budget::BudgetAction;
+use crate::domain::list_prices::is_g_family;
 use crate::runtime::ROLLBACK_TIMEOUT_MINUTES;
 
 type Outcome = (Option<Overlay>, Vec<Effect>);
@@ -379,159 +381,5 @@ fn lookup<T>(result: Result<T, String>) -> Lookup<T> {
     match result {
         Ok(value) => Lookup::Ready(value),
         Err(why) => Lookup::Failed(why),
-    }
-}
-
-/// What is wrong with the current step, if anything.
-fn check_step(model: &Model, w: &Wizard) -> Result<(), String> {
-    match w.step {
-        Step::Name => checked_name(model, w).map(drop),
-        Step::Network => checked_network(w).map(drop),
-        Step::Access => checked_access(w).map(drop),
-        Step::Options => checked_options(w).map(drop),
-        _ => Ok(()),
-    }
-}
-
-fn checked_name(model: &Model, w: &Wizard) -> Result<StackName, String> {
-    let stack = name_problem(model, &text_of(&w.name))?;
-    if model.busy.contains_key(stack.as_str()) {
-        return Err(format!("{stack} is busy with another operation"));
-    }
-    Ok(stack)
-}
-
-struct NetworkChosen {
-    vpc_id: Option<String>,
-    new_vpc: bool,
-    subnet_id: Option<String>,
-}
-
-fn checked_network(w: &Wizard) -> Result<NetworkChosen, String> {
-    let mut chosen = NetworkChosen {
-        vpc_id: None,
-        new_vpc: false,
-        subnet_id: None,
-    };
-    match w.network_row() {
-        NetworkRow::Vpc(vpc) => {
-            // The default VPC is what the deploy finds by itself.
-            chosen.vpc_id = (!vpc.is_default).then(|| vpc.vpc_id.clone());
-            chosen.subnet_id = w
-                .subnet
-                .and_then(|i| vpc.subnets.get(i))
-                .map(|n| n.subnet_id.clone());
-        }
-        NetworkRow::DefaultAtDeploy => {}
-        NetworkRow::CreateNew => chosen.new_vpc = true,
-        NetworkRow::Typed => {
-            let typed = text_of(&w.typed_vpc);
-            if typed.is_empty() {
-                return Err("type the VPC id, or choose the default or a new VPC".into());
-            }
-            chosen.vpc_id = Some(typed);
-        }
-    }
-    let ids = DeployOptions {
-        vpc_id: chosen.vpc_id.clone(),
-        ..DeployOptions::default()
-    };
-    ids.check(w.tier)?;
-    Ok(chosen)
-}
-
-struct AccessChosen {
-    allow_cidr: Option<Cidr>,
-    ssh_cidr: Option<Cidr>,
-    certificate_arn: Option<String>,
-}
-
-fn checked_access(w: &Wizard) -> Result<AccessChosen, String> {
-    let cidr = |area| {
-        let typed = text_of(area);
-        (!typed.is_empty()).then(|| Cidr::parse(&typed)).transpose()
-    };
-    let certificate = text_of(&w.certificate);
-    let chosen = AccessChosen {
-        allow_cidr: cidr(&w.allow_cidr)?,
-        ssh_cidr: cidr(&w.ssh_cidr)?,
-        certificate_arn: (w.tier.has_load_balancer() && !certificate.is_empty())
-            .then_some(certificate),
-    };
-    let options = DeployOptions {
-        certificate_arn: chosen.certificate_arn.clone(),
-        ..DeployOptions::default()
-    };
-    options.check(w.tier)?;
-    Ok(chosen)
-}
-
-struct OptionsChosen {
-    rollback_minutes: u32,
-    budget: Option<Budget>,
-}
-
-fn checked_options(w: &Wizard) -> Result<OptionsChosen, String> {
-    let typed = text_of(&w.rollback_minutes);
-    let rollback_minutes = typed
-        .parse::<u32>()
-        .ok()
-        .filter(|m| (1..=120).contains(m))
-        .ok_or_else(|| format!("{typed:?} is not a rollback timeout; use 1 to 120 minutes"))?;
-    let budget = match text_of(&w.budget).as_str() {
-        "" => None,
-        typed => Some(Budget {
-            monthly_usd: parse_usd(typed)?,
-            action: w.budget_action,
-        }),
-    };
-    Ok(OptionsChosen {
-        rollback_minutes,
-        budget,
-    })
-}
-
-/// Everything entered, as a request; else the first step that is wrong.
-fn request(model: &Model, w: &Wizard) -> Result<DeployRequest, (Step, String)> {
-    let at = |step: Step| move |why: String| (step, why);
-    let stack = checked_name(model, w).map_err(at(Step::Name))?;
-    let network = checked_network(w).map_err(at(Step::Network))?;
-    let access = checked_access(w).map_err(at(Step::Access))?;
-    let options = checked_options(w).map_err(at(Step::Options))?;
-    Ok(DeployRequest {
-        stack,
-        tier: w.tier,
-        region: w.region().to_string(),
-        instance_type: w.instance_type().to_string(),
-        spot: w.spot,
-        options: DeployOptions {
-            vpc_id: network.vpc_id,
-            new_vpc: network.new_vpc,
-            subnet_id: network.subnet_id,
-            allow_cidr: access.allow_cidr,
-            ssh_cidr: access.ssh_cidr,
-            certificate_arn: access.certificate_arn,
-            budget: options.budget,
-            auto_rollback: Some(w.auto_rollback),
-            rollback_timeout_minutes: Some(options.rollback_minutes),
-            ..DeployOptions::default()
-        },
-    })
-}
-
-/// The live prices when they came, else list prices marked as estimates
-/// (outside the sandbox, whose prices they are).
-pub fn plan_prices(w: &Wizard, sandbox: bool) -> Prices {
-    if let Some(Lookup::Ready(prices)) = w.quote() {
-        return prices.clone();
-    }
-    let listed = price_of(w.instance_type());
-    let why = || (!sandbox).then(|| "list price: the live one had not loaded".to_string());
-    Prices {
-        on_demand_per_hour: listed.map(|(od, _)| od),
-        spot_per_hour: listed.map(|(_, spot)| spot),
-        efs_gb_month: EFS_GB_MONTH,
-        on_demand_estimate: why(),
-        spot_estimate: why(),
     }
 }

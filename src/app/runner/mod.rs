@@ -9,31 +9,28 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
+mod tasks;
+
+use self::tasks::{forward_states, load, monitor, poll_store, tail_logs};
 use super::clouds::{Clouds, Connect};
-use super::effect::{Effect, Query, Subscription, Subscriptions};
+use super::effect::{Effect, Subscription, Subscriptions};
 use super::model::Offer;
-use super::msg::{Found, Msg};
+use super::msg::Msg;
 use super::subscriptions::LogPace;
 use crate::cloud::sandbox::SandboxCloud;
 use crate::cloud::session::{StateSink, StoreSink};
-use crate::cloud::{Cloud, CloudError, DeployRequest, LogQuery};
+use crate::cloud::{Cloud, CloudError, DeployRequest};
 use crate::deploy::{self, Context, OperationError};
+use crate::domain::Provider;
 use crate::domain::StackName;
 use crate::domain::stage::OperationKind;
 use crate::domain::state::RollbackTrigger;
 use crate::domain::time::Clock;
-use crate::domain::{DeploymentState, Provider};
-use crate::monitor::log_cursor::LogCursor;
-use crate::monitor::log_line;
 use crate::monitor::policy::Policy;
-use crate::monitor::watch::{Watch, WatchError};
+use crate::monitor::watch::Watch;
 use crate::runtime::ROLLBACK_TIMEOUT_MINUTES;
-use crate::store::{ListingCache, Store};
+use crate::store::Store;
 
-const STORE_POLL: Duration = Duration::from_secs(1);
-const LOG_POLL: Duration = Duration::from_secs(1);
-const AWS_LOG_POLL: Duration = Duration::from_secs(5);
-const FIRST_LOG_LINES: usize = 300;
 /// The sandbox is for watching things happen: probe it often.
 pub const SANDBOX_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -103,19 +100,14 @@ impl Runner {
         let tx = self.tx.clone();
         match effect {
             Effect::Deploy(req) => {
-                let stack = req.stack.to_string();
-                let Some(clouds) = self.clouds.clone() else {
-                    return self.refuse(stack, OperationKind::Deploy);
-                };
+                let (stack, region) = (req.stack.to_string(), req.region.clone());
                 let offer = on_demand_offer(&req);
-                run_operation(
-                    self.store.clone(),
-                    tx,
+                self.operate(
                     stack,
+                    region,
                     OperationKind::Deploy,
                     offer,
-                    move |sink| async move {
-                        let ctx = connected(&clouds, &req.region).await?;
+                    |ctx, sink| async move {
                         deploy::deploy(&ctx, &req, sink).await.map(|s| {
                             let url = s.n8n_url.unwrap_or_default();
                             format!("{} is running: {url}", s.stack_name)
@@ -124,19 +116,14 @@ impl Runner {
                 );
             }
             Effect::Destroy { stack, delete_data } => {
-                let Some(clouds) = self.clouds.clone() else {
-                    return self.refuse(stack.to_string(), OperationKind::Destroy);
-                };
                 let region = self.region_of(stack.as_str());
-                let name = stack.to_string();
-                run_operation(
-                    self.store.clone(),
-                    tx,
-                    name,
-                    OperationKind::Destroy,
+                let kind = OperationKind::Destroy;
+                self.operate(
+                    stack.to_string(),
+                    region,
+                    kind,
                     |_| None,
-                    move |sink| async move {
-                        let ctx = connected(&clouds, &region).await?;
+                    move |ctx, sink| async move {
                         let outcome = deploy::destroy(&ctx, &stack, delete_data, sink).await?;
                         Ok(match outcome.kept {
                             Some(k) => format!("{stack} destroyed; kept {}", k.describe()),
@@ -155,27 +142,18 @@ impl Runner {
                 });
             }
             Effect::Rollback { stack } => {
-                let Some(clouds) = self.clouds.clone() else {
-                    return self.refuse(stack.to_string(), OperationKind::Rollback);
-                };
                 let region = self.region_of(stack.as_str());
-                let name = stack.to_string();
-                run_operation(
-                    self.store.clone(),
-                    tx,
-                    name,
-                    OperationKind::Rollback,
+                let kind = OperationKind::Rollback;
+                self.operate(
+                    stack.to_string(),
+                    region,
+                    kind,
                     |_| None,
-                    move |sink| async move {
-                        let ctx = connected(&clouds, &region).await?;
-                        let state = deploy::rollback(
-                            &ctx,
-                            &stack,
-                            RollbackTrigger::Manual,
-                            "requested from the dashboard",
-                            sink,
-                        )
-                        .await?;
+                    move |ctx, sink| async move {
+                        let why = "requested from the dashboard";
+                        let state =
+                            deploy::rollback(&ctx, &stack, RollbackTrigger::Manual, why, sink)
+                                .await?;
                         Ok(match state.instance_id {
                             Some(id) => format!("{stack} rolled back: now on {id}"),
                             None => format!(
@@ -227,7 +205,7 @@ impl Runner {
                 let no_cloud = self.no_cloud_reason.clone();
                 tokio::spawn(async move {
                     let found = match clouds {
-                        Some(clouds) => look_up(&clouds, query).await,
+                        Some(clouds) => clouds.answer(query).await,
                         None => query.failed(no_cloud),
                     };
                     let _ = tx.send(Msg::Found(found)).await;
@@ -264,6 +242,45 @@ impl Runner {
             Some(state) => state.region().to_string(),
             None => self.home_region.clone(),
         }
+    }
+
+    /// Run an operation in a task, in the stack's region: each state it
+    /// saves reaches the loop as `StackChanged`, and its outcome as
+    /// `OperationFinished` (with what to offer instead, if anything).
+    fn operate<F, Fut, O>(
+        &self,
+        stack: String,
+        region: String,
+        kind: OperationKind,
+        offer: O,
+        operation: F,
+    ) where
+        F: FnOnce(Context, Box<dyn StateSink>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<String, OperationError>> + Send,
+        O: FnOnce(&OperationError) -> Option<Offer> + Send + 'static,
+    {
+        let Some(clouds) = self.clouds.clone() else {
+            return self.refuse(stack, kind);
+        };
+        let (store, tx) = (self.store.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let (sink, rx) = StoreSink::new(store);
+            let forward = tokio::spawn(forward_states(rx, tx.clone()));
+            let outcome = match clouds.in_region(&region).await {
+                Ok(ctx) => operation(ctx, Box::new(sink)).await,
+                Err(why) => Err(OperationError::Conflict(why)),
+            };
+            let _ = forward.await;
+            let offer = outcome.as_ref().err().and_then(offer);
+            let result = outcome.map_err(|e| e.to_string());
+            let finished = Msg::OperationFinished {
+                stack,
+                kind,
+                result,
+                offer,
+            };
+            let _ = tx.send(finished).await;
+        });
     }
 
     fn refuse(&self, stack: String, kind: OperationKind) {
@@ -341,82 +358,6 @@ impl Drop for Runner {
     }
 }
 
-/// Run an operation in a task: each state it saves reaches the loop as
-/// `StackChanged`, and its outcome as `OperationFinished`.
-fn run_operation<F, Fut, O>(
-    store: Store,
-    tx: mpsc::Sender<Msg>,
-    stack: String,
-    kind: OperationKind,
-    offer: O,
-    operation: F,
-) where
-    F: FnOnce(Box<dyn StateSink>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<String, OperationError>> + Send,
-    O: FnOnce(&OperationError) -> Option<Offer> + Send + 'static,
-{
-    tokio::spawn(async move {
-        let (sink, rx) = StoreSink::new(store);
-        let forward = tokio::spawn(forward_states(rx, tx.clone()));
-        let outcome = operation(Box::new(sink)).await;
-        let _ = forward.await;
-        let offer = outcome.as_ref().err().and_then(offer);
-        let result = outcome.map_err(|e| e.to_string());
-        let _ = tx
-            .send(Msg::OperationFinished {
-                stack,
-                kind,
-                result,
-                offer,
-            })
-            .await;
-    });
-}
-
-/// Ask the region's cloud what the wizard wants to know.
-async fn look_up(clouds: &Clouds, query: Query) -> Found {
-    let cloud = match clouds.in_region(query.region()).await {
-        Ok(ctx) => ctx.cloud,
-        Err(why) => return query.failed(why),
-    };
-    let text = |e: crate::cloud::CloudError| e.to_string();
-    match query {
-        Query::Networks { region } => Found::Networks {
-            result: cloud.discover_networks(&region).await.map_err(text),
-            region,
-        },
-        Query::Prices {
-            region,
-            instance_type,
-        } => Found::Prices {
-            result: cloud.prices(&region, &instance_type).await.map_err(text),
-            region,
-            instance_type,
-        },
-        Query::CallerCidr { .. } => Found::CallerCidr {
-            result: cloud.caller_cidr().await.map_err(text),
-        },
-        Query::GpuQuota {
-            region,
-            instance_type,
-            spot,
-        } => Found::GpuQuota {
-            result: cloud.gpu_quota(&instance_type, spot).await.map_err(text),
-            region,
-            instance_type,
-            spot,
-        },
-    }
-}
-
-/// The region's context, or why there is none (as the operation's failure).
-async fn connected(clouds: &Clouds, region: &str) -> Result<Context, OperationError> {
-    clouds
-        .in_region(region)
-        .await
-        .map_err(OperationError::Conflict)
-}
-
 /// A spot deploy that found no capacity in any zone can go on-demand.
 fn on_demand_offer(
     req: &DeployRequest,
@@ -434,143 +375,5 @@ fn on_demand_offer(
             })
         }
         _ => None,
-    }
-}
-
-/// Each state an operation saves becomes a message (the latest wins).
-async fn forward_states(mut rx: watch::Receiver<Option<DeploymentState>>, tx: mpsc::Sender<Msg>) {
-    while rx.changed().await.is_ok() {
-        let state = rx.borrow_and_update().clone();
-        if let Some(state) = state
-            && tx.send(Msg::StackChanged(Box::new(state))).await.is_err()
-        {
-            return;
-        }
-    }
-}
-
-async fn poll_store(store: Store, tx: mpsc::Sender<Msg>) {
-    let mut cache = ListingCache::new(store);
-    loop {
-        let joined = tokio::task::spawn_blocking(move || {
-            let r = cache.refresh();
-            (cache, r)
-        })
-        .await;
-        let Ok((returned, refreshed)) = joined else {
-            tracing::error!("reading the state directory failed; stopped watching it");
-            return;
-        };
-        cache = returned;
-        let msg = match refreshed {
-            Ok(Some(listing)) => {
-                let mut problems: Vec<String> = listing
-                    .quarantined
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect();
-                problems.extend(
-                    listing
-                        .unreadable
-                        .iter()
-                        .map(|(p, why)| format!("could not read {p:?}: {why}")),
-                );
-                Some(Msg::StacksLoaded {
-                    stacks: listing.stacks,
-                    problems,
-                })
-            }
-            Ok(None) => None,
-            Err(e) => Some(Msg::StacksLoaded {
-                stacks: Vec::new(),
-                problems: vec![e.to_string()],
-            }),
-        };
-        if let Some(msg) = msg
-            && tx.send(msg).await.is_err()
-        {
-            return;
-        }
-        tokio::time::sleep(STORE_POLL).await;
-    }
-}
-
-async fn tail_logs(
-    cloud: Arc<dyn Cloud>,
-    store: Store,
-    stack: String,
-    tx: mpsc::Sender<Msg>,
-    mut pace: watch::Receiver<LogPace>,
-) {
-    // On AWS every read is an SSM command: gentler than the sandbox's files.
-    let every = match cloud.provider() {
-        Provider::Sandbox => LOG_POLL,
-        Provider::Aws => AWS_LOG_POLL,
-    };
-    let mut query = LogQuery {
-        since: None,
-        tail: Some(FIRST_LOG_LINES),
-        service: None,
-    };
-    let mut cursor = LogCursor::default();
-    loop {
-        // Read again each round: a relaunch changes the instance.
-        let Some(state) = load(&store, &stack) else {
-            return;
-        };
-        if let Ok(raw) = cloud.read_logs(&state, &query).await {
-            let lines: Vec<_> = cursor
-                .admit(raw)
-                .iter()
-                .map(|l| log_line::parse(l))
-                .collect();
-            if let Some(since) = cursor.since() {
-                query.since = Some(since);
-                query.tail = None;
-            }
-            if !lines.is_empty() {
-                let msg = Msg::LogLines {
-                    stack: stack.clone(),
-                    lines,
-                };
-                if tx.send(msg).await.is_err() {
-                    return;
-                }
-            }
-        }
-        let wait = every * pace.borrow_and_update().factor();
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            // Followed again: read now rather than at the end of a slow wait.
-            changed = pace.changed() => {
-                if changed.is_err() {
-                    return; // the runner is gone
-                }
-            }
-        }
-    }
-}
-
-fn load(store: &Store, stack: &str) -> Option<DeploymentState> {
-    let name = crate::domain::StackName::parse(stack).ok()?;
-    store.load(&name).ok().flatten()
-}
-
-/// Sweep the stack every interval until it is gone or nobody listens. A
-/// slow sweep (or a rollback) delays the next one: sweeps never pile up.
-async fn monitor(watch: Watch, every: Duration, tx: mpsc::Sender<Msg>) {
-    let mut ticker = tokio::time::interval(every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        match watch.sweep().await {
-            Ok(report) => {
-                if tx.send(Msg::Swept(Box::new(report))).await.is_err() {
-                    return;
-                }
-            }
-            Err(WatchError::Gone(_)) => return,
-            Err(e) => tracing::warn!(stack = %watch.stack(), error = %e, "monitor sweep failed"),
-        }
     }
 }
