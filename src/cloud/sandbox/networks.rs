@@ -1,7 +1,8 @@
 //! The sandbox account's VPCs: the same in every process and on every run
 //! (ids derive from the region), so the wizard lists what the deploy uses.
 
-use crate::cloud::{NetworkChoice, SubnetChoice};
+use super::world::Subnet;
+use crate::cloud::{CloudError, CloudResult, DeployRequest, NetworkChoice, SubnetChoice};
 
 /// The VPCs of `region`: the default one first, then a private one.
 pub fn catalogue(region: &str) -> Vec<NetworkChoice> {
@@ -67,6 +68,51 @@ fn fnv(text: &str) -> u64 {
     })
 }
 
+/// The VPC the request asks for (and whether it is the stack's own).
+pub(super) fn pick(req: &DeployRequest) -> CloudResult<(NetworkChoice, bool)> {
+    if req.options.new_vpc {
+        return Ok((own(&req.region, req.stack.as_str()), true));
+    }
+    let mut found = catalogue(&req.region);
+    let at = match &req.options.vpc_id {
+        Some(id) => found.iter().position(|n| &n.vpc_id == id).ok_or_else(|| {
+            CloudError::Refused(format!(
+                "VPC {id} does not exist in {}; check --vpc-id and --region",
+                req.region
+            ))
+        })?,
+        None => 0,
+    };
+    Ok((found.swap_remove(at), false))
+}
+
+/// Two of the VPC's subnets, the chosen one first.
+pub(super) fn ordered_subnets(
+    vpc: &NetworkChoice,
+    chosen: Option<&str>,
+) -> CloudResult<Vec<Subnet>> {
+    let mut subnets: Vec<Subnet> = vpc
+        .subnets
+        .iter()
+        .map(|n| Subnet {
+            id: n.subnet_id.clone(),
+            zone: n.zone.clone(),
+        })
+        .collect();
+    if let Some(chosen) = chosen {
+        let at = subnets.iter().position(|n| n.id == chosen).ok_or_else(|| {
+            CloudError::Refused(format!(
+                "subnet {chosen} is not in {}; choose another",
+                vpc.vpc_id
+            ))
+        })?;
+        subnets[..=at].rotate_right(1);
+    }
+    // Two zones, as on AWS: the instance's, and one more for capacity and an ALB.
+    subnets.truncate(2);
+    Ok(subnets)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +126,26 @@ mod tests {
         );
         assert!(catalogue("us-east-1")[0].is_default);
         assert_eq!(catalogue("us-east-1")[0].subnets[2].zone, "us-east-1c");
+    }
+
+    #[test]
+    fn a_chosen_subnet_comes_first_and_two_zones_are_used() {
+        let vpc = &catalogue("eu-west-1")[0];
+        let third = vpc.subnets[2].subnet_id.clone();
+        let picked = ordered_subnets(vpc, Some(&third)).unwrap();
+        assert_eq!(picked.len(), 2);
+        assert_eq!(picked[0].id, third);
+        assert_ne!(picked[0].zone, picked[1].zone);
+        assert_eq!(
+            ordered_subnets(vpc, None).unwrap()[0].id,
+            vpc.subnets[0].subnet_id
+        );
+        let why = ordered_subnets(vpc, Some("subnet-0123"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.contains("subnet-0123") && why.contains(&vpc.vpc_id),
+            "{why}"
+        );
     }
 }

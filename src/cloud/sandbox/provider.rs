@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::world::{Efs, Instance, MountTarget, Subnet, Vpc};
+use super::world::{Efs, Instance, MountTarget, Vpc};
 use super::{SandboxCloud, logs, networks, new_id, timing};
 use crate::cloud::boot;
 use crate::cloud::{
@@ -51,8 +51,8 @@ impl Cloud for SandboxCloud {
 
     async fn ensure_network(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
         s.progress(None, "looking for the VPC")?;
-        let (chosen, created) = pick_network(req)?;
-        let subnets = ordered_subnets(&chosen, req.options.subnet_id.as_deref())?;
+        let (chosen, created) = networks::pick(req)?;
+        let subnets = networks::ordered_subnets(&chosen, req.options.subnet_id.as_deref())?;
         let vpc = Vpc {
             id: chosen.vpc_id.clone(),
             subnets,
@@ -463,44 +463,4 @@ impl Cloud for SandboxCloud {
     async fn delete_network(&self, s: &mut Session) -> CloudResult<()> {
         self.remove_network(s).await
     }
-}
-
-/// The VPC the request asks for (and whether it is the stack's own).
-fn pick_network(req: &DeployRequest) -> CloudResult<(NetworkChoice, bool)> {
-    if req.options.new_vpc {
-        return Ok((networks::own(&req.region, req.stack.as_str()), true));
-    }
-    let mut found = networks::catalogue(&req.region);
-    let at = match &req.options.vpc_id {
-        Some(id) => found.iter().position(|n| &n.vpc_id == id).ok_or_else(|| {
-            CloudError::Refused(format!(
-                "VPC {id} does not exist in {}; check --vpc-id and --region",
-                req.region
-            ))
-        })?,
-        None => 0,
-    };
-    Ok((found.swap_remove(at), false))
-}
-
-/// The VPC's subnets, the chosen one first.
-fn ordered_subnets(vpc: &NetworkChoice, chosen: Option<&str>) -> CloudResult<Vec<Subnet>> {
-    let mut subnets: Vec<Subnet> = vpc
-        .subnets
-        .iter()
-        .map(|n| Subnet {
-            id: n.subnet_id.clone(),
-            zone: n.zone.clone(),
-        })
-        .collect();
-    if let Some(chosen) = chosen {
-        let at = subnets.iter().position(|n| n.id == chosen).ok_or_else(|| {
-            CloudError::Refused(format!(
-                "subnet {chosen} is not in {}; choose another",
-                vpc.vpc_id
-            ))
-        })?;
-        subnets[..=at].rotate_right(1);
-    }
-    Ok(subnets)
 }
