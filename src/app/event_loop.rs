@@ -23,6 +23,8 @@ use crate::ui;
 pub const FRAME: Duration = Duration::from_millis(33);
 /// Elapsed times and costs move on once a second.
 pub const TICK: Duration = Duration::from_secs(1);
+/// How often a spinner moves while one shows.
+const ANIMATION: Duration = Duration::from_millis(100);
 /// Messages handled per wake before drawing, so a flood cannot starve the screen.
 const DRAIN_MAX: usize = 512;
 
@@ -91,6 +93,7 @@ where
             },
             Some(msg) = rx.recv() => Some(msg),
             _ = tick.tick() => Some(Msg::Tick(clock.now())),
+            _ = tokio::time::sleep(ANIMATION), if model.is_animating() => Some(Msg::Tick(clock.now())),
             _ = tokio::time::sleep_until(next_frame), if dirty => None,
         };
         let Some(first) = first else { continue };

@@ -200,6 +200,11 @@ impl Model {
         state.provider == self.provider
     }
 
+    /// Something on screen moves on its own (a spinner): redraw often.
+    pub fn is_animating(&self) -> bool {
+        matches!(&self.overlay, Some(Overlay::Wizard(w)) if w.loading())
+    }
+
     pub fn current_notice(&self) -> Option<&Notice> {
         self.notices
             .back()

@@ -78,6 +78,10 @@ pub enum Lookup<T> {
 }
 
 impl<T> Lookup<T> {
+    pub fn is_loading(&self) -> bool {
+        matches!(self, Lookup::Loading)
+    }
+
     pub fn ready(&self) -> Option<&T> {
         match self {
             Lookup::Ready(value) => Some(value),
@@ -295,6 +299,14 @@ impl Wizard {
     pub fn gpu_quota(&self) -> Option<&Lookup<Option<String>>> {
         self.gpu_quotas
             .get(&(self.instance_type().to_string(), self.spot))
+    }
+
+    /// Whether a spinner is showing: something is still loading.
+    pub fn loading(&self) -> bool {
+        self.networks.is_loading()
+            || self.caller.as_ref().is_some_and(Lookup::is_loading)
+            || self.quotes.values().any(Lookup::is_loading)
+            || self.gpu_quotas.values().any(Lookup::is_loading)
     }
 
     /// The live price of the chosen type, once loaded.

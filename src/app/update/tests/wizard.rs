@@ -58,7 +58,9 @@ fn keys_alone_take_the_wizard_from_n_to_a_confirmed_deploy() {
     assert!(enter(&mut m).is_empty(), "region: the current one first");
     assert_eq!(wizard(&m).region(), "us-east-1");
     assert!(enter(&mut m).is_empty(), "same region: no second lookup");
+    assert!(m.is_animating(), "a spinner while the VPCs load");
     update(&mut m, answers::vpcs("us-east-1"));
+    assert!(!m.is_animating(), "and none once they came");
     // The second VPC (not the default), then its second subnet.
     update(&mut m, code(KeyCode::Down));
     update(&mut m, code(KeyCode::Tab));
