@@ -14,17 +14,21 @@ use crate::cloud::{CloudError, CloudResult};
 
 const SERVICE: (&str, u16) = ("checkip.amazonaws.com", 80);
 
+/// The address, for the command line (whose way around it is a flag).
 pub async fn discover() -> CloudResult<Ipv4Addr> {
-    let fail = |why: String| {
+    find().await.map_err(|why| {
         CloudError::Refused(format!(
             "could not find your public IP ({why}); pass --allow-cidr YOUR.IP.ADDRESS/32"
         ))
-    };
+    })
+}
+
+/// The address, or why it could not be found.
+pub async fn find() -> Result<Ipv4Addr, String> {
     let answer = tokio::time::timeout(Duration::from_secs(10), fetch())
         .await
-        .map_err(|_| fail("checkip.amazonaws.com did not answer".into()))?
-        .map_err(fail)?;
-    parse(&answer).ok_or_else(|| fail(format!("unexpected answer {answer:?}")))
+        .map_err(|_| "checkip.amazonaws.com did not answer".to_string())??;
+    parse(&answer).ok_or_else(|| format!("unexpected answer {answer:?}"))
 }
 
 async fn fetch() -> Result<String, String> {

@@ -175,7 +175,12 @@ impl Cloud for AwsCloud {
     }
 
     async fn caller_cidr(&self) -> CloudResult<Cidr> {
-        Ok(Cidr::host(super::caller_ip::discover().await?))
+        match super::caller_ip::find().await {
+            Ok(addr) => Ok(Cidr::host(addr)),
+            Err(why) => Err(CloudError::Refused(format!(
+                "could not find your public IP ({why})"
+            ))),
+        }
     }
 
     async fn storage_size(&self, state: &DeploymentState) -> CloudResult<Option<u64>> {

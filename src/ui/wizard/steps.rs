@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 
 use super::lookup_line;
 use crate::app::model::Model;
-use crate::app::wizard::{AccessField, OptionsField, Wizard, text_of};
+use crate::app::wizard::{AccessField, Lookup, OptionsField, Wizard, text_of};
 use crate::domain::cost::{self, dollars};
 use crate::domain::list_prices::price_of;
 use crate::domain::state::CostTracking;
@@ -172,39 +172,43 @@ fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
         focus(AccessField::AllowCidr),
     );
     let caller = match &w.caller {
-        Some(lookup) => lookup_line(
-            model,
-            lookup,
-            "finding your public IP…",
-            "could not find your IP",
-        )
-        .unwrap_or_else(|| {
-            Line::from(Span::styled(
-                "               your public IP: the service ports open to it only",
-                theme::DIM,
-            ))
-        }),
+        Some(Lookup::Failed(why)) => Line::from(Span::styled(
+            format!("✗ {why}. Type the CIDR the services open to."),
+            Style::new().fg(Color::Red),
+        )),
+        Some(lookup) => {
+            lookup_line(model, lookup, "finding your public IP…", "").unwrap_or_else(|| {
+                Line::from(Span::styled(
+                    "               your public IP: the service ports open to it only",
+                    theme::DIM,
+                ))
+            })
+        }
         None => Line::from(""),
     };
-    frame.render_widget(caller, r[1]);
+    // Two rows: a failed lookup's reason is long.
+    frame.render_widget(
+        Paragraph::new(caller).wrap(ratatui::widgets::Wrap { trim: false }),
+        Rect { height: 2, ..r[1] },
+    );
     if text_of(&w.allow_cidr).ends_with("/0") {
-        frame.render_widget(warning("open to the whole internet".into()), r[2]);
+        frame.render_widget(warning("open to the whole internet".into()), r[3]);
     }
     text_field(
         frame,
-        r[3],
+        r[4],
         "SSH CIDR",
         &w.ssh_cidr,
         focus(AccessField::SshCidr),
     );
     frame.render_widget(
         Span::styled("               optional: SSM works without SSH", theme::DIM),
-        r[4],
+        r[5],
     );
     if w.tier.has_load_balancer() {
         text_field(
             frame,
-            r[6],
+            r[7],
             "Certificate",
             &w.certificate,
             focus(AccessField::Certificate),
@@ -214,7 +218,7 @@ fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
                 "               optional ACM ARN: the load balancer serves HTTPS",
                 theme::DIM,
             ),
-            r[7],
+            r[8],
         );
     }
 }

@@ -261,3 +261,37 @@ fn step_5_instance_price_that_fell_back_to_an_estimate_says_why() {
     );
     insta::assert_snapshot!(shown(&m));
 }
+
+#[test]
+fn step_5_instance_price_lookup_failed_shows_list_prices() {
+    let mut m = named(Provider::Aws, "demo");
+    enter(&mut m, 4);
+    update(
+        &mut m,
+        Msg::Found(Found::Prices {
+            region: "us-east-1".into(),
+            instance_type: "t3.medium".into(),
+            result: Err("could not connect to us-east-1: no credentials".into()),
+        }),
+    );
+    insta::assert_snapshot!(shown(&m));
+}
+
+#[test]
+fn step_6_access_when_the_caller_ip_lookup_failed_asks_for_a_cidr() {
+    let mut m = named(Provider::Aws, "demo");
+    enter(&mut m, 5);
+    update(
+        &mut m,
+        Msg::Found(Found::CallerCidr {
+            result: Err(
+                "could not find your public IP (checkip.amazonaws.com did not answer)".into(),
+            ),
+        }),
+    );
+    // Nothing typed: Next stays put and says what to do.
+    enter(&mut m, 1);
+    let shown_now = shown(&m);
+    assert!(shown_now.contains("6/8 Access"), "{shown_now}");
+    insta::assert_snapshot!(shown(&m));
+}

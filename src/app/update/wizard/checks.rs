@@ -78,6 +78,10 @@ fn checked_access(w: &Wizard) -> Result<AccessChosen, String> {
         let typed = text_of(area);
         (!typed.is_empty()).then(|| Cidr::parse(&typed)).transpose()
     };
+    if text_of(&w.allow_cidr).is_empty() && matches!(w.caller, Some(Lookup::Failed(_))) {
+        // The deploy would look for the address again, and fail the same way.
+        return Err("type the CIDR the services open to: your public IP could not be found".into());
+    }
     let certificate = text_of(&w.certificate);
     let chosen = AccessChosen {
         allow_cidr: cidr(&w.allow_cidr)?,
