@@ -44,10 +44,6 @@ impl Clouds {
         }
     }
 
-    pub fn home(&self) -> &Context {
-        &self.home
-    }
-
     /// The context for `region`, connecting it the first time.
     pub async fn in_region(&self, region: &str) -> Result<Context, String> {
         let Some(connect) = self.connect.as_ref().filter(|_| region != self.home_region) else {
@@ -64,9 +60,7 @@ impl Clouds {
         others.insert(region.to_string(), ctx.clone());
         Ok(ctx)
     }
-}
 
-impl Clouds {
     /// Ask the region's cloud what the wizard wants to know.
     pub async fn answer(&self, query: Query) -> Found {
         let cloud = match self.in_region(query.region()).await {
