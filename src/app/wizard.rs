@@ -126,9 +126,10 @@ pub struct Wizard {
     /// Region codes, the dashboard's first.
     pub regions: Vec<String>,
     pub region: usize,
-    /// The VPCs of `networks_region`.
+    /// The VPCs of `lookup_region`.
     pub networks: Lookup<Vec<NetworkChoice>>,
-    pub networks_region: String,
+    /// The region every lookup is for: the chosen one, once past its step.
+    pub lookup_region: String,
     pub network: usize,
     /// The chosen subnet of the chosen VPC; `None` lets the deploy pick.
     pub subnet: Option<usize>,
@@ -196,7 +197,7 @@ impl Wizard {
             regions: crate::domain::regions::current_first(defaults.region),
             region: 0,
             networks: Lookup::Loading,
-            networks_region: defaults.region.to_string(),
+            lookup_region: defaults.region.to_string(),
             network: 0,
             subnet: None,
             network_detail: false,

@@ -25,7 +25,7 @@ pub(super) fn lines(model: &Model, w: &Wizard, area: Rect) -> Vec<Line<'static>>
     if let Some(line) = lookup_line(
         model,
         &w.networks,
-        &format!("looking up the VPCs of {}…", w.networks_region),
+        &format!("looking up the VPCs of {}…", w.lookup_region),
         "could not list the VPCs",
     ) {
         out.push(line);

@@ -390,3 +390,26 @@ fn a_gpu_type_asks_for_its_quota_per_market_and_prices_once() {
         "both asked already"
     );
 }
+
+#[test]
+fn an_answer_for_the_region_in_use_is_kept_while_another_is_only_highlighted() {
+    let mut m = model_with(vec![]);
+    at_tier(&mut m, "wander");
+    update(&mut m, answers::vpcs("us-east-1"));
+    for _ in 0..3 {
+        enter(&mut m);
+    }
+    assert_eq!(wizard(&m).step, Step::Instance);
+    for _ in 0..2 {
+        update(&mut m, code(KeyCode::Esc));
+    }
+    update(&mut m, code(KeyCode::Down));
+    // The price asked for us-east-1 arrives while eu... is highlighted.
+    update(&mut m, answers::prices("t3.medium", 0.0137, 0.0416));
+    update(&mut m, code(KeyCode::Up));
+    enter(&mut m);
+    let effects = enter(&mut m);
+    assert!(effects.is_empty(), "nothing asked twice: {effects:?}");
+    assert!(matches!(wizard(&m).quote(), Some(Lookup::Ready(_))));
+    assert!(!m.is_animating(), "no spinner left turning");
+}

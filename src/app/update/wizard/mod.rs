@@ -38,7 +38,7 @@ pub fn open(model: &mut Model) -> Vec<Effect> {
         rollback_minutes: ROLLBACK_TIMEOUT_MINUTES,
         budget_action: model.budget_action,
     });
-    let region = wizard.networks_region.clone();
+    let region = wizard.lookup_region.clone();
     model.overlay = Some(Overlay::Wizard(Box::new(wizard)));
     vec![Effect::Lookup(Query::Networks { region })]
 }
@@ -129,10 +129,10 @@ fn next(model: &mut Model, mut w: Box<Wizard>) -> Outcome {
 fn arrive(w: &mut Wizard) -> Vec<Effect> {
     let region = w.region().to_string();
     match w.step {
-        Step::Network if w.networks_region != region => {
+        Step::Network if w.lookup_region != region => {
             // Another region: its VPCs and prices are another matter.
             w.networks = Lookup::Loading;
-            w.networks_region = region.clone();
+            w.lookup_region = region.clone();
             w.network = 0;
             w.subnet = None;
             w.quotes.clear();
@@ -152,7 +152,7 @@ fn arrive(w: &mut Wizard) -> Vec<Effect> {
 /// the prices, and for G types the quota.
 fn quote_chosen(w: &mut Wizard) -> Vec<Effect> {
     let instance_type = w.instance_type().to_string();
-    let region = w.region().to_string();
+    let region = w.lookup_region.clone();
     let mut effects = Vec::new();
     if !w.quotes.contains_key(&instance_type) {
         w.quotes.insert(instance_type.clone(), Lookup::Loading);
@@ -338,7 +338,7 @@ pub fn on_found(model: &mut Model, found: Found) {
         return;
     };
     match found {
-        Found::Networks { region, result } if region == w.networks_region => {
+        Found::Networks { region, result } if region == w.lookup_region => {
             // Keep "create new" chosen if it was; else the default VPC.
             let wanted_new = w.network_row() == NetworkRow::CreateNew;
             w.networks = lookup(result);
@@ -354,7 +354,7 @@ pub fn on_found(model: &mut Model, found: Found) {
             region,
             instance_type,
             result,
-        } if region == w.region() => {
+        } if region == w.lookup_region => {
             w.quotes.insert(instance_type, lookup(result));
         }
         Found::GpuQuota {
@@ -362,7 +362,7 @@ pub fn on_found(model: &mut Model, found: Found) {
             instance_type,
             spot,
             result,
-        } if region == w.region() => {
+        } if region == w.lookup_region => {
             w.gpu_quotas.insert((instance_type, spot), lookup(result));
         }
         Found::CallerCidr { result } => {
