@@ -81,13 +81,6 @@ impl<T> Lookup<T> {
     pub fn is_loading(&self) -> bool {
         matches!(self, Lookup::Loading)
     }
-
-    pub fn ready(&self) -> Option<&T> {
-        match self {
-            Lookup::Ready(value) => Some(value),
-            _ => None,
-        }
-    }
 }
 
 /// A row of the network step.
@@ -166,6 +159,8 @@ pub struct Wizard {
 pub struct WizardDefaults<'a> {
     pub region: &'a str,
     pub tier: Tier,
+    /// The settings' type, chosen when the tier offers it.
+    pub instance_type: &'a str,
     pub spot: bool,
     pub auto_rollback: bool,
     pub rollback_minutes: u32,
@@ -222,6 +217,13 @@ impl Wizard {
             leaving: false,
         };
         wizard.select_default_type();
+        if let Some(at) = wizard
+            .offers()
+            .iter()
+            .position(|o| o.name == defaults.instance_type)
+        {
+            wizard.instance = at;
+        }
         wizard
     }
 

@@ -413,3 +413,19 @@ fn an_answer_for_the_region_in_use_is_kept_while_another_is_only_highlighted() {
     assert!(matches!(wizard(&m).quote(), Some(Lookup::Ready(_))));
     assert!(!m.is_animating(), "no spinner left turning");
 }
+
+#[test]
+fn the_settings_instance_type_is_chosen_when_the_tier_offers_it() {
+    let mut m = model_with(vec![]);
+    m.default_instance_type = "m5.large".into();
+    update(&mut m, key('n'));
+    assert_eq!(wizard(&m).instance_type(), "m5.large");
+    m.default_instance_type = "x9.huge".into();
+    update(&mut m, code(KeyCode::Esc));
+    update(&mut m, key('n'));
+    assert_eq!(
+        wizard(&m).instance_type(),
+        "t3.medium",
+        "else the tier's default"
+    );
+}

@@ -33,6 +33,7 @@ pub fn open(model: &mut Model) -> Vec<Effect> {
     let wizard = Wizard::new(&WizardDefaults {
         region: &model.region,
         tier: model.default_tier,
+        instance_type: &model.default_instance_type,
         spot: model.prefer_spot,
         auto_rollback: model.auto_rollback,
         rollback_minutes: ROLLBACK_TIMEOUT_MINUTES,
