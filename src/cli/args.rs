@@ -65,6 +65,8 @@ pub enum Command {
     Fault(FaultArgs),
     /// Set, change or clear a stack's monthly budget
     Budget(BudgetArgs),
+    /// Check that this AWS account is ready for a deploy (exit 1 when a check fails)
+    Doctor(super::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Args)]

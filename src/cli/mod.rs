@@ -2,6 +2,7 @@
 
 pub mod args;
 mod cost;
+mod doctor;
 mod fault;
 mod logs;
 mod operations;
@@ -96,6 +97,7 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Budget(args) => cost::set_budget(rt, &args, json),
         Command::Rollback(args) => watch::rollback(rt, args, json).await,
         Command::Monitor(args) => watch::monitor(rt, args, json).await,
+        Command::Doctor(args) => doctor::doctor(rt, args, json).await,
     }
 }
 

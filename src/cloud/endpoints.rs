@@ -83,6 +83,9 @@ pub fn resolve(host: &str, overrides: &Endpoints) -> Endpoints {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

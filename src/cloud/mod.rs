@@ -191,6 +191,8 @@ pub struct BootProgress {
     /// False when the markers cannot be read (no SSM agent yet, no output):
     /// then the services answering is the sign the boot is over.
     pub markers_readable: bool,
+    /// The boot script stopped: it will not finish, so waiting is pointless.
+    pub failed: Option<boot::BootFailure>,
 }
 
 impl Default for BootProgress {
@@ -200,6 +202,7 @@ impl Default for BootProgress {
             total: 0,
             instance_lost: None,
             markers_readable: true,
+            failed: None,
         }
     }
 }

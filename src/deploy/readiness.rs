@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::cloud::{CloudError, CloudResult, Session};
+use crate::cloud::{BootProgress, CloudError, CloudResult, Session};
 use crate::domain::DeploymentState;
 use crate::monitor::policy::record_samples;
 use crate::monitor::probe;
@@ -14,8 +14,8 @@ pub async fn wait_for_boot(ctx: &Context, s: &mut Session) -> CloudResult<()> {
     let started = Instant::now();
     loop {
         let boot = ctx.cloud.boot_progress(s.state()).await?;
-        if let Some(lost) = boot.instance_lost {
-            return Err(CloudError::Refused(lost));
+        if let Some(stopped) = boot_stopped(&boot) {
+            return Err(stopped);
         }
         if !boot.markers_readable {
             // No markers to read (SSM not there yet): services that answer
@@ -45,6 +45,23 @@ pub async fn wait_for_boot(ctx: &Context, s: &mut Session) -> CloudResult<()> {
         check_timeout(ctx, started, "the instance's boot")?;
         tokio::time::sleep(ctx.timing.poll).await;
     }
+}
+
+/// The boot will not finish: the instance is gone, or its script wrote a
+/// failure marker. Said at once, with the step, rather than after the timeout.
+fn boot_stopped(boot: &BootProgress) -> Option<CloudError> {
+    if let Some(lost) = &boot.instance_lost {
+        return Some(CloudError::Refused(lost.clone()));
+    }
+    let failed = boot.failed.as_ref()?;
+    let last = boot.done.last().map_or_else(
+        || "no step done yet".to_string(),
+        |m| format!("last step done: {m}"),
+    );
+    Some(CloudError::Refused(format!(
+        "the instance's boot failed at {failed} ({last}); the full log is \
+         /var/log/cloud-init-output.log on the instance"
+    )))
 }
 
 async fn services_answer(ctx: &Context, state: &DeploymentState) -> CloudResult<bool> {
@@ -102,4 +119,203 @@ fn check_timeout(ctx: &Context, started: Instant, what: &str) -> CloudResult<()>
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::cloud::boot::BootFailure;
+    use crate::cloud::session::MemorySink;
+    use crate::cloud::{
+        Cidr, Cloud, DeployRequest, Endpoints, LogQuery, NetworkChoice, Prices, SpotNotice,
+    };
+    use crate::domain::time::SystemClock;
+    use crate::domain::{Provider, Stage, Tier};
+    use crate::store::Store;
+
+    fn progress(done: &[&str], failed: Option<BootFailure>) -> BootProgress {
+        BootProgress {
+            done: done.iter().map(|m| m.to_string()).collect(),
+            total: 6,
+            failed,
+            ..BootProgress::default()
+        }
+    }
+
+    fn secrets_empty() -> BootFailure {
+        BootFailure {
+            line: Some(131),
+            reason: "secrets: /geusemaker/demo/postgres-password is empty".into(),
+        }
+    }
+
+    #[test]
+    fn a_failed_boot_names_the_line_the_reason_and_the_last_good_step() {
+        let failed = progress(
+            &["cloud-init", "packages", "efs-mounted"],
+            Some(secrets_empty()),
+        );
+        let message = boot_stopped(&failed).unwrap().to_string();
+        assert!(message.contains("line 131"), "{message}");
+        assert!(message.contains("postgres-password is empty"), "{message}");
+        assert!(message.contains("last step done: efs-mounted"), "{message}");
+        let at_once = progress(&[], Some(secrets_empty()));
+        assert!(
+            boot_stopped(&at_once)
+                .unwrap()
+                .to_string()
+                .contains("no step done yet")
+        );
+        assert!(boot_stopped(&progress(&["cloud-init"], None)).is_none());
+    }
+
+    /// A cloud whose boot reports what the test scripted, one per poll.
+    struct ScriptedBoot {
+        reports: Mutex<VecDeque<BootProgress>>,
+        polls: Mutex<usize>,
+    }
+
+    #[tokio::test]
+    async fn the_wait_stops_at_the_first_failure_marker() {
+        let cloud = Arc::new(ScriptedBoot {
+            reports: Mutex::new(VecDeque::from([
+                progress(&["cloud-init"], None),
+                progress(&["cloud-init", "packages", "efs-mounted"], None),
+                progress(
+                    &["cloud-init", "packages", "efs-mounted"],
+                    Some(secrets_empty()),
+                ),
+                progress(&["cloud-init", "packages", "efs-mounted"], None),
+            ])),
+            polls: Mutex::new(0),
+        });
+        let home = tempfile::tempdir().unwrap();
+        let ctx = Context {
+            cloud: cloud.clone(),
+            store: Store::open(home.path()).unwrap(),
+            clock: Arc::new(SystemClock),
+            timing: crate::deploy::Timing {
+                poll: Duration::from_millis(1),
+                // Short, so a wait that misses the marker fails fast, as a timeout.
+                ready_timeout: Duration::from_secs(5),
+                backoff_base: Duration::from_millis(1),
+            },
+            auto_rollback: false,
+        };
+        let state = DeploymentState::new(
+            "demo",
+            Tier::Dev,
+            "us-east-1",
+            Provider::Sandbox,
+            ctx.clock.now(),
+        );
+        let mut s = Session::new(
+            state,
+            Box::new(MemorySink::default()),
+            ctx.clock.clone(),
+            None,
+        );
+        let started = Instant::now();
+        let error = wait_for_boot(&ctx, &mut s).await.unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "waited it out");
+        assert!(matches!(error, CloudError::Refused(_)), "{error:?}");
+        assert!(error.to_string().contains("line 131"), "{error}");
+        assert!(error.to_string().contains("last step done: efs-mounted"));
+        assert_eq!(*cloud.polls.lock().unwrap(), 3, "polled past the failure");
+    }
+
+    #[async_trait]
+    impl Cloud for ScriptedBoot {
+        fn provider(&self) -> Provider {
+            Provider::Sandbox
+        }
+        fn typical_secs(&self, _: Stage) -> f64 {
+            1.0
+        }
+        async fn boot_progress(&self, _: &DeploymentState) -> CloudResult<BootProgress> {
+            *self.polls.lock().unwrap() += 1;
+            let mut reports = self.reports.lock().unwrap();
+            Ok(reports.pop_front().unwrap_or_else(|| progress(&[], None)))
+        }
+        async fn preflight(&self, _: &DeployRequest, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn ensure_network(&self, _: &DeployRequest, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn ensure_security_groups(
+            &self,
+            _: &DeployRequest,
+            _: &mut Session,
+        ) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn ensure_storage(&self, _: &DeployRequest, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn ensure_identity(&self, _: &DeployRequest, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn ensure_instance(&self, _: &DeployRequest, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn ensure_load_balancer(
+            &self,
+            _: &DeployRequest,
+            _: &mut Session,
+        ) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn ensure_cdn(&self, _: &DeployRequest, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn spot_notice(&self, _: &DeploymentState) -> CloudResult<Option<SpotNotice>> {
+            unreachable!()
+        }
+        async fn service_endpoints(&self, _: &DeploymentState) -> CloudResult<Endpoints> {
+            unreachable!()
+        }
+        async fn prices(&self, _: &str, _: &str) -> CloudResult<Prices> {
+            unreachable!()
+        }
+        async fn discover_networks(&self, _: &str) -> CloudResult<Vec<NetworkChoice>> {
+            unreachable!()
+        }
+        async fn caller_cidr(&self) -> CloudResult<Cidr> {
+            unreachable!()
+        }
+        async fn storage_size(&self, _: &DeploymentState) -> CloudResult<Option<u64>> {
+            unreachable!()
+        }
+        async fn read_logs(&self, _: &DeploymentState, _: &LogQuery) -> CloudResult<Vec<String>> {
+            unreachable!()
+        }
+        async fn delete_cdn(&self, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn delete_load_balancer(&self, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn terminate_instance(&self, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn delete_security_groups(&self, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn delete_identity(&self, _: &mut Session, _: bool) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn delete_storage(&self, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn delete_network(&self, _: &mut Session) -> CloudResult<()> {
+            unreachable!()
+        }
+    }
 }

@@ -72,7 +72,11 @@ pub(super) async fn terminate(ctx: &Context, s: &mut Session) -> CloudResult<Opt
         st.instance_id = None;
         st.public_ip = None;
         st.private_ip = None;
-        st.n8n_url = None;
+        // n8n's URL is the instance's only without a load balancer; the
+        // ALB's (or CloudFront's) outlives the instance.
+        if st.alb_dns_name.is_none() {
+            st.n8n_url = None;
+        }
         for service in &mut st.services {
             service.status = ServiceStatus::Stopped;
             service.response_time_ms = None;

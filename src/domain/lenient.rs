@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer};
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "expected a number, or a string holding one")]
 enum NumberOrString<'a> {
     Number(f64),
     #[serde(borrow)]
@@ -14,10 +14,14 @@ enum NumberOrString<'a> {
 fn to_f64<E: serde::de::Error>(v: NumberOrString<'_>) -> Result<f64, E> {
     match v {
         NumberOrString::Number(n) => Ok(n),
+        // "NaN" and "inf" parse, but JSON cannot hold them: a save would
+        // write null, which the next load refuses.
         NumberOrString::Text(s) => s
             .trim()
-            .parse()
-            .map_err(|_| E::custom(format!("expected a number, found {s:?}"))),
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| E::custom(format!("expected a number, found {s:?}"))),
     }
 }
 
@@ -50,5 +54,18 @@ mod tests {
         let p: Prices = serde_json::from_str(r#"{"a":1,"b":null}"#).unwrap();
         assert_eq!((p.a, p.b), (1.0, None));
         assert!(serde_json::from_str::<Prices>(r#"{"a":"cheap"}"#).is_err());
+    }
+
+    #[test]
+    fn numbers_json_cannot_hold_are_refused() {
+        for text in ["NaN", "inf", "-Infinity"] {
+            let doc = format!(r#"{{"a":1,"b":"{text}"}}"#);
+            let err = serde_json::from_str::<Prices>(&doc).err().unwrap();
+            assert!(err.to_string().contains(text), "{err}");
+        }
+        let err = serde_json::from_str::<Prices>(r#"{"a":true}"#)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("a string holding one"), "{err}");
     }
 }

@@ -77,11 +77,19 @@ pub fn is_g_family(instance_type: &str) -> bool {
     family.starts_with('g') || family.starts_with("vt")
 }
 
+/// Types with an NVIDIA GPU (G but not the AMD g4ad, and P): they need the
+/// Deep Learning GPU AMI's driver on any tier, not plain Amazon Linux.
+pub fn has_nvidia_gpu(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or("");
+    (family.starts_with('g') && family != "g4ad") || family.starts_with('p')
+}
+
 pub fn offer_of(instance_type: &str) -> Option<&'static InstanceOffer> {
     OFFERS.iter().find(|o| o.name == instance_type)
 }
 
 pub const EFS_GB_MONTH: f64 = 0.30;
+
 
 /// On-demand and spot price per hour of a type the sandbox offers.
 pub fn price_of(instance_type: &str) -> Option<(f64, f64)> {
@@ -90,4 +98,17 @@ pub fn price_of(instance_type: &str) -> Option<(f64, f64)> {
 
 pub fn offered_types() -> impl Iterator<Item = &'static str> {
     OFFERS.iter().map(|o| o.name)
+}
+
+#[cfg(test)]
+mod gpu_tests {
+    #[test]
+    fn nvidia_types_are_g_and_p_but_not_amd() {
+        for t in ["g4dn.xlarge", "g5.xlarge", "g6.xlarge", "p3.2xlarge"] {
+            assert!(super::has_nvidia_gpu(t), "{t}");
+        }
+        for t in ["t3.medium", "g4ad.xlarge", "m5.large", "c7g.large"] {
+            assert!(!super::has_nvidia_gpu(t), "{t}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod cost;
+pub mod doctor;
 pub mod lenient;
 pub mod list_prices;
 pub mod regions;

@@ -90,6 +90,12 @@ pub struct InvalidSetting {
 }
 
 impl Settings {
+    /// Parse `config/settings.json` (missing keys take their defaults); an
+    /// error names the offending field. Range checks are `validate`'s.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, super::state::JsonError> {
+        super::state::json::from_slice(bytes)
+    }
+
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         let range = |field, v: u32, lo, hi, expected| {
             if (lo..=hi).contains(&v) {
@@ -128,6 +134,9 @@ impl Settings {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -158,6 +167,19 @@ mod tests {
         assert!(!s.prefer_spot);
         assert_eq!(s.consecutive_failures_threshold, 3);
         assert_eq!(serde_json::to_value(&s).unwrap()["theme_x"], 1);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_refused_with_the_field_named() {
+        let err =
+            Settings::from_json(br#"{"ui_preferences": {"color_theme": "pink"}}"#).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("ui_preferences.color_theme"));
+        let err = Settings::from_json(br#"{"health_check_interval_seconds": -1}"#).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("field health_check_interval_seconds: "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,16 +48,23 @@ pub struct BadTimestamp(String);
 impl FromStr for Timestamp {
     type Err = BadTimestamp;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-            return Ok(Self(t.with_timezone(&Utc)));
-        }
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-            if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-                return Ok(Self(t.and_utc()));
-            }
-        }
-        Err(BadTimestamp(s.to_string()))
+        parse_utc(s)
+            // RFC 3339 years have four digits: a time outside them (year
+            // 10000, or 0000 with an offset) would be written back unreadable.
+            .filter(|t| (0..=9999).contains(&t.year()))
+            .map(Self)
+            .ok_or_else(|| BadTimestamp(s.to_string()))
     }
+}
+
+fn parse_utc(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .into_iter()
+        .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
+        .map(|t| t.and_utc())
 }
 
 impl Serialize for Timestamp {
@@ -110,6 +117,25 @@ mod tests {
         assert_eq!(z, naive);
         assert_eq!(z, offset);
         assert!("yesterday".parse::<Timestamp>().is_err());
+    }
+
+    /// Found by the state's property tests: these read, but were written
+    /// back as `+10000-01-01T00:00:00Z` and `-0001-12-31T23:00:00Z`, which
+    /// do not (and a state file holding one was quarantined on its next load).
+    #[test]
+    fn times_rfc3339_cannot_write_are_refused() {
+        for text in [
+            "+10000-01-01T00:00:00",
+            "-0001-01-01 00:00:00",
+            "0000-01-01T00:00:00+01:00",
+            "9999-12-31T23:30:00-01:00",
+        ] {
+            assert!(text.parse::<Timestamp>().is_err(), "{text}");
+        }
+        for text in ["0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z"] {
+            let t: Timestamp = text.parse().unwrap();
+            assert_eq!(t.to_string().parse::<Timestamp>().unwrap(), t);
+        }
     }
 
     #[test]

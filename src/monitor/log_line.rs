@@ -34,7 +34,9 @@ pub fn parse(raw: &str) -> LogLine {
         .contains("\u{1b}[")
         .then(|| clean_keeping_colour(raw))
         .map(|kept| split(&kept).2.trim().to_string())
-        .filter(|kept| kept.len() != message.trim().len());
+        // Colour around the `name |` prefix can move where the line splits:
+        // colour only what is, without its codes, the message.
+        .filter(|kept| kept.len() != message.trim().len() && sanitize(kept) == message.trim());
     LogLine {
         at,
         service: service_of(source),
@@ -156,6 +158,9 @@ fn clean(raw: &str, keep_colour: bool) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -170,6 +175,17 @@ mod tests {
             "only the colour codes stay"
         );
         assert_eq!(parse("n8n-1 | plain").coloured, None);
+    }
+
+    /// Found by `proptests`: the coloured text was the whole line, prefix
+    /// and all (or empty), when colour codes surrounded the `|`.
+    #[test]
+    fn the_coloured_message_is_the_message() {
+        let l = parse("\u{1b}[36mqdrant-1  |\u{1b}[0m \u{1b}[32mhello\u{1b}[0m");
+        assert_eq!(l.message, "hello");
+        assert_eq!(l.coloured, None, "not the prefix drawn as the message");
+        let l = parse("\u{1b}[31m | ");
+        assert_eq!((l.message.as_str(), l.coloured), ("|", None));
     }
 
     #[test]

@@ -221,10 +221,17 @@ impl Watch {
         state.updated_at = Some(now);
         let all_healthy = services.iter().all(|h| h.status == ServiceStatus::Healthy);
         if all_healthy {
-            // Healthy again (after being given up on, say): running it is.
+            // Healthy again (after being given up on, say): running it is,
+            // if it has everything a running stack of its tier needs (a
+            // deploy that failed before its load balancer is still failed).
+            let was = state.status;
             state.status = StackStatus::Running;
-            state.status_reason = None;
-            state.last_healthy_state = healthy_snapshot(&state);
+            if state.integrity_violations().is_empty() {
+                state.status_reason = None;
+                state.last_healthy_state = healthy_snapshot(&state);
+            } else {
+                state.status = was;
+            }
         }
         if let Some(notice) = spot
             && !self.policy.for_stack(&state).auto_rollback

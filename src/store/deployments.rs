@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use super::brief::{Brief, BriefRecord};
 use super::brief_index::{BriefIndex, Entry, FileKey};
 use super::{Store, StoreError, atomic, io_error};
+use crate::domain::state::json;
 use crate::domain::{DeploymentState, StackName};
 
 /// A state file that did not parse and was moved aside.
@@ -55,7 +56,16 @@ impl Store {
         }
     }
 
+    /// Write the state, unless it breaks a rule of seed 000 §8.7: then the
+    /// file on disk is left as it was and the error names the rule.
     pub fn save(&self, state: &DeploymentState) -> Result<(), StoreError> {
+        let violations = state.integrity_violations();
+        if !violations.is_empty() {
+            return Err(StoreError::Integrity {
+                stack: state.stack_name.clone(),
+                violations,
+            });
+        }
         let stack = StackName::parse(&state.stack_name).map_err(|e| StoreError::Io {
             path: self.deployments_dir(),
             source: io::Error::new(io::ErrorKind::InvalidInput, e),
@@ -213,12 +223,25 @@ pub(super) fn parse_or_quarantine(
     path: &Path,
     bytes: &[u8],
 ) -> Result<DeploymentState, StoreError> {
-    match serde_json::from_slice::<DeploymentState>(bytes) {
-        Ok(mut state) => {
-            state.normalize();
+    match DeploymentState::from_json(bytes) {
+        Ok(state) => {
+            warn_violations(path, &state);
             Ok(state)
         }
         Err(e) => Err(quarantine(path, &e.to_string())?.into()),
+    }
+}
+
+/// A state that breaks a rule of seed 000 §8.7 still loads (it is what the
+/// cloud was left as, and `status` shows it); the log says which rule.
+fn warn_violations(path: &Path, state: &DeploymentState) {
+    for violation in state.integrity_violations() {
+        tracing::warn!(
+            ?path,
+            stack = %state.stack_name,
+            rule = violation.rule(),
+            "loaded a state that breaks an integrity rule: {violation}"
+        );
     }
 }
 
@@ -226,7 +249,7 @@ fn parse_record_or_quarantine(
     path: &Path,
     bytes: &[u8],
 ) -> Result<(String, BriefRecord), StoreError> {
-    match BriefRecord::from_state_json(bytes) {
+    match json::from_slice::<BriefRecord>(bytes) {
         Ok(record) => Ok((file_name(path).unwrap_or_default(), record)),
         Err(e) => Err(quarantine(path, &e.to_string())?.into()),
     }
@@ -265,7 +288,8 @@ pub(super) fn quarantine(path: &Path, reason: &str) -> Result<Quarantined, Store
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Provider, Tier, Timestamp};
+    use crate::domain::state::CostTracking;
+    use crate::domain::{Provider, StackStatus, Tier, Timestamp};
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -349,7 +373,9 @@ mod tests {
         assert!(index.exists(), "the first listing writes the index");
 
         // A save (a rename: a new inode) is seen; a removal too; a new file too.
-        a.status = crate::domain::StackStatus::Running;
+        a.status = StackStatus::Running;
+        a.instance_id = Some("i-1".into());
+        a.efs_id = Some("fs-1".into());
         store.save(&a).unwrap();
         store.remove(&StackName::parse("bb").unwrap()).unwrap();
         let c = DeploymentState::new("cc", Tier::Dev, "us-east-1", Provider::Sandbox, now());
@@ -399,6 +425,136 @@ mod tests {
         assert!(listing.quarantined.is_empty());
         assert_eq!(listing.stacks[0].stack_name, "stack-000");
         assert_eq!(listing.stacks[0].tier(), Tier::Dev);
+    }
+
+    /// A running stack of `tier` with everything seed 000 §8.7 asks for.
+    fn complete(tier: Tier) -> DeploymentState {
+        let mut s = DeploymentState::new("demo", tier, "us-east-1", Provider::Sandbox, now());
+        s.status = StackStatus::Running;
+        s.instance_id = Some("i-1".into());
+        s.efs_id = Some("fs-1".into());
+        s.alb_arn = Some("arn:alb".into());
+        s.cloudfront_id = Some("E1".into());
+        let mut cost = CostTracking::new("t3.medium", true);
+        cost.instance_start_time = Some(now());
+        s.cost = Some(cost);
+        s
+    }
+
+    /// Each rule, as (tier, how to break it, the rule's number, its field).
+    type Breach = (Tier, fn(&mut DeploymentState), u8, &'static str);
+    const BREACHES: [Breach; 5] = [
+        (Tier::Dev, |s| s.instance_id = None, 1, "instance_id"),
+        (Tier::Dev, |s| s.efs_id = None, 2, "efs_id"),
+        (Tier::Automation, |s| s.alb_arn = None, 3, "alb_arn"),
+        (Tier::Gpu, |s| s.cloudfront_id = None, 4, "cloudfront_id"),
+        (
+            Tier::Dev,
+            |s| {
+                if let Some(c) = s.cost.as_mut() {
+                    c.instance_start_time = None;
+                }
+            },
+            5,
+            "cost.instance_start_time",
+        ),
+    ];
+
+    #[test]
+    fn a_save_that_breaks_a_rule_is_refused_and_names_it() {
+        let (_d, store) = store();
+        let name = StackName::parse("demo").unwrap();
+        for (tier, breach, rule, field) in BREACHES {
+            let good = complete(tier);
+            store.save(&good).unwrap();
+            let mut bad = good.clone();
+            breach(&mut bad);
+            let err = store.save(&bad).unwrap_err();
+            let StoreError::Integrity { violations, .. } = &err else {
+                panic!("{err:?}");
+            };
+            assert_eq!(
+                violations.iter().map(|v| v.rule()).collect::<Vec<_>>(),
+                [rule]
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("rule {rule}")) && text.contains(field),
+                "{text}"
+            );
+            assert!(text.contains("not saving stack demo"), "{text}");
+            assert_eq!(
+                store.load(&name).unwrap(),
+                Some(good),
+                "the file is unchanged"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_breaks_a_rule_still_loads_and_is_reported() {
+        let (_d, store) = store();
+        let name = StackName::parse("demo").unwrap();
+        let path = store.deployment_path(&name);
+        for (tier, breach, rule, field) in BREACHES {
+            let mut bad = complete(tier);
+            breach(&mut bad);
+            fs::write(&path, serde_json::to_vec(&bad).unwrap()).unwrap();
+            let (loaded, log) = logged(|| store.load(&name));
+            let loaded = loaded.unwrap().unwrap();
+            assert_eq!(
+                loaded
+                    .integrity_violations()
+                    .iter()
+                    .map(|v| v.rule())
+                    .collect::<Vec<_>>(),
+                [rule]
+            );
+            assert!(
+                log.contains(&format!("rule {rule}")) && log.contains(field),
+                "{log}"
+            );
+            let listing = store.list().unwrap();
+            assert!(listing.quarantined.is_empty() && path.exists());
+            assert_eq!(listing.stacks, [loaded]);
+        }
+    }
+
+    #[test]
+    fn a_running_state_that_keeps_every_rule_saves_and_loads_quietly() {
+        let (_d, store) = store();
+        for tier in Tier::ALL {
+            let state = complete(tier);
+            store.save(&state).unwrap();
+            let (loaded, log) = logged(|| store.load(&StackName::parse("demo").unwrap()));
+            assert_eq!(loaded.unwrap(), Some(state));
+            assert!(!log.contains("integrity"), "{log}");
+        }
+    }
+
+    /// What `f` logged (warnings and worse), with its result.
+    fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        let result = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+        (result, text)
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub use listing_cache::ListingCache;
 pub use lock::{LockError, LockHolder, StackLock};
 
 use crate::domain::StackName;
+use crate::domain::state::IntegrityViolation;
 
 pub const HOME_ENV: &str = "GEUSEMAKER_HOME";
 
@@ -36,8 +37,21 @@ pub enum StoreError {
         path: PathBuf,
         source: crate::domain::settings::InvalidSetting,
     },
+    #[error(
+        "not saving stack {stack} as running: {}; the file on disk is unchanged",
+        join(.violations)
+    )]
+    Integrity {
+        stack: String,
+        violations: Vec<IntegrityViolation>,
+    },
     #[error("no home directory found: set {HOME_ENV} to where GeuseMaker should keep its state")]
     NoHome,
+}
+
+fn join(violations: &[IntegrityViolation]) -> String {
+    let texts: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    texts.join("; ")
 }
 
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {

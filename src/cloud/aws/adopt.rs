@@ -5,7 +5,7 @@
 use super::AwsCloud;
 use super::errors::api_error;
 use super::iam::role_name;
-use super::tags::{elb_name, filter};
+use super::tags::{elb_name, filter, ours};
 use crate::cloud::{CloudResult, Session};
 
 impl AwsCloud {
@@ -90,7 +90,7 @@ impl AwsCloud {
         let r = self
             .ec2
             .describe_security_groups()
-            .filters(filter("tag:Stack", stack))
+            .set_filters(Some(ours(stack)))
             .filters(filter("group-name", format!("geusemaker-{stack}-{suffix}")))
             .send()
             .await

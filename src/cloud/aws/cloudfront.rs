@@ -29,7 +29,7 @@ fn bad(e: impl std::fmt::Display) -> CloudError {
     CloudError::api("CreateDistribution", "BadRequest", e.to_string())
 }
 
-fn config(stack: &str, alb_dns: &str) -> CloudResult<DistributionConfig> {
+fn config(stack: &str, alb_dns: &str, reference: &str) -> CloudResult<DistributionConfig> {
     let all = [
         Method::Get,
         Method::Head,
@@ -74,7 +74,7 @@ fn config(stack: &str, alb_dns: &str) -> CloudResult<DistributionConfig> {
         .build()
         .map_err(bad)?;
     DistributionConfig::builder()
-        .caller_reference(format!("geusemaker-{stack}"))
+        .caller_reference(reference)
         .comment(comment(stack))
         .enabled(true)
         .origins(
@@ -101,6 +101,7 @@ impl AwsCloud {
             CloudError::Refused("CloudFront needs the load balancer first".into())
         })?;
         s.progress(Some(0.0), "distribution with the ALB as origin")?;
+        let reference = caller_reference(s)?;
         let (id, domain) = match self.find_distribution(&stack).await? {
             Some(found) => found,
             None => {
@@ -113,7 +114,7 @@ impl AwsCloud {
                     .create_distribution_with_tags()
                     .distribution_config_with_tags(
                         DistributionConfigWithTags::builder()
-                            .distribution_config(config(&stack, &alb)?)
+                            .distribution_config(config(&stack, &alb, &reference)?)
                             .tags(Tags::builder().set_items(Some(tags)).build())
                             .build(),
                     )
@@ -252,7 +253,26 @@ impl AwsCloud {
         s.record(|st| {
             st.cloudfront_id = None;
             st.cloudfront_domain = None;
+            st.extra.remove(CALLER_REFERENCE);
         })?;
         Ok(())
     }
+}
+
+const CALLER_REFERENCE: &str = "cloudfront_caller_reference";
+
+/// One CallerReference per distribution, recorded before the create: AWS
+/// never accepts a reference twice, even after a delete, and a retry after a
+/// crash must send the same one.
+fn caller_reference(s: &mut Session) -> CloudResult<String> {
+    if let Some(known) = s.state().extra.get(CALLER_REFERENCE).and_then(|v| v.as_str()) {
+        return Ok(known.to_string());
+    }
+    let stack = s.state().stack_name.to_string();
+    let fresh = format!("geusemaker-{stack}-{:016x}", rand::random::<u64>());
+    s.record(|st| {
+        st.extra
+            .insert(CALLER_REFERENCE.into(), fresh.clone().into());
+    })?;
+    Ok(fresh)
 }

@@ -10,16 +10,22 @@ use aws_sdk_ec2::types::{
     SpotInstanceType, SpotMarketOptions, VolumeType,
 };
 
+use std::time::Duration;
+
 use super::AwsCloud;
 use super::errors::{api_error, code_of};
-use super::tags::{ec2_spec, stack_filter};
+use super::tags::{ec2_spec, ours};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session, SpotNotice};
 use crate::deploy::user_data::{self, UserDataInput};
+use crate::domain::list_prices::has_nvidia_gpu;
 use crate::domain::{Tier, Timestamp};
 
+/// The smallest root volume: images, Docker's layers and logs.
 const ROOT_GB: i32 = 30;
-/// New instance profiles take a few seconds to be usable by EC2.
-const PROFILE_PROPAGATION_TRIES: u32 = 12;
+/// A new instance profile can take up to about two minutes before EC2
+/// accepts it (<https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_iam-ec2.html>).
+const PROFILE_PROPAGATION: Duration = Duration::from_secs(180);
+const PROFILE_BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 impl AwsCloud {
     pub(super) async fn instance(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
@@ -73,6 +79,13 @@ impl AwsCloud {
             .map(Timestamp::from_unix_millis)
             .unwrap_or_else(|| s.now());
         let instance_type = req.instance_type.clone();
+        let behind_lb = req.tier.has_load_balancer();
+        // Every launch with a target group registers with it: a rollback
+        // or a relaunch as well as the first deploy.
+        if let Some(tg) = s.state().target_group_arn.clone() {
+            s.progress(None, format!("registering {id} with the load balancer"))?;
+            self.register(&tg, &id).await?;
+        }
         // The price where it landed: spot prices differ from zone to zone.
         let zone = running
             .placement()
@@ -93,7 +106,11 @@ impl AwsCloud {
                 cost.price_estimate = None;
             }
             st.private_ip = private_ip;
-            st.n8n_url = public_ip.as_ref().map(|ip| format!("http://{ip}:5678"));
+            // Behind a load balancer n8n's URL is the ALB's (or CloudFront's),
+            // and port 5678 is open to the ALB alone.
+            if !behind_lb {
+                st.n8n_url = public_ip.as_ref().map(|ip| format!("http://{ip}:5678"));
+            }
             st.public_ip = public_ip;
             if let Some(cost) = st.cost.as_mut() {
                 cost.instance_start_time.get_or_insert(launched);
@@ -156,7 +173,7 @@ impl AwsCloud {
         let r = self
             .ec2
             .describe_instances()
-            .filters(stack_filter(stack))
+            .set_filters(Some(ours(stack)))
             .filters(
                 aws_sdk_ec2::types::Filter::builder()
                     .name("instance-state-name")
@@ -185,7 +202,8 @@ impl AwsCloud {
             Some(a) => a.to_string(),
             None => self.architecture(&req.instance_type).await?,
         };
-        let ami = match (&req.options.ami_id, req.tier == Tier::Gpu) {
+        let gpu = req.tier == Tier::Gpu || has_nvidia_gpu(&req.instance_type);
+        let ami = match (&req.options.ami_id, gpu) {
             (Some(ami), _) => ami.clone(),
             (None, true) => {
                 s.progress(None, "resolving the Deep Learning Base GPU AMI")?;
@@ -209,7 +227,7 @@ impl AwsCloud {
                 region: &req.region,
                 efs_id: st.efs_id.as_deref().unwrap_or_default(),
                 secrets_path: st.secrets_path.as_deref().unwrap_or_default(),
-                gpu: req.tier.has_cdn(),
+                gpu,
             })
         }
         .map_err(|e| CloudError::Refused(e.to_string()))?;
@@ -264,6 +282,9 @@ impl AwsCloud {
         let st = s.state();
         let group = st.security_group_id.clone().unwrap_or_default();
         let profile = st.iam_instance_profile_name.clone().unwrap_or_default();
+        let root = self.root_mapping(ami).await?;
+        let started = tokio::time::Instant::now();
+        let mut delay = self.settings.poll;
         let mut tries = 0;
         loop {
             tries += 1;
@@ -289,19 +310,10 @@ impl AwsCloud {
                         .http_endpoint(InstanceMetadataEndpointState::Enabled)
                         .build(),
                 )
-                .block_device_mappings(
-                    BlockDeviceMapping::builder()
-                        .device_name("/dev/xvda")
-                        .ebs(
-                            EbsBlockDevice::builder()
-                                .volume_size(ROOT_GB)
-                                .volume_type(VolumeType::Gp3)
-                                .encrypted(true)
-                                .delete_on_termination(true)
-                                .build(),
-                        )
-                        .build(),
-                )
+                .block_device_mappings(root.clone())
+                // A retry of this call (the SDK's, after a lost answer) cannot
+                // launch a second instance.
+                .client_token(client_token())
                 .tag_specifications(ec2_spec(
                     ResourceType::Instance,
                     stack,
@@ -333,12 +345,13 @@ impl AwsCloud {
                         CloudError::api("RunInstances", "NoInstance", "no instance in the answer")
                     });
                 }
-                Err(e) if profile_not_ready(&e) && tries < PROFILE_PROPAGATION_TRIES => {
+                Err(e) if profile_not_ready(&e) && started.elapsed() < PROFILE_PROPAGATION => {
                     s.progress(
                         None,
                         format!("instance profile still propagating (try {tries})"),
                     )?;
-                    tokio::time::sleep(self.settings.poll).await;
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(PROFILE_BACKOFF_MAX);
                 }
                 Err(e) => return Err(e),
             }
@@ -375,6 +388,52 @@ impl AwsCloud {
         })
         .await
     }
+}
+
+impl AwsCloud {
+    /// The image's own root device, encrypted gp3, at least as large as its
+    /// snapshot: RunInstances refuses a smaller one, and a mapping for
+    /// another device name would only add a second, unused volume.
+    async fn root_mapping(&self, ami: &str) -> CloudResult<BlockDeviceMapping> {
+        let images = self
+            .ec2
+            .describe_images()
+            .image_ids(ami)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeImages", e))?;
+        let image = images.images().first().ok_or_else(|| {
+            CloudError::Refused(format!("the image {ami} does not exist in this region"))
+        })?;
+        let device = image.root_device_name().unwrap_or("/dev/xvda");
+        let snapshot_gb = image
+            .block_device_mappings()
+            .iter()
+            .find(|m| m.device_name() == Some(device))
+            .and_then(|m| m.ebs())
+            .and_then(|e| e.volume_size())
+            .unwrap_or(0);
+        Ok(root_device(device, snapshot_gb))
+    }
+}
+
+fn root_device(device: &str, snapshot_gb: i32) -> BlockDeviceMapping {
+    BlockDeviceMapping::builder()
+        .device_name(device)
+        .ebs(
+            EbsBlockDevice::builder()
+                .volume_size(ROOT_GB.max(snapshot_gb))
+                .volume_type(VolumeType::Gp3)
+                .encrypted(true)
+                .delete_on_termination(true)
+                .build(),
+        )
+        .build()
+}
+
+/// A token for one RunInstances (at most 64 ASCII characters).
+fn client_token() -> String {
+    format!("geusemaker-{:032x}", rand::random::<u128>())
 }
 
 /// Spot request codes that mean AWS is taking the instance back.
@@ -428,6 +487,7 @@ impl AwsCloud {
     }
 }
 
+
 fn is_live(instance: &Instance) -> bool {
     matches!(
         instance.state().and_then(|s| s.name()),
@@ -442,5 +502,30 @@ fn profile_not_ready(e: &CloudError) -> bool {
             code == "InvalidParameterValue" && message.to_lowercase().contains("iam")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_the_images_own_device_and_never_smaller_than_its_snapshot() {
+        let small = root_device("/dev/xvda", 8);
+        assert_eq!(small.device_name(), Some("/dev/xvda"));
+        assert_eq!(small.ebs().and_then(|e| e.volume_size()), Some(30));
+        let gpu = root_device("/dev/sda1", 65);
+        assert_eq!(gpu.device_name(), Some("/dev/sda1"));
+        let ebs = gpu.ebs().expect("ebs");
+        assert_eq!(ebs.volume_size(), Some(65));
+        assert_eq!(ebs.encrypted(), Some(true));
+        assert_eq!(ebs.volume_type(), Some(&VolumeType::Gp3));
+    }
+
+    #[test]
+    fn client_tokens_fit_and_differ() {
+        let (a, b) = (client_token(), client_token());
+        assert!(a.len() <= 64 && a.is_ascii());
+        assert_ne!(a, b);
     }
 }

@@ -6,7 +6,7 @@ use aws_sdk_ec2::types::{LocationType, ResourceType, Subnet};
 
 use super::AwsCloud;
 use super::errors::{api_error, code_of};
-use super::tags::{ec2_spec, filter, stack_filter};
+use super::tags::{ec2_spec, filter, ours};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, NetworkChoice, Session, SubnetChoice};
 
 const VPC_CIDR: &str = "10.42.0.0/16";
@@ -90,18 +90,18 @@ impl AwsCloud {
     }
 
     async fn default_vpc(&self) -> CloudResult<Option<String>> {
-        self.first_vpc(filter("is-default", "true")).await
+        self.first_vpc(vec![filter("is-default", "true")]).await
     }
 
     async fn tagged_vpc(&self, stack: &str) -> CloudResult<Option<String>> {
-        self.first_vpc(stack_filter(stack)).await
+        self.first_vpc(ours(stack)).await
     }
 
-    async fn first_vpc(&self, by: aws_sdk_ec2::types::Filter) -> CloudResult<Option<String>> {
+    async fn first_vpc(&self, by: Vec<aws_sdk_ec2::types::Filter>) -> CloudResult<Option<String>> {
         let r = self
             .ec2
             .describe_vpcs()
-            .filters(by)
+            .set_filters(Some(by))
             .send()
             .await
             .map_err(|e| api_error("DescribeVpcs", e))?;

@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use super::AwsCloud;
 use super::ec2_network::{ZONES_USED, ignore_gone};
 use super::errors::api_error;
-use super::tags::{ec2_spec, filter, stack_filter};
+use super::tags::{ec2_spec, filter, ours};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 
 impl AwsCloud {
@@ -21,13 +21,12 @@ impl AwsCloud {
     ) -> CloudResult<()> {
         let stack = req.stack.as_str();
         let dns = AttributeBooleanValue::builder().value(true).build();
-        self.ec2
+        let request = self
+            .ec2
             .modify_vpc_attribute()
             .vpc_id(vpc)
-            .enable_dns_hostnames(dns)
-            .send()
-            .await
-            .map_err(|e| api_error("ModifyVpcAttribute", e))?;
+            .enable_dns_hostnames(dns);
+        self.settled("ModifyVpcAttribute", || request.clone().send()).await?;
         let zones = self.zones_offering(&req.instance_type).await?;
         let existing = self.subnets_of(vpc).await?;
         for (i, zone) in zones.iter().take(ZONES_USED).enumerate() {
@@ -58,13 +57,12 @@ impl AwsCloud {
                 .unwrap_or_default()
                 .to_string();
             s.record(|st| st.subnet_ids.push(id.clone()))?;
-            self.ec2
+            let request = self
+                .ec2
                 .modify_subnet_attribute()
                 .subnet_id(&id)
-                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build())
-                .send()
-                .await
-                .map_err(|e| api_error("ModifySubnetAttribute", e))?;
+                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build());
+            self.settled("ModifySubnetAttribute", || request.clone().send()).await?;
         }
         let igw = self.internet_gateway(s, vpc, stack).await?;
         self.route_table(s, vpc, stack, &igw).await
@@ -79,7 +77,7 @@ impl AwsCloud {
         let found = self
             .ec2
             .describe_internet_gateways()
-            .filters(stack_filter(stack))
+            .set_filters(Some(ours(stack)))
             .send()
             .await
             .map_err(|e| api_error("DescribeInternetGateways", e))?;
@@ -111,13 +109,12 @@ impl AwsCloud {
         };
         s.record(|st| st.internet_gateway_id = Some(id.clone()))?;
         if !attached {
-            self.ec2
+            let request = self
+                .ec2
                 .attach_internet_gateway()
                 .internet_gateway_id(&id)
-                .vpc_id(vpc)
-                .send()
-                .await
-                .map_err(|e| api_error("AttachInternetGateway", e))?;
+                .vpc_id(vpc);
+            self.settled("AttachInternetGateway", || request.clone().send()).await?;
         }
         Ok(id)
     }
@@ -132,7 +129,7 @@ impl AwsCloud {
         let found = self
             .ec2
             .describe_route_tables()
-            .filters(stack_filter(stack))
+            .set_filters(Some(ours(stack)))
             .filters(filter("vpc-id", vpc))
             .send()
             .await
@@ -167,14 +164,13 @@ impl AwsCloud {
                 .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
         });
         if !has_default {
-            self.ec2
+            let request = self
+                .ec2
                 .create_route()
                 .route_table_id(&id)
                 .destination_cidr_block("0.0.0.0/0")
-                .gateway_id(igw)
-                .send()
-                .await
-                .map_err(|e| api_error("CreateRoute", e))?;
+                .gateway_id(igw);
+            self.settled("CreateRoute", || request.clone().send()).await?;
         }
         let associated: Vec<String> = table
             .iter()
@@ -185,13 +181,12 @@ impl AwsCloud {
             if associated.contains(&subnet) {
                 continue;
             }
-            self.ec2
+            let request = self
+                .ec2
                 .associate_route_table()
                 .route_table_id(&id)
-                .subnet_id(&subnet)
-                .send()
-                .await
-                .map_err(|e| api_error("AssociateRouteTable", e))?;
+                .subnet_id(&subnet);
+            self.settled("AssociateRouteTable", || request.clone().send()).await?;
         }
         Ok(())
     }
@@ -272,7 +267,42 @@ impl AwsCloud {
             st.extra
                 .insert("second_subnet_id".into(), id.clone().into());
         })?;
+        // Internet-facing like the first: public addresses, and the first
+        // subnet's route table (else the VPC's main one applies).
+        let public = self
+            .ec2
+            .modify_subnet_attribute()
+            .subnet_id(&id)
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build());
+        self.settled("ModifySubnetAttribute", || public.clone().send())
+            .await?;
+        let first = existing.first().and_then(|n| n.subnet_id()).unwrap_or_default();
+        if let Some(table) = self.route_table_of(first).await? {
+            let associate = self
+                .ec2
+                .associate_route_table()
+                .route_table_id(&table)
+                .subnet_id(&id);
+            self.settled("AssociateRouteTable", || associate.clone().send())
+                .await?;
+        }
         Ok(())
+    }
+
+    /// The route table explicitly associated with `subnet`, if any.
+    async fn route_table_of(&self, subnet: &str) -> CloudResult<Option<String>> {
+        let found = self
+            .ec2
+            .describe_route_tables()
+            .filters(filter("association.subnet-id", subnet))
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeRouteTables", e))?;
+        Ok(found
+            .route_tables()
+            .first()
+            .and_then(|t| t.route_table_id())
+            .map(str::to_string))
     }
 
     pub(super) async fn delete_own_network(&self, s: &mut Session) -> CloudResult<()> {

@@ -9,7 +9,7 @@ use super::AwsCloud;
 use super::caller_ip;
 use super::ec2_network::ignore_gone;
 use super::errors::{api_error, code_of};
-use super::tags::{ec2_spec, filter};
+use super::tags::{MANAGED, ec2_spec, filter};
 use crate::cloud::{Cidr, CloudError, CloudResult, DeployRequest, Session};
 use crate::domain::Service;
 
@@ -104,16 +104,18 @@ impl AwsCloud {
         name: &str,
         description: &str,
     ) -> CloudResult<String> {
-        let found = self
-            .ec2
-            .describe_security_groups()
-            .filters(filter("vpc-id", vpc))
-            .filters(filter("group-name", name))
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeSecurityGroups", e))?;
-        if let Some(id) = found.security_groups().first().and_then(|g| g.group_id()) {
-            return Ok(id.to_string());
+        if let Some(id) = self.group_named(vpc, name).await? {
+            return Ok(id);
+        }
+        if let Some(id) = self.foreign_group_named(vpc, name).await? {
+            // The state's own record (a stack the Python GeuseMaker made).
+            if stack_groups(s.state()).contains(&id) {
+                return Ok(id);
+            }
+            return Err(CloudError::Refused(format!(
+                "a security group named {name} ({id}) exists in {vpc} but GeuseMaker did not \
+                 create it (no geusemaker:managed tag): it is left alone; rename the stack or remove it"
+            )));
         }
         s.progress(None, format!("creating {name}"))?;
         let created = self
@@ -125,23 +127,61 @@ impl AwsCloud {
             .tag_specifications(ec2_spec(ResourceType::SecurityGroup, stack, name))
             .send()
             .await
-            .map_err(|e| api_error("CreateSecurityGroup", e))?;
-        created.group_id().map(str::to_string).ok_or_else(|| {
-            CloudError::api("CreateSecurityGroup", "NoId", "no group id in the answer")
-        })
+            .map_err(|e| api_error("CreateSecurityGroup", e));
+        match created {
+            Ok(created) => created.group_id().map(str::to_string).ok_or_else(|| {
+                CloudError::api("CreateSecurityGroup", "NoId", "no group id in the answer")
+            }),
+            // Made by a call whose answer was lost, or not listed yet.
+            Err(e) if code_of(&e) == Some("InvalidGroup.Duplicate") => self
+                .look_again(|| self.group_named(vpc, name))
+                .await?
+                .ok_or(e),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The stack's own group of this name (managed-tagged), if listed.
+    async fn group_named(&self, vpc: &str, name: &str) -> CloudResult<Option<String>> {
+        self.group_by(vpc, name, true).await
+    }
+
+    /// A group of this name whatever its tags.
+    async fn foreign_group_named(&self, vpc: &str, name: &str) -> CloudResult<Option<String>> {
+        self.group_by(vpc, name, false).await
+    }
+
+    async fn group_by(&self, vpc: &str, name: &str, managed: bool) -> CloudResult<Option<String>> {
+        let mut describe = self
+            .ec2
+            .describe_security_groups()
+            .filters(filter("vpc-id", vpc))
+            .filters(filter("group-name", name));
+        if managed {
+            describe = describe.filters(filter(&format!("tag:{MANAGED}"), "true"));
+        }
+        let found = describe
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeSecurityGroups", e))?;
+        Ok(found
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id())
+            .map(str::to_string))
     }
 
     /// Add ingress rules; rules already there are fine.
     pub(super) async fn authorize(&self, group: &str, rules: Vec<IpPermission>) -> CloudResult<()> {
         for rule in rules {
-            let result = self
+            let request = self
                 .ec2
                 .authorize_security_group_ingress()
                 .group_id(group)
-                .ip_permissions(rule)
-                .send()
-                .await
-                .map_err(|e| api_error("AuthorizeSecurityGroupIngress", e));
+                .ip_permissions(rule);
+            let result = self
+                .settled("AuthorizeSecurityGroupIngress", || request.clone().send())
+                .await;
             match result {
                 Ok(_) => {}
                 Err(e) if code_of(&e) == Some("InvalidPermission.Duplicate") => {}
@@ -151,9 +191,15 @@ impl AwsCloud {
         Ok(())
     }
 
-    pub(super) async fn delete_group(&self, group: &str) -> CloudResult<()> {
+    /// Delete `group` once nothing uses it. AWS refuses while another
+    /// group's rule references it (DependencyViolation), so the rules in the
+    /// stack's own `groups` that name it are revoked first; a reference from
+    /// a group that is not the stack's is left alone, and reported.
+    pub(super) async fn delete_group(&self, group: &str, groups: &[String]) -> CloudResult<()> {
+        self.revoke_references(group, groups).await?;
         // A group still attached to a terminating instance's network
-        // interface cannot go yet; wait for it, within the wait limit.
+        // interface (or a mount target still deleting) cannot go yet; wait
+        // for it, within the wait limit.
         let started = tokio::time::Instant::now();
         loop {
             let result = self
@@ -174,6 +220,76 @@ impl AwsCloud {
             }
         }
     }
+
+    /// Revoke every ingress rule of the stack's `groups` that names `group`.
+    async fn revoke_references(&self, group: &str, groups: &[String]) -> CloudResult<()> {
+        let others: Vec<String> = groups.iter().filter(|g| *g != group).cloned().collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let found = self
+            .ec2
+            .describe_security_groups()
+            .set_group_ids(Some(others))
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeSecurityGroups", e));
+        let found = match found {
+            Err(e) if code_of(&e) == Some("InvalidGroup.NotFound") => return Ok(()),
+            other => other?,
+        };
+        for other in found.security_groups() {
+            let naming: Vec<IpPermission> = other
+                .ip_permissions()
+                .iter()
+                .filter_map(|p| only_pairs_naming(p, group))
+                .collect();
+            if naming.is_empty() {
+                continue;
+            }
+            let result = self
+                .ec2
+                .revoke_security_group_ingress()
+                .group_id(other.group_id().unwrap_or_default())
+                .set_ip_permissions(Some(naming))
+                .send()
+                .await
+                .map_err(|e| api_error("RevokeSecurityGroupIngress", e));
+            ignore_gone(result.map(|_| ()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The part of `rule` that admits `group`, if any.
+fn only_pairs_naming(rule: &IpPermission, group: &str) -> Option<IpPermission> {
+    let pairs: Vec<UserIdGroupPair> = rule
+        .user_id_group_pairs()
+        .iter()
+        .filter(|p| p.group_id() == Some(group))
+        .cloned()
+        .collect();
+    (!pairs.is_empty()).then(|| {
+        IpPermission::builder()
+            .set_ip_protocol(rule.ip_protocol().map(str::to_string))
+            .set_from_port(rule.from_port())
+            .set_to_port(rule.to_port())
+            .set_user_id_group_pairs(Some(pairs))
+            .build()
+    })
+}
+
+/// The security groups a stack's state records as its own.
+pub fn stack_groups(st: &crate::domain::DeploymentState) -> Vec<String> {
+    [
+        &st.security_group_id,
+        &st.efs_security_group_id,
+        &st.alb_security_group_id,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect()
 }
 
 fn tcp_from_cidr(port: i32, cidr: &Cidr, what: &str) -> IpPermission {

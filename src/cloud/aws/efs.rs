@@ -2,15 +2,28 @@
 //! token `geusemaker-<stack>`; a mount target in each zone the stack uses,
 //! inside the EFS security group.
 
-use aws_sdk_efs::types::{FileSystemDescription, LifeCycleState, PerformanceMode, Tag};
+use aws_sdk_efs::types::{
+    FileSystemDescription, LifeCycleState, PerformanceMode, Tag, ThroughputMode,
+};
 
 use super::AwsCloud;
+use super::ec2_security::stack_groups;
 use super::errors::{api_error, code_of};
-use super::tags::pairs;
+use super::tags::{pairs, short_hash};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 
+/// EFS creation tokens are at most 64 characters
+/// (<https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html>):
+/// `geusemaker-<stack>` (the Python GeuseMaker's token) when it fits, else
+/// the name cut short with a hash of the whole.
 pub fn creation_token(stack: &str) -> String {
-    format!("geusemaker-{stack}")
+    const LIMIT: usize = 64;
+    let full = format!("geusemaker-{stack}");
+    if full.len() <= LIMIT {
+        return full;
+    }
+    let head = full[..LIMIT - 9].trim_end_matches('-');
+    format!("{head}-{:08x}", short_hash(&full))
 }
 
 impl AwsCloud {
@@ -83,6 +96,9 @@ impl AwsCloud {
             .create_file_system()
             .creation_token(creation_token(stack))
             .performance_mode(PerformanceMode::GeneralPurpose)
+            // Bursting starves a small EFS holding models (50 KiB/s per GiB
+            // once credits run out); elastic is billed per GB moved.
+            .throughput_mode(ThroughputMode::Elastic)
             .encrypted(true)
             .backup(true)
             .set_tags(Some(tags))
@@ -204,7 +220,7 @@ impl AwsCloud {
         }
         if let Some(sg) = s.state().efs_security_group_id.clone() {
             s.progress(Some(0.9), format!("deleting EFS security group {sg}"))?;
-            self.delete_group(&sg).await?;
+            self.delete_group(&sg, &stack_groups(s.state())).await?;
             s.record(|st| st.efs_security_group_id = None)?;
         }
         Ok(())
@@ -265,5 +281,20 @@ impl AwsCloud {
             st.efs_mount_target_ids.clear();
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::creation_token;
+
+    #[test]
+    fn creation_tokens_fit_in_64_characters_and_stay_stable() {
+        assert_eq!(creation_token("demo"), "geusemaker-demo");
+        let long = "a".repeat(63) + "b";
+        let token = creation_token(&long);
+        assert!(token.len() <= 64, "{token}");
+        assert_eq!(token, creation_token(&long));
+        assert_ne!(token, creation_token(&("a".repeat(62) + "bb")));
     }
 }

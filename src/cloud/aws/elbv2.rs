@@ -12,9 +12,11 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::AwsCloud;
+use super::ec2_security::stack_groups;
 use super::ec2_network::ignore_gone;
 use super::errors::{api_error, code_of};
-use super::tags::{elb_name, filter, pairs};
+use super::settle::not_visible_yet;
+use super::tags::{elb_name, filter, is_managed, pairs};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 
 const N8N_PORT: i32 = 5678;
@@ -151,7 +153,12 @@ impl AwsCloud {
                 .load_balancer_arns(&arn)
                 .send()
                 .await
-                .map_err(|e| api_error("DescribeLoadBalancers", e))?;
+                .map_err(|e| api_error("DescribeLoadBalancers", e));
+            let r = match r {
+                // Just created: not visible yet.
+                Err(e) if not_visible_yet(&e) => return Ok(None),
+                other => other?,
+            };
             let state = r
                 .load_balancers()
                 .first()
@@ -197,18 +204,7 @@ impl AwsCloud {
             }
         };
         s.record(|st| st.target_group_arn = Some(tg.clone()))?;
-        self.elb
-            .register_targets()
-            .target_group_arn(&tg)
-            .targets(
-                TargetDescription::builder()
-                    .id(&instance)
-                    .port(N8N_PORT)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| api_error("RegisterTargets", e))?;
+        self.register(&tg, &instance).await?;
 
         s.progress(Some(0.8), "listeners")?;
         let listeners = self
@@ -237,12 +233,15 @@ impl AwsCloud {
         name: &str,
     ) -> CloudResult<Option<(String, String)>> {
         match self.elb.describe_load_balancers().names(name).send().await {
-            Ok(r) => Ok(r.load_balancers().first().map(|lb| {
-                (
-                    lb.load_balancer_arn().unwrap_or_default().to_string(),
-                    lb.dns_name().unwrap_or_default().to_string(),
-                )
-            })),
+            Ok(r) => {
+                let Some(lb) = r.load_balancers().first() else {
+                    return Ok(None);
+                };
+                let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+                let dns = lb.dns_name().unwrap_or_default().to_string();
+                self.refuse_foreign("load balancer", name, &arn).await?;
+                Ok(Some((arn, dns)))
+            }
             Err(e) => {
                 let e = api_error("DescribeLoadBalancers", e);
                 if code_of(&e) == Some("LoadBalancerNotFound") {
@@ -256,11 +255,14 @@ impl AwsCloud {
 
     pub(super) async fn find_target_group(&self, name: &str) -> CloudResult<Option<String>> {
         match self.elb.describe_target_groups().names(name).send().await {
-            Ok(r) => Ok(r
-                .target_groups()
-                .first()
-                .and_then(|t| t.target_group_arn())
-                .map(str::to_string)),
+            Ok(r) => {
+                let Some(arn) = r.target_groups().first().and_then(|t| t.target_group_arn())
+                else {
+                    return Ok(None);
+                };
+                self.refuse_foreign("target group", name, arn).await?;
+                Ok(Some(arn.to_string()))
+            }
             Err(e) => {
                 let e = api_error("DescribeTargetGroups", e);
                 if code_of(&e) == Some("TargetGroupNotFound") {
@@ -270,6 +272,30 @@ impl AwsCloud {
                 }
             }
         }
+    }
+
+    /// A load balancer or target group of this name that lacks the managed
+    /// tag is someone else's: it is reported, never adopted or deleted.
+    async fn refuse_foreign(&self, kind: &str, name: &str, arn: &str) -> CloudResult<()> {
+        let r = self
+            .elb
+            .describe_tags()
+            .resource_arns(arn)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeTags", e))?;
+        let tags = r
+            .tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()));
+        if is_managed(tags) {
+            return Ok(());
+        }
+        Err(CloudError::Refused(format!(
+            "a {kind} named {name} ({arn}) exists but GeuseMaker did not create it \
+             (no geusemaker:managed tag): it is left alone; rename the stack or remove it"
+        )))
     }
 
     /// 80 forwards to n8n; with a certificate, 443 forwards and 80 redirects.
@@ -335,10 +361,9 @@ impl AwsCloud {
             {
                 create = create.certificates(Certificate::builder().certificate_arn(cert).build());
             }
-            let created = create
-                .send()
-                .await
-                .map_err(|e| api_error("CreateListener", e))?;
+            let created = self
+                .settled("CreateListener", || create.clone().send())
+                .await?;
             if let Some(arn) = created.listeners().first().and_then(|l| l.listener_arn()) {
                 arns.push(arn.to_string());
             }
@@ -347,6 +372,24 @@ impl AwsCloud {
     }
 
     /// "healthy", "unhealthy (Target.ResponseCodeMismatch)", ...
+    /// Register `instance` as n8n's target: on every launch that has a
+    /// target group (a deploy, a rollback, a relaunch).
+    pub(super) async fn register(&self, target_group: &str, instance: &str) -> CloudResult<()> {
+        let request = self
+            .elb
+            .register_targets()
+            .target_group_arn(target_group)
+            .targets(
+                TargetDescription::builder()
+                    .id(instance)
+                    .port(N8N_PORT)
+                    .build(),
+            );
+        self.settled("RegisterTargets", || request.clone().send())
+            .await
+            .map(|_| ())
+    }
+
     pub(super) async fn target_state(&self, tg: &str) -> CloudResult<Option<String>> {
         let r = self
             .elb
@@ -461,16 +504,6 @@ impl AwsCloud {
             })?;
         }
         if let Some(alb_sg) = &st.alb_security_group_id {
-            if let Some(instance_sg) = &st.security_group_id {
-                // The instance's rule points at the ALB's group: it must go first.
-                let _ = self
-                    .ec2
-                    .revoke_security_group_ingress()
-                    .group_id(instance_sg)
-                    .ip_permissions(tcp_from_group(N8N_PORT, alb_sg))
-                    .send()
-                    .await;
-            }
             s.progress(Some(0.8), "waiting for the ALB's network interfaces to go")?;
             self.wait_for(s, "ALB network interfaces releasing", || async {
                 let r = self
@@ -483,7 +516,7 @@ impl AwsCloud {
                 Ok(r.network_interfaces().is_empty().then_some(()))
             })
             .await?;
-            self.delete_group(alb_sg).await?;
+            self.delete_group(alb_sg, &stack_groups(s.state())).await?;
             s.record(|st| st.alb_security_group_id = None)?;
         }
         Ok(())

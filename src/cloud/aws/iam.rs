@@ -129,13 +129,12 @@ impl AwsCloud {
             st.iam_role_name = Some(name.clone());
             st.set_provenance("iam_role", true);
         })?;
-        self.iam
+        let request = self
+            .iam
             .attach_role_policy()
             .role_name(&name)
-            .policy_arn(SSM_CORE_POLICY)
-            .send()
-            .await
-            .map_err(|e| api_error("AttachRolePolicy", e))?;
+            .policy_arn(SSM_CORE_POLICY);
+        self.settled("AttachRolePolicy", || request.clone().send()).await?;
         let (region, account, fs) = {
             let st = s.state();
             (
@@ -144,14 +143,13 @@ impl AwsCloud {
                 st.efs_id.clone().unwrap_or_default(),
             )
         };
-        self.iam
+        let request = self
+            .iam
             .put_role_policy()
             .role_name(&name)
             .policy_name(INLINE_POLICY)
-            .policy_document(stack_policy(&region, &account, &stack, &fs))
-            .send()
-            .await
-            .map_err(|e| api_error("PutRolePolicy", e))?;
+            .policy_document(stack_policy(&region, &account, &stack, &fs));
+        self.settled("PutRolePolicy", || request.clone().send()).await?;
 
         s.progress(Some(0.3), format!("instance profile {name}"))?;
         let profile = self
@@ -185,13 +183,21 @@ impl AwsCloud {
         };
         s.record(|st| st.iam_instance_profile_name = Some(name.clone()))?;
         if !has_role {
-            self.iam
+            let request = self
+                .iam
                 .add_role_to_instance_profile()
                 .instance_profile_name(&name)
-                .role_name(&name)
-                .send()
-                .await
-                .map_err(|e| api_error("AddRoleToInstanceProfile", e))?;
+                .role_name(&name);
+            let added = self
+                .settled("AddRoleToInstanceProfile", || request.clone().send())
+                .await;
+            // A profile holds one role: LimitExceeded means an earlier call,
+            // whose answer was lost, already added it.
+            if let Err(e) = added
+                && code_of(&e) != Some("LimitExceeded")
+            {
+                return Err(e);
+            }
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 mod adopt;
 mod caller_ip;
 mod cloudfront;
+pub mod doctor;
 mod ec2_instances;
 mod ec2_network;
 mod ec2_own_network;
@@ -14,9 +15,11 @@ mod efs;
 mod elbv2;
 pub mod errors;
 mod iam;
+pub mod permissions;
 pub mod pricing;
 mod provider;
 mod quotas;
+mod settle;
 mod ssm;
 mod sts;
 mod tags;
@@ -44,6 +47,9 @@ pub struct AwsSettings {
     pub poll: Duration,
     /// The longest wait for one resource (an instance to run, a mount target).
     pub wait_limit: Duration,
+    /// The longest wait for a resource just created to become visible to
+    /// the calls that follow (eventual consistency).
+    pub settle_limit: Duration,
     /// Where prices are cached (`cache/pricing.json`).
     pub cache_dir: PathBuf,
     /// Send every call here (an emulator); `AWS_ENDPOINT_URL` works too.
@@ -63,6 +69,7 @@ impl AwsSettings {
             endpoint_overrides: Endpoints::new(),
             poll: Duration::from_secs(5),
             wait_limit: Duration::from_secs(15 * 60),
+            settle_limit: Duration::from_secs(2 * 60),
             cache_dir,
             endpoint_url: None,
             credentials: None,

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::AwsCloud;
+use super::ec2_security::stack_groups;
 use super::ec2_network::ignore_gone;
 use crate::cloud::boot;
 use crate::cloud::endpoints::{self, Endpoint, Endpoints};
@@ -121,12 +122,12 @@ impl Cloud for AwsCloud {
                 ..BootProgress::default()
             });
         };
-        let done = boot::markers_done(state.tier(), &output);
         Ok(BootProgress {
-            done,
+            done: boot::markers_done(state.tier(), &output),
             total,
             instance_lost: None,
             markers_readable: true,
+            failed: boot::failure(&output),
         })
     }
 
@@ -261,7 +262,7 @@ impl Cloud for AwsCloud {
 
     async fn delete_security_groups(&self, s: &mut Session) -> CloudResult<()> {
         if let Some(sg) = s.state().security_group_id.clone() {
-            self.delete_group(&sg).await?;
+            self.delete_group(&sg, &stack_groups(s.state())).await?;
             s.record(|st| st.security_group_id = None)?;
         }
         Ok(())

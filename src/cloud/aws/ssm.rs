@@ -238,3 +238,6 @@ impl AwsCloud {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests;

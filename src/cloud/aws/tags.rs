@@ -28,8 +28,18 @@ pub fn filter(name: &str, value: impl Into<String>) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
-pub fn stack_filter(stack: &str) -> Filter {
-    filter(&format!("tag:{STACK}"), stack)
+/// What finds the stack's own resources: its name tag and the managed tag.
+/// A resource tagged `Stack=<name>` by someone else is never adopted.
+pub fn ours(stack: &str) -> Vec<Filter> {
+    vec![
+        filter(&format!("tag:{STACK}"), stack),
+        filter(&format!("tag:{MANAGED}"), "true"),
+    ]
+}
+
+/// Whether ELB-style tags carry the managed tag.
+pub fn is_managed<'a>(mut tags: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
+    tags.any(|(k, v)| k == MANAGED && v == "true")
 }
 
 /// `<stack>-<suffix>` within `limit` characters: a long stack name is
@@ -39,12 +49,17 @@ pub fn short_name(stack: &str, suffix: &str, limit: usize) -> String {
     if full.len() <= limit {
         return full;
     }
-    let hash = full.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
     let keep = limit.saturating_sub(9 + suffix.len() + 1);
     let head = stack[..keep.min(stack.len())].trim_end_matches('-');
-    format!("{head}-{:08x}-{suffix}", hash as u32)
+    format!("{head}-{:08x}-{suffix}", short_hash(&full))
+}
+
+/// A stable 32-bit FNV-1a hash, for names that must be shortened.
+pub fn short_hash(text: &str) -> u32 {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash as u32
 }
 
 /// IAM role and profile names: at most 64 characters.

@@ -333,6 +333,8 @@ impl Cloud for SandboxCloud {
             total: boot::marker_total(state.tier()),
             instance_lost,
             markers_readable: true,
+            // The simulated boot script never fails.
+            failed: None,
         })
     }
 

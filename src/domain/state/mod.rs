@@ -12,6 +12,12 @@ use super::stage::Operation;
 use super::tier::Tier;
 use super::time::Timestamp;
 
+mod integrity;
+pub mod json;
+
+pub use integrity::IntegrityViolation;
+pub use json::JsonError;
+
 /// The schema version this program writes; v2 is the Python GeuseMaker's.
 pub const SCHEMA_VERSION: u32 = 2;
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -436,6 +442,15 @@ impl DeploymentState {
         }
     }
 
+    /// Parse a state file (this program's, seed 000's, or the Python
+    /// GeuseMaker's v2) and fill in what older files keep only in `config`.
+    /// An error names the offending field.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, JsonError> {
+        let mut state: Self = json::from_slice(bytes)?;
+        state.normalize();
+        Ok(state)
+    }
+
     pub fn tier(&self) -> Tier {
         self.tier
             .or_else(|| self.config.as_ref().and_then(|c| c.tier))
@@ -508,5 +523,7 @@ impl DeploymentState {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod proptests;
 #[cfg(test)]
 mod tests;

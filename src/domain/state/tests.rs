@@ -65,3 +65,42 @@ fn seed_001_terminated_reads_as_destroyed() {
     let s: DeploymentState = serde_json::from_str(doc).unwrap();
     assert_eq!(s.status, StackStatus::Destroyed);
 }
+
+/// Found by `proptests`: "NaN" read as a price, was saved as null, and the
+/// next load quarantined the file.
+#[test]
+fn a_price_json_cannot_hold_is_refused_with_its_field_named() {
+    let doc = PYTHON_V2.replace(
+        r#""total_runtime_hours": 0.0"#,
+        r#""total_runtime_hours": "NaN""#,
+    );
+    let err = DeploymentState::from_json(doc.as_bytes()).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("cost.total_runtime_hours"));
+    assert!(err.to_string().contains("NaN"), "{err}");
+}
+
+#[test]
+fn a_field_of_the_wrong_type_is_named_in_the_error() {
+    let value: Value = serde_json::from_str(PYTHON_V2).unwrap();
+    for (field, path, bad) in [
+        ("instance_id", "instance_id", serde_json::json!(5)),
+        ("subnet_ids", "subnet_ids[0]", serde_json::json!([true])),
+        ("status", "status", serde_json::json!("sleeping")),
+        ("created_at", "created_at", serde_json::json!("yesterday")),
+        (
+            "cost",
+            "cost.is_spot",
+            serde_json::json!({"is_spot": "yes"}),
+        ),
+        ("config", "config.tier", serde_json::json!({"tier": 3})),
+    ] {
+        let mut doc = value.clone();
+        doc[field] = bad;
+        let err = DeploymentState::from_json(doc.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some(path), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("field {path}: ")),
+            "{err}"
+        );
+    }
+}

@@ -18,6 +18,10 @@ use geusemaker::domain::StackStatus;
 use super::Harness;
 use super::deploy::{file_systems, live_instances, profiles, tagged_group_ids};
 
+/// The crash tests deploy once per call: AWS's latencies at a tenth of the
+/// other tests' scale keep them fast (the order of events is the same).
+pub(super) const CRASH_TIME_SCALE: f64 = 0.001;
+
 /// Lets `limit` calls through; the `limit`-th one's answer is replaced by an
 /// error, and every later call fails before it is sent.
 #[derive(Debug)]
@@ -65,9 +69,25 @@ impl Intercept for CrashAfter {
     }
 }
 
+/// A deploy cut at call `n` failed, unless `n` was its last call this time
+/// (whose failure, a best-effort lookup, it may tolerate) or it needed fewer:
+/// how often a wait polls depends on AWS's timing (a profile propagating, a
+/// mount target creating), so the count varies from run to run.
+pub(super) fn assert_cut_short<T: std::fmt::Debug, E: std::fmt::Debug>(
+    cut: &Result<T, E>,
+    n: usize,
+    made: usize,
+    total: usize,
+) {
+    assert!(
+        cut.is_err() || made <= n,
+        "call {n} of {total}: the deploy should have been cut short ({made} calls made): {cut:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_cut_short_after_any_call_finishes_on_the_next_run() {
-    let h = Harness::start().await;
+    let h = Harness::start_scaled(Some(CRASH_TIME_SCALE)).await;
     let _ = std::fs::remove_file(h.store.cache_dir().join("pricing.json"));
     let counter = CrashAfter::new(usize::MAX);
     let calls = counter.calls.clone();
@@ -86,12 +106,10 @@ async fn a_deploy_cut_short_after_any_call_finishes_on_the_next_run() {
         // Every run makes the same calls: no prices from the cache.
         let _ = std::fs::remove_file(h.store.cache_dir().join("pricing.json"));
         let stack = format!("crash-{n}");
-        let crash = SharedInterceptor::new(CrashAfter::new(n));
-        let cut = h.deploy_with(&stack, Some(crash)).await;
-        assert!(
-            cut.is_err(),
-            "call {n} of {total}: the deploy should have been cut short: {cut:?}"
-        );
+        let crash = CrashAfter::new(n);
+        let made = crash.calls.clone();
+        let cut = h.deploy_with(&stack, Some(SharedInterceptor::new(crash))).await;
+        assert_cut_short(&cut, n, made.load(Ordering::SeqCst), total);
 
         let state = h
             .deploy_with(&stack, None)

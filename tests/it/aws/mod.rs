@@ -4,8 +4,11 @@ mod capacity;
 mod cli;
 mod crash;
 mod deploy;
+mod doctor;
 mod fakes;
 mod moto;
+mod permissions;
+mod strict;
 mod tiers;
 mod wizard;
 
@@ -39,7 +42,12 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Self {
-        let moto = tokio::task::spawn_blocking(Moto::start)
+        Self::start_scaled(None).await
+    }
+
+    /// A harness whose emulator runs AWS's latencies at `time_scale`.
+    pub async fn start_scaled(time_scale: Option<f64>) -> Self {
+        let moto = tokio::task::spawn_blocking(move || Moto::start_scaled(time_scale))
             .await
             .expect("moto");
         let home = tempfile::tempdir().expect("home");
@@ -58,18 +66,54 @@ impl Harness {
     }
 
     pub async fn cloud_with(&self, interceptors: Vec<SharedInterceptor>) -> Arc<AwsCloud> {
+        Arc::new(
+            AwsCloud::connect(self.settings(), Arc::new(SystemClock), interceptors)
+                .await
+                .expect("connect to moto"),
+        )
+    }
+
+    fn settings(&self) -> AwsSettings {
         let mut settings = AwsSettings::new("us-east-1", self.store.cache_dir());
         settings.endpoint_url = Some(self.moto.url());
         settings.credentials = Some(Credentials::new("testing", "testing", None, None, "moto"));
         settings.max_attempts = Some(1);
         settings.poll = Duration::from_millis(50);
         settings.wait_limit = Duration::from_secs(60);
+        settings.settle_limit = Duration::from_secs(30);
         settings.endpoint_overrides = self.fakes.endpoints();
+        settings
+    }
+
+    /// A cloud that retries as users' does (the SDK's standard retry, 5
+    /// attempts), with short backoff: for tests that inject faults.
+    pub async fn retrying_cloud(&self) -> Arc<AwsCloud> {
+        let mut settings = self.settings();
+        settings.max_attempts = Some(5);
         Arc::new(
-            AwsCloud::connect(settings, Arc::new(SystemClock), interceptors)
+            AwsCloud::connect(settings, Arc::new(SystemClock), Vec::new())
                 .await
-                .expect("connect to moto"),
+                .expect("connect to the emulator"),
         )
+    }
+
+    pub async fn deploy_retrying(
+        &self,
+        stack: &str,
+        tier: Tier,
+    ) -> Result<DeploymentState, OperationError> {
+        let ctx = self.context(self.retrying_cloud().await);
+        let (sink, _rx) = StoreSink::new(self.store.clone());
+        geusemaker::deploy::deploy(&ctx, &Self::request_for(stack, tier), Box::new(sink)).await
+    }
+
+    pub async fn destroy_retrying(&self, stack: &str, delete_data: bool) -> DestroyOutcome {
+        let ctx = self.context(self.retrying_cloud().await);
+        let (sink, _rx) = StoreSink::new(self.store.clone());
+        let name = StackName::parse(stack).expect("name");
+        geusemaker::deploy::destroy(&ctx, &name, delete_data, Box::new(sink))
+            .await
+            .expect("destroy")
     }
 
     pub fn context(&self, cloud: Arc<AwsCloud>) -> Context {

@@ -1,5 +1,7 @@
-//! A moto server for one test: started on 127.0.0.1 on a free port, stopped
-//! (killed) when dropped. `scripts/test` installs moto into `~/.cache/geusemaker-venv`.
+//! The strict emulator for one test: moto with AWS's own rules in front
+//! (`tests/strict`), started on 127.0.0.1 on a free port, stopped (killed)
+//! when dropped. `GEUSEMAKER_EMULATOR=moto` starts plain moto instead, for
+//! debugging. `scripts/test` installs moto into `~/.cache/geusemaker-venv`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -14,23 +16,31 @@ pub struct Moto {
     _dir: tempfile::TempDir,
 }
 
-fn moto_server() -> PathBuf {
-    if let Some(path) = std::env::var_os("GEUSEMAKER_MOTO_SERVER") {
+/// The venv's Python, which has moto.
+fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("GEUSEMAKER_PYTHON") {
         return PathBuf::from(path);
     }
     if let Some(home) = std::env::var_os("HOME") {
-        let venv = PathBuf::from(home).join(".cache/geusemaker-venv/bin/moto_server");
+        let venv = PathBuf::from(home).join(".cache/geusemaker-venv/bin/python");
         if venv.is_file() {
             return venv;
         }
     }
     panic!(
-        "moto_server not found: run scripts/test, which installs moto[server] into ~/.cache/geusemaker-venv"
+        "the test venv's python was not found: run scripts/test, which installs moto[server] into ~/.cache/geusemaker-venv"
     );
 }
 
+/// Plain moto (no strict rules) when `GEUSEMAKER_EMULATOR=moto`.
+fn plain() -> bool {
+    std::env::var("GEUSEMAKER_EMULATOR").is_ok_and(|v| v == "moto")
+}
+
 impl Moto {
-    pub fn start() -> Self {
+    /// `time_scale` multiplies the strict layer's realistic latencies
+    /// (default 0.01: a 90 s mount target takes 0.9 s).
+    pub fn start_scaled(time_scale: Option<f64>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -38,13 +48,24 @@ impl Moto {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("moto.log");
         let out = std::fs::File::create(&log).expect("moto log");
-        let child = Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut args = vec!["-m", "strict", "-H", "127.0.0.1"];
+        let port_arg = port.to_string();
+        args.extend(["-p", &port_arg]);
+        if plain() {
+            args.push("--plain");
+        }
+        let child = Command::new(python())
+            .args(&args)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/strict"))
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .env(
+                "STRICT_TIME_SCALE",
+                time_scale.map(|t| t.to_string()).unwrap_or_default(),
+            )
             .stdout(out.try_clone().expect("log"))
             .stderr(out)
             .spawn()
-            .expect("start moto_server");
+            .expect("start the strict emulator");
         let moto = Self {
             child,
             port,
@@ -64,26 +85,39 @@ impl Moto {
     /// (moto checks no signature; the credential scope names the service).
     pub fn certificate(&self, domain: &str) -> String {
         let body = format!(r#"{{"DomainName":"{domain}"}}"#);
-        let request = format!(
-            "POST / HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\
-             Content-Type: application/x-amz-json-1.1\r\n\
+        let answer = self.post(
+            "/",
+            "Content-Type: application/x-amz-json-1.1\r\n\
              X-Amz-Target: CertificateManager.RequestCertificate\r\n\
-             Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/acm/aws4_request, SignedHeaders=host, Signature=0\r\n\
-             Content-Length: {len}\r\n\r\n{body}",
+             Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/acm/aws4_request, SignedHeaders=host, Signature=0\r\n",
+            &body,
+        );
+        answer["CertificateArn"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ARN: {answer}"))
+            .to_string()
+    }
+
+    /// Change the strict layer's settings (`/strict-api/config`: fault_rate,
+    /// fault_seed, fault_kinds, fault_services, time_scale, enabled); the
+    /// answer has the fault counts.
+    pub fn configure(&self, settings: serde_json::Value) -> serde_json::Value {
+        self.post("/strict-api/config", "", &settings.to_string())
+    }
+
+    /// One HTTP/1.0 POST on loopback, its JSON answer.
+    fn post(&self, path: &str, headers: &str, body: &str) -> serde_json::Value {
+        let request = format!(
+            "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Length: {len}\r\n\r\n{body}",
             port = self.port,
             len = body.len()
         );
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("moto");
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("emulator");
         stream.write_all(request.as_bytes()).expect("send");
         let mut answer = String::new();
         stream.read_to_string(&mut answer).expect("answer");
         let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
-        let value: serde_json::Value = serde_json::from_str(json)
-            .unwrap_or_else(|e| panic!("RequestCertificate: {e}: {answer}"));
-        value["CertificateArn"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no ARN: {answer}"))
-            .to_string()
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("POST {path}: {e}: {answer}"))
     }
 
     /// Poll `GET /moto-api/` until it answers (bounded: moto takes ~1-2 s).
