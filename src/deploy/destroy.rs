@@ -141,6 +141,20 @@ async fn adopt_unrecorded(ctx: &Context, s: &mut Session) -> bool {
 
 type StageDone = (StageStatus, Option<String>);
 
+/// EFS's automatic backups are AWS Backup recovery points, which outlive
+/// the file system: say so, and what they cost, rather than claim that
+/// `--delete-data` removed everything.
+fn backups_note(st: &DeploymentState) -> Option<String> {
+    let fs = st.efs_id.as_deref()?;
+    let gb = cost::efs_monthly(st).map_or(0.0, |(_, gb, _)| gb);
+    Some(format!(
+        "EFS deleted; its AWS Backup recovery points remain in aws/efs/automatic-backup-vault \
+         (kept 35 days by default, ~{}/month for {}); delete them there to remove {fs}'s last copy",
+        dollars(gb * cost::BACKUP_GB_MONTH),
+        cost::efs_size(gb, st.efs_size_bytes.is_some())
+    ))
+}
+
 fn skipped(why: &str) -> CloudResult<StageDone> {
     Ok((StageStatus::Skipped, Some(why.to_string())))
 }
@@ -195,10 +209,11 @@ async fn run_stage(
         Stage::Storage if st.efs_id.is_none() && st.efs_security_group_id.is_none() => {
             skipped("no EFS")
         }
-        Stage::Storage => cloud
-            .delete_storage(s)
-            .await
-            .map(|()| (StageStatus::Done, None)),
+        Stage::Storage => {
+            let backups = backups_note(st);
+            cloud.delete_storage(s).await?;
+            Ok((StageStatus::Done, backups))
+        }
         Stage::Network => cloud
             .delete_network(s)
             .await

@@ -284,7 +284,18 @@ mod tests {
         assert!(alb.iter().all(|r| r.action == "create"));
         assert!(alb[0].what.contains("Application Load Balancer"));
         let components: Vec<&str> = plan.costs.iter().map(|c| c.component).collect();
-        assert_eq!(components, ["instance", "efs", "public_ipv4", "alb"]);
+        assert_eq!(
+            components,
+            [
+                "instance",
+                "efs",
+                "public_ipv4",
+                "alb",
+                "root_volume",
+                "efs_backups",
+                "efs_elastic"
+            ]
+        );
         let total: f64 = plan.costs.iter().map(|c| c.monthly).sum();
         assert!(
             (plan.monthly_estimate - total).abs() < 0.011,

@@ -90,7 +90,6 @@ pub fn offer_of(instance_type: &str) -> Option<&'static InstanceOffer> {
 
 pub const EFS_GB_MONTH: f64 = 0.30;
 
-
 /// On-demand and spot price per hour of a type the sandbox offers.
 pub fn price_of(instance_type: &str) -> Option<(f64, f64)> {
     offer_of(instance_type).map(|o| (o.on_demand, o.spot))

@@ -526,7 +526,19 @@ fn cost_lists_every_component_and_a_budget_below_the_projection_warns() {
         .iter()
         .map(|i| i["component"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["instance", "efs", "public_ipv4", "alb"], "{cost}");
+    assert_eq!(
+        names,
+        [
+            "instance",
+            "efs",
+            "public_ipv4",
+            "alb",
+            "root_volume",
+            "efs_backups",
+            "efs_elastic"
+        ],
+        "{cost}"
+    );
     assert!(
         items
             .iter()

@@ -265,7 +265,12 @@ const CALLER_REFERENCE: &str = "cloudfront_caller_reference";
 /// never accepts a reference twice, even after a delete, and a retry after a
 /// crash must send the same one.
 fn caller_reference(s: &mut Session) -> CloudResult<String> {
-    if let Some(known) = s.state().extra.get(CALLER_REFERENCE).and_then(|v| v.as_str()) {
+    if let Some(known) = s
+        .state()
+        .extra
+        .get(CALLER_REFERENCE)
+        .and_then(|v| v.as_str())
+    {
         return Ok(known.to_string());
     }
     let stack = s.state().stack_name.to_string();

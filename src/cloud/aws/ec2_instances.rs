@@ -487,7 +487,6 @@ impl AwsCloud {
     }
 }
 
-
 fn is_live(instance: &Instance) -> bool {
     matches!(
         instance.state().and_then(|s| s.name()),

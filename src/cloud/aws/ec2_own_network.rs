@@ -26,7 +26,8 @@ impl AwsCloud {
             .modify_vpc_attribute()
             .vpc_id(vpc)
             .enable_dns_hostnames(dns);
-        self.settled("ModifyVpcAttribute", || request.clone().send()).await?;
+        self.settled("ModifyVpcAttribute", || request.clone().send())
+            .await?;
         let zones = self.zones_offering(&req.instance_type).await?;
         let existing = self.subnets_of(vpc).await?;
         for (i, zone) in zones.iter().take(ZONES_USED).enumerate() {
@@ -62,7 +63,8 @@ impl AwsCloud {
                 .modify_subnet_attribute()
                 .subnet_id(&id)
                 .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build());
-            self.settled("ModifySubnetAttribute", || request.clone().send()).await?;
+            self.settled("ModifySubnetAttribute", || request.clone().send())
+                .await?;
         }
         let igw = self.internet_gateway(s, vpc, stack).await?;
         self.route_table(s, vpc, stack, &igw).await
@@ -114,7 +116,8 @@ impl AwsCloud {
                 .attach_internet_gateway()
                 .internet_gateway_id(&id)
                 .vpc_id(vpc);
-            self.settled("AttachInternetGateway", || request.clone().send()).await?;
+            self.settled("AttachInternetGateway", || request.clone().send())
+                .await?;
         }
         Ok(id)
     }
@@ -170,7 +173,8 @@ impl AwsCloud {
                 .route_table_id(&id)
                 .destination_cidr_block("0.0.0.0/0")
                 .gateway_id(igw);
-            self.settled("CreateRoute", || request.clone().send()).await?;
+            self.settled("CreateRoute", || request.clone().send())
+                .await?;
         }
         let associated: Vec<String> = table
             .iter()
@@ -186,7 +190,8 @@ impl AwsCloud {
                 .associate_route_table()
                 .route_table_id(&id)
                 .subnet_id(&subnet);
-            self.settled("AssociateRouteTable", || request.clone().send()).await?;
+            self.settled("AssociateRouteTable", || request.clone().send())
+                .await?;
         }
         Ok(())
     }
@@ -276,7 +281,10 @@ impl AwsCloud {
             .map_public_ip_on_launch(AttributeBooleanValue::builder().value(true).build());
         self.settled("ModifySubnetAttribute", || public.clone().send())
             .await?;
-        let first = existing.first().and_then(|n| n.subnet_id()).unwrap_or_default();
+        let first = existing
+            .first()
+            .and_then(|n| n.subnet_id())
+            .unwrap_or_default();
         if let Some(table) = self.route_table_of(first).await? {
             let associate = self
                 .ec2

@@ -12,8 +12,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::AwsCloud;
-use super::ec2_security::stack_groups;
 use super::ec2_network::ignore_gone;
+use super::ec2_security::stack_groups;
 use super::errors::{api_error, code_of};
 use super::settle::not_visible_yet;
 use super::tags::{elb_name, filter, is_managed, pairs};
@@ -256,8 +256,7 @@ impl AwsCloud {
     pub(super) async fn find_target_group(&self, name: &str) -> CloudResult<Option<String>> {
         match self.elb.describe_target_groups().names(name).send().await {
             Ok(r) => {
-                let Some(arn) = r.target_groups().first().and_then(|t| t.target_group_arn())
-                else {
+                let Some(arn) = r.target_groups().first().and_then(|t| t.target_group_arn()) else {
                     return Ok(None);
                 };
                 self.refuse_foreign("target group", name, arn).await?;

@@ -134,7 +134,8 @@ impl AwsCloud {
             .attach_role_policy()
             .role_name(&name)
             .policy_arn(SSM_CORE_POLICY);
-        self.settled("AttachRolePolicy", || request.clone().send()).await?;
+        self.settled("AttachRolePolicy", || request.clone().send())
+            .await?;
         let (region, account, fs) = {
             let st = s.state();
             (
@@ -149,7 +150,8 @@ impl AwsCloud {
             .role_name(&name)
             .policy_name(INLINE_POLICY)
             .policy_document(stack_policy(&region, &account, &stack, &fs));
-        self.settled("PutRolePolicy", || request.clone().send()).await?;
+        self.settled("PutRolePolicy", || request.clone().send())
+            .await?;
 
         s.progress(Some(0.3), format!("instance profile {name}"))?;
         let profile = self

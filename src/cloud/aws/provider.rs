@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::AwsCloud;
-use super::ec2_security::stack_groups;
 use super::ec2_network::ignore_gone;
+use super::ec2_security::stack_groups;
 use crate::cloud::boot;
 use crate::cloud::endpoints::{self, Endpoint, Endpoints};
 use crate::cloud::{

@@ -81,11 +81,25 @@ mod tests {
 
     #[test]
     fn only_missing_resources_are_waited_for() {
-        for code in ["InvalidGroup.NotFound", "NoSuchEntity", "LoadBalancerNotFound"] {
-            assert!(not_visible_yet(&classify("X", code, String::new())), "{code}");
+        for code in [
+            "InvalidGroup.NotFound",
+            "NoSuchEntity",
+            "LoadBalancerNotFound",
+        ] {
+            assert!(
+                not_visible_yet(&classify("X", code, String::new())),
+                "{code}"
+            );
         }
-        for code in ["DependencyViolation", "InvalidParameterValue", "AccessDenied"] {
-            assert!(!not_visible_yet(&classify("X", code, String::new())), "{code}");
+        for code in [
+            "DependencyViolation",
+            "InvalidParameterValue",
+            "AccessDenied",
+        ] {
+            assert!(
+                !not_visible_yet(&classify("X", code, String::new())),
+                "{code}"
+            );
         }
     }
 }

@@ -12,6 +12,29 @@ pub const ALB_HOURLY: f64 = 0.0225;
 pub const ALB_LCU_HOURLY: f64 = 0.008;
 /// Every public IPv4 address, attached or not, since February 2024.
 pub const IPV4_HOURLY: f64 = 0.005;
+/// The instance's root volume: 30 GB of gp3 at $0.08/GB-month (us-east-1),
+/// deleted with the instance. The GPU AMI's is larger (its snapshot's size).
+pub const ROOT_VOLUME_GB: f64 = 30.0;
+pub const GP3_GB_MONTH: f64 = 0.08;
+/// AWS Backup's warm storage for EFS recovery points, per GB-month; the daily
+/// points are incremental, so about the EFS's own size is kept.
+pub const BACKUP_GB_MONTH: f64 = 0.05;
+/// EFS elastic throughput, per GB read and per GB written.
+pub const ELASTIC_READ_GB: f64 = 0.03;
+pub const ELASTIC_WRITE_GB: f64 = 0.06;
+
+/// What an instance adds per hour besides its price: its public address and
+/// its root volume.
+pub fn instance_extras_hourly() -> f64 {
+    IPV4_HOURLY + ROOT_VOLUME_GB * GP3_GB_MONTH / HOURS_PER_MONTH
+}
+
+/// What the EFS costs a month besides storage: its backups, and elastic
+/// throughput assuming the whole EFS is read once a month (models loaded at
+/// boot) and a tenth of it written.
+pub fn efs_extras_monthly(efs_gb: f64) -> f64 {
+    efs_gb * (BACKUP_GB_MONTH + ELASTIC_READ_GB + 0.1 * ELASTIC_WRITE_GB)
+}
 /// An internet-facing ALB holds a public address in each of its two zones.
 const ALB_ADDRESSES: u32 = 2;
 /// When only the on-demand price is known, spot is assumed this much cheaper.
@@ -137,7 +160,7 @@ pub fn summarize(state: &DeploymentState, now: Timestamp) -> CostSummary {
     let closed_hours = cost.map_or(0.0, |c| c.closed_runtime_hours);
     let closed_cost = cost.map_or(0.0, |c| c.closed_instance_cost);
     let cost_to_date = closed_cost
-        + open_hours * (hourly_rate.unwrap_or(0.0) + IPV4_HOURLY)
+        + open_hours * (hourly_rate.unwrap_or(0.0) + instance_extras_hourly())
         + standing_cost(state, efs_monthly, alb_monthly, state.created_at, now);
 
     CostSummary {
@@ -177,7 +200,8 @@ fn standing_cost(
     } else {
         0.0
     };
-    (efs_monthly + alb_monthly) * hours / HOURS_PER_MONTH + alb_addresses * hours
+    let efs_extras = self::efs_monthly(state).map_or(0.0, |(_, gb, _)| efs_extras_monthly(gb));
+    (efs_monthly + efs_extras + alb_monthly) * hours / HOURS_PER_MONTH + alb_addresses * hours
 }
 
 /// The monthly estimate of the stack once all of `tier` runs: what a plan
@@ -218,11 +242,11 @@ pub fn spend_between(state: &DeploymentState, from: Timestamp, now: Timestamp) -
     let closed: f64 = cost.map_or(0.0, |c| {
         c.history
             .iter()
-            .map(|p| overlap(p.started_at, p.ended_at) * (p.hourly_rate + IPV4_HOURLY))
+            .map(|p| overlap(p.started_at, p.ended_at) * (p.hourly_rate + instance_extras_hourly()))
             .sum()
     });
     let open = match (c.hourly_rate, cost.and_then(|c| c.instance_start_time)) {
-        (Some(rate), Some(start)) => overlap(start, now) * (rate + IPV4_HOURLY),
+        (Some(rate), Some(start)) => overlap(start, now) * (rate + instance_extras_hourly()),
         _ => 0.0,
     };
     closed + open + standing_cost(state, c.efs_monthly, c.alb_monthly, from, now)
@@ -306,6 +330,38 @@ fn items(
             note: "no hourly charge; assumes traffic within the free tier (1 TB out, 10M requests a month)".into(),
         });
     }
+    if hourly_rate.is_some() {
+        let hourly = ROOT_VOLUME_GB * GP3_GB_MONTH / HOURS_PER_MONTH;
+        items.push(CostItem {
+            component: "root_volume",
+            hourly: Some(hourly),
+            monthly: hourly * HOURS_PER_MONTH,
+            estimate: false,
+            note: format!(
+                "{ROOT_VOLUME_GB:.0} GB gp3 at ${GP3_GB_MONTH}/GB-month, gone with the instance"
+            ),
+        });
+    }
+    if state.efs_id.is_some() {
+        items.push(CostItem {
+            component: "efs_backups",
+            hourly: None,
+            monthly: efs_gb * BACKUP_GB_MONTH,
+            estimate: true,
+            note: format!(
+                "AWS Backup recovery points, about the EFS's size, at ${BACKUP_GB_MONTH}/GB-month"
+            ),
+        });
+        items.push(CostItem {
+            component: "efs_elastic",
+            hourly: None,
+            monthly: efs_gb * (ELASTIC_READ_GB + 0.1 * ELASTIC_WRITE_GB),
+            estimate: true,
+            note: format!(
+                "elastic: ${ELASTIC_READ_GB}/GB read, ${ELASTIC_WRITE_GB}/GB written; assumes the EFS read once and a tenth written a month"
+            ),
+        });
+    }
     items
 }
 
@@ -319,7 +375,7 @@ pub fn close_instance_period(state: &mut DeploymentState, now: Timestamp) {
     if let Some(start) = cost.instance_start_time.take() {
         let hours = start.secs_until(now) / 3600.0;
         cost.closed_runtime_hours += hours;
-        cost.closed_instance_cost += hours * (rate + IPV4_HOURLY);
+        cost.closed_instance_cost += hours * (rate + instance_extras_hourly());
         cost.history.push(InstancePeriod {
             instance_id: state.instance_id.clone(),
             instance_type: cost.instance_type.clone(),

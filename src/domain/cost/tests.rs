@@ -33,17 +33,26 @@ fn seed_example_monthly_estimate() {
     assert_eq!(c.hourly_rate, Some(0.0125));
     // 0.0125 * 730 + 10 GB * 0.30 = 9.125 + 3.0 (seed 000 §8.3 says 14.125 with
     // 5 GB more), plus the public IPv4 address the seed predates: 0.005 * 730.
-    assert!((c.monthly_estimate - (12.125 + 3.65)).abs() < 1e-9);
+    // Plus the 30 GB gp3 root (2.40) and the EFS's backups and elastic
+    // throughput (10 GB * (0.05 + 0.03 + 0.1 * 0.06) = 0.86).
+    assert!((c.monthly_estimate - (12.125 + 3.65 + 2.40 + 0.86)).abs() < 1e-9);
     assert!((c.spot_saving_pct.unwrap() - 69.95).abs() < 0.01);
     assert!((c.spot_saving_monthly.unwrap() - (0.0416 - 0.0125) * 730.0).abs() < 1e-9);
     assert!((c.runtime_hours - 10.0).abs() < 1e-9);
-    let efs_part = 3.0 * 10.0 / 730.0;
-    let ipv4_part = 0.005 * 10.0;
-    assert!((c.cost_to_date - (0.125 + ipv4_part + efs_part)).abs() < 1e-9);
+    let efs_part = (3.0 + 0.86) * 10.0 / 730.0;
+    let instance_extras = (0.005 + 2.40 / 730.0) * 10.0;
+    assert!((c.cost_to_date - (0.125 + instance_extras + efs_part)).abs() < 1e-9);
     let items: Vec<(&str, bool)> = c.items.iter().map(|i| (i.component, i.estimate)).collect();
     assert_eq!(
         items,
-        [("instance", false), ("efs", false), ("public_ipv4", false)]
+        [
+            ("instance", false),
+            ("efs", false),
+            ("public_ipv4", false),
+            ("root_volume", false),
+            ("efs_backups", true),
+            ("efs_elastic", true),
+        ]
     );
 }
 
@@ -55,7 +64,7 @@ fn a_destroyed_stack_costs_only_its_kept_efs() {
     s.instance_id = None;
     let c = summarize(&s, t("2026-01-02T00:00:00Z"));
     assert_eq!(c.hourly_rate, None);
-    assert!((c.monthly_estimate - 3.0).abs() < 1e-9);
+    assert!((c.monthly_estimate - (3.0 + 0.86)).abs() < 1e-9);
     assert!(
         (c.runtime_hours - 2.0).abs() < 1e-9,
         "closed hours are kept"
@@ -109,8 +118,9 @@ fn each_instance_period_is_priced_at_its_own_rate_across_a_relaunch() {
     assert!(history[0].spot && (history[0].hourly_rate - 0.0125).abs() < 1e-12);
     let c = summarize(&s, now);
     assert!((c.runtime_hours - 5.0).abs() < 1e-9);
-    let instances = 2.0 * (0.0125 + 0.005) + 3.0 * (0.0416 + 0.005);
-    let efs = 3.0 * 5.5 / 730.0;
+    let extras = 0.005 + 2.40 / 730.0;
+    let instances = 2.0 * (0.0125 + extras) + 3.0 * (0.0416 + extras);
+    let efs = (3.0 + 0.86) * 5.5 / 730.0;
     assert!(
         (c.cost_to_date - (instances + efs)).abs() < 1e-9,
         "{}",
@@ -120,7 +130,7 @@ fn each_instance_period_is_priced_at_its_own_rate_across_a_relaunch() {
     assert!((whole - c.cost_to_date).abs() < 1e-9, "{whole}");
     // From 02:00 on only the on-demand period counts, plus EFS.
     let later = spend_between(&s, t("2026-01-01T02:00:00Z"), now);
-    let expected = 3.0 * (0.0416 + 0.005) + 3.0 * 3.5 / 730.0;
+    let expected = 3.0 * (0.0416 + extras) + (3.0 + 0.86) * 3.5 / 730.0;
     assert!((later - expected).abs() < 1e-9, "{later}");
     let series = accrued_series(&s, now, 4);
     assert!(series.windows(2).all(|w| w[0] <= w[1]), "{series:?}");
@@ -136,8 +146,12 @@ fn a_plan_counts_what_its_tier_will_create() {
     s.cost.as_mut().unwrap().instance_start_time = None;
     let now = t("2026-01-01T00:00:00Z");
     let dev = planned_monthly(&s, Tier::Dev, now);
-    // 9.125 instance + 3.65 IPv4 + 10 GB assumed * 0.30
-    assert!((dev - (9.125 + 3.65 + 3.0)).abs() < 1e-9, "{dev}");
+    // 9.125 instance + 3.65 IPv4 + 10 GB assumed * 0.30, the root volume
+    // and the EFS's backups and elastic throughput
+    assert!(
+        (dev - (9.125 + 3.65 + 3.0 + 2.40 + 0.86)).abs() < 1e-9,
+        "{dev}"
+    );
     let automation = planned_monthly(&s, Tier::Automation, now);
     let alb = (ALB_HOURLY + ALB_LCU_HOURLY + 2.0 * IPV4_HOURLY) * HOURS_PER_MONTH;
     assert!((automation - dev - alb).abs() < 1e-9, "{automation}");

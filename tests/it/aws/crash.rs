@@ -108,7 +108,9 @@ async fn a_deploy_cut_short_after_any_call_finishes_on_the_next_run() {
         let stack = format!("crash-{n}");
         let crash = CrashAfter::new(n);
         let made = crash.calls.clone();
-        let cut = h.deploy_with(&stack, Some(SharedInterceptor::new(crash))).await;
+        let cut = h
+            .deploy_with(&stack, Some(SharedInterceptor::new(crash)))
+            .await;
         assert_cut_short(&cut, n, made.load(Ordering::SeqCst), total);
 
         let state = h

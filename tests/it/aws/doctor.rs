@@ -298,3 +298,44 @@ fn set_quotas(h: &Harness, body: &str) {
         "{answer}"
     );
 }
+
+#[test]
+fn in_the_sandbox_there_is_no_account_to_check() {
+    let home = Home::new();
+    let report = home.json(&["--sandbox", "doctor", "--json"]);
+    let checks = report["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 1, "{report:#}");
+    assert_eq!(checks[0]["name"], "sandbox");
+    assert_eq!(checks[0]["status"], "ok");
+}
+
+#[test]
+fn without_credentials_the_identity_fails_and_doctor_exits_1() {
+    let home = Home::new();
+    let empty = home.path().join("no-aws");
+    std::fs::create_dir_all(&empty).expect("dir");
+    let out = home
+        .cmd()
+        .env("HOME", &empty)
+        .env("AWS_CONFIG_FILE", empty.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", empty.join("credentials"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .args(["doctor", "--json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let identity = check(&report, "identity");
+    assert_eq!(identity["status"], "failed", "{identity}");
+    assert!(
+        identity["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("No AWS credentials found")),
+        "{identity}"
+    );
+}

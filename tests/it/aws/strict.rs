@@ -16,11 +16,7 @@ use super::tiers::{distributions, load_balancers, target_groups};
 /// Every group id named by any group's rule, and the groups that exist.
 async fn dangling_references(sdk: &SdkConfig) -> Vec<String> {
     let ec2 = aws_sdk_ec2::Client::new(sdk);
-    let groups = ec2
-        .describe_security_groups()
-        .send()
-        .await
-        .expect("groups");
+    let groups = ec2.describe_security_groups().send().await.expect("groups");
     let exists: BTreeSet<&str> = groups
         .security_groups()
         .iter()
@@ -71,21 +67,50 @@ async fn assert_only_data_left(h: &Harness, stack: &str, keep_data: Option<(&str
     let iam = aws_sdk_iam::Client::new(&sdk);
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
     let cf = aws_sdk_cloudfront::Client::new(&sdk);
-    assert!(live_instances(&ec2, stack).await.is_empty(), "{stack}: instance left");
-    assert!(profiles(&iam, stack).await.is_empty(), "{stack}: profile left");
-    assert!(load_balancers(&elb, stack).await.is_empty(), "{stack}: ALB left");
-    assert!(target_groups(&elb, stack).await.is_empty(), "{stack}: target group left");
-    assert!(distributions(&cf, stack).await.is_empty(), "{stack}: distribution left");
-    assert_eq!(dangling_references(&sdk).await, Vec::<String>::new(), "dangling rules");
+    assert!(
+        live_instances(&ec2, stack).await.is_empty(),
+        "{stack}: instance left"
+    );
+    assert!(
+        profiles(&iam, stack).await.is_empty(),
+        "{stack}: profile left"
+    );
+    assert!(
+        load_balancers(&elb, stack).await.is_empty(),
+        "{stack}: ALB left"
+    );
+    assert!(
+        target_groups(&elb, stack).await.is_empty(),
+        "{stack}: target group left"
+    );
+    assert!(
+        distributions(&cf, stack).await.is_empty(),
+        "{stack}: distribution left"
+    );
+    assert_eq!(
+        dangling_references(&sdk).await,
+        Vec::<String>::new(),
+        "dangling rules"
+    );
     match keep_data {
         Some((fs, group)) => {
             assert_eq!(file_systems(&efs, stack).await, vec![fs.to_string()]);
             assert_eq!(tagged_group_ids(&ec2, stack).await, vec![group.to_string()]);
-            assert_eq!(secrets_left(&sdk, stack).await, 3, "secrets kept with the data");
+            assert_eq!(
+                secrets_left(&sdk, stack).await,
+                3,
+                "secrets kept with the data"
+            );
         }
         None => {
-            assert!(file_systems(&efs, stack).await.is_empty(), "{stack}: EFS left");
-            assert!(tagged_group_ids(&ec2, stack).await.is_empty(), "{stack}: group left");
+            assert!(
+                file_systems(&efs, stack).await.is_empty(),
+                "{stack}: EFS left"
+            );
+            assert!(
+                tagged_group_ids(&ec2, stack).await.is_empty(),
+                "{stack}: group left"
+            );
             assert_eq!(secrets_left(&sdk, stack).await, 0, "{stack}: secrets left");
         }
     }
@@ -96,7 +121,10 @@ async fn whole_life(tier: Tier, stack: &str) {
     let first = h.deploy_tier(stack, tier, None).await.expect("deploy");
     assert_eq!(first.status, StackStatus::Running);
     let again = h.deploy_tier(stack, tier, None).await.expect("re-run");
-    assert_eq!(again.instance_id, first.instance_id, "a re-run changes nothing");
+    assert_eq!(
+        again.instance_id, first.instance_id,
+        "a re-run changes nothing"
+    );
     assert_eq!(again.efs_id, first.efs_id);
 
     let ctx = h.context(h.cloud(None).await);
@@ -118,8 +146,14 @@ async fn whole_life(tier: Tier, stack: &str) {
         let sdk = h.sdk().await;
         let now = targets(&sdk, tg).await;
         let new = rolled.instance_id.clone().expect("instance");
-        assert!(now.contains(&new), "the rolled-back instance is the ALB's target: {now:?}");
-        assert_eq!(rolled.n8n_url, first.n8n_url, "n8n stays behind the load balancer");
+        assert!(
+            now.contains(&new),
+            "the rolled-back instance is the ALB's target: {now:?}"
+        );
+        assert_eq!(
+            rolled.n8n_url, first.n8n_url,
+            "n8n stays behind the load balancer"
+        );
     }
 
     let kept = h.destroy(stack, false).await;
@@ -166,7 +200,10 @@ async fn a_dev_deploy_and_destroy_finish_with_a_fifth_of_calls_faulted() {
     assert!(outcome.state.is_none(), "removed entirely");
     let faults = h.moto.configure(serde_json::json!({"fault_rate": 0.0}))["faults"].clone();
     let injected = faults["total_injected"].as_u64().unwrap_or_default();
-    eprintln!("faults injected: {injected} of {} calls: {}", faults["calls"], faults["injected"]);
+    eprintln!(
+        "faults injected: {injected} of {} calls: {}",
+        faults["calls"], faults["injected"]
+    );
     assert!(injected >= 10, "too few faults to mean anything: {faults}");
     assert_only_data_left(&h, stack, None).await;
     let sdk = h.sdk().await;
@@ -183,5 +220,8 @@ async fn a_dev_deploy_and_destroy_finish_with_a_fifth_of_calls_faulted() {
         .await
         .expect("instances");
     let launched: usize = all.reservations().iter().map(|r| r.instances().len()).sum();
-    assert_eq!(launched, 1, "one instance ever launched: retries never duplicated it");
+    assert_eq!(
+        launched, 1,
+        "one instance ever launched: retries never duplicated it"
+    );
 }
