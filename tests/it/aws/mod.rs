@@ -8,6 +8,7 @@ mod doctor;
 mod fakes;
 mod moto;
 mod permissions;
+mod recorder;
 mod strict;
 mod tiers;
 mod wizard;

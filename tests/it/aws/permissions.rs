@@ -5,59 +5,12 @@
 //! and every one of them must be in the policy.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
-
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 
 use geusemaker::cloud::aws::permissions;
 use geusemaker::domain::{StackStatus, Tier};
 
 use super::Harness;
-
-/// `(service, operation)` as the SDK's `Metadata` names them.
-type Operation = (String, String);
-
-/// Records every operation the SDK starts (once each).
-#[derive(Debug, Default, Clone)]
-struct Recorder(Arc<Mutex<BTreeSet<Operation>>>);
-
-impl Recorder {
-    fn take(&self) -> BTreeSet<Operation> {
-        std::mem::take(&mut *self.0.lock().expect("recorder"))
-    }
-
-    fn interceptor(&self) -> Option<SharedInterceptor> {
-        Some(SharedInterceptor::new(self.clone()))
-    }
-}
-
-impl Intercept for Recorder {
-    fn name(&self) -> &'static str {
-        "permission-recorder"
-    }
-
-    // The operation's metadata is in the bag from serialization on.
-    fn read_before_serialization(
-        &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let (service, name) = cfg
-            .load::<Metadata>()
-            .map_or(("?", "?"), |m| (m.service(), m.name()));
-        self.0
-            .lock()
-            .expect("recorder")
-            .insert((service.to_string(), name.to_string()));
-        Ok(())
-    }
-}
+use super::recorder::{Operation, Recorder};
 
 /// The IAM actions each operation needs, as the product sends it: with tags
 /// (`ec2:CreateTags`, `iam:TagRole`, ...), with an instance profile

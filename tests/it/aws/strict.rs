@@ -225,3 +225,26 @@ async fn a_dev_deploy_and_destroy_finish_with_a_fifth_of_calls_faulted() {
         "one instance ever launched: retries never duplicated it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpu_type_on_the_dev_tier_gets_the_gpu_ami_and_its_root_size() {
+    let h = Harness::start().await;
+    let mut request = Harness::request_for("gdev", Tier::Dev);
+    request.instance_type = "g4dn.xlarge".into();
+    let state = h.deploy_request(&request, None).await.expect("deploy");
+    let sdk = h.sdk().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let gpu_ami = ssm
+        .get_parameter()
+        .name("/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id")
+        .send()
+        .await
+        .expect("the GPU AMI's parameter")
+        .parameter()
+        .and_then(|p| p.value())
+        .map(str::to_string);
+    assert_eq!(
+        state.ami_id, gpu_ami,
+        "an NVIDIA type needs the GPU AMI's driver"
+    );
+}

@@ -4,14 +4,11 @@
 //! any call finishes on the next run with nothing duplicated or orphaned.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use aws_sdk_cloudfront::Client as CloudFront;
 use aws_sdk_elasticloadbalancingv2::Client as Elb;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeDeserializationInterceptorContextMut, BeforeSerializationInterceptorContextRef,
-};
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -24,39 +21,8 @@ use geusemaker::domain::{DeploymentState, StackStatus, Stage, Tier};
 
 use super::crash::{CrashAfter, assert_cut_short};
 use super::deploy::{file_systems, live_instances, profiles, tagged_group_ids};
+use super::recorder::Recorder;
 use super::{CALLER, Harness};
-
-/// Records the name of every operation the SDK starts, in order.
-#[derive(Debug, Default, Clone)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
-
-impl Recorder {
-    fn names(&self) -> Vec<String> {
-        self.0.lock().expect("recorder").clone()
-    }
-
-    fn interceptor(&self) -> Option<SharedInterceptor> {
-        Some(SharedInterceptor::new(self.clone()))
-    }
-}
-
-impl Intercept for Recorder {
-    fn name(&self) -> &'static str {
-        "recorder"
-    }
-
-    // The operation's metadata is in the bag from serialization on.
-    fn read_before_serialization(
-        &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let name = cfg.load::<Metadata>().map_or("?", |m| m.name()).to_string();
-        self.0.lock().expect("recorder").push(name);
-        Ok(())
-    }
-}
 
 fn elb_tagged(tags: &[aws_sdk_elasticloadbalancingv2::types::Tag], stack: &str) -> bool {
     tags.iter()
