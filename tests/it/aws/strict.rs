@@ -248,3 +248,91 @@ async fn a_gpu_type_on_the_dev_tier_gets_the_gpu_ami_and_its_root_size() {
         "an NVIDIA type needs the GPU AMI's driver"
     );
 }
+
+/// An instance of someone else's, tagged `Stack=<name>` but not managed.
+async fn foreign_instance(sdk: &SdkConfig, stack: &str) -> String {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let ssm = aws_sdk_ssm::Client::new(sdk);
+    let ami = ssm
+        .get_parameter()
+        .name("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")
+        .send()
+        .await
+        .expect("AL2023")
+        .parameter()
+        .and_then(|p| p.value())
+        .map(str::to_string)
+        .expect("an AMI");
+    let tag = aws_sdk_ec2::types::Tag::builder()
+        .key("Stack")
+        .value(stack)
+        .build();
+    let run = ec2
+        .run_instances()
+        .image_id(ami)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+                .tags(tag)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("someone else's instance");
+    run.instances()[0].instance_id().expect("id").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_elses_instance_tagged_with_the_stack_is_never_adopted_or_terminated() {
+    let h = Harness::start().await;
+    let sdk = h.sdk().await;
+    let theirs = foreign_instance(&sdk, "shared").await;
+    let state = h
+        .deploy_tier("shared", Tier::Dev, None)
+        .await
+        .expect("deploy");
+    assert_ne!(
+        state.instance_id.as_deref(),
+        Some(theirs.as_str()),
+        "adopted"
+    );
+    h.destroy("shared", true).await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let still = ec2
+        .describe_instances()
+        .instance_ids(&theirs)
+        .send()
+        .await
+        .expect("describe");
+    let state_name = still.reservations()[0].instances()[0]
+        .state()
+        .and_then(|s| s.name())
+        .cloned();
+    assert_eq!(
+        state_name,
+        Some(aws_sdk_ec2::types::InstanceStateName::Running),
+        "their instance survives our destroy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_of_the_stacks_name_that_is_not_ours_is_reported_not_used() {
+    let h = Harness::start().await;
+    let sdk = h.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    ec2.create_security_group()
+        .group_name("geusemaker-clash-instance")
+        .description("made by someone else")
+        .send()
+        .await
+        .expect("their group");
+    let err = h
+        .deploy_tier("clash", Tier::Dev, None)
+        .await
+        .expect_err("must refuse");
+    let text = err.to_string();
+    assert!(text.contains("GeuseMaker did not create it"), "{text}");
+}
