@@ -7,8 +7,6 @@ mod linked_roles;
 mod quotas;
 mod simulation;
 
-use aws_sdk_ec2::types::LocationType;
-
 use super::AwsCloud;
 use super::errors::{api_error, code_of};
 use super::tags::filter;
@@ -187,23 +185,9 @@ impl AwsCloud {
                 return (check, None);
             }
         };
-        let offered = self
-            .ec2
-            .describe_instance_type_offerings()
-            .location_type(LocationType::AvailabilityZone)
-            .filters(filter("instance-type", instance_type))
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeInstanceTypeOfferings", e));
-        let check = match offered {
-            Ok(o) => {
-                let mut zones: Vec<&str> = o
-                    .instance_type_offerings()
-                    .iter()
-                    .filter_map(|z| z.location())
-                    .collect();
-                zones.sort_unstable();
-                zones.dedup();
+        let check = match self.zones_offering(instance_type).await {
+            Ok(zones) => {
+                let zones: Vec<&str> = zones.iter().map(String::as_str).collect();
                 zones_check(instance_type, self.region(), &zones)
             }
             Err(e) => unverified_by(
