@@ -4,7 +4,9 @@
 # Progress is written as stage markers to /var/lib/geusemaker/stage, which
 # GeuseMaker reads over SSM: "<step> <time>" for each step done, and on a
 # failure one "failed:<line> <time> <what failed>". No secret is in this file,
-# and none is ever printed.
+# and none is ever printed or in a command's arguments. Run again as
+# `boot.sh secrets` (a unit before Docker, at each later boot), it only writes
+# the secrets' tmpfs anew.
 set -Eeuo pipefail
 # Command substitutions inherit set -e (bash 4.4+; AL2's 4.2 lacks the option,
 # so it may not stop the script: every secret read is checked explicitly).
@@ -14,8 +16,11 @@ STACK="{{STACK}}"
 REGION="{{REGION}}"
 EFS_ID="{{EFS_ID}}"
 SECRETS_PATH="{{SECRETS_PATH}}"
+OWNER_EMAIL="{{OWNER_EMAIL}}"
 MARKERS=/var/lib/geusemaker/stage
 COMPOSE_FILE=/opt/geusemaker/docker-compose.yml
+SECRETS=/run/geusemaker/secrets
+N8N=http://127.0.0.1:5678
 STEP="starting"
 
 mark() {
@@ -80,6 +85,75 @@ secret() {
   fi
 }
 
+# write_secrets: each container's secrets as files on a tmpfs (never on
+# disk), owned by the user it runs as: postgres 70, n8n 1000 (node). The
+# env files are read by compose, as root, for the containers whose images
+# take no file (n8n's encryption key, Qdrant's key, Crawl4AI's token).
+write_secrets() {
+  secret postgres-password POSTGRES_PASSWORD
+  secret n8n-encryption-key N8N_ENCRYPTION_KEY
+  secret qdrant-api-key QDRANT_API_KEY
+  secret crawl4ai-api-token CRAWL4AI_API_TOKEN
+  mkdir -p "$SECRETS"
+  mountpoint -q "$SECRETS" ||
+    mount -t tmpfs -o size=1m,mode=0700,nosuid,nodev,noexec tmpfs "$SECRETS"
+  umask 077
+  mkdir -p "$SECRETS/postgres" "$SECRETS/n8n"
+  # No newline after a value: n8n reads a _FILE byte for byte.
+  printf '%s' "$POSTGRES_PASSWORD" >"$SECRETS/postgres/postgres-password"
+  printf '%s' "$POSTGRES_PASSWORD" >"$SECRETS/n8n/postgres-password"
+  printf '{"qdrantApi":{"qdrantUrl":"http://qdrant:6333","apiKey":"%s"}}' \
+    "$QDRANT_API_KEY" >"$SECRETS/n8n/credentials-overwrite.json"
+  printf 'N8N_ENCRYPTION_KEY=%s\n' "$N8N_ENCRYPTION_KEY" >"$SECRETS/n8n.env"
+  printf 'QDRANT__SERVICE__API_KEY=%s\n' "$QDRANT_API_KEY" >"$SECRETS/qdrant.env"
+  printf 'CRAWL4AI_API_TOKEN=%s\n' "$CRAWL4AI_API_TOKEN" >"$SECRETS/crawl4ai.env"
+  umask 022
+  unset POSTGRES_PASSWORD N8N_ENCRYPTION_KEY QDRANT_API_KEY CRAWL4AI_API_TOKEN
+  chmod 0400 "$SECRETS"/*.env "$SECRETS"/*/*
+  chmod 0500 "$SECRETS/postgres" "$SECRETS/n8n"
+  chown -R 70:70 "$SECRETS/postgres"
+  chown -R 1000:1000 "$SECRETS/n8n"
+}
+
+# imds PATH: one IMDSv2 read; the token goes to curl on stdin, not argv.
+imds() {
+  local token
+  token=$(curl -fsS --max-time 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" \
+    http://169.254.169.254/latest/api/token) &&
+    printf 'X-aws-ec2-metadata-token: %s\n' "$token" |
+    curl -fsS --max-time 5 -H @- "http://169.254.169.254/latest/meta-data/$1"
+}
+
+# n8n_ready: n8n answers /healthz before its migrations are done, and
+# /healthz/readiness with 200 only once its database is ready.
+n8n_ready() {
+  curl -fsS -o /dev/null --max-time 5 "$N8N/healthz/readiness"
+}
+
+# setup_owner: n8n's owner, as the editor's first page makes it. The body is
+# built by printf (a builtin) and sent on stdin: the password is in no
+# process's arguments. An owner already there is left as it is.
+setup_owner() {
+  local out status
+  secret n8n-owner-password OWNER_PASSWORD
+  out=$(printf '{"email":"%s","firstName":"GeuseMaker","lastName":"Owner","password":"%s"}' \
+    "$OWNER_EMAIL" "$OWNER_PASSWORD" |
+    curl -sS --max-time 30 -w '\n%{http_code}' -H 'Content-Type: application/json' \
+      --data-binary @- "$N8N/rest/owner/setup") || out=$'\n000'
+  unset OWNER_PASSWORD
+  status=${out##*$'\n'}
+  case "$status" in
+    200) echo "n8n's owner is $OWNER_EMAIL" ;;
+    400)
+      case "$out" in
+        *"already setup"*) echo "n8n's owner was set up before; left as it is" >&2 ;;
+        *) fail "n8n: owner setup answered HTTP 400" ;;
+      esac
+      ;;
+    *) fail "n8n: owner setup answered HTTP $status" ;;
+  esac
+}
+
 # pull_once IMAGE: one pull; notes when Docker Hub refused for its rate limit.
 pull_once() {
   local out
@@ -101,7 +175,12 @@ pull() {
 }
 
 trap 'on_err $? $LINENO' ERR
-mkdir -p /var/lib/geusemaker /etc/geusemaker /opt/geusemaker
+mkdir -p /var/lib/geusemaker /opt/geusemaker
+if [ "${1:-}" = secrets ]; then
+  STEP="writing the secrets at boot"
+  write_secrets
+  exit 0
+fi
 mark cloud-init
 
 STEP="installing packages"
@@ -153,23 +232,13 @@ systemctl enable --now docker
 mark efs-mounted
 
 STEP="reading secrets"
-secret postgres-password POSTGRES_PASSWORD
-secret n8n-encryption-key N8N_ENCRYPTION_KEY
-secret crawl4ai-api-token CRAWL4AI_API_TOKEN
-umask 077
-printf '%s=%s\n' \
-  POSTGRES_PASSWORD "$POSTGRES_PASSWORD" \
-  DB_POSTGRESDB_PASSWORD "$POSTGRES_PASSWORD" \
-  N8N_ENCRYPTION_KEY "$N8N_ENCRYPTION_KEY" \
-  CRAWL4AI_API_TOKEN "$CRAWL4AI_API_TOKEN" >/etc/geusemaker/stack.env
-chmod 0600 /etc/geusemaker/stack.env
-umask 022
-unset POSTGRES_PASSWORD N8N_ENCRYPTION_KEY CRAWL4AI_API_TOKEN
+write_secrets
 mark secrets
 
 cat >"$COMPOSE_FILE" <<'COMPOSE'
 {{COMPOSE}}
 COMPOSE
+{{PUBLIC_ADDRESS}}
 STEP="checking the GPU"
 {{GPU_CHECK}}
 
@@ -179,7 +248,24 @@ for image in $IMAGES; do pull "$image"; done
 mark images-pulled
 
 STEP="starting the services"
+# Later boots: the secrets' tmpfs is written again before Docker starts.
+install -m 0700 "$0" /opt/geusemaker/boot.sh
+printf '%s\n' '[Unit]' 'Wants=network-online.target' 'After=network-online.target' \
+  'Before=docker.service' '[Service]' 'Type=oneshot' 'RemainAfterExit=yes' \
+  'ExecStart=/opt/geusemaker/boot.sh secrets' '[Install]' 'RequiredBy=docker.service' \
+  >/etc/systemd/system/geusemaker-secrets.service
+systemctl daemon-reload
+systemctl enable geusemaker-secrets.service
 docker compose -f "$COMPOSE_FILE" up -d
 mark compose-up
 {{OLLAMA_DEVICE}}
+
+STEP="setting up n8n's owner"
+for _ in $(seq 1 120); do
+  if n8n_ready; then break; fi
+  sleep 5
+done
+n8n_ready || fail "n8n: $N8N/healthz/readiness did not answer 200 within 10 minutes"
+setup_owner
+mark owner-ready
 echo "GeuseMaker stack $STACK is up"

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cloud;
 pub mod deploy;
 pub mod domain;
+pub mod http;
 pub mod logging;
 pub mod monitor;
 pub mod runtime;

@@ -109,6 +109,7 @@ impl Runtime {
                 let mut settings = AwsSettings::new(region, self.store.cache_dir());
                 settings.profile = self.profile.clone();
                 settings.endpoint_overrides = self.endpoint_overrides.clone();
+                settings.caller_cidr = caller_cidr_from_env()?;
                 let aws = AwsCloud::connect(settings, self.clock.clone(), Vec::new())
                     .await
                     .map_err(|e| RuntimeError::Aws(e.to_string()))?;
@@ -147,6 +148,17 @@ pub fn validate_region(region: &str) -> Result<(), RuntimeError> {
         Err(RuntimeError::BadInput(format!(
             "{region:?} is not an AWS region name; use one like us-east-1 or eu-west-2"
         )))
+    }
+}
+
+/// `GEUSEMAKER_CALLER_CIDR`: the caller's address when it is already known
+/// (behind a NAT whose address checkip does not see, or in tests).
+fn caller_cidr_from_env() -> Result<Option<crate::cloud::Cidr>, RuntimeError> {
+    match std::env::var("GEUSEMAKER_CALLER_CIDR") {
+        Ok(text) if !text.trim().is_empty() => crate::cloud::Cidr::parse(&text)
+            .map(Some)
+            .map_err(|e| RuntimeError::BadInput(format!("GEUSEMAKER_CALLER_CIDR: {e}"))),
+        _ => Ok(None),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Starting the dashboard: build the model from the store, wire the runner,
-//! signals and terminal, run the loop, and always restore the terminal.
+//! signals and terminal, run the loop, and always restore the terminal. A
+//! Session Manager shell (`S`) borrows the terminal between two loops.
 
 use std::io;
 use std::sync::Arc;
@@ -9,13 +10,15 @@ use crossterm::event::EventStream;
 use tokio::sync::mpsc;
 
 use super::clouds::Connect;
-use super::event_loop::{self, LoopOptions};
+use super::event_loop::{self, Exit, LoopOptions};
 use super::model::{Model, NoticeLevel, Offer, Overlay};
 use super::msg::Msg;
 use super::runner::{Runner, RunnerConfig, SANDBOX_HEALTH_INTERVAL};
 use super::terminal;
+use super::update::update;
 use crate::cloud::Cloud;
 use crate::cloud::sandbox::SandboxCloud;
+use crate::cloud::session_manager;
 use crate::domain::{Provider, StackName};
 use crate::runtime::Runtime;
 use crate::store::Brief;
@@ -37,22 +40,84 @@ pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
     forward_signals(tx);
 
     let mut terminal = terminal::enter()?;
-    let mut events = EventStream::new();
-    let result = event_loop::run(
-        &mut terminal,
-        &mut model,
-        &mut runner,
-        &mut rx,
-        &mut events,
-        rt.clock.as_ref(),
-        LoopOptions {
-            exit_after_first_frame,
-            ..LoopOptions::default()
-        },
-    )
-    .await;
+    let result = loop {
+        let mut events = EventStream::new();
+        let exit = event_loop::run(
+            &mut terminal,
+            &mut model,
+            &mut runner,
+            &mut rx,
+            &mut events,
+            rt.clock.as_ref(),
+            LoopOptions {
+                exit_after_first_frame,
+                ..LoopOptions::default()
+            },
+        )
+        .await;
+        match exit {
+            Ok(Exit::Shell { stack, command }) => {
+                // Its reader thread would take the shell's keys: stop it.
+                drop(events);
+                let ended = match shell(&mut terminal, stack, &command).await {
+                    Ok(msg) => msg,
+                    Err(e) => break Err(e),
+                };
+                for effect in update(&mut model, ended) {
+                    runner.perform(effect);
+                }
+            }
+            Ok(Exit::Quit) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
     terminal::restore();
     result
+}
+
+/// Run the Session Manager shell on the real terminal, then take the
+/// screen back. Its end (or why it could not start) comes back as a message.
+async fn shell(terminal: &mut terminal::Tui, stack: String, command: &[String]) -> io::Result<Msg> {
+    let missing = session_manager::missing_tools();
+    if !missing.is_empty() || command.is_empty() {
+        let result = Err(format!(
+            "{} not found on PATH; S shows the command and how to install it",
+            missing.join(" and ")
+        ));
+        return Ok(Msg::ShellEnded {
+            stack,
+            result,
+            missing,
+        });
+    }
+    terminal::suspend();
+    eprintln!(
+        "geusemaker: a shell on {stack} through Session Manager; `exit` comes back to the dashboard."
+    );
+    // Out of raw mode, Ctrl-C signals the whole foreground group, this
+    // process too: take SIGINT while the shell runs (it resets on exec, so
+    // the child keeps its own).
+    #[cfg(unix)]
+    let _interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    let argv = command.to_vec();
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .status()
+    })
+    .await;
+    terminal::resume(terminal)?;
+    let result = match status {
+        Ok(Ok(status)) if status.success() => Ok(format!("the shell on {stack} ended")),
+        Ok(Ok(status)) => Err(format!("the session ended: {status}")),
+        Ok(Err(e)) => Err(format!("could not run {}: {e}", command[0])),
+        Err(e) => Err(format!("the shell's task failed: {e}")),
+    };
+    Ok(Msg::ShellEnded {
+        stack,
+        result,
+        missing,
+    })
 }
 
 fn initial_model(rt: &Runtime) -> Model {
@@ -63,6 +128,8 @@ fn initial_model(rt: &Runtime) -> Model {
     model.auto_rollback = rt.settings.auto_rollback_on_failure;
     model.log_capacity = rt.settings.ui_preferences.log_buffer_lines.max(100);
     model.budget_action = rt.settings.budget_action;
+    model.aws_profile = rt.profile.clone();
+    model.session_tools_missing = session_manager::missing_tools();
     model.logs.capacity = model.log_capacity;
     // Before the first frame, so it shows the stacks rather than a spinner:
     // briefs of every stack, and the full state of the one selected. The
@@ -85,7 +152,7 @@ fn initial_model(rt: &Runtime) -> Model {
             {
                 *first = full;
             }
-            super::update::update(&mut model, Msg::StacksLoaded { stacks, problems });
+            update(&mut model, Msg::StacksLoaded { stacks, problems });
         }
         Err(e) => model_notice(&mut model, NoticeLevel::Error, e.to_string()),
     }

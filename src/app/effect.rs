@@ -5,11 +5,13 @@ use std::collections::BTreeSet;
 
 use crate::cloud::DeployRequest;
 use crate::cloud::sandbox::Fault;
+use crate::deploy::access::AccessChange;
 use crate::domain::StackName;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
-    Deploy(DeployRequest),
+    /// Boxed: a request is large, and effects are moved around often.
+    Deploy(Box<DeployRequest>),
     Destroy {
         stack: StackName,
         delete_data: bool,
@@ -32,6 +34,24 @@ pub enum Effect {
     },
     /// Put text on the clipboard through the terminal (OSC 52).
     CopyToClipboard(String),
+    /// Read one of the stack's secrets and put it on the clipboard (OSC 52).
+    /// The value goes from the cloud to the terminal; only `Msg::SecretCopied`
+    /// (the name) comes back.
+    CopySecret {
+        stack: String,
+        name: &'static str,
+    },
+    /// Change who may reach the stack's n8n (answered by `Msg::AccessChanged`).
+    SetAccess {
+        stack: StackName,
+        change: AccessChange,
+    },
+    /// Leave the screen to the Session Manager shell `command` until it
+    /// ends. The event loop does this (it owns the terminal), not the runner.
+    Shell {
+        stack: String,
+        command: Vec<String>,
+    },
     /// Look something up for the deploy wizard (answered by `Msg::Found`).
     Lookup(Query),
 }

@@ -11,6 +11,7 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::effect::Effect;
 use super::model::Model;
 use super::msg::Msg;
 use super::runner::Runner;
@@ -27,6 +28,17 @@ pub const TICK: Duration = Duration::from_secs(1);
 const ANIMATION: Duration = Duration::from_millis(100);
 /// Messages handled per wake before drawing, so a flood cannot starve the screen.
 const DRAIN_MAX: usize = 512;
+
+/// Why the loop returned.
+#[derive(Debug, PartialEq)]
+pub enum Exit {
+    Quit,
+    /// Hand the terminal to a Session Manager shell, then loop again.
+    Shell {
+        stack: String,
+        command: Vec<String>,
+    },
+}
 
 pub struct LoopOptions {
     pub exit_after_first_frame: bool,
@@ -51,7 +63,7 @@ pub async fn run<B, S>(
     events: &mut S,
     clock: &dyn Clock,
     options: LoopOptions,
-) -> io::Result<()>
+) -> io::Result<Exit>
 where
     B: Backend,
     B::Error: std::error::Error + Send + Sync + 'static,
@@ -74,7 +86,7 @@ where
             dirty = false;
             last_frame = Some(Instant::now());
             if options.exit_after_first_frame {
-                return Ok(());
+                return Ok(Exit::Quit);
             }
             if !started {
                 runner.sync(&subscriptions(model));
@@ -82,7 +94,7 @@ where
             }
         }
         if model.should_quit {
-            return Ok(());
+            return Ok(Exit::Quit);
         }
         let next_frame = last_frame.map_or_else(Instant::now, |t| t + FRAME);
         let first = tokio::select! {
@@ -97,13 +109,19 @@ where
             _ = tokio::time::sleep_until(next_frame), if dirty => None,
         };
         let Some(first) = first else { continue };
-        apply(model, runner, first);
+        if let Some(exit) = apply(model, runner, first) {
+            return Ok(exit);
+        }
         // Only the channel is drained here. Polling the terminal's event
         // stream outside `select!` would leave its wake-up with a waker that
         // wakes nobody, and the next key would wait for the tick (up to 1 s).
         for _ in 0..DRAIN_MAX {
             match rx.try_recv() {
-                Ok(msg) => apply(model, runner, msg),
+                Ok(msg) => {
+                    if let Some(exit) = apply(model, runner, msg) {
+                        return Ok(exit);
+                    }
+                }
                 Err(_) => break,
             }
         }
@@ -111,12 +129,19 @@ where
     }
 }
 
-fn apply(model: &mut Model, runner: &mut Runner, msg: Msg) {
+/// Update, hand the effects to the runner, keep the subscriptions; a shell
+/// is the caller's to run (it owns the terminal), so it ends the loop.
+fn apply(model: &mut Model, runner: &mut Runner, msg: Msg) -> Option<Exit> {
+    let mut exit = None;
     for effect in update(model, msg) {
-        runner.perform(effect);
+        match effect {
+            Effect::Shell { stack, command } => exit = Some(Exit::Shell { stack, command }),
+            other => runner.perform(other),
+        }
     }
     runner.sync(&subscriptions(model));
     runner.pace_logs(log_pace(model));
+    exit
 }
 
 fn from_event(event: Event) -> Option<Msg> {
@@ -124,5 +149,84 @@ fn from_event(event: Event) -> Option<Msg> {
         Event::Key(key) => Some(Msg::Key(key)),
         Event::Resize(w, h) => Some(Msg::Resize(w, h)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::app::runner::RunnerConfig;
+    use crate::domain::time::SystemClock;
+    use crate::domain::{DeploymentState, Provider, StackStatus, Tier};
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn s_ends_the_loop_with_the_shell_to_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut state =
+            DeploymentState::new("demo", Tier::Dev, "eu-west-1", Provider::Aws, clock.now());
+        state.status = StackStatus::Running;
+        state.instance_id = Some("i-0123456789abcdef0".into());
+        state.efs_id = Some("fs-0123456789abcdef0".into());
+        store.save(&state).unwrap();
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut runner = Runner::new(
+            tx,
+            RunnerConfig {
+                ctx: Err("no cloud in this test".into()),
+                region: "eu-west-1".into(),
+                connect: None,
+                sandbox: None,
+                store,
+                clock: clock.clone(),
+                health_interval: Duration::from_secs(3600),
+                policy: crate::monitor::policy::Policy::default(),
+            },
+        );
+        let mut model = Model::new(Provider::Aws, "eu-west-1".into(), clock.now());
+        update(
+            &mut model,
+            Msg::StacksLoaded {
+                stacks: vec![state],
+                problems: vec![],
+            },
+        );
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let shell = Event::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT));
+        let mut events =
+            futures_util::stream::iter([Ok(shell)]).chain(futures_util::stream::pending());
+        let options = LoopOptions {
+            tick: Duration::from_secs(3600),
+            ..LoopOptions::default()
+        };
+        let run = run(
+            &mut terminal,
+            &mut model,
+            &mut runner,
+            &mut rx,
+            &mut events,
+            clock.as_ref(),
+            options,
+        );
+        let exit = tokio::time::timeout(Duration::from_secs(10), run)
+            .await
+            .expect("the loop ended")
+            .unwrap();
+        let command =
+            crate::cloud::session_manager::start_session(&model.stacks[0], None, None).unwrap();
+        assert_eq!(
+            exit,
+            Exit::Shell {
+                stack: "demo".into(),
+                command
+            }
+        );
     }
 }

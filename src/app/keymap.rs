@@ -34,6 +34,14 @@ pub enum Action {
     CycleWindow,
     SaveLogs,
     CopyLine,
+    /// Who can reach what on the selected stack.
+    Exposure,
+    /// A Session Manager shell on the selected stack's instance.
+    Shell,
+    /// The `forward` command of the Health pane's service.
+    Forward,
+    /// Pick one of the selected stack's secrets to copy.
+    CopySecret,
     Back,
 }
 
@@ -69,7 +77,7 @@ const fn ctrl(c: char) -> Key {
 pub enum Scope {
     Global,
     Pane(Pane),
-    /// Panes that scroll (stacks, logs).
+    /// Panes with a cursor (stacks, services) or that scroll (logs).
     Lists,
 }
 
@@ -91,7 +99,7 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::Down,
         scope: Scope::Lists,
         short: "down",
-        help: "Next stack / scroll logs down",
+        help: "Next stack or service / scroll logs down",
         in_footer: false,
     },
     Binding {
@@ -99,7 +107,7 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::Up,
         scope: Scope::Lists,
         short: "up",
-        help: "Previous stack / scroll logs up",
+        help: "Previous stack or service / scroll logs up",
         in_footer: false,
     },
     Binding {
@@ -107,7 +115,7 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::Top,
         scope: Scope::Lists,
         short: "top",
-        help: "First stack / oldest log line",
+        help: "First stack or service / oldest log line",
         in_footer: false,
     },
     Binding {
@@ -115,7 +123,7 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::Bottom,
         scope: Scope::Lists,
         short: "end",
-        help: "Last stack / newest log line, following again",
+        help: "Last stack or service / newest line; follows again",
         in_footer: false,
     },
     Binding {
@@ -264,6 +272,14 @@ pub const KEYMAP: &[Binding] = &[
         in_footer: false,
     },
     Binding {
+        keys: &[key('f')],
+        action: Action::Forward,
+        scope: Scope::Pane(Pane::Health),
+        short: "forward",
+        help: "Forward the service here: the command (y copies it)",
+        in_footer: true,
+    },
+    Binding {
         keys: &[key('n')],
         action: Action::NewStack,
         scope: Scope::Global,
@@ -320,6 +336,30 @@ pub const KEYMAP: &[Binding] = &[
         in_footer: false,
     },
     Binding {
+        keys: &[key('x')],
+        action: Action::Exposure,
+        scope: Scope::Global,
+        short: "exposure",
+        help: "Who can reach what, and n8n as seen from here",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('S')],
+        action: Action::Shell,
+        scope: Scope::Global,
+        short: "shell",
+        help: "A shell on the instance, over Session Manager",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('C')],
+        action: Action::CopySecret,
+        scope: Scope::Global,
+        short: "secret",
+        help: "Copy a secret to the clipboard; never shown",
+        in_footer: true,
+    },
+    Binding {
         keys: &[special(KeyCode::Esc)],
         action: Action::Back,
         scope: Scope::Global,
@@ -350,7 +390,7 @@ impl Scope {
         match self {
             Scope::Global => true,
             Scope::Pane(p) => p == pane,
-            Scope::Lists => matches!(pane, Pane::Stacks | Pane::Logs),
+            Scope::Lists => matches!(pane, Pane::Stacks | Pane::Health | Pane::Logs),
         }
     }
 }
@@ -428,104 +468,4 @@ pub fn first_label(b: &Binding) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn press(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, mods)
-    }
-
-    #[test]
-    fn vim_keys_and_arrows_move_in_lists() {
-        for code in [KeyCode::Char('j'), KeyCode::Down] {
-            assert_eq!(
-                action_for(&press(code, KeyModifiers::NONE), Pane::Stacks),
-                Some(Action::Down)
-            );
-        }
-        assert_eq!(
-            action_for(&press(KeyCode::Char('k'), KeyModifiers::NONE), Pane::Logs),
-            Some(Action::Up)
-        );
-        assert_eq!(
-            action_for(&press(KeyCode::Char('G'), KeyModifiers::SHIFT), Pane::Logs),
-            Some(Action::Bottom)
-        );
-    }
-
-    #[test]
-    fn pane_keys_apply_only_in_their_pane() {
-        let d = press(KeyCode::Char('d'), KeyModifiers::NONE);
-        assert_eq!(action_for(&d, Pane::Stacks), Some(Action::Destroy));
-        assert_eq!(action_for(&d, Pane::Health), None);
-        let ctrl_d = press(KeyCode::Char('d'), KeyModifiers::CONTROL);
-        assert_eq!(action_for(&ctrl_d, Pane::Logs), Some(Action::PageDown));
-    }
-
-    #[test]
-    fn tab_cycles_and_ctrl_c_quits_everywhere() {
-        assert_eq!(
-            action_for(&press(KeyCode::Tab, KeyModifiers::NONE), Pane::Cost),
-            Some(Action::FocusNext)
-        );
-        assert_eq!(
-            action_for(&press(KeyCode::BackTab, KeyModifiers::SHIFT), Pane::Cost),
-            Some(Action::FocusPrev)
-        );
-        assert_eq!(
-            action_for(
-                &press(KeyCode::Char('c'), KeyModifiers::CONTROL),
-                Pane::Logs
-            ),
-            Some(Action::Quit)
-        );
-    }
-
-    #[test]
-    fn no_key_is_bound_twice_in_one_pane() {
-        use strum::IntoEnumIterator;
-        // A pane's own key may shadow a global one (n in Logs is a search
-        // jump), and then comes first in the table; nothing else repeats.
-        for pane in Pane::iter() {
-            for global in [false, true] {
-                let mut seen = Vec::new();
-                let bindings = KEYMAP
-                    .iter()
-                    .filter(|b| b.scope.applies_to(pane) && (b.scope == Scope::Global) == global);
-                for b in bindings {
-                    for k in b.keys {
-                        assert!(!seen.contains(k), "{k:?} bound twice in {pane}");
-                        seen.push(*k);
-                    }
-                }
-            }
-        }
-        let shadowing = |k: Key| {
-            KEYMAP
-                .iter()
-                .position(|b| b.scope == Scope::Pane(Pane::Logs) && b.keys.contains(&k))
-        };
-        let global_n = KEYMAP.iter().position(|b| b.action == Action::NewStack);
-        assert!(
-            shadowing(key('n')) < global_n,
-            "the pane's n is found first"
-        );
-    }
-
-    #[test]
-    fn footer_shows_the_focused_panes_keys_first() {
-        let keys: Vec<_> = footer(Pane::Logs).iter().map(|b| b.action).collect();
-        assert_eq!(keys[0], Action::ToggleFollow);
-        assert!(keys.contains(&Action::Quit));
-        assert!(!keys.contains(&Action::Destroy));
-        assert!(
-            !keys.contains(&Action::NewStack),
-            "n is a search jump in Logs: the footer must not offer it as new"
-        );
-        assert!(
-            footer(Pane::Stacks)
-                .iter()
-                .any(|b| b.action == Action::NewStack)
-        );
-    }
-}
+mod tests;

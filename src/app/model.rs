@@ -1,12 +1,14 @@
 //! Everything the dashboard shows, and nothing it does.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use ratatui_textarea::TextArea;
 use strum::{Display, EnumIter, IntoEnumIterator};
 
 pub use super::log_view::{DEFAULT_LOG_CAPACITY, LogView, LogWindow};
+use crate::cloud::Cidr;
 use crate::cloud::sandbox::Fault;
+use crate::domain::exposure::OutsideHealth;
 use crate::domain::stage::OperationKind;
 use crate::domain::{DeploymentState, Provider, Service, Tier, Timestamp};
 
@@ -14,6 +16,12 @@ use crate::domain::{DeploymentState, Provider, Service, Tier, Timestamp};
 pub const HEALTH_HISTORY: usize = 40;
 /// How long a notice stays in the header.
 pub const NOTICE_SECS: f64 = 8.0;
+/// How a sweep's note (and the outside view's error) starts when n8n is
+/// healthy inside but not reachable from this machine.
+pub const UNREACHABLE: &str = "unreachable from here:";
+/// The secrets every stack keeps, as the picker lists them. Only their
+/// names ever reach the model.
+pub use crate::domain::secrets::SECRET_NAMES;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Display, EnumIter)]
 pub enum Pane {
@@ -60,10 +68,12 @@ pub struct HealthPoint {
     pub latency_ms: Option<u64>,
 }
 
-/// Live probe history of one stack, per service.
+/// Live probe history of one stack, per service (the inside view), and the
+/// latest outside view this process saw.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HealthHistory {
     pub points: HashMap<Service, VecDeque<HealthPoint>>,
+    pub outside: Option<OutsideHealth>,
 }
 
 impl HealthHistory {
@@ -99,6 +109,30 @@ pub enum Offer {
         request: Box<crate::cloud::DeployRequest>,
         reason: String,
     },
+    /// Healthy inside, unreachable from here because this machine's address
+    /// is not allowed: add its /32.
+    Access {
+        stack: String,
+        cidr: Cidr,
+        reason: String,
+    },
+}
+
+/// A command to run outside the dashboard (a shell, a forward): what it is,
+/// the command itself (`y` copies it), and what it needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandDialog {
+    pub title: String,
+    pub intro: String,
+    pub command: String,
+    pub details: Vec<String>,
+}
+
+/// Which secret of the stack to copy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecretPicker {
+    pub stack: String,
+    pub selected: usize,
 }
 
 #[derive(Debug)]
@@ -111,6 +145,13 @@ pub enum Overlay {
     ConfirmRollback(String),
     Faults(FaultMenu),
     Offer(Offer),
+    /// Who can reach what on the stack, scrolled down `scroll` rows.
+    Exposure {
+        stack: String,
+        scroll: u16,
+    },
+    Command(Box<CommandDialog>),
+    Secrets(SecretPicker),
 }
 
 #[derive(Debug)]
@@ -135,6 +176,17 @@ pub struct Model {
     /// Rows the help overlay is scrolled down.
     pub help_scroll: u16,
     pub health: HashMap<String, HealthHistory>,
+    /// The service the Health pane points at (`Service::ALL` index), for `f`.
+    pub health_cursor: usize,
+    /// The AWS CLI and Session Manager plugin, where missing on this machine
+    /// (looked up at start: `update` does no I/O).
+    pub session_tools_missing: Vec<&'static str>,
+    /// The AWS profile the commands shown for a shell or forward name.
+    pub aws_profile: Option<String>,
+    /// Addresses the user declined to allow, by stack: not offered again.
+    pub access_declined: HashSet<(String, String)>,
+    /// Stacks whose allowed CIDRs are being changed.
+    pub access_pending: HashSet<String>,
     /// Operations this process is running, by stack.
     pub busy: HashMap<String, OperationKind>,
     /// Spot interruptions under way, by stack.
@@ -167,6 +219,11 @@ impl Model {
             budget_action: crate::domain::budget::BudgetAction::Warn,
             help_scroll: 0,
             health: HashMap::new(),
+            health_cursor: 0,
+            session_tools_missing: Vec::new(),
+            aws_profile: None,
+            access_declined: HashSet::new(),
+            access_pending: HashSet::new(),
             busy: HashMap::new(),
             spot_notices: HashMap::new(),
             overlay: None,
@@ -203,6 +260,11 @@ impl Model {
     /// Something on screen moves on its own (a spinner): redraw often.
     pub fn is_animating(&self) -> bool {
         matches!(&self.overlay, Some(Overlay::Wizard(w)) if w.loading())
+    }
+
+    /// The service the Health pane's cursor is on.
+    pub fn health_service(&self) -> Service {
+        Service::ALL[self.health_cursor.min(Service::ALL.len() - 1)]
     }
 
     pub fn current_notice(&self) -> Option<&Notice> {

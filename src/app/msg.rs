@@ -44,6 +44,24 @@ pub enum Msg {
         error: bool,
         text: String,
     },
+    /// `Effect::SetAccess` ended: the new set, or why not.
+    AccessChanged {
+        stack: String,
+        result: Result<String, String>,
+    },
+    /// `Effect::CopySecret` ended. Only the name comes back, never the value.
+    SecretCopied {
+        stack: String,
+        name: &'static str,
+        result: Result<(), String>,
+    },
+    /// The Session Manager shell ended (the dashboard is back), or could not
+    /// start; `missing` is the tools found missing just now.
+    ShellEnded {
+        stack: String,
+        result: Result<String, String>,
+        missing: Vec<&'static str>,
+    },
     /// The answer to a wizard `Query`.
     Found(Found),
     /// SIGTERM, SIGHUP, or the input stream ended.

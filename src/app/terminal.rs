@@ -25,6 +25,20 @@ pub fn enter() -> io::Result<Tui> {
     Terminal::new(CrosstermBackend::new(stdout)).inspect_err(|_| restore())
 }
 
+/// Give the terminal back for a while (a shell): the normal screen, cooked
+/// mode, a cursor. `resume` takes it again.
+pub fn suspend() {
+    restore();
+}
+
+/// Take the terminal again after `suspend`, and redraw everything.
+pub fn resume(terminal: &mut Tui) -> io::Result<()> {
+    enable_raw_mode()?;
+    io::stdout().execute(EnterAlternateScreen)?;
+    io::stdout().execute(crossterm::cursor::Hide)?;
+    terminal.clear()
+}
+
 /// Leave the alternate screen and raw mode; safe to call more than once.
 pub fn restore() {
     let _ = disable_raw_mode();

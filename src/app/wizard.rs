@@ -98,7 +98,7 @@ pub enum NetworkRow<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter)]
 pub enum AccessField {
     AllowCidr,
-    SshCidr,
+    OwnerEmail,
     Certificate,
 }
 
@@ -139,7 +139,7 @@ pub struct Wizard {
     pub caller: Option<Lookup<Cidr>>,
     pub access_field: AccessField,
     pub allow_cidr: TextArea<'static>,
-    pub ssh_cidr: TextArea<'static>,
+    pub owner_email: TextArea<'static>,
     pub certificate: TextArea<'static>,
     pub options_field: OptionsField,
     pub auto_rollback: bool,
@@ -204,7 +204,7 @@ impl Wizard {
             caller: None,
             access_field: AccessField::AllowCidr,
             allow_cidr: placeholder("your public IP /32"),
-            ssh_cidr: placeholder("none: SSH stays closed"),
+            owner_email: placeholder("owner@STACK.local"),
             certificate: placeholder("none: HTTP only"),
             options_field: OptionsField::AutoRollback,
             auto_rollback: defaults.auto_rollback,

@@ -51,8 +51,8 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// List the stacks in the state directory
     List,
-    /// Show one stack's state
-    Status(StackArg),
+    /// Show one stack's state, its exposure and both views of its health
+    Status(StatusArgs),
     /// Show the stack's container logs
     Logs(LogsArgs),
     /// Show what the stack costs
@@ -67,6 +67,65 @@ pub enum Command {
     Budget(BudgetArgs),
     /// Check that this AWS account is ready for a deploy (exit 1 when a check fails)
     Doctor(super::doctor::DoctorArgs),
+    /// Who may reach the stack's n8n: list, add, remove or set its CIDRs
+    Access(AccessArgs),
+    /// Forward an internal service (postgres, qdrant, ollama, crawl4ai) to localhost over SSM
+    Forward(ForwardArgs),
+    /// Open a shell on the stack's instance over SSM (Session Manager)
+    Shell(StackArg),
+    /// Print one of the stack's secrets, read from SSM Parameter Store, after confirming
+    Secret(SecretArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// Check both views of health now, instead of showing the last recorded sweep
+    #[arg(long)]
+    pub live: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("change").args(["list", "add", "remove", "set"]))]
+pub struct AccessArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// Show the allowed CIDRs (the default)
+    #[arg(long)]
+    pub list: bool,
+    /// Admit this CIDR too
+    #[arg(long, value_name = "CIDR")]
+    pub add: Option<String>,
+    /// Stop admitting this CIDR
+    #[arg(long, value_name = "CIDR")]
+    pub remove: Option<String>,
+    /// Admit exactly these CIDRs (comma-separated); every other is revoked
+    #[arg(long, value_name = "CIDR,...")]
+    pub set: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForwardArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// postgres, qdrant, ollama, crawl4ai (or n8n)
+    #[arg(value_enum)]
+    pub service: Service,
+    /// The port on this machine (default: the service's own)
+    #[arg(long, value_name = "P", value_parser = clap::value_parser!(u16).range(1..))]
+    pub local_port: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// postgres-password, n8n-encryption-key, n8n-owner-password, qdrant-api-key, crawl4ai-api-token
+    pub name: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -122,12 +181,29 @@ pub struct DeployArgs {
     /// Minutes the services may take to come up before the rollback (1-120)
     #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(1..=120))]
     pub rollback_timeout: Option<u32>,
-    /// Open the service ports to this CIDR instead of your own public IP /32
+    /// Admit this CIDR to n8n instead of your own public IP /32 (a new
+    /// stack only: change a running one's with `access`)
     #[arg(long, value_name = "CIDR")]
     pub allow_cidr: Option<String>,
-    /// Open SSH (22) to this CIDR; closed otherwise
-    #[arg(long, value_name = "CIDR")]
+    /// Removed: no port 22 is opened; use `geusemaker-tui shell STACK` (SSM)
+    #[arg(long, value_name = "CIDR", hide = true)]
     pub ssh_cidr: Option<String>,
+    /// Your DNS name for n8n on the automation tier, covered by --certificate-arn;
+    /// point it (a CNAME) at the load balancer
+    #[arg(long, value_name = "NAME")]
+    pub domain: Option<String>,
+    /// Open the automation tier's load balancer to the internet (HTTPS only;
+    /// needs --certificate-arn and --domain)
+    #[arg(long, conflicts_with = "public_webhooks")]
+    pub public: bool,
+    /// Let the internet reach /webhook* only; the rest stays the allowed CIDRs'
+    /// (HTTPS only; needs --certificate-arn and --domain)
+    #[arg(long)]
+    pub public_webhooks: bool,
+    /// The n8n owner's e-mail (default: owner@STACK.local); the password is
+    /// the secret n8n-owner-password
+    #[arg(long, value_name = "EMAIL")]
+    pub owner_email: Option<String>,
     /// Allow the expensive instance families (p4, p5, inf2, trn1)
     #[arg(long)]
     pub allow_expensive: bool,

@@ -1,5 +1,6 @@
 //! The headless CLI: the same operations as the dashboard, for scripts and CI.
 
+mod access;
 pub mod args;
 mod cost;
 mod doctor;
@@ -8,6 +9,8 @@ mod logs;
 mod operations;
 mod output;
 mod progress;
+mod secret;
+mod ssm_session;
 mod status;
 mod watch;
 
@@ -90,7 +93,7 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Deploy(args) => operations::deploy(rt, args, json).await,
         Command::Destroy(args) => operations::destroy(rt, args, json).await,
         Command::List => status::list(rt, json),
-        Command::Status(args) => status::status(rt, &args.stack, json),
+        Command::Status(args) => status::status(rt, &args, json).await,
         Command::Logs(args) => logs::logs(rt, args, json).await,
         Command::Cost(args) => cost::cost(rt, &args.stack, json),
         Command::Fault(args) => fault::fault(rt, args, json),
@@ -98,6 +101,10 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Rollback(args) => watch::rollback(rt, args, json).await,
         Command::Monitor(args) => watch::monitor(rt, args, json).await,
         Command::Doctor(args) => doctor::doctor(rt, args, json).await,
+        Command::Access(args) => access::access(rt, args, json).await,
+        Command::Forward(args) => ssm_session::forward(rt, args, json).await,
+        Command::Shell(args) => ssm_session::shell(rt, args, json).await,
+        Command::Secret(args) => secret::secret(rt, args, json).await,
     }
 }
 

@@ -8,6 +8,7 @@ use crate::deploy::plan::Plan;
 use crate::deploy::{self, OperationError};
 use crate::domain::budget::Budget;
 use crate::domain::cost::dollars;
+use crate::domain::exposure::Publish;
 use crate::domain::{StackName, StackStatus, Tier};
 use crate::runtime::Runtime;
 
@@ -78,10 +79,23 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
             .transpose()
             .map_err(Failure::bad_input)
     };
+    if args.ssh_cidr.is_some() {
+        return Err(Failure::bad_input(
+            "--ssh-cidr is gone: no port 22 is opened and no key pair is set; \
+             open a shell with `geusemaker-tui shell STACK` (SSM Session Manager)",
+        ));
+    }
+    let publish = match (args.public, args.public_webhooks) {
+        (true, _) => Publish::Public,
+        (_, true) => Publish::PublicWebhooks,
+        _ => Publish::Private,
+    };
     let options = DeployOptions {
         vpc_id: args.vpc_id.clone(),
         allow_cidr: cidr(&args.allow_cidr)?,
-        ssh_cidr: cidr(&args.ssh_cidr)?,
+        publish,
+        domain: args.domain.clone(),
+        owner_email: args.owner_email.clone(),
         allow_expensive: args.allow_expensive,
         fallback_on_demand: args.fallback_on_demand,
         certificate_arn: args.certificate_arn.clone(),
@@ -202,6 +216,22 @@ fn print_plan(plan: &Plan) {
         println!("  Budget {}/month: {verdict}", dollars(budget.monthly_usd));
     }
     println!("  destroy keeps {}", plan.destroy_keeps.join(" and "));
+    println!("  Exposure");
+    for row in &plan.exposure {
+        let note = row
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        println!(
+            "    {:<13} {:>5} {:<7} {} from {}{note}",
+            row.listener,
+            row.port,
+            row.over,
+            row.serves,
+            row.from.join(", ")
+        );
+    }
 }
 
 /// Ask on the terminal; without one, refuse: scripts must say --yes.

@@ -1,14 +1,19 @@
-//! `list` and `status`: read the state store, never the cloud.
+//! `list` and `status`: read the state store; `status --live` also checks
+//! both views of health now.
 
 use crate::domain::cost::{self, dollars};
 use crate::domain::stage::OperationResult;
 use crate::domain::time::{format_age, format_elapsed};
-use crate::domain::{DeploymentState, StackName, StackStatus};
+use crate::domain::{DeploymentState, StackStatus};
 use crate::runtime::Runtime;
 use crate::ui::symbols;
 
+use super::args::StatusArgs;
 use super::output::{self, money_per_month, print_json, print_text, table};
 use super::{Failure, load_existing};
+use crate::domain::exposure;
+use crate::monitor::health;
+use crate::monitor::policy::record_samples;
 
 pub fn list(rt: &Runtime, json: bool) -> Result<(), Failure> {
     let listing = rt.store.list_brief()?;
@@ -76,15 +81,46 @@ fn note(state: &DeploymentState) -> String {
     }
 }
 
-pub fn status(rt: &Runtime, stack: &StackName, json: bool) -> Result<(), Failure> {
-    let mut state = load_existing(rt, stack)?;
+pub async fn status(rt: &Runtime, args: &StatusArgs, json: bool) -> Result<(), Failure> {
+    let mut state = load_existing(rt, &args.stack)?;
     let now = rt.clock.now();
     // As of now, not as of the last write.
     state.budget_status = crate::domain::budget::check(&state, now);
-    if json {
-        return print_json(&state);
+    let live = if args.live {
+        let cloud = rt.cloud_in(state.region()).await?;
+        Some(health::check(cloud.as_ref(), &state, now).await)
+    } else {
+        None
+    };
+    if let Some(check) = &live {
+        if let Ok(samples) = &check.inside {
+            state.services = record_samples(&state.services, samples, now, false);
+        }
+        if check.outside.is_some() {
+            state.outside = check.outside.clone();
+        }
     }
-    print_text(&describe(&state, now))
+    if json {
+        let mut value = serde_json::to_value(&state)
+            .map_err(|e| Failure::failed(format!("could not write JSON: {e}")))?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "exposure".into(),
+                serde_json::json!(exposure::exposure(&state)),
+            );
+            if let Some(Err(why)) = live.as_ref().map(|c| &c.inside) {
+                object.insert("inside_error".into(), serde_json::json!(why));
+            }
+        }
+        return print_json(&value);
+    }
+    let mut text = describe(&state, now);
+    if let Some(Err(why)) = live.as_ref().map(|c| &c.inside) {
+        text.push_str(&format!("\n  inside    could not be read: {why}"));
+    }
+    text.push_str("\n\nexposure\n");
+    text.push_str(&super::access::exposure_table(&state));
+    print_text(&text)
 }
 
 fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
@@ -146,7 +182,20 @@ fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
                 )
             })
             .collect();
-        out.push(format!("  services  {}", services.join("  ")));
+        out.push(format!("  inside    {}", services.join("  ")));
+    }
+    if let Some(o) = &s.outside {
+        let how = match (o.reachable, o.response_time_ms, &o.error) {
+            (true, Some(ms), _) => format!("reachable {ms}ms"),
+            (true, None, _) => "reachable".into(),
+            (false, _, Some(why)) => why.clone(),
+            (false, _, None) => "unreachable".into(),
+        };
+        out.push(format!(
+            "  outside   {} {how} ({})",
+            o.url,
+            format_age(o.at.secs_until(now))
+        ));
     }
     if let Some(b) = &s.budget_status {
         out.push(format!(

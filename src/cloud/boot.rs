@@ -7,13 +7,15 @@ use std::fmt;
 use crate::domain::Tier;
 
 /// Every tier's markers, in the order the script writes them.
-pub const BOOT_MARKERS: [&str; 6] = [
+pub const BOOT_MARKERS: [&str; 7] = [
     "cloud-init",
     "packages",
     "efs-mounted",
     "secrets",
     "images-pulled",
     "compose-up",
+    // n8n's owner exists: no outside visitor can claim it.
+    "owner-ready",
 ];
 
 /// The gpu tier's last marker says where Ollama ended up running.
@@ -108,10 +110,17 @@ mod tests {
 
     const FILE: &str = "cloud-init 2026-11-23T10:00:00Z\npackages 2026-11-23T10:01:00Z\n\
         efs-mounted 2026-11-23T10:01:10Z\nsecrets 2026-11-23T10:01:11Z\n\
-        images-pulled 2026-11-23T10:03:00Z\ncompose-up 2026-11-23T10:03:20Z\n";
+        images-pulled 2026-11-23T10:03:00Z\ncompose-up 2026-11-23T10:03:20Z\n\
+        owner-ready 2026-11-23T10:04:10Z\n";
 
     #[test]
-    fn a_dev_boot_is_done_at_compose_up() {
+    fn a_dev_boot_is_done_once_the_owner_is_set_up() {
+        let before_owner = FILE.replace("owner-ready 2026-11-23T10:04:10Z\n", "");
+        assert_eq!(
+            markers_done(Tier::Dev, &before_owner).len(),
+            marker_total(Tier::Dev) - 1,
+            "compose up is not the end: n8n has no owner yet"
+        );
         assert_eq!(markers_done(Tier::Dev, FILE).len(), marker_total(Tier::Dev));
         assert_eq!(
             markers_done(Tier::Dev, "cloud-init x\n"),

@@ -26,6 +26,10 @@ pub enum CloudError {
     Refused(String),
     #[error("{what} did not finish within {secs:.0}s")]
     Timeout { what: String, secs: f64 },
+    /// Healthy on the instance, but not reachable from this machine: a
+    /// reason to look at the network, never to roll back.
+    #[error("{0}")]
+    Unreachable(String),
     #[error("could not record the stack's state: {0}")]
     State(#[from] StoreError),
 }

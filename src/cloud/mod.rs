@@ -9,8 +9,10 @@ pub mod aws;
 pub mod boot;
 pub mod endpoints;
 pub mod error;
+pub mod inside;
 pub mod sandbox;
 pub mod session;
+pub mod session_manager;
 
 use async_trait::async_trait;
 
@@ -42,8 +44,12 @@ pub struct DeployOptions {
     pub subnet_id: Option<String>,
     /// Open the service ports to this CIDR instead of the caller's own /32.
     pub allow_cidr: Option<Cidr>,
-    /// Open SSH to this CIDR; closed otherwise.
-    pub ssh_cidr: Option<Cidr>,
+    /// How far the automation tier's ALB is open beyond the allowed CIDRs.
+    pub publish: crate::domain::exposure::Publish,
+    /// The user's DNS name for n8n, covered by `certificate_arn`.
+    pub domain: Option<String>,
+    /// The n8n owner's e-mail (default: `owner@STACK.local`).
+    pub owner_email: Option<String>,
     /// Allow the expensive instance families (p4, p5, inf2, trn1).
     pub allow_expensive: bool,
     /// Without spot capacity, launch on-demand rather than fail.
@@ -73,10 +79,11 @@ impl DeployOptions {
             }
             if !tier.has_load_balancer() {
                 return Err(format!(
-                    "the {tier} tier has no load balancer to put a certificate on; use the automation or gpu tier"
+                    "the {tier} tier has no load balancer to put a certificate on; use the automation tier"
                 ));
             }
         }
+        self.check_exposure(tier)?;
         let ids = [
             (&self.ami_id, "ami-", "an AMI"),
             (&self.vpc_id, "vpc-", "a VPC"),
@@ -100,6 +107,81 @@ impl DeployOptions {
         }
         Ok(())
     }
+}
+
+impl DeployOptions {
+    /// Certificates, domains and publishing, each refused with its reason.
+    fn check_exposure(&self, tier: Tier) -> Result<(), String> {
+        use crate::domain::exposure::Publish;
+        let cert = self.certificate_arn.is_some();
+        if tier == Tier::Gpu && cert {
+            return Err(
+                "the gpu tier serves HTTPS from CloudFront's own certificate: CloudFront \
+                 checks an origin's certificate against the origin's DNS name, which is the \
+                 ALB's, not on your certificate (and a viewer certificate must be in us-east-1); \
+                 deploy without --certificate-arn"
+                    .into(),
+            );
+        }
+        if let Some(domain) = &self.domain {
+            if !is_dns_name(domain) {
+                return Err(format!("{domain:?} is not a DNS name like n8n.example.com"));
+            }
+            if tier != Tier::Automation || !cert {
+                return Err(
+                    "--domain needs the automation tier and --certificate-arn for a certificate covering it".into(),
+                );
+            }
+        }
+        if tier == Tier::Automation && cert && self.domain.is_none() {
+            return Err(
+                "the ALB's own DNS name (…elb.amazonaws.com) is not on your certificate, so \
+                 browsers would refuse it: pass --domain n8n.example.com, a name your certificate \
+                 covers, and point it (a CNAME) at the ALB"
+                    .into(),
+            );
+        }
+        if self.publish != Publish::Private && !(tier == Tier::Automation && cert) {
+            return Err(
+                "--public and --public-webhooks open the automation tier's load balancer to \
+                 the internet, over HTTPS only: they need --tier automation, --certificate-arn \
+                 and --domain"
+                    .into(),
+            );
+        }
+        if let Some(email) = &self.owner_email
+            && !is_email(email)
+        {
+            return Err(format!(
+                "{email:?} is not an e-mail address n8n accepts (name@example.com)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_dns_name(name: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    name.len() <= 253 && name.contains('.') && name.split('.').all(label)
+}
+
+/// Plain enough to go into n8n's owner setup and a shell script unquoted.
+pub fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
+    local_ok && is_dns_name(domain)
 }
 
 fn is_certificate_arn(arn: &str) -> bool {
@@ -172,6 +254,24 @@ impl Cidr {
 
     pub fn is_open_to_world(&self) -> bool {
         self.0.ends_with("/0")
+    }
+
+    /// Whether `other` (an address or a block) lies within this block.
+    pub fn contains(&self, other: &Cidr) -> bool {
+        let parts = |c: &Cidr| -> Option<(u32, u32)> {
+            let (addr, bits) = c.0.split_once('/')?;
+            let addr: std::net::Ipv4Addr = addr.parse().ok()?;
+            Some((u32::from(addr), bits.parse().ok()?))
+        };
+        let (Some((net, bits)), Some((addr, other_bits))) = (parts(self), parts(other)) else {
+            return false;
+        };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
+        other_bits >= bits && (net & mask) == (addr & mask)
     }
 }
 
@@ -268,6 +368,23 @@ pub trait Cloud: Send + Sync {
     }
     /// Where to probe each service of the stack.
     async fn service_endpoints(&self, state: &DeploymentState) -> CloudResult<Endpoints>;
+    /// The HTTP client of the outside probes, when this cloud has its own
+    /// (an extra CA); else the process's.
+    fn http(&self) -> Option<&crate::http::Http> {
+        None
+    }
+    /// Docker's own view of each container, read on the instance: the view
+    /// a rollback follows.
+    async fn inside_health(
+        &self,
+        state: &DeploymentState,
+    ) -> CloudResult<Vec<inside::ContainerHealth>>;
+    /// Make the rules that admit n8n say exactly `cidrs` (adding what is
+    /// new and revoking what is not in the set), and record the set.
+    async fn set_access(&self, s: &mut Session, cidrs: &[Cidr]) -> CloudResult<()>;
+    /// One of the stack's secrets, read from this machine (never through a
+    /// command on the instance, whose output is kept).
+    async fn read_secret(&self, state: &DeploymentState, name: &str) -> CloudResult<String>;
     async fn prices(&self, region: &str, instance_type: &str) -> CloudResult<Prices>;
     /// The VPCs of the region with their subnets, default first.
     async fn discover_networks(&self, region: &str) -> CloudResult<Vec<NetworkChoice>>;
@@ -312,6 +429,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_block_contains_its_addresses_only() {
+        let block = Cidr::parse("198.51.100.0/24").unwrap();
+        assert!(block.contains(&Cidr::parse("198.51.100.7/32").unwrap()));
+        assert!(!block.contains(&Cidr::parse("198.51.101.7/32").unwrap()));
+        assert!(!block.contains(&Cidr::parse("198.51.0.0/16").unwrap()));
+        assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(&block));
+    }
+
+    #[test]
     fn instance_type_names() {
         for ok in ["t3.medium", "g4dn.xlarge", "m7i-flex.large", "p5.48xlarge"] {
             assert!(is_instance_type(ok), "{ok}");
@@ -351,7 +477,26 @@ mod tests {
         let cert = with(|o| {
             o.certificate_arn = Some("arn:aws:acm:us-east-1:123456789012:certificate/abc".into())
         });
-        assert!(cert.check(Tier::Automation).is_ok());
+        assert!(
+            cert.check(Tier::Automation)
+                .unwrap_err()
+                .contains("--domain")
+        );
+        assert!(cert.check(Tier::Gpu).unwrap_err().contains("CloudFront"));
+        let mut named = cert.clone();
+        named.domain = Some("n8n.example.com".into());
+        assert!(named.check(Tier::Automation).is_ok());
+        let public = with(|o| o.publish = crate::domain::exposure::Publish::Public);
+        assert!(
+            public
+                .check(Tier::Automation)
+                .unwrap_err()
+                .contains("HTTPS only")
+        );
+        named.publish = crate::domain::exposure::Publish::PublicWebhooks;
+        assert!(named.check(Tier::Automation).is_ok());
+        let bad_mail = with(|o| o.owner_email = Some("me@$(reboot)".into()));
+        assert!(bad_mail.check(Tier::Dev).unwrap_err().contains("e-mail"));
         assert!(
             cert.check(Tier::Dev)
                 .unwrap_err()

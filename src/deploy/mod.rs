@@ -2,6 +2,7 @@
 //! records every step in the state file as it happens, and leaves one line in
 //! the audit log.
 
+pub mod access;
 mod destroy;
 mod pipeline;
 pub mod plan;

@@ -4,6 +4,7 @@
 use crate::cloud::session::StateSink;
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 use crate::domain::cost;
+use crate::domain::exposure::Publish;
 use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
 use crate::domain::state::{CostTracking, DeploymentConfig};
 use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
@@ -211,6 +212,13 @@ async fn roll_back_if_stuck(
     if !after_launch || !ctx.auto_rollback || s.state().instance_id.is_none() {
         return failure;
     }
+    // Healthy inside and only unreachable from here: replacing the instance
+    // would not help; the stack stays, and the monitor sees it healthy.
+    if let OperationError::Stage { source, .. } = &failure
+        && matches!(**source, CloudError::Unreachable(_))
+    {
+        return failure;
+    }
     match failure {
         OperationError::Stage {
             stage,
@@ -260,7 +268,10 @@ fn check_compatible(state: &DeploymentState, req: &DeployRequest) -> Result<(), 
     Ok(())
 }
 
-fn config_of(previous: Option<DeploymentConfig>, req: &DeployRequest) -> DeploymentConfig {
+pub(super) fn config_of(
+    previous: Option<DeploymentConfig>,
+    req: &DeployRequest,
+) -> DeploymentConfig {
     let mut config = previous.unwrap_or_default();
     config.stack_name = Some(req.stack.to_string());
     config.tier = Some(req.tier);
@@ -276,5 +287,23 @@ fn config_of(previous: Option<DeploymentConfig>, req: &DeployRequest) -> Deploym
     if let Some(minutes) = req.options.rollback_timeout_minutes {
         config.rollback_timeout_minutes = Some(minutes);
     }
+    // Exposure choices stay as first made unless given again; the allowed
+    // CIDRs are the Security stage's (and `access`'s) alone.
+    let options = &req.options;
+    if options.certificate_arn.is_some() {
+        config.certificate_arn = options.certificate_arn.clone();
+    }
+    if options.domain.is_some() {
+        config.domain = options.domain.clone();
+    }
+    if options.publish != Publish::Private || config.publish.is_none() {
+        config.publish = Some(options.publish);
+    }
+    if let Some(email) = &options.owner_email {
+        config.owner_email = Some(email.clone());
+    }
+    config
+        .owner_email
+        .get_or_insert_with(|| super::user_data::default_owner_email(req.stack.as_str()));
     config
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::cloud::{DeployRequest, Prices};
 use crate::domain::budget::Budget;
 use crate::domain::cost::{self, CostItem};
+use crate::domain::exposure::{self, ExposureRow};
 use crate::domain::state::CostTracking;
 use crate::domain::{DeploymentState, OperationKind, Stage, Timestamp};
 
@@ -27,6 +28,8 @@ pub struct Plan {
     /// The estimate is over the budget: deploy refuses without --over-budget.
     pub over_budget: bool,
     pub destroy_keeps: Vec<String>,
+    /// Who will reach what once deployed.
+    pub exposure: Vec<ExposureRow>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -99,7 +102,9 @@ pub fn make(
             })
         })
         .collect();
+    let exposure = planned_exposure(&state, req);
     Plan {
+        exposure,
         stack: req.stack.to_string(),
         tier: req.tier.to_string(),
         region: req.region.clone(),
@@ -115,6 +120,24 @@ pub fn make(
             format!("the secrets under /geusemaker/{}/", req.stack),
         ],
     }
+}
+
+/// The exposure the deploy will set up: the stack's own CIDR set when it
+/// has one (a redeploy keeps it), else the one the request gives.
+fn planned_exposure(state: &DeploymentState, req: &DeployRequest) -> Vec<ExposureRow> {
+    let mut planned = state.clone();
+    planned.tier = Some(req.tier);
+    let mut config = super::pipeline::config_of(planned.config.take(), req);
+    if config.allowed_cidrs.is_empty() {
+        config.allowed_cidrs = vec![
+            req.options
+                .allow_cidr
+                .as_ref()
+                .map_or("your public IP /32".to_string(), |c| c.to_string()),
+        ];
+    }
+    planned.config = Some(config);
+    exposure::exposure(&planned)
 }
 
 fn resources(
@@ -142,11 +165,6 @@ fn resources(
         .allow_cidr
         .as_ref()
         .map_or("your public IP /32".to_string(), |c| c.to_string());
-    let ssh = req
-        .options
-        .ssh_cidr
-        .as_ref()
-        .map_or(String::new(), |c| format!(", SSH from {c}"));
     match stage {
         Stage::Network => {
             let subnet = req
@@ -175,15 +193,21 @@ fn resources(
         Stage::Security => vec![
             item(
                 has(|s| s.security_group_id.as_ref()),
-                format!(
-                    "security group geusemaker-{stack}-instance: service ports from {cidr}{ssh}"
-                ),
+                format!("security group geusemaker-{stack}-instance: n8n's port only, from {cidr}"),
             ),
             item(
                 has(|s| s.efs_security_group_id.as_ref()),
                 format!("security group geusemaker-{stack}-efs: NFS from the instance only"),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(req.tier.has_load_balancer().then(|| {
+            item(
+                has(|s| s.alb_security_group_id.as_ref()),
+                format!("security group geusemaker-{stack}-alb: what the exposure below says"),
+            )
+        }))
+        .collect(),
         Stage::Storage => vec![item(
             has(|s| s.efs_id.as_ref()),
             format!("encrypted EFS geusemaker-{stack} with a mount target in 2 zones, backups on"),
@@ -195,13 +219,13 @@ fn resources(
             ),
             item(
                 has(|s| s.secrets_path.as_ref()),
-                format!("3 SecureString parameters under /geusemaker/{stack}/"),
+                format!("5 SecureString parameters under /geusemaker/{stack}/"),
             ),
         ],
         Stage::Instance => vec![item(
             has(|s| s.instance_id.as_ref()),
             format!(
-                "{market} {} instance, IMDSv2, encrypted gp3 root",
+                "{market} {} instance, IMDSv2 (hop limit 1), encrypted gp3 root",
                 req.instance_type
             ),
         )],
@@ -215,10 +239,6 @@ fn resources(
                 item(
                     has(|s| s.alb_arn.as_ref()),
                     "internet-facing Application Load Balancer in 2 zones".into(),
-                ),
-                item(
-                    has(|s| s.alb_security_group_id.as_ref()),
-                    format!("security group geusemaker-{stack}-alb"),
                 ),
                 item(
                     has(|s| s.target_group_arn.as_ref()),
@@ -276,11 +296,11 @@ mod tests {
                 "Security",
                 "EFS",
                 "IAM+secrets",
-                "Instance",
-                "ALB"
+                "ALB",
+                "Instance"
             ]
         );
-        let alb = &plan.stages[5].resources;
+        let alb = &plan.stages[4].resources;
         assert!(alb.iter().all(|r| r.action == "create"));
         assert!(alb[0].what.contains("Application Load Balancer"));
         let components: Vec<&str> = plan.costs.iter().map(|c| c.component).collect();
@@ -302,6 +322,9 @@ mod tests {
             "rounded to cents"
         );
         assert!(!plan.over_budget);
+        let world: Vec<_> = plan.exposure.iter().filter(|r| r.is_world_open()).collect();
+        assert!(world.is_empty(), "{world:?}");
+        assert_eq!(plan.exposure[0].from, ["your public IP /32"]);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The last two deploy stages: the instance boots (user-data stage markers),
-//! then every service answers its health check.
+//! then every service is healthy inside (Docker's healthchecks) and n8n
+//! answers from here through its public path.
 
 use std::time::Instant;
 
 use crate::cloud::{BootProgress, CloudError, CloudResult, Session};
 use crate::domain::DeploymentState;
 use crate::monitor::policy::record_samples;
-use crate::monitor::probe;
+use crate::monitor::{health, probe};
 
 use super::Context;
 
@@ -64,50 +65,75 @@ fn boot_stopped(boot: &BootProgress) -> Option<CloudError> {
     )))
 }
 
+/// Docker on the instance reports containers: compose is up.
 async fn services_answer(ctx: &Context, state: &DeploymentState) -> CloudResult<bool> {
-    let endpoints = ctx.cloud.service_endpoints(state).await?;
-    let samples = probe::probe_all(&endpoints).await;
-    Ok(samples.iter().all(|p| {
-        matches!(
-            p.outcome,
-            probe::ProbeOutcome::Ready | probe::ProbeOutcome::NotReady(_)
-        )
-    }))
+    Ok(ctx
+        .cloud
+        .inside_health(state)
+        .await
+        .is_ok_and(|containers| !containers.is_empty()))
 }
 
+/// Every service healthy inside, and n8n reachable the way its users reach
+/// it (over HTTPS where its URL is).
 pub async fn wait_for_health(ctx: &Context, s: &mut Session) -> CloudResult<()> {
-    let endpoints = ctx.cloud.service_endpoints(s.state()).await?;
     let started = Instant::now();
     loop {
-        let samples = probe::probe_all(&endpoints).await;
         let now = s.now();
+        let check = health::check(ctx.cloud.as_ref(), s.state(), now).await;
+        let samples = check.inside.clone().unwrap_or_default();
         let ready = samples
             .iter()
             .filter(|p| p.outcome == probe::ProbeOutcome::Ready)
             .count();
-        let waiting: Vec<_> = samples
+        let mut waiting: Vec<String> = samples
             .iter()
             .filter(|p| p.outcome != probe::ProbeOutcome::Ready)
-            .map(|p| p.service.name())
+            .map(|p| p.service.name().to_string())
             .collect();
-        let detail = if waiting.is_empty() {
-            format!("{ready}/5 healthy")
-        } else {
-            format!("{ready}/5 healthy, waiting for {}", waiting.join(", "))
+        if check.inside_healthy() && !check.outside_reachable() && check.outside.is_some() {
+            waiting.push("n8n from here".into());
+        }
+        let detail = match &check.inside {
+            Err(why) => format!("waiting for the instance's view: {why}"),
+            Ok(_) if waiting.is_empty() => format!("{ready}/5 healthy, n8n reachable"),
+            Ok(_) => format!("{ready}/5 healthy, waiting for {}", waiting.join(", ")),
         };
-        s.record(|st| st.services = record_samples(&st.services, &samples, now, true))?;
-        s.progress(Some(ready as f64 / samples.len().max(1) as f64), detail)?;
-        if ready == samples.len() {
+        let outside = check.outside.clone();
+        s.record(|st| {
+            if !samples.is_empty() {
+                st.services = record_samples(&st.services, &samples, now, true);
+            }
+            if outside.is_some() {
+                st.outside = outside;
+            }
+        })?;
+        s.progress(Some(ready as f64 / 5.0), detail)?;
+        if check.inside_healthy() && (check.outside.is_none() || check.outside_reachable()) {
             return Ok(());
         }
         if let Err(e) = check_timeout(ctx, started, "the services' health checks") {
-            let why: Vec<_> = samples
-                .iter()
-                .filter_map(|p| p.error().map(|e| format!("{} ({e})", p.service)))
-                .collect();
-            return Err(CloudError::Refused(format!("{e}: {}", why.join(", "))));
+            let why = format!("{e}: {}", why_not_healthy(&check));
+            return Err(match check.unreachable_from_here() {
+                Some(_) => CloudError::Unreachable(why),
+                None => CloudError::Refused(why),
+            });
         }
         tokio::time::sleep(ctx.timing.poll).await;
+    }
+}
+
+fn why_not_healthy(check: &health::HealthCheck) -> String {
+    if let Some(why) = check.unreachable_from_here() {
+        return format!("the services are healthy on the instance, but n8n is {why}");
+    }
+    match &check.inside {
+        Err(why) => format!("the instance's own view could not be read ({why})"),
+        Ok(samples) => samples
+            .iter()
+            .filter_map(|p| p.error().map(|e| format!("{} ({e})", p.service)))
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -279,6 +305,18 @@ mod tests {
             unreachable!()
         }
         async fn service_endpoints(&self, _: &DeploymentState) -> CloudResult<Endpoints> {
+            unreachable!()
+        }
+        async fn inside_health(
+            &self,
+            _: &DeploymentState,
+        ) -> CloudResult<Vec<crate::cloud::inside::ContainerHealth>> {
+            unreachable!()
+        }
+        async fn set_access(&self, _: &mut Session, _: &[Cidr]) -> CloudResult<()> {
+            unreachable!()
+        }
+        async fn read_secret(&self, _: &DeploymentState, _: &str) -> CloudResult<String> {
             unreachable!()
         }
         async fn prices(&self, _: &str, _: &str) -> CloudResult<Prices> {

@@ -3,9 +3,11 @@
 pub mod budget;
 pub mod cost;
 pub mod doctor;
+pub mod exposure;
 pub mod lenient;
 pub mod list_prices;
 pub mod regions;
+pub mod secrets;
 pub mod service;
 pub mod settings;
 pub mod stack_name;

@@ -65,15 +65,15 @@ impl Tier {
             Stage::Security,
             Stage::Storage,
             Stage::Identity,
-            Stage::Instance,
         ];
+        // The edge before the instance: n8n starts knowing its public URL.
         if self.has_load_balancer() {
             stages.push(Stage::LoadBalancer);
         }
         if self.has_cdn() {
             stages.push(Stage::Cdn);
         }
-        stages.extend([Stage::Services, Stage::Health]);
+        stages.extend([Stage::Instance, Stage::Services, Stage::Health]);
         stages
     }
 

@@ -1,15 +1,16 @@
 //! Health probes, run from the machine running GeuseMaker: HTTP readiness
-//! endpoints, and a PostgreSQL startup handshake (which, unlike a TCP connect,
-//! tells "starting up" from "ready", as `pg_isready` does).
+//! endpoints (through the product's client, src/http.rs), n8n as its users
+//! reach it (its URL, http or https), and a PostgreSQL startup handshake
+//! (which, unlike a TCP connect, tells "starting up" from "ready", as
+//! `pg_isready` does).
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures_util::future::join_all;
-use http_body_util::Empty;
-use hyper::Request;
-use hyper_util::rt::TokioIo;
+use reqwest::header::{CONNECTION, HOST, HeaderValue, LOCATION};
+use reqwest::{Client, Response, Url};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -17,6 +18,7 @@ use crate::cloud::{Endpoint, Endpoints};
 use crate::domain::Service;
 use crate::domain::service::ProbeKind;
 use crate::domain::state::ServiceStatus;
+use crate::http::{self, Http};
 
 /// What a probe found, before any policy is applied.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,19 +76,217 @@ pub async fn probe(service: Service, endpoint: &Endpoint, timeout: Duration) -> 
     let started = Instant::now();
     let attempt = async {
         match service.probe() {
-            ProbeKind::Http { path } => probe_http(endpoint, path).await,
+            ProbeKind::Http { path } => probe_http(endpoint, path, timeout).await,
             ProbeKind::Postgres => probe_postgres(endpoint).await,
         }
     };
-    let outcome = match tokio::time::timeout(timeout, attempt).await {
-        Ok(outcome) => outcome,
-        Err(_) => ProbeOutcome::TimedOut,
-    };
+    sample(
+        service,
+        started,
+        tokio::time::timeout(timeout, attempt).await,
+    )
+}
+
+fn sample(
+    service: Service,
+    started: Instant,
+    outcome: Result<ProbeOutcome, tokio::time::error::Elapsed>,
+) -> ProbeSample {
     ProbeSample {
         service,
-        outcome,
+        outcome: outcome.unwrap_or(ProbeOutcome::TimedOut),
         latency_ms: started.elapsed().as_millis() as u64,
     }
+}
+
+/// n8n as its users reach it: a full URL (http or https), and optionally
+/// the address to connect to instead of resolving the URL's host (SSM
+/// forwarding, tests on loopback). The TLS name and Host header stay the URL's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutsideTarget {
+    pub url: String,
+    /// Both its IP and its port are used, even when the URL names a port.
+    /// An https URL whose host is an IP address cannot be redirected (the
+    /// certificate names that address).
+    pub connect_to: Option<SocketAddr>,
+}
+
+const N8N_READINESS: &str = "healthz/readiness";
+
+/// GET `<url>/healthz/readiness` through the product's client (which trusts
+/// `GEUSEMAKER_EXTRA_CA` on top of the system's roots). A redirect is a
+/// failure that names where it points: users would be sent there too.
+pub async fn probe_outside(target: &OutsideTarget, timeout: Duration) -> ProbeSample {
+    match Http::shared() {
+        Ok(http) => probe_outside_with(http, target, timeout).await,
+        Err(e) => sample(
+            Service::N8n,
+            Instant::now(),
+            Ok(ProbeOutcome::Failed(e.to_string())),
+        ),
+    }
+}
+
+/// [`probe_outside`] through a given client (tests: one trusting a test CA).
+pub async fn probe_outside_with(
+    http: &Http,
+    target: &OutsideTarget,
+    timeout: Duration,
+) -> ProbeSample {
+    let started = Instant::now();
+    let attempt = outside(http, target, timeout);
+    sample(
+        Service::N8n,
+        started,
+        tokio::time::timeout(timeout, attempt).await,
+    )
+}
+
+async fn outside(http: &Http, target: &OutsideTarget, timeout: Duration) -> ProbeOutcome {
+    let url = match readiness_url(&target.url) {
+        Ok(url) => url,
+        Err(why) => return ProbeOutcome::Failed(why),
+    };
+    let shown = url.to_string();
+    let hint = Hint::N8nUrl;
+    let Some(addr) = target.connect_to else {
+        return get(http.client(), url, &shown, None, timeout, hint).await;
+    };
+    let (url, host) = match connecting_to(url, addr) {
+        Ok(pair) => pair,
+        Err(why) => return ProbeOutcome::Failed(why),
+    };
+    let client = match url.domain() {
+        Some(domain) => match http.resolving(domain, addr) {
+            Ok(client) => client,
+            Err(e) => return ProbeOutcome::Failed(e.to_string()),
+        },
+        // An IP address in an http URL: already replaced by `addr`.
+        None => http.client().clone(),
+    };
+    get(&client, url, &shown, Some(host), timeout, hint).await
+}
+
+/// `<url>/healthz/readiness`, from n8n's URL (which may have a path prefix).
+fn readiness_url(raw: &str) -> Result<Url, String> {
+    let mut url = Url::parse(raw).map_err(|e| format!("n8n's URL {raw:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("n8n's URL {raw:?} is not an http or https URL"));
+    }
+    let path = format!("{}/{N8N_READINESS}", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// The URL to send to `addr`, and the Host header the original names. The
+/// port is the address's (reqwest would keep a port the URL names); the host
+/// name stays, for TLS, and `resolve()` maps it to the address.
+fn connecting_to(url: Url, addr: SocketAddr) -> Result<(Url, HeaderValue), String> {
+    let authority = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        (None, _) => return Err(format!("{url} has no host")),
+    };
+    let host = HeaderValue::from_str(&authority).map_err(|e| format!("{url}: {e}"))?;
+    let mut target = url.clone();
+    if url.domain().is_none() {
+        if url.scheme() == "https" {
+            return Err(format!(
+                "{url}: cannot connect to {addr} instead, as the certificate names the IP address"
+            ));
+        }
+        target
+            .set_ip_host(addr.ip())
+            .map_err(|()| format!("{url}: cannot connect to {addr}"))?;
+    }
+    target
+        .set_port(Some(addr.port()))
+        .map_err(|()| format!("{url}: cannot connect to {addr}"))?;
+    Ok((target, host))
+}
+
+async fn probe_http(endpoint: &Endpoint, path: &str, timeout: Duration) -> ProbeOutcome {
+    let http = match Http::shared() {
+        Ok(http) => http,
+        Err(e) => return ProbeOutcome::Failed(e.to_string()),
+    };
+    let shown = format!("http://{endpoint}{path}");
+    let url = match Url::parse(&shown) {
+        Ok(url) => url,
+        Err(e) => return ProbeOutcome::Failed(format!("bad URL {shown}: {e}")),
+    };
+    get(http.client(), url, &shown, None, timeout, Hint::None).await
+}
+
+/// What to add to a redirect's failure.
+#[derive(Clone, Copy)]
+enum Hint {
+    None,
+    N8nUrl,
+}
+
+/// One GET on a fresh connection (`Connection: close`: a pooled connection
+/// could outlive a firewall change and say "ready" when a new one would not
+/// get through).
+async fn get(
+    client: &Client,
+    url: Url,
+    shown: &str,
+    host: Option<HeaderValue>,
+    timeout: Duration,
+    hint: Hint,
+) -> ProbeOutcome {
+    let mut request = client
+        .get(url.clone())
+        .timeout(timeout)
+        .header(CONNECTION, "close");
+    if let Some(host) = host {
+        request = request.header(HOST, host);
+    }
+    match request.send().await {
+        Ok(response) => judge(shown, &response, hint),
+        Err(e) if e.is_timeout() => ProbeOutcome::TimedOut,
+        Err(e) if http::is_refused(&e) => ProbeOutcome::Refused,
+        Err(e) => ProbeOutcome::Failed(format!("GET {shown}: {}", http::explain(&e.without_url()))),
+    }
+}
+
+fn judge(shown: &str, response: &Response, hint: Hint) -> ProbeOutcome {
+    let status = response.status();
+    if status.is_success() {
+        return ProbeOutcome::Ready;
+    }
+    let answered = format!("GET {shown} answered {status}");
+    if status.is_server_error() {
+        return ProbeOutcome::NotReady(answered);
+    }
+    if !status.is_redirection() {
+        return ProbeOutcome::Failed(answered);
+    }
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        // A relative Location, against the URL asked for.
+        .map(
+            |location| match Url::parse(shown).and_then(|base| base.join(location)) {
+                Ok(absolute) => absolute.to_string(),
+                Err(_) => location.to_string(),
+            },
+        );
+    let Some(location) = location else {
+        return ProbeOutcome::Failed(format!("{answered} with no Location"));
+    };
+    let advice = match hint {
+        Hint::None => String::new(),
+        Hint::N8nUrl if shown.starts_with("http:") && location.starts_with("https:") => {
+            "; n8n's URL should be the https one".into()
+        }
+        Hint::N8nUrl => "; n8n's URL should be the one it redirects to".into(),
+    };
+    ProbeOutcome::Failed(format!("{answered} → {location}{advice}"))
 }
 
 async fn connect(endpoint: &Endpoint) -> Result<TcpStream, ProbeOutcome> {
@@ -96,38 +296,6 @@ async fn connect(endpoint: &Endpoint) -> Result<TcpStream, ProbeOutcome> {
             io::ErrorKind::ConnectionRefused => ProbeOutcome::Refused,
             _ => ProbeOutcome::Failed(format!("connect to {endpoint}: {e}")),
         })
-}
-
-async fn probe_http(endpoint: &Endpoint, path: &str) -> ProbeOutcome {
-    let stream = match connect(endpoint).await {
-        Ok(s) => s,
-        Err(outcome) => return outcome,
-    };
-    let (mut sender, connection) =
-        match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
-            Ok(pair) => pair,
-            Err(e) => return ProbeOutcome::Failed(format!("HTTP handshake: {e}")),
-        };
-    let driver = tokio::spawn(connection);
-    let request = Request::get(path)
-        .header(hyper::header::HOST, endpoint.to_string())
-        .header(hyper::header::USER_AGENT, "geusemaker-probe")
-        .body(Empty::<Bytes>::new());
-    let outcome = match request {
-        Err(e) => ProbeOutcome::Failed(format!("bad request for {path}: {e}")),
-        Ok(request) => match sender.send_request(request).await {
-            Ok(response) if response.status().is_success() => ProbeOutcome::Ready,
-            Ok(response) if response.status().is_server_error() => {
-                ProbeOutcome::NotReady(format!("GET {path} answered {}", response.status()))
-            }
-            Ok(response) => {
-                ProbeOutcome::Failed(format!("GET {path} answered {}", response.status()))
-            }
-            Err(e) => ProbeOutcome::Failed(format!("GET {path}: {e}")),
-        },
-    };
-    driver.abort();
-    outcome
 }
 
 const PROTOCOL_3_0: i32 = 196_608;
@@ -202,15 +370,25 @@ mod tests {
     use super::*;
     use tokio::net::TcpListener;
 
+    /// Answers one connection with `reply`, once it has read the request's
+    /// head (or, for Postgres, whatever came first), then waits for the
+    /// client to close.
     async fn serve_once(reply: Vec<u8>) -> Endpoint {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move {
             let (mut s, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
             let mut buf = vec![0; 1024];
-            let _ = s.read(&mut buf).await;
+            while let Ok(n @ 1..) = s.read(&mut buf).await {
+                seen.extend_from_slice(&buf[..n]);
+                if !seen.starts_with(b"GET ") || seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
             let _ = s.write_all(&reply).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Until the client has read the answer and hung up.
+            while let Ok(1..) = s.read(&mut buf).await {}
         });
         Endpoint {
             host: "127.0.0.1".into(),
@@ -242,6 +420,103 @@ mod tests {
         assert!(matches!(s.outcome, ProbeOutcome::NotReady(ref m) if m.contains("503")));
         assert_eq!(s.status(true), ServiceStatus::Starting);
         assert_eq!(s.status(false), ServiceStatus::Unhealthy);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_a_failure_naming_where_it_points() {
+        let ep = serve_once(
+            b"HTTP/1.1 301 Moved Permanently\r\nlocation: https://n8n.example.test/\r\n\
+              content-length: 0\r\n\r\n"
+                .to_vec(),
+        )
+        .await;
+        let target = OutsideTarget {
+            url: format!("http://{ep}"),
+            connect_to: None,
+        };
+        let http = Http::with_ca(None).unwrap();
+        let s = probe_outside_with(&http, &target, Duration::from_secs(5)).await;
+        let ProbeOutcome::Failed(why) = &s.outcome else {
+            panic!("{:?}", s.outcome);
+        };
+        assert!(why.contains("301"), "{why}");
+        assert!(why.contains("→ https://n8n.example.test/"), "{why}");
+        assert!(why.contains("n8n's URL should be the https one"), "{why}");
+        assert_eq!(s.service, Service::N8n);
+
+        // The stack's own probe does not follow it either.
+        let ep = serve_once(
+            b"HTTP/1.1 302 Found\r\nlocation: /signin\r\ncontent-length: 0\r\n\r\n".to_vec(),
+        )
+        .await;
+        let s = probe(Service::N8n, &ep, Duration::from_secs(5)).await;
+        let ProbeOutcome::Failed(why) = &s.outcome else {
+            panic!("{:?}", s.outcome);
+        };
+        assert!(
+            why.contains(&format!("302 Found → http://{ep}/signin")),
+            "{why}"
+        );
+    }
+
+    #[tokio::test]
+    async fn other_4xx_fail_and_the_request_names_the_product() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ep = Endpoint {
+            host: "127.0.0.1".into(),
+            port: listener.local_addr().unwrap().port(),
+        };
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = vec![0; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed before the request's head");
+                head.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8(head).unwrap().to_ascii_lowercase()
+        });
+        let s = probe(Service::Qdrant, &ep, Duration::from_secs(5)).await;
+        assert!(matches!(s.outcome, ProbeOutcome::Failed(ref m) if m.contains("404")));
+        let head = server.await.unwrap();
+        assert!(head.starts_with("get /readyz http/1.1\r\n"), "{head}");
+        let agent = format!("user-agent: geusemaker/{}\r\n", env!("CARGO_PKG_VERSION"));
+        assert!(head.contains(&agent), "{head}");
+        assert!(head.contains(&format!("host: {ep}\r\n")), "{head}");
+        assert!(head.contains("connection: close\r\n"), "{head}");
+    }
+
+    #[test]
+    fn the_readiness_url_keeps_a_path_prefix_and_drops_a_query() {
+        let url = readiness_url("https://example.test/n8n/?x=1#top").unwrap();
+        assert_eq!(url.as_str(), "https://example.test/n8n/healthz/readiness");
+        let url = readiness_url("http://example.test").unwrap();
+        assert_eq!(url.as_str(), "http://example.test/healthz/readiness");
+        assert!(readiness_url("ftp://example.test").is_err());
+        assert!(readiness_url("example.test").is_err());
+    }
+
+    #[test]
+    fn connect_to_takes_the_address_and_keeps_the_host_header() {
+        let addr: SocketAddr = "127.0.0.1:40001".parse().unwrap();
+        let url = Url::parse("https://n8n.example.test/healthz/readiness").unwrap();
+        let (to, host) = connecting_to(url, addr).unwrap();
+        assert_eq!(
+            to.as_str(),
+            "https://n8n.example.test:40001/healthz/readiness"
+        );
+        assert_eq!(host, "n8n.example.test");
+        // SSM forwarding of http://IP:5678 to a local port.
+        let url = Url::parse("http://198.51.100.7:5678/healthz/readiness").unwrap();
+        let (to, host) = connecting_to(url, addr).unwrap();
+        assert_eq!(to.as_str(), "http://127.0.0.1:40001/healthz/readiness");
+        assert_eq!(host, "198.51.100.7:5678");
+        let url = Url::parse("https://198.51.100.7/healthz/readiness").unwrap();
+        assert!(connecting_to(url, addr).is_err());
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! Watching one stack: each sweep probes the five services, records what it
+//! Watching one stack: each sweep checks both views of health (inside the
+//! instance, which a rollback follows, and n8n from here), records what it
 //! found, notices spot interruptions, and rolls the stack back when the
 //! policy says so. The stack's lock decides who acts: a sweep that cannot
 //! take it records nothing and leaves the acting to whoever holds it.
@@ -15,8 +16,9 @@ use crate::domain::state::{
 use crate::domain::{DeploymentState, StackName, StackStatus, Timestamp};
 use crate::store::{LockHolder, StoreError};
 
+use super::health;
 use super::policy::{self, Policy, Verdict};
-use super::probe;
+use crate::domain::exposure::OutsideHealth;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -41,6 +43,8 @@ pub struct SweepReport {
     pub target_health: Option<String>,
     /// A rollback started by this sweep, and how it ended.
     pub action: Option<String>,
+    /// n8n through the path its users take, from here.
+    pub outside: Option<OutsideHealth>,
 }
 
 pub struct Watch {
@@ -76,6 +80,7 @@ impl Watch {
             spot: None,
             target_health: None,
             action: None,
+            outside: None,
         };
         if state.status == StackStatus::RollingBack
             && self.ctx.store.lock_holder(&self.stack).is_none()
@@ -99,14 +104,19 @@ impl Watch {
             return Ok(report);
         }
 
-        let samples = match self.ctx.cloud.service_endpoints(&state).await {
-            Ok(endpoints) => probe::probe_all(&endpoints).await,
-            Err(e) => {
-                report.notes.push(format!("cannot probe: {e}"));
-                return Ok(report);
+        let check = health::check(self.ctx.cloud.as_ref(), &state, now).await;
+        let services = match &check.inside {
+            Ok(samples) => policy::record_samples(&state.services, samples, now, false),
+            Err(why) => {
+                // No inside view, no verdict: the outside alone never rolls back.
+                report.notes.push(format!("inside view unavailable: {why}"));
+                state.services.clone()
             }
         };
-        let services = policy::record_samples(&state.services, &samples, now, false);
+        if let Some(why) = check.unreachable_from_here() {
+            report.notes.push(why);
+        }
+        report.outside = check.outside.clone();
         report.spot = if state.is_spot() {
             self.ctx
                 .cloud
@@ -131,7 +141,8 @@ impl Watch {
                 });
         }
         report.services = services.clone();
-        let Some(recorded) = self.record(&state, &services, &report, now)? else {
+        let inside = check.inside.is_ok().then_some(services.as_slice());
+        let Some(recorded) = self.record(&state, inside, &report, now)? else {
             report
                 .notes
                 .push("the stack changed or is busy elsewhere: nothing recorded".into());
@@ -147,11 +158,18 @@ impl Watch {
                 return Ok(report);
             }
         }
-        let verdict = policy::evaluate(&services, &recorded.rollback_history, &policy, now);
+        let verdict = if check.inside.is_ok() {
+            policy::evaluate(&services, &recorded.rollback_history, &policy, now)
+        } else {
+            Verdict::Degraded(Vec::new())
+        };
         if let Verdict::Stuck(why) = &verdict {
             self.set_reason(why)?;
         }
         match verdict {
+            Verdict::Healthy if check.unreachable_from_here().is_some() => {
+                report.verdict = "unreachable";
+            }
             Verdict::Healthy => report.verdict = "healthy",
             Verdict::Degraded(notes) => {
                 report.verdict = "degraded";
@@ -195,7 +213,7 @@ impl Watch {
     fn record(
         &self,
         probed: &DeploymentState,
-        services: &[ServiceHealth],
+        inside: Option<&[ServiceHealth]>,
         report: &SweepReport,
         now: Timestamp,
     ) -> Result<Option<DeploymentState>, WatchError> {
@@ -213,13 +231,20 @@ impl Watch {
         if !watched || state.instance_id != probed.instance_id {
             return Ok(None);
         }
-        state.services = services.to_vec();
-        state.push_health(HealthSample::of(services, now));
+        if report.outside.is_some() {
+            state.outside = report.outside.clone();
+        }
+        // Nothing seen inside: the services stay as last seen, no sample.
+        if let Some(services) = inside {
+            state.services = services.to_vec();
+            state.push_health(HealthSample::of(services, now));
+        }
         if report.target_health.is_some() {
             state.alb_target_health = report.target_health.clone();
         }
         state.updated_at = Some(now);
-        let all_healthy = services.iter().all(|h| h.status == ServiceStatus::Healthy);
+        let all_healthy = inside
+            .is_some_and(|services| services.iter().all(|h| h.status == ServiceStatus::Healthy));
         if all_healthy {
             // Healthy again (after being given up on, say): running it is,
             // if it has everything a running stack of its tier needs (a

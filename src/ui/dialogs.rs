@@ -155,14 +155,23 @@ pub fn faults(menu: &FaultMenu, frame: &mut Frame, area: Rect) {
 pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
     let (title, reason, question) = match offer {
         Offer::Sandbox { reason } => (
-            " No AWS ",
+            " No AWS ".to_string(),
             reason.as_str(),
-            "Use the sandbox instead? It simulates AWS: nothing is created or billed.",
+            "Use the sandbox instead? It simulates AWS: nothing is created or billed.".to_string(),
         ),
         Offer::OnDemand { reason, .. } => (
-            " No spot capacity ",
+            " No spot capacity ".to_string(),
             reason.as_str(),
-            "Deploy on-demand instead? It costs about three times as much, and is never interrupted.",
+            "Deploy on-demand instead? It costs about three times as much, and is never interrupted."
+                .to_string(),
+        ),
+        Offer::Access { stack, cidr, reason } => (
+            format!(" {stack} is unreachable from here "),
+            reason.as_str(),
+            format!(
+                "Allow {cidr} to reach {stack}'s n8n? Its security group gains this one address; \
+                 the others stay."
+            ),
         ),
     };
     let rect = centered(area, 72, 14);

@@ -16,6 +16,14 @@ use crate::domain::Service;
 
 const SCOPE_WIDTH: usize = 9;
 const KEYS_WIDTH: usize = 16;
+/// The help's sections, in order; every binding's scope is one of them.
+const ORDER: [Scope; 5] = [
+    Scope::Global,
+    Scope::Lists,
+    Scope::Pane(Pane::Stacks),
+    Scope::Pane(Pane::Health),
+    Scope::Pane(Pane::Logs),
+];
 
 pub fn render(frame: &mut Frame, area: Rect, scroll: u16) {
     let width = 78u16.min(area.width).saturating_sub(2) as usize;
@@ -40,14 +48,8 @@ pub fn render(frame: &mut Frame, area: Rect, scroll: u16) {
 }
 
 fn lines(width: usize) -> Vec<Line<'static>> {
-    let order = [
-        Scope::Global,
-        Scope::Lists,
-        Scope::Pane(Pane::Stacks),
-        Scope::Pane(Pane::Logs),
-    ];
     let mut out = Vec::new();
-    for scope in order {
+    for scope in ORDER {
         let shown = KEYMAP.iter().filter(|b| {
             b.scope == scope
                 && !matches!(b.action, Action::ShowService(s) if s != Some(Service::N8n))
@@ -83,5 +85,21 @@ fn short_title(scope: Scope) -> String {
         Scope::Global => "Anywhere".into(),
         Scope::Lists => "Lists".into(),
         Scope::Pane(p) => p.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_binding_has_a_section() {
+        for b in KEYMAP {
+            assert!(
+                ORDER.contains(&b.scope),
+                "{:?} is not in the help",
+                b.action
+            );
+        }
     }
 }

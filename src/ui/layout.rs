@@ -21,7 +21,7 @@ pub struct Regions {
 pub const COST_ROWS: u16 = 6;
 pub const COST_ROWS_DETAILED: u16 = 11;
 
-pub fn regions(area: Rect, pipeline_rows: u16, cost_rows: u16) -> Regions {
+pub fn regions(area: Rect, pipeline_rows: u16, health_rows: u16, cost_rows: u16) -> Regions {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -33,7 +33,7 @@ pub fn regions(area: Rect, pipeline_rows: u16, cost_rows: u16) -> Regions {
         Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(body);
     let [stacks, health, cost] = Layout::vertical([
         Constraint::Fill(1),
-        Constraint::Length(7),
+        Constraint::Length(health_rows),
         Constraint::Length(cost_rows),
     ])
     .areas(left);
@@ -81,6 +81,37 @@ pub fn fit(text: &str, width: usize) -> String {
     format!("{:<width$}", truncate(text, width))
 }
 
+/// `text` in lines of at most `width` characters: broken at spaces where
+/// it can be, inside a word (a long URL) where it must.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut len = 0;
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if len > 0 && len + 1 + n <= width {
+            line.push(' ');
+            line.push_str(word);
+            len += 1 + n;
+            continue;
+        }
+        if len > 0 {
+            lines.push(std::mem::take(&mut line));
+        }
+        let mut chars: Vec<char> = word.chars().collect();
+        while chars.len() > width {
+            lines.push(chars.drain(..width).collect());
+        }
+        len = chars.len();
+        line = chars.into_iter().collect();
+    }
+    if len > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,10 +124,17 @@ mod tests {
     }
 
     #[test]
+    fn wraps_at_spaces_and_inside_long_words() {
+        assert_eq!(wrap("who can reach what", 9), ["who can", "reach", "what"]);
+        assert_eq!(wrap("https://docs.aws", 6), ["https:", "//docs", ".aws"]);
+        assert_eq!(wrap("", 5), [""]);
+    }
+
+    #[test]
     fn regions_fit_the_minimum_screen() {
-        let r = regions(Rect::new(0, 0, MIN_WIDTH, MIN_HEIGHT), 8, COST_ROWS);
+        let r = regions(Rect::new(0, 0, MIN_WIDTH, MIN_HEIGHT), 8, 8, COST_ROWS);
         assert!(r.stacks.height >= 5, "{:?}", r.stacks);
-        assert_eq!(r.health.height, 7);
+        assert_eq!(r.health.height, 8);
         assert!(r.logs.height >= 5, "{:?}", r.logs);
         assert_eq!(r.pipeline.height, 10);
     }

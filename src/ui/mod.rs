@@ -1,7 +1,9 @@
 //! The dashboard's views. They only read the model.
 
+mod commands;
 mod cost;
 mod dialogs;
+mod exposure;
 mod footer;
 mod header;
 mod health;
@@ -32,7 +34,10 @@ pub fn view(model: &Model, frame: &mut Frame) {
     } else {
         layout::COST_ROWS
     };
-    let r = layout::regions(area, pipeline::rows(model), cost_rows);
+    // The stacks keep room for one (4 rows) whatever grows below them.
+    let health_rows =
+        health::rows(model, area.height).min(area.height.saturating_sub(6 + cost_rows));
+    let r = layout::regions(area, pipeline::rows(model), health_rows, cost_rows);
     header::render(model, frame, r.header);
     stacks::render(model, frame, r.stacks);
     health::render(model, frame, r.health);
@@ -50,8 +55,15 @@ pub fn view(model: &Model, frame: &mut Frame) {
         Some(Overlay::ConfirmRollback(stack)) => {
             dialogs::confirm_rollback(model, stack, frame, area)
         }
+        Some(Overlay::Exposure { stack, scroll }) => {
+            exposure::dialog(model, stack, *scroll, frame, area)
+        }
+        Some(Overlay::Command(dialog)) => commands::command(dialog, frame, area),
+        Some(Overlay::Secrets(picker)) => commands::secrets(picker, frame, area),
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_access;

@@ -1,6 +1,7 @@
 //! The plan of a new stack, the wizard's last step, shown before anything is
-//! created: each stage's resources (create or reuse), the monthly cost by
-//! component (`~` marks an estimate), and what a destroy keeps.
+//! created: each stage's resources (create or reuse), who will reach what,
+//! the monthly cost by component (`~` marks an estimate), and what a
+//! destroy keeps.
 
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -30,6 +31,11 @@ pub fn lines(model: &Model, plan: &Plan, width: usize) -> Vec<Line<'static>> {
             ]));
         }
     }
+    out.push(Line::from(Span::styled(
+        "Who can reach what",
+        Style::new().fg(theme::ACCENT),
+    )));
+    out.extend(super::exposure::table(&plan.exposure, width));
     out.push(Line::from(Span::styled(
         "Monthly cost (~ estimate)",
         Style::new().fg(theme::ACCENT),

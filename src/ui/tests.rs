@@ -12,7 +12,7 @@ use crate::domain::state::{CostTracking, ServiceStatus};
 use crate::domain::{DeploymentState, Provider, Service, StackStatus, Tier, Timestamp};
 use crate::monitor::log_line;
 
-fn t(secs: f64) -> Timestamp {
+pub(super) fn t(secs: f64) -> Timestamp {
     "2026-11-23T20:00:00Z"
         .parse::<Timestamp>()
         .unwrap()
@@ -90,7 +90,7 @@ fn destroyed(name: &str) -> DeploymentState {
     s
 }
 
-fn model() -> Model {
+pub(super) fn model() -> Model {
     let mut m = Model::new(Provider::Sandbox, "us-east-1".into(), t(50.0));
     let mut failed = running("failed-one");
     failed.status = StackStatus::Failed;
@@ -160,13 +160,13 @@ fn model() -> Model {
     m
 }
 
-fn draw(m: &Model, width: u16, height: u16) -> Terminal<TestBackend> {
+pub(super) fn draw(m: &Model, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| super::view(m, f)).unwrap();
     terminal
 }
 
-fn draw_pane(
+pub(super) fn draw_pane(
     m: &Model,
     width: u16,
     height: u16,
@@ -262,18 +262,18 @@ fn logs_pane_paused_and_filtered() {
 
 #[test]
 fn health_pane_with_history() {
-    insta::assert_snapshot!(draw_pane(&model(), 34, 7, super::health::render).backend());
+    insta::assert_snapshot!(draw_pane(&model(), 34, 8, super::health::render).backend());
 }
 
 #[test]
 fn health_pane_last_known_from_state() {
     let mut m = model();
     m.health.clear();
-    insta::assert_snapshot!(draw_pane(&m, 34, 7, super::health::render).backend());
+    insta::assert_snapshot!(draw_pane(&m, 34, 8, super::health::render).backend());
 }
 
 /// The model with chat-bot selected, changed by `edit`.
-fn chat_bot_with(edit: impl FnOnce(&mut DeploymentState, Timestamp)) -> Model {
+pub(super) fn chat_bot_with(edit: impl FnOnce(&mut DeploymentState, Timestamp)) -> Model {
     let mut m = model();
     m.selected = Some("chat-bot".into());
     let now = m.now;
@@ -293,13 +293,13 @@ fn behind_an_alb(target: &str) -> Model {
 #[test]
 fn health_pane_names_the_alb_target_state_in_its_title_when_short() {
     let m = behind_an_alb("unhealthy (Target.Timeout)");
-    insta::assert_snapshot!(draw_pane(&m, 34, 7, super::health::render).backend());
+    insta::assert_snapshot!(draw_pane(&m, 34, 8, super::health::render).backend());
 }
 
 #[test]
 fn health_pane_gives_the_alb_target_a_row_when_tall() {
     let m = behind_an_alb("unhealthy (Target.Timeout)");
-    insta::assert_snapshot!(draw_pane(&m, 40, 8, super::health::render).backend());
+    insta::assert_snapshot!(draw_pane(&m, 40, 9, super::health::render).backend());
 }
 
 fn searching(pattern: &str) -> Model {
@@ -444,7 +444,7 @@ fn tiny_terminals_never_panic() {
     }
 }
 
-fn key(m: &mut Model, c: char) {
+pub(super) fn key(m: &mut Model, c: char) {
     update(
         m,
         Msg::Key(crossterm::event::KeyEvent::new(

@@ -4,5 +4,6 @@
 mod aws;
 mod cli;
 mod dashboard;
+mod https_fake;
 mod monitor;
 mod support;

@@ -226,3 +226,67 @@ async fn a_manual_rollback_replaces_the_instance() {
     assert_ne!(after.instance_id, before.instance_id);
     assert_eq!(after.rollback_history[0].trigger, RollbackTrigger::Manual);
 }
+
+/// Sweep until the verdict is `verdict` (bounded): the fakes notice within ~0.2 s.
+async fn sweep_until_verdict(watch: &Watch, verdict: &str) -> SweepReport {
+    for _ in 0..200 {
+        let report = watch.sweep().await.unwrap();
+        assert!(report.action.is_none(), "acted: {report:?}");
+        if report.verdict == verdict {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never {verdict}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_caller_ip_is_unreachable_from_here_and_never_a_rollback() {
+    use geusemaker::cloud::Cidr;
+    use geusemaker::deploy::access::{AccessChange, set_access};
+
+    let sb = Sandbox::new();
+    let before = sb.deploy("moved").await;
+    let watch = sb.watch("moved", Policy::default());
+    assert_eq!(watch.sweep().await.unwrap().verdict, "healthy");
+
+    let said = sb.cloud.inject("moved", Fault::CallerIpChanged).unwrap();
+    assert!(said.contains("now 198.51.100.77/32"), "{said}");
+    let report = sweep_until_verdict(&watch, "unreachable").await;
+    let why = report
+        .notes
+        .iter()
+        .find(|n| n.starts_with("unreachable from here"))
+        .expect("says why");
+    assert!(
+        why.contains("198.51.100.77 is not among the allowed CIDRs (198.51.100.23/32)"),
+        "{why}"
+    );
+    // Many more sweeps than the rollback threshold: still no action.
+    for _ in 0..6 {
+        let report = watch.sweep().await.unwrap();
+        assert_eq!(report.verdict, "unreachable", "{report:?}");
+        assert!(report.action.is_none());
+    }
+    let after = sb.state("moved");
+    assert_eq!(after.instance_id, before.instance_id, "no rollback");
+    assert!(after.rollback_history.is_empty());
+    assert!(after.outside.as_ref().is_some_and(|o| !o.reachable));
+
+    // Admitting the new address makes it reachable again; the old one stays.
+    let (sink, _rx) = StoreSink::new(sb.store.clone());
+    let add = AccessChange::Add(Cidr::parse("198.51.100.77/32").unwrap());
+    let changed = set_access(
+        &sb.ctx,
+        &StackName::parse("moved").unwrap(),
+        &add,
+        Box::new(sink),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        changed.config.unwrap().allowed_cidrs,
+        ["198.51.100.23/32", "198.51.100.77/32"]
+    );
+    sweep_until_verdict(&watch, "healthy").await;
+}

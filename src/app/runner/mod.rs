@@ -9,8 +9,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
+mod access;
 mod tasks;
+#[cfg(test)]
+mod tests;
 
+pub use self::access::{TerminalOut, stdout_terminal};
 use self::tasks::{forward_states, load, monitor, poll_store, tail_logs};
 use super::clouds::{Clouds, Connect};
 use super::effect::{Effect, Subscription, Subscriptions};
@@ -48,6 +52,8 @@ pub struct Runner {
     home_region: String,
     /// How often the log tail reads; the event loop sets it from the model.
     log_pace: watch::Sender<LogPace>,
+    /// Where clipboard sequences go (stdout unless a test says otherwise).
+    terminal: TerminalOut,
 }
 
 pub struct RunnerConfig {
@@ -85,7 +91,14 @@ impl Runner {
             running: HashMap::new(),
             home_region: config.region,
             log_pace: watch::channel(LogPace::Fast).0,
+            terminal: stdout_terminal(),
         }
+    }
+
+    /// Write terminal sequences (OSC 52) to `out` instead of stdout.
+    pub fn with_terminal(mut self, out: TerminalOut) -> Self {
+        self.terminal = out;
+        self
     }
 
     pub fn pace_logs(&self, pace: LogPace) {
@@ -183,21 +196,50 @@ impl Runner {
                 });
             }
             Effect::CopyToClipboard(text) => {
-                use base64::Engine;
-                use std::io::Write;
-                // OSC 52: the terminal (or tmux, or the SSH client's) sets the clipboard.
-                let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-                let mut out = std::io::stdout();
-                let copied = write!(out, "\x1b]52;c;{encoded}\x07").and_then(|()| out.flush());
+                let copied = access::copy_to_clipboard(&self.terminal, text.as_bytes());
                 let msg = Msg::Notice {
                     error: copied.is_err(),
                     text: match copied {
-                        Ok(()) => "copied the line (OSC 52)".to_string(),
+                        Ok(()) => "copied to the clipboard (OSC 52)".to_string(),
                         Err(e) => format!("could not copy: {e}"),
                     },
                 };
                 tokio::spawn(async move {
                     let _ = tx.send(msg).await;
+                });
+            }
+            Effect::CopySecret { stack, name } => {
+                let (clouds, store) = (self.clouds.clone(), self.store.clone());
+                let (no_cloud, out) = (self.no_cloud_reason.clone(), self.terminal.clone());
+                tokio::spawn(async move {
+                    let result =
+                        access::copy_secret(clouds, no_cloud, store, &stack, name, out).await;
+                    let _ = tx
+                        .send(Msg::SecretCopied {
+                            stack,
+                            name,
+                            result,
+                        })
+                        .await;
+                });
+            }
+            Effect::SetAccess { stack, change } => {
+                let region = self.region_of(stack.as_str());
+                access::change_access(
+                    self.clouds.clone(),
+                    self.no_cloud_reason.clone(),
+                    self.store.clone(),
+                    region,
+                    stack,
+                    change,
+                    tx,
+                );
+            }
+            Effect::Shell { stack, .. } => {
+                // The event loop takes this one: it owns the terminal.
+                tokio::spawn(async move {
+                    let text = format!("a shell on {stack} needs the dashboard's terminal");
+                    let _ = tx.send(Msg::Notice { error: true, text }).await;
                 });
             }
             Effect::Lookup(query) => {

@@ -50,6 +50,48 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 format!("fault on {stack}: {text}"),
             ),
         },
+        Msg::AccessChanged { stack, result } => {
+            model.access_pending.remove(&stack);
+            match result {
+                Ok(text) => notify(model, NoticeLevel::Info, text),
+                Err(text) => notify(
+                    model,
+                    NoticeLevel::Error,
+                    format!("access to {stack} not changed: {text}"),
+                ),
+            }
+        }
+        Msg::SecretCopied {
+            stack,
+            name,
+            result,
+        } => match result {
+            Ok(()) => notify(
+                model,
+                NoticeLevel::Info,
+                format!("copied {stack}'s {name} (OSC 52)"),
+            ),
+            Err(why) => notify(
+                model,
+                NoticeLevel::Error,
+                format!("could not copy {stack}'s {name}: {why}"),
+            ),
+        },
+        Msg::ShellEnded {
+            stack,
+            result,
+            missing,
+        } => {
+            model.session_tools_missing = missing;
+            match result {
+                Ok(text) => notify(model, NoticeLevel::Info, text),
+                Err(why) => notify(
+                    model,
+                    NoticeLevel::Error,
+                    format!("shell on {stack}: {why}"),
+                ),
+            }
+        }
         Msg::Notice { error, text } => {
             let level = if error {
                 NoticeLevel::Error
@@ -65,6 +107,9 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
 
 fn on_sweep(model: &mut Model, report: SweepReport) {
     let history = model.health.entry(report.stack.clone()).or_default();
+    if report.outside.is_some() {
+        history.outside = report.outside.clone();
+    }
     for h in &report.services {
         let points = history.points.entry(h.service_name).or_default();
         points.push_back(HealthPoint {
@@ -76,6 +121,7 @@ fn on_sweep(model: &mut Model, report: SweepReport) {
             points.pop_front();
         }
     }
+    super::access::offer_access(model, &report);
     match report.spot {
         Some(notice) => {
             model.spot_notices.insert(report.stack.clone(), notice);

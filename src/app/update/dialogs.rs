@@ -1,5 +1,6 @@
 //! Keys while a dialog is open: the help, the destroy confirmation, the
-//! fault menu and the offers; the deploy wizard's are in `wizard.rs`.
+//! fault menu and the offers; the deploy wizard's are in `wizard.rs`, the
+//! exposure, command and secret dialogs' in `access.rs`.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -8,6 +9,7 @@ use crate::app::effect::Effect;
 use crate::app::model::{ConfirmDestroy, FaultMenu, Model, NoticeLevel, Offer, Overlay};
 use crate::app::wizard::text_of;
 use crate::cloud::DeployRequest;
+use crate::deploy::access::AccessChange;
 use crate::domain::stage::OperationKind;
 use crate::domain::{StackName, StackStatus};
 
@@ -22,6 +24,9 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Overlay::Faults(menu) => faults_key(menu, key),
         Overlay::Offer(offer) => offer_key(model, offer, key),
         Overlay::ConfirmRollback(stack) => rollback_key(model, stack, key),
+        Overlay::Exposure { stack, scroll } => super::access::exposure_key(stack, scroll, key),
+        Overlay::Command(dialog) => super::access::command_key(dialog, key),
+        Overlay::Secrets(picker) => super::access::secrets_key(model, picker, key),
     };
     model.overlay = kept;
     effects
@@ -75,7 +80,7 @@ pub(super) fn deploy(model: &mut Model, req: DeployRequest) -> Outcome {
         .insert(req.stack.to_string(), OperationKind::Deploy);
     super::select(model, Some(req.stack.to_string()));
     model.focus = crate::app::model::Pane::Pipeline;
-    (None, vec![Effect::Deploy(req)])
+    (None, vec![Effect::Deploy(Box::new(req))])
 }
 
 /// The typed name as a stack name that is free (or a destroyed stack's,
@@ -191,10 +196,38 @@ fn offer_key(model: &mut Model, offer: Offer, key: KeyEvent) -> Outcome {
                     NoticeLevel::Info,
                     format!("deploying {stack} on-demand"),
                 );
-                (None, vec![Effect::Deploy(*request)])
+                (None, vec![Effect::Deploy(request)])
+            }
+            Offer::Access { stack, cidr, .. } => {
+                let Ok(name) = StackName::parse(&stack) else {
+                    return close();
+                };
+                model.access_pending.insert(stack.clone());
+                notify(
+                    model,
+                    NoticeLevel::Info,
+                    format!("allowing {cidr} to reach {stack}"),
+                );
+                let change = AccessChange::Add(cidr);
+                (
+                    None,
+                    vec![Effect::SetAccess {
+                        stack: name,
+                        change,
+                    }],
+                )
             }
         },
-        KeyCode::Char('n') | KeyCode::Esc => close(),
+        KeyCode::Char('n') | KeyCode::Esc => {
+            if let Offer::Access { stack, cidr, .. } = offer {
+                let text = format!(
+                    "{cidr} not added; `geusemaker-tui access {stack} --add {cidr}` does it later"
+                );
+                notify(model, NoticeLevel::Info, text);
+                model.access_declined.insert((stack, cidr.to_string()));
+            }
+            close()
+        }
         KeyCode::Char('q') => {
             model.should_quit = true;
             close()

@@ -162,6 +162,10 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
                 return vec![Effect::CopyToClipboard(plain(line))];
             }
         }
+        Action::Exposure => super::access::open_exposure(model),
+        Action::Shell => return super::access::open_shell(model),
+        Action::Forward => super::access::open_forward(model),
+        Action::CopySecret => super::access::open_secrets(model),
         Action::Back => {
             model.filter.clear();
             model.notices.clear();
@@ -174,6 +178,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
 fn move_in_focus(model: &mut Model, action: Action) {
     match model.focus {
         Pane::Stacks => move_selection(model, action),
+        Pane::Health => move_health_cursor(model, action),
         Pane::Logs => scroll_logs(model, action),
         _ => {}
     }
@@ -201,6 +206,18 @@ fn move_selection(model: &mut Model, action: Action) {
         _ => current,
     };
     select(model, Some(names[next].clone()));
+}
+
+fn move_health_cursor(model: &mut Model, action: Action) {
+    let last = crate::domain::Service::ALL.len() - 1;
+    let at = &mut model.health_cursor;
+    *at = match action {
+        Action::Up | Action::PageUp => at.saturating_sub(1),
+        Action::Down | Action::PageDown => (*at + 1).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => *at,
+    };
 }
 
 fn scroll_logs(model: &mut Model, action: Action) {

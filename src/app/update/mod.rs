@@ -1,6 +1,7 @@
 //! `update`: a message in, the model changed, effects out. Synchronous and
 //! pure: no I/O, no clock, no `.await`; time arrives in `Msg::Tick`.
 
+mod access;
 mod data;
 mod dialogs;
 mod input;

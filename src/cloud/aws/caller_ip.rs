@@ -5,14 +5,13 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
-
 use crate::cloud::{CloudError, CloudResult};
+use crate::http;
 
-const SERVICE: (&str, u16) = ("checkip.amazonaws.com", 80);
+/// Over HTTPS: an answer that cannot be tampered with on the way opens the
+/// security group to the right address.
+const SERVICE: &str = "https://checkip.amazonaws.com/";
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The address, for the command line (whose way around it is a flag).
 pub async fn discover() -> CloudResult<Ipv4Addr> {
@@ -25,35 +24,33 @@ pub async fn discover() -> CloudResult<Ipv4Addr> {
 
 /// The address, or why it could not be found.
 pub async fn find() -> Result<Ipv4Addr, String> {
-    let answer = tokio::time::timeout(Duration::from_secs(10), fetch())
+    let client = http::client().map_err(|e| e.to_string())?;
+    let answer = tokio::time::timeout(TIMEOUT, fetch(&client))
         .await
         .map_err(|_| "checkip.amazonaws.com did not answer".to_string())??;
     parse(&answer).ok_or_else(|| format!("unexpected answer {answer:?}"))
 }
 
-async fn fetch() -> Result<String, String> {
-    let stream = TcpStream::connect(SERVICE)
+async fn fetch(client: &reqwest::Client) -> Result<String, String> {
+    let failed = |e: reqwest::Error| {
+        if e.is_timeout() {
+            "checkip.amazonaws.com did not answer".to_string()
+        } else {
+            format!("GET {SERVICE}: {}", http::explain(&e.without_url()))
+        }
+    };
+    let response = client
+        .get(SERVICE)
+        .timeout(TIMEOUT)
+        .send()
         .await
-        .map_err(|e| e.to_string())?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    let driver = tokio::spawn(connection);
-    let request = hyper::Request::get("/")
-        .header(hyper::header::HOST, SERVICE.0)
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?;
-    driver.abort();
-    Ok(String::from_utf8_lossy(&body.to_bytes()).into_owned())
+        .map_err(failed)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("GET {SERVICE} answered {status}"));
+    }
+    let body = response.bytes().await.map_err(failed)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 fn parse(answer: &str) -> Option<Ipv4Addr> {

@@ -1,16 +1,18 @@
 //! The gpu tier's CloudFront distribution, with the ALB as its custom origin:
 //! viewers redirected to HTTPS, every method allowed, nothing cached (the n8n
-//! UI and API are dynamic), compression on, the default certificate. Found
+//! UI and API are dynamic), compression on, the default certificate, and a
+//! secret origin header without which the ALB answers 403. Found
 //! again by its comment; removed by disabling, waiting, then deleting with
 //! the ETag.
 
 use aws_sdk_cloudfront::types::{
-    AllowedMethods, CachedMethods, CustomOriginConfig, DefaultCacheBehavior, DistributionConfig,
-    DistributionConfigWithTags, Method, Origin, OriginProtocolPolicy, Origins, Tag, Tags,
-    ViewerCertificate, ViewerProtocolPolicy,
+    AllowedMethods, CachedMethods, CustomHeaders, CustomOriginConfig, DefaultCacheBehavior,
+    DistributionConfig, DistributionConfigWithTags, Method, Origin, OriginCustomHeader,
+    OriginProtocolPolicy, Origins, Tag, Tags, ViewerCertificate, ViewerProtocolPolicy,
 };
 
 use super::AwsCloud;
+use super::elbv2_listeners::{ORIGIN_HEADER, ORIGIN_SECRET};
 use super::errors::{api_error, code_of};
 use super::tags::pairs;
 use crate::cloud::{CloudError, CloudResult, Session};
@@ -29,7 +31,12 @@ fn bad(e: impl std::fmt::Display) -> CloudError {
     CloudError::api("CreateDistribution", "BadRequest", e.to_string())
 }
 
-fn config(stack: &str, alb_dns: &str, reference: &str) -> CloudResult<DistributionConfig> {
+fn config(
+    stack: &str,
+    alb_dns: &str,
+    reference: &str,
+    origin_secret: &str,
+) -> CloudResult<DistributionConfig> {
     let all = [
         Method::Get,
         Method::Head,
@@ -59,6 +66,20 @@ fn config(stack: &str, alb_dns: &str, reference: &str) -> CloudResult<Distributi
                 .http_port(80)
                 .https_port(443)
                 .origin_protocol_policy(OriginProtocolPolicy::HttpOnly)
+                .build()
+                .map_err(bad)?,
+        )
+        // The ALB answers 403 to any request without it.
+        .custom_headers(
+            CustomHeaders::builder()
+                .quantity(1)
+                .items(
+                    OriginCustomHeader::builder()
+                        .header_name(ORIGIN_HEADER)
+                        .header_value(origin_secret)
+                        .build()
+                        .map_err(bad)?,
+                )
                 .build()
                 .map_err(bad)?,
         )
@@ -105,6 +126,7 @@ impl AwsCloud {
         let (id, domain) = match self.find_distribution(&stack).await? {
             Some(found) => found,
             None => {
+                let secret = self.secret_value(&stack, ORIGIN_SECRET).await?;
                 let tags = pairs(&stack, &comment(&stack))
                     .into_iter()
                     .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(bad))
@@ -114,7 +136,7 @@ impl AwsCloud {
                     .create_distribution_with_tags()
                     .distribution_config_with_tags(
                         DistributionConfigWithTags::builder()
-                            .distribution_config(config(&stack, &alb, &reference)?)
+                            .distribution_config(config(&stack, &alb, &reference, &secret)?)
                             .tags(Tags::builder().set_items(Some(tags)).build())
                             .build(),
                     )
@@ -136,9 +158,11 @@ impl AwsCloud {
             st.cloudfront_domain = Some(domain.clone());
             st.n8n_url = Some(format!("https://{domain}"));
             st.set_provenance("cloudfront", true);
+            // n8n starts knowing its URL; CloudFront's deploy goes on meanwhile.
         })?;
-        self.wait_deployed(s, &id, "InProgress → Deployed").await?;
-        s.progress(Some(1.0), format!("https://{domain}"))?;
+        // Not waited for here: CloudFront deploys while the instance boots,
+        // and the health stage reaches n8n through it once it is deployed.
+        s.progress(Some(1.0), format!("https://{domain} (deploying)"))?;
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! The instance: Amazon Linux 2023 (architecture from the type), spot by
-//! default (one-time, terminate on interruption), IMDSv2 with hop limit 2, an
+//! default (one-time, terminate on interruption), IMDSv2 with hop limit 1 (the
+//! host reaches IMDS, its containers cannot: nothing in them needs the role), an
 //! encrypted gp3 root volume, user data from `assets/`. A zone without
 //! capacity sends it to the next zone.
 
@@ -222,12 +223,27 @@ impl AwsCloud {
         s.record(|st| st.ami_id = Some(ami.clone()))?;
         let script = {
             let st = s.state();
+            // Dev: the boot script takes the address from IMDS.
+            let public_url = match req.tier {
+                Tier::Dev => None,
+                Tier::Automation | Tier::Gpu => crate::domain::exposure::n8n_public_url(st),
+            };
+            // A relaunch's request has no options: the config keeps the e-mail.
+            let owner_email = req
+                .options
+                .owner_email
+                .clone()
+                .or_else(|| st.config.as_ref().and_then(|c| c.owner_email.clone()))
+                .unwrap_or_else(|| user_data::default_owner_email(req.stack.as_str()));
             user_data::render(&UserDataInput {
                 stack: req.stack.as_str(),
                 region: &req.region,
                 efs_id: st.efs_id.as_deref().unwrap_or_default(),
                 secrets_path: st.secrets_path.as_deref().unwrap_or_default(),
                 gpu,
+                public_url: public_url.as_deref(),
+                proxy_hops: crate::domain::exposure::proxy_hops(req.tier),
+                owner_email: &owner_email,
             })
         }
         .map_err(|e| CloudError::Refused(e.to_string()))?;
@@ -306,7 +322,7 @@ impl AwsCloud {
                 .metadata_options(
                     InstanceMetadataOptionsRequest::builder()
                         .http_tokens(HttpTokensState::Required)
-                        .http_put_response_hop_limit(2)
+                        .http_put_response_hop_limit(1)
                         .http_endpoint(InstanceMetadataEndpointState::Enabled)
                         .build(),
                 )

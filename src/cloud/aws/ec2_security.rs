@@ -1,20 +1,22 @@
-//! Security groups. The instance's: the service ports open only to the
-//! caller's /32 (or `--allow-cidr`), SSH only with `--ssh-cidr`. The EFS's:
-//! NFS only from the instance's group. Nothing on the dev tier is open to
-//! 0.0.0.0/0.
+//! Security groups, created in one stage for every tier: the instance's
+//! admits n8n's port only (from the allowed CIDRs on dev, from the load
+//! balancer's group behind one); the load balancer's admits what the stack's
+//! exposure says; the EFS's, NFS from the instance's group. No other port is
+//! ever open: the internal services listen on 127.0.0.1 (`forward`).
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+use aws_sdk_ec2::types::{IpPermission, ResourceType, UserIdGroupPair};
 
 use super::AwsCloud;
 use super::caller_ip;
+use super::ec2_ingress::{Ingress, Source};
 use super::ec2_network::ignore_gone;
 use super::errors::{api_error, code_of};
 use super::tags::{MANAGED, ec2_spec, filter};
 use crate::cloud::{Cidr, CloudError, CloudResult, DeployRequest, Session};
-use crate::domain::Service;
+use crate::domain::exposure::{self, CLOUDFRONT_PREFIX_LIST, N8N_PORT};
+use crate::domain::{DeploymentState, Tier};
 
-const NFS: i32 = 2049;
-const SSH: i32 = 22;
+const NFS: u16 = 2049;
 
 impl AwsCloud {
     pub(super) async fn security_groups(
@@ -26,40 +28,28 @@ impl AwsCloud {
         let vpc = s.state().vpc_id.clone().ok_or_else(|| {
             CloudError::Refused("no VPC recorded: run the network stage first".into())
         })?;
-        let cidr = match &req.options.allow_cidr {
-            Some(c) => c.clone(),
-            None => {
-                s.progress(None, "finding your public IP")?;
-                Cidr::host(caller_ip::discover().await?)
-            }
-        };
-        for open in std::iter::once(&cidr).chain(req.options.ssh_cidr.as_ref()) {
-            if open.is_open_to_world() {
-                return Err(CloudError::Refused(format!(
-                    "{open} would open the stack to the whole internet; give your own address as a /32"
-                )));
-            }
-        }
+        let cidrs = self.access_set(req, s).await?;
         let name = format!("geusemaker-{stack}-instance");
         let instance_sg = self
-            .find_or_create_group(s, &vpc, stack, &name, "GeuseMaker services, caller only")
+            .find_or_create_group(s, &vpc, stack, &name, "GeuseMaker n8n only")
             .await?;
         s.record(|st| {
             st.security_group_id = Some(instance_sg.clone());
             st.set_provenance("security_group", true);
         })?;
-        s.progress(Some(0.3), format!("service ports open to {cidr}"))?;
-        // Behind a load balancer, n8n is opened to it alone (the ALB stage).
-        let behind_lb = req.tier.has_load_balancer();
-        let mut rules: Vec<IpPermission> = Service::ALL
-            .iter()
-            .filter(|svc| !(behind_lb && **svc == Service::N8n))
-            .map(|svc| tcp_from_cidr(i32::from(svc.port()), &cidr, svc.name()))
-            .collect();
-        if let Some(ssh) = &req.options.ssh_cidr {
-            rules.push(tcp_from_cidr(SSH, ssh, "ssh"));
+        if req.tier.has_load_balancer() {
+            s.progress(Some(0.2), "load balancer security group")?;
+            let alb_name = format!("geusemaker-{stack}-alb");
+            let alb_sg = self
+                .find_or_create_group(s, &vpc, stack, &alb_name, "GeuseMaker load balancer")
+                .await?;
+            s.record(|st| {
+                st.alb_security_group_id = Some(alb_sg.clone());
+                st.set_provenance("alb_security_group", true);
+            })?;
         }
-        self.authorize(&instance_sg, rules).await?;
+        s.progress(Some(0.4), "n8n's port only")?;
+        self.apply_exposure(s.state()).await?;
 
         let efs_name = format!("geusemaker-{stack}-efs");
         let efs_sg = self
@@ -75,25 +65,91 @@ impl AwsCloud {
             st.efs_security_group_id = Some(efs_sg.clone());
             st.set_provenance("efs_security_group", true);
         })?;
-        let nfs = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(NFS)
-            .to_port(NFS)
-            .user_id_group_pairs(
-                UserIdGroupPair::builder()
-                    .group_id(&instance_sg)
-                    .description("NFS from the instance")
-                    .build(),
-            )
-            .build();
-        self.authorize(&efs_sg, vec![nfs]).await?;
-        let ssh = if req.options.ssh_cidr.is_some() {
-            ", SSH open"
-        } else {
-            ", SSH closed"
+        let nfs = Ingress::new(NFS, Source::Group(instance_sg));
+        self.reconcile_ingress(&efs_sg, &[nfs], "NFS from the instance")
+            .await?;
+        let note = match &req.options.allow_cidr {
+            Some(asked) if !cidrs.iter().any(|c| c == asked.as_str()) => format!(
+                "; access unchanged, add {asked} with `geusemaker-tui access {} --add {asked}`",
+                req.stack
+            ),
+            _ => String::new(),
         };
-        s.progress(Some(1.0), format!("ports open to {cidr}{ssh}"))?;
+        s.progress(Some(1.0), format!("n8n open to {}{note}", cidrs.join(", ")))?;
         Ok(())
+    }
+
+    /// Who may reach n8n. A stack that has a set keeps it: only `access`
+    /// changes it. A new one gets `--allow-cidr`, or the caller's /32.
+    async fn access_set(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<Vec<String>> {
+        let recorded = exposure::allowed_cidrs(s.state());
+        if !recorded.is_empty() {
+            return Ok(recorded);
+        }
+        let cidr = match &req.options.allow_cidr {
+            Some(c) => c.clone(),
+            None => match &self.settings.caller_cidr {
+                Some(c) => c.clone(),
+                None => {
+                    s.progress(None, "finding your public IP")?;
+                    Cidr::host(caller_ip::discover().await?)
+                }
+            },
+        };
+        if cidr.is_open_to_world() {
+            return Err(CloudError::Refused(format!(
+                "{cidr} would open n8n to the whole internet; give your own address as a /32 \
+                 (the automation tier's --public serves it over HTTPS instead)"
+            )));
+        }
+        let set = vec![cidr.to_string()];
+        s.record(|st| {
+            if let Some(config) = st.config.as_mut() {
+                config.allowed_cidrs = set.clone();
+            }
+        })?;
+        Ok(set)
+    }
+
+    /// The instance's and the load balancer's groups made to admit exactly
+    /// what the stack's exposure says.
+    pub(super) async fn apply_exposure(&self, st: &DeploymentState) -> CloudResult<()> {
+        let cidrs = exposure::allowed_cidrs(st);
+        if let Some(instance_sg) = &st.security_group_id {
+            let wanted: Vec<Ingress> = match &st.alb_security_group_id {
+                Some(alb) if st.tier().has_load_balancer() => {
+                    vec![Ingress::new(N8N_PORT, Source::Group(alb.clone()))]
+                }
+                _ => cidrs
+                    .iter()
+                    .map(|c| Ingress::new(N8N_PORT, Source::Cidr(c.clone())))
+                    .collect(),
+            };
+            self.reconcile_ingress(instance_sg, &wanted, "n8n").await?;
+        }
+        if let Some(alb_sg) = &st.alb_security_group_id {
+            let wanted = self.load_balancer_ingress(st).await?;
+            self.reconcile_ingress(alb_sg, &wanted, "n8n through the load balancer")
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn load_balancer_ingress(&self, st: &DeploymentState) -> CloudResult<Vec<Ingress>> {
+        if st.tier() == Tier::Gpu {
+            // The list weighs 55 of the group's 60 rules: one port only.
+            let list = self.managed_prefix_list(CLOUDFRONT_PREFIX_LIST).await?;
+            return Ok(vec![Ingress::new(80, Source::PrefixList(list))]);
+        }
+        Ok(exposure::exposure(st)
+            .into_iter()
+            .filter(|row| row.listener == "load balancer")
+            .flat_map(|row| {
+                row.from
+                    .into_iter()
+                    .map(move |from| Ingress::new(row.port, Source::Cidr(from)))
+            })
+            .collect())
     }
 
     pub(super) async fn find_or_create_group(
@@ -290,18 +346,4 @@ pub fn stack_groups(st: &crate::domain::DeploymentState) -> Vec<String> {
     .flatten()
     .cloned()
     .collect()
-}
-
-fn tcp_from_cidr(port: i32, cidr: &Cidr, what: &str) -> IpPermission {
-    IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port)
-        .ip_ranges(
-            IpRange::builder()
-                .cidr_ip(cidr.as_str())
-                .description(format!("{what} from the caller"))
-                .build(),
-        )
-        .build()
 }

@@ -1,21 +1,24 @@
-//! The automation tier's Application Load Balancer: internet-facing in two
-//! zones, its own security group (80 open; 443 with a certificate), a target
-//! group on the instance's n8n (5678, health `/healthz/readiness`) and the
-//! listeners. Torn down listeners first, then the target group, the ALB, and
+//! The Application Load Balancer of the automation and gpu tiers:
+//! internet-facing in two zones, behind the security group the Security
+//! stage made (what it admits is the stack's exposure), a target group on
+//! the instance's n8n (5678, health `/healthz/readiness`) and the listeners
+//! (`elbv2_listeners`). It is made before the instance, so n8n starts
+//! knowing its public URL. Torn down listeners first, then the target group, the ALB, and
 //! its security group once its network interfaces are released.
 
-use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerStateEnum,
-    LoadBalancerTypeEnum, Matcher, ProtocolEnum, RedirectActionConfig,
-    RedirectActionStatusCodeEnum, Tag, TargetDescription, TargetTypeEnum,
+    LoadBalancerSchemeEnum, LoadBalancerStateEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum,
+    Tag, TargetDescription, TargetTypeEnum,
 };
 
 use super::AwsCloud;
+use super::elbv2_listeners::{ORIGIN_SECRET, origin_secret};
 use super::errors::{api_error, code_of};
 use super::settle::not_visible_yet;
 use super::tags::{elb_name, is_managed, pairs};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::domain::Tier;
+use crate::domain::exposure;
 
 const N8N_PORT: i32 = 5678;
 const HEALTH_PATH: &str = "/healthz/readiness";
@@ -27,34 +30,6 @@ fn tags(stack: &str, name: &str) -> Vec<Tag> {
         .collect()
 }
 
-fn tcp_from_group(port: i32, group: &str) -> IpPermission {
-    IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port)
-        .user_id_group_pairs(
-            UserIdGroupPair::builder()
-                .group_id(group)
-                .description("n8n from the load balancer")
-                .build(),
-        )
-        .build()
-}
-
-fn world(port: i32) -> IpPermission {
-    IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port)
-        .ip_ranges(
-            aws_sdk_ec2::types::IpRange::builder()
-                .cidr_ip("0.0.0.0/0")
-                .description("the public entry point")
-                .build(),
-        )
-        .build()
-}
-
 impl AwsCloud {
     pub(super) async fn load_balancer(
         &self,
@@ -62,17 +37,17 @@ impl AwsCloud {
         s: &mut Session,
     ) -> CloudResult<()> {
         let stack = req.stack.as_str();
-        let (vpc, instance_sg, instance) = {
+        let (vpc, alb_sg, instance) = {
             let st = s.state();
             (
                 st.vpc_id.clone(),
-                st.security_group_id.clone(),
+                st.alb_security_group_id.clone(),
                 st.instance_id.clone(),
             )
         };
-        let (Some(vpc), Some(instance_sg), Some(instance)) = (vpc, instance_sg, instance) else {
+        let (Some(vpc), Some(alb_sg)) = (vpc, alb_sg) else {
             return Err(CloudError::Refused(
-                "the load balancer needs the network, security group and instance first".into(),
+                "the load balancer needs the network and its security group first".into(),
             ));
         };
         let subnets = s.state().subnet_ids.clone();
@@ -82,31 +57,13 @@ impl AwsCloud {
                 subnets.len()
             )));
         }
-
-        s.progress(Some(0.05), "ALB security group")?;
-        let sg_name = format!("geusemaker-{stack}-alb");
-        let alb_sg = self
-            .find_or_create_group(
-                s,
-                &vpc,
-                stack,
-                &sg_name,
-                "GeuseMaker load balancer: HTTP(S) from anywhere",
-            )
-            .await?;
-        s.record(|st| {
-            st.alb_security_group_id = Some(alb_sg.clone());
-            st.set_provenance("alb_security_group", true);
-        })?;
-        let certificate = req.options.certificate_arn.clone();
-        let mut open = vec![world(80)];
-        if certificate.is_some() {
-            open.push(world(443));
-        }
-        self.authorize(&alb_sg, open).await?;
-        // n8n only from the load balancer; the other services stay the caller's.
-        self.authorize(&instance_sg, vec![tcp_from_group(N8N_PORT, &alb_sg)])
-            .await?;
+        let origin_secret = if req.tier == Tier::Gpu {
+            self.ensure_secret(stack, ORIGIN_SECRET, origin_secret)
+                .await?;
+            Some(self.secret_value(stack, ORIGIN_SECRET).await?)
+        } else {
+            None
+        };
 
         s.progress(Some(0.15), "internet-facing ALB in 2 zones")?;
         let name = elb_name(stack, "alb");
@@ -202,25 +159,28 @@ impl AwsCloud {
             }
         };
         s.record(|st| st.target_group_arn = Some(tg.clone()))?;
-        self.register(&tg, &instance).await?;
+        // An instance launched before (a redeploy); a new one registers itself.
+        if let Some(instance) = &instance {
+            self.register(&tg, instance).await?;
+        }
 
         s.progress(Some(0.8), "listeners")?;
         let listeners = self
-            .ensure_listeners(&arn, &tg, certificate.as_deref())
+            .ensure_listeners(s.state(), &arn, &tg, origin_secret.as_deref())
             .await?;
-        let scheme = if certificate.is_some() {
-            "https"
-        } else {
-            "http"
-        };
         s.record(|st| {
             st.listener_arns = listeners;
-            st.n8n_url = Some(format!("{scheme}://{dns}"));
+            st.n8n_url = exposure::n8n_public_url(st);
         })?;
-        let note = if certificate.is_some() {
-            "443 → n8n:5678, 80 redirects to 443"
-        } else {
-            "80 → n8n:5678"
+        let https = s
+            .state()
+            .config
+            .as_ref()
+            .is_some_and(|c| c.certificate_arn.is_some());
+        let note = match (req.tier, https) {
+            (Tier::Gpu, _) => "80 → n8n:5678 with CloudFront's origin header, else 403",
+            (_, true) => "443 → n8n:5678 (TLS 1.2+), 80 redirects to 443",
+            _ => "80 → n8n:5678",
         };
         s.progress(Some(1.0), note)?;
         Ok(())
@@ -293,79 +253,6 @@ impl AwsCloud {
             "a {kind} named {name} ({arn}) exists but GeuseMaker did not create it \
              (no geusemaker:managed tag): it is left alone; rename the stack or remove it"
         )))
-    }
-
-    /// 80 forwards to n8n; with a certificate, 443 forwards and 80 redirects.
-    async fn ensure_listeners(
-        &self,
-        lb: &str,
-        tg: &str,
-        certificate: Option<&str>,
-    ) -> CloudResult<Vec<String>> {
-        let existing = self
-            .elb
-            .describe_listeners()
-            .load_balancer_arn(lb)
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeListeners", e))?;
-        let mut arns: Vec<String> = Vec::new();
-        let has = |port: i32| {
-            existing
-                .listeners()
-                .iter()
-                .find(|l| l.port() == Some(port))
-                .and_then(|l| l.listener_arn())
-                .map(str::to_string)
-        };
-        let forward = Action::builder()
-            .r#type(ActionTypeEnum::Forward)
-            .target_group_arn(tg)
-            .build();
-        let plans: Vec<(i32, ProtocolEnum, Action)> = match certificate {
-            None => vec![(80, ProtocolEnum::Http, forward)],
-            Some(_) => {
-                let redirect = Action::builder()
-                    .r#type(ActionTypeEnum::Redirect)
-                    .redirect_config(
-                        RedirectActionConfig::builder()
-                            .protocol("HTTPS")
-                            .port("443")
-                            .status_code(RedirectActionStatusCodeEnum::Http301)
-                            .build(),
-                    )
-                    .build();
-                vec![
-                    (443, ProtocolEnum::Https, forward),
-                    (80, ProtocolEnum::Http, redirect),
-                ]
-            }
-        };
-        for (port, protocol, action) in plans {
-            if let Some(arn) = has(port) {
-                arns.push(arn);
-                continue;
-            }
-            let mut create = self
-                .elb
-                .create_listener()
-                .load_balancer_arn(lb)
-                .port(port)
-                .protocol(protocol)
-                .default_actions(action);
-            if port == 443
-                && let Some(cert) = certificate
-            {
-                create = create.certificates(Certificate::builder().certificate_arn(cert).build());
-            }
-            let created = self
-                .settled("CreateListener", || create.clone().send())
-                .await?;
-            if let Some(arn) = created.listeners().first().and_then(|l| l.listener_arn()) {
-                arns.push(arn.to_string());
-            }
-        }
-        Ok(arns)
     }
 
     /// "healthy", "unhealthy (Target.ResponseCodeMismatch)", ...

@@ -1,6 +1,9 @@
 //! The instance's role and profile, named after the stack: SSM reaches the
 //! instance (AmazonSSMManagedInstanceCore), and it may mount and write this
-//! one file system and read this stack's parameters, nothing else.
+//! one file system and read this stack's parameters, nothing else. The
+//! managed policy grants `ssm:GetParameter(s)` on every parameter; the stack
+//! policy denies every parameter read outside `/geusemaker/<stack>/`, public
+//! `/aws/service/*` parameters included (nothing on the instance reads one).
 
 use aws_sdk_iam::types::Tag;
 
@@ -13,8 +16,25 @@ pub const SSM_CORE_POLICY: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInsta
 const INLINE_POLICY: &str = "geusemaker-stack-access";
 const ASSUME_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-/// The role's own permissions: this EFS, this stack's parameters.
+/// The parameter reads the stack policy limits to the stack's own.
+pub const PARAMETER_READS: [&str; 4] = [
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "ssm:GetParameterHistory",
+];
+
+/// The stack's parameters: those under its path, and the path itself (what
+/// GetParametersByPath is authorised on).
+fn stack_parameters(region: &str, account: &str, stack: &str) -> [String; 2] {
+    let path = format!("arn:aws:ssm:{region}:{account}:parameter/geusemaker/{stack}");
+    [format!("{path}/*"), path]
+}
+
+/// The role's own permissions: this EFS, this stack's parameters, and no
+/// other parameter, whatever another policy of the role allows.
 pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str) -> String {
+    let parameters = stack_parameters(region, account, stack);
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -28,7 +48,14 @@ pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str) -> St
                 "Sid": "ReadThisStacksSecrets",
                 "Effect": "Allow",
                 "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
-                "Resource": format!("arn:aws:ssm:{region}:{account}:parameter/geusemaker/{stack}/*")
+                "Resource": parameters
+            },
+            {
+                // AmazonSSMManagedInstanceCore allows ssm:GetParameter(s) on "*".
+                "Sid": "NoOtherParameters",
+                "Effect": "Deny",
+                "Action": PARAMETER_READS,
+                "NotResource": parameters
             }
         ]
     })
@@ -300,24 +327,147 @@ fn gone(result: CloudResult<()>) -> CloudResult<()> {
 mod tests {
     use super::*;
 
+    use crate::cloud::aws::iam_eval::{Decision, evaluate};
+    use serde_json::Value;
+
+    const MANAGED: &str = include_str!("../../../tests/fixtures/AmazonSSMManagedInstanceCore.json");
+    const PARAMETERS: &str = "arn:aws:ssm:us-east-1:123456789012:parameter";
+
+    fn managed() -> Value {
+        let vendored: Value = serde_json::from_str(MANAGED).unwrap();
+        assert_eq!(vendored["Arn"], SSM_CORE_POLICY);
+        vendored["Document"].clone()
+    }
+
+    fn ours() -> Value {
+        serde_json::from_str(&stack_policy("us-east-1", "123456789012", "demo", "fs-1")).unwrap()
+    }
+
     #[test]
     fn the_policy_names_only_this_stacks_resources() {
-        let doc: serde_json::Value =
-            serde_json::from_str(&stack_policy("us-east-1", "123456789012", "demo", "fs-1"))
-                .unwrap();
-        let resources: Vec<&str> = doc["Statement"]
+        let doc = ours();
+        let resources: Vec<Value> = doc["Statement"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| s["Resource"].as_str().unwrap())
+            .map(|s| s.get("Resource").or(s.get("NotResource")).unwrap().clone())
             .collect();
+        let stack = serde_json::json!([
+            format!("{PARAMETERS}/geusemaker/demo/*"),
+            format!("{PARAMETERS}/geusemaker/demo")
+        ]);
         assert_eq!(
             resources,
             [
-                "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1",
-                "arn:aws:ssm:us-east-1:123456789012:parameter/geusemaker/demo/*"
+                "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1".into(),
+                stack.clone(),
+                stack
             ]
         );
         assert!(!doc.to_string().contains("\"*\""), "no wildcard resource");
+    }
+
+    #[test]
+    fn the_role_reads_its_own_stacks_parameters_and_no_others() {
+        let (managed, ours) = (managed(), ours());
+        let role = [&managed, &ours];
+        let own = format!("{PARAMETERS}/geusemaker/demo/postgres-password");
+        let others = [
+            format!("{PARAMETERS}/geusemaker/other-stack/postgres-password"),
+            format!("{PARAMETERS}/prod/db-password"),
+            format!("{PARAMETERS}/geusemaker/demo-2/postgres-password"),
+            "arn:aws:ssm:us-east-1::parameter/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64".into(),
+        ];
+        for action in [
+            "ssm:GetParameter",
+            "ssm:GetParameters",
+            "ssm:GetParametersByPath",
+        ] {
+            assert_eq!(evaluate(&role, action, &own), Decision::Allow, "{action}");
+            for other in &others {
+                assert_eq!(
+                    evaluate(&role, action, other),
+                    Decision::ExplicitDeny,
+                    "{action} {other}"
+                );
+            }
+        }
+        // A read by path names the path itself.
+        let path = format!("{PARAMETERS}/geusemaker/demo");
+        assert_eq!(
+            evaluate(&role, "ssm:GetParametersByPath", &path),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(&role, "ssm:GetParameterHistory", &others[0]),
+            Decision::ExplicitDeny
+        );
+        // Actions are case-insensitive: no spelling slips past the Deny.
+        assert_eq!(
+            evaluate(&role, "SSM:getparameter", &others[1]),
+            Decision::ExplicitDeny
+        );
+    }
+
+    #[test]
+    fn without_the_deny_the_managed_policy_alone_would_allow_them() {
+        let managed = managed();
+        let mut ours = ours();
+        ours["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|s| s["Effect"] != "Deny");
+        let role = [&managed, &ours];
+        for other in [
+            format!("{PARAMETERS}/geusemaker/other-stack/postgres-password"),
+            format!("{PARAMETERS}/prod/db-password"),
+        ] {
+            for action in ["ssm:GetParameter", "ssm:GetParameters"] {
+                assert_eq!(
+                    evaluate(&[&managed], action, &other),
+                    Decision::Allow,
+                    "{action}"
+                );
+                assert_eq!(evaluate(&role, action, &other), Decision::Allow, "{action}");
+            }
+            // Not in the managed policy (v2): no Allow reaches it either way.
+            assert_eq!(
+                evaluate(&role, "ssm:GetParametersByPath", &other),
+                Decision::ImplicitDeny
+            );
+        }
+    }
+
+    #[test]
+    fn what_the_ssm_agent_needs_stays_allowed() {
+        let (managed, ours) = (managed(), ours());
+        let role = [&managed, &ours];
+        for action in [
+            "ssmmessages:CreateControlChannel",
+            "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel",
+            "ssmmessages:OpenDataChannel",
+            "ec2messages:AcknowledgeMessage",
+            "ec2messages:DeleteMessage",
+            "ec2messages:FailMessage",
+            "ec2messages:GetEndpoint",
+            "ec2messages:GetMessages",
+            "ec2messages:SendReply",
+            "ssm:UpdateInstanceInformation",
+            "ssm:ListInstanceAssociations",
+            "ssm:GetDocument",
+        ] {
+            assert_eq!(evaluate(&role, action, "*"), Decision::Allow, "{action}");
+        }
+        let fs = "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1";
+        assert_eq!(
+            evaluate(&role, "elasticfilesystem:ClientMount", fs),
+            Decision::Allow
+        );
+        let other_fs = "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-2";
+        assert_eq!(
+            evaluate(&role, "elasticfilesystem:ClientMount", other_fs),
+            Decision::ImplicitDeny
+        );
     }
 }

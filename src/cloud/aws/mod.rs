@@ -7,6 +7,7 @@ mod adopt;
 mod caller_ip;
 mod cloudfront;
 pub mod doctor;
+mod ec2_ingress;
 mod ec2_instances;
 mod ec2_network;
 mod ec2_own_network;
@@ -14,9 +15,12 @@ mod ec2_security;
 mod ec2_spot;
 mod efs;
 mod elbv2;
+mod elbv2_listeners;
 mod elbv2_teardown;
 pub mod errors;
 mod iam;
+#[cfg(test)]
+mod iam_eval;
 pub mod permissions;
 pub mod pricing;
 mod provider;
@@ -45,6 +49,12 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     /// Where to probe the services instead of the instance's address.
     pub endpoint_overrides: Endpoints,
+    /// A CA (PEM) the outside probes trust besides the system's: a private
+    /// CA, or a test's. `GEUSEMAKER_EXTRA_CA` does the same for a process.
+    pub extra_ca: Option<Vec<u8>>,
+    /// The caller's address as already known (`GEUSEMAKER_CALLER_CIDR`, or a
+    /// test's): then nothing asks checkip.amazonaws.com.
+    pub caller_cidr: Option<crate::cloud::Cidr>,
     /// How often to look again while waiting for a resource.
     pub poll: Duration,
     /// The longest wait for one resource (an instance to run, a mount target).
@@ -69,6 +79,8 @@ impl AwsSettings {
             region: region.to_string(),
             profile: None,
             endpoint_overrides: Endpoints::new(),
+            extra_ca: None,
+            caller_cidr: None,
             poll: Duration::from_secs(5),
             wait_limit: Duration::from_secs(15 * 60),
             settle_limit: Duration::from_secs(2 * 60),
@@ -92,6 +104,8 @@ pub struct AwsCloud {
     ssm: aws_sdk_ssm::Client,
     sts: aws_sdk_sts::Client,
     pricing: aws_sdk_pricing::Client,
+    /// The client of the outside probes when `settings.extra_ca` is set.
+    http: Option<crate::http::Http>,
 }
 
 /// The sources of the default credential chain, in the order it tries them.
@@ -147,7 +161,15 @@ impl AwsCloud {
                 $krate::Client::from_conf(builder.build())
             }};
         }
+        let http = match &settings.extra_ca {
+            Some(pem) => Some(
+                crate::http::Http::with_ca(Some(pem))
+                    .map_err(|e| CloudError::Refused(e.to_string()))?,
+            ),
+            None => None,
+        };
         Ok(Self {
+            http,
             ec2: client!(aws_sdk_ec2),
             efs: client!(aws_sdk_efs),
             elb: client!(aws_sdk_elasticloadbalancingv2),

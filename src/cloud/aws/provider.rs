@@ -7,6 +7,7 @@ use super::ec2_network::ignore_gone;
 use super::ec2_security::stack_groups;
 use crate::cloud::boot;
 use crate::cloud::endpoints::{self, Endpoint, Endpoints};
+use crate::cloud::inside::{self, ContainerHealth};
 use crate::cloud::{
     BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, LogQuery, NetworkChoice,
     Prices, Session, SpotNotice,
@@ -162,6 +163,45 @@ impl Cloud for AwsCloud {
         Ok(endpoints)
     }
 
+    fn http(&self) -> Option<&crate::http::Http> {
+        self.http.as_ref()
+    }
+
+    async fn inside_health(&self, state: &DeploymentState) -> CloudResult<Vec<ContainerHealth>> {
+        let id = state
+            .instance_id
+            .as_deref()
+            .ok_or_else(|| CloudError::Refused("the stack has no instance".into()))?;
+        let script: String = crate::deploy::user_data::inside_health_script().into();
+        match self.run_on_instance(id, &script).await? {
+            Some(out) => inside::parse(&out).map_err(CloudError::Refused),
+            None => Err(CloudError::Refused(format!(
+                "{id} did not answer through SSM (its agent is not online yet, or no container runs)"
+            ))),
+        }
+    }
+
+    async fn set_access(&self, s: &mut Session, cidrs: &[Cidr]) -> CloudResult<()> {
+        let set: Vec<String> = cidrs.iter().map(|c| c.to_string()).collect();
+        s.record(|st| {
+            st.config.get_or_insert_with(Default::default).allowed_cidrs = set.clone();
+        })?;
+        self.apply_exposure(s.state()).await?;
+        let st = s.state().clone();
+        if let (Some(lb), Some(tg)) = (&st.alb_arn, &st.target_group_arn)
+            && st.tier() == crate::domain::Tier::Automation
+        {
+            // --public-webhooks keeps its allowed CIDRs in listener rules.
+            let listeners = self.ensure_listeners(&st, lb, tg, None).await?;
+            s.record(|st| st.listener_arns = listeners)?;
+        }
+        Ok(())
+    }
+
+    async fn read_secret(&self, state: &DeploymentState, name: &str) -> CloudResult<String> {
+        self.secret_value(&state.stack_name, name).await
+    }
+
     async fn prices(&self, region: &str, instance_type: &str) -> CloudResult<Prices> {
         self.current_prices(region, instance_type).await
     }
@@ -176,6 +216,9 @@ impl Cloud for AwsCloud {
     }
 
     async fn caller_cidr(&self) -> CloudResult<Cidr> {
+        if let Some(known) = &self.settings.caller_cidr {
+            return Ok(known.clone());
+        }
         match super::caller_ip::find().await {
             Ok(addr) => Ok(Cidr::host(addr)),
             Err(why) => Err(CloudError::Refused(format!(

@@ -1,7 +1,8 @@
 //! The sandbox instance's five services as real loopback endpoints, served by
 //! whichever process asks, so the real prober runs unchanged against them.
 //! A service that is down has no listener (connection refused); one starting
-//! answers 503 (Postgres: "the database system is starting up").
+//! answers 503 (Postgres: "the database system is starting up"). n8n is the
+//! outside view: it does not answer a caller the stack does not admit.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -84,10 +85,17 @@ fn current_phases(worlds: &Worlds, clock: &dyn Clock, stack: &str) -> Option<Pha
     let mut world = worlds.read(stack).ok()??;
     let now = clock.now();
     world.settle(now);
+    // From outside, n8n is behind the stack's rules: a caller they do not
+    // admit gets no answer at all, as a security group drops the packets.
+    let admitted = world.admits(&worlds.caller());
     Some(
         Service::ALL
             .into_iter()
-            .map(|s| (s, world.answer(s, now)))
+            .map(|s| {
+                let phase = world.answer(s, now);
+                let cut = s == Service::N8n && !admitted;
+                (s, if cut { Phase::Down } else { phase })
+            })
             .collect(),
     )
 }

@@ -13,6 +13,9 @@ pub enum Fault {
     RestoreService(Service),
     SpotInterruption,
     Throttle,
+    /// The caller's public address changes (a new network, a DHCP lease):
+    /// the stack is fine, but no longer admits this machine.
+    CallerIpChanged,
 }
 
 impl Fault {
@@ -20,7 +23,11 @@ impl Fault {
     pub fn menu() -> Vec<Fault> {
         let mut all: Vec<Fault> = Service::ALL.into_iter().map(Fault::KillService).collect();
         all.extend(Service::ALL.into_iter().map(Fault::RestoreService));
-        all.extend([Fault::SpotInterruption, Fault::Throttle]);
+        all.extend([
+            Fault::SpotInterruption,
+            Fault::Throttle,
+            Fault::CallerIpChanged,
+        ]);
         all
     }
 
@@ -30,6 +37,7 @@ impl Fault {
             Fault::RestoreService(s) => format!("restore {s}"),
             Fault::SpotInterruption => "spot interruption".into(),
             Fault::Throttle => "API throttling".into(),
+            Fault::CallerIpChanged => "caller IP changed".into(),
         }
     }
 
@@ -52,8 +60,10 @@ impl Fault {
             "restore-service" => Ok(Fault::RestoreService(named()?)),
             "spot-interruption" => no_service(Fault::SpotInterruption),
             "throttle" => no_service(Fault::Throttle),
+            "caller-ip-changed" => no_service(Fault::CallerIpChanged),
             other => Err(format!(
-                "unknown fault {other:?}; use kill-service, restore-service, spot-interruption or throttle"
+                "unknown fault {other:?}; use kill-service, restore-service, spot-interruption, \
+                 throttle or caller-ip-changed"
             )),
         }
     }
@@ -139,6 +149,18 @@ impl SandboxCloud {
                     instance.id
                 ))
             }
+            Fault::CallerIpChanged => {
+                let before = self.worlds.caller();
+                let after = next_caller(&before);
+                self.worlds
+                    .set_caller(&after)
+                    .map_err(|e| CloudError::Refused(e.to_string()))?;
+                Ok(format!(
+                    "this machine's public address is now {after} (was {before}); \
+                     {stack} admits {}",
+                    world.allowed_cidrs.join(", ")
+                ))
+            }
             Fault::Throttle => {
                 let until = now.plus_secs(timing::THROTTLE_WINDOW / self.speed);
                 self.update_world(stack, |w| w.throttled_until = Some(until))?;
@@ -158,9 +180,30 @@ impl SandboxCloud {
     }
 }
 
+/// Another documentation address (198.51.100.0/24), never the one before.
+fn next_caller(before: &str) -> String {
+    let last: u8 = before
+        .trim_end_matches("/32")
+        .rsplit('.')
+        .next()
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(23);
+    format!("198.51.100.{}/32", last.wrapping_add(54).max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_caller_moves_to_another_address() {
+        assert_eq!(next_caller("198.51.100.23/32"), "198.51.100.77/32");
+        assert_ne!(next_caller("198.51.100.77/32"), "198.51.100.77/32");
+        assert_eq!(
+            Fault::parse("caller-ip-changed", None),
+            Ok(Fault::CallerIpChanged)
+        );
+    }
 
     #[test]
     fn parses_the_cli_forms() {

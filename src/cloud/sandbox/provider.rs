@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use super::world::{Efs, Instance, MountTarget, Vpc};
 use super::{SandboxCloud, logs, networks, new_id, timing};
 use crate::cloud::boot;
+use crate::cloud::inside::ContainerHealth;
 use crate::cloud::{
     BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, LogQuery,
     NetworkChoice, Prices, Session, SpotNotice,
@@ -82,9 +83,14 @@ impl Cloud for SandboxCloud {
         Ok(())
     }
 
-    async fn ensure_security_groups(&self, _: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+    async fn ensure_security_groups(
+        &self,
+        req: &DeployRequest,
+        s: &mut Session,
+    ) -> CloudResult<()> {
         let stack = stack_of(s);
-        s.progress(Some(0.0), "instance security group")?;
+        let cidrs = self.access_set(req, s)?;
+        s.progress(Some(0.0), "instance security group: n8n only")?;
         let sg = self
             .call(
                 &stack,
@@ -110,10 +116,10 @@ impl Cloud for SandboxCloud {
             st.efs_security_group_id = Some(efs_sg);
             st.set_provenance("efs_security_group", true);
         })?;
-        s.progress(
-            Some(1.0),
-            "instance + EFS groups, nothing open to 0.0.0.0/0",
-        )?;
+        self.worlds
+            .update(&stack, self.speed, |w| w.allowed_cidrs = cidrs.clone())
+            .map_err(|e| CloudError::Refused(e.to_string()))?;
+        s.progress(Some(1.0), format!("n8n open to {}", cidrs.join(", ")))?;
         Ok(())
     }
 
@@ -213,15 +219,8 @@ impl Cloud for SandboxCloud {
             st.set_provenance("iam_role", true);
         })?;
         let path = format!("/geusemaker/{stack}/");
-        for (i, name) in [
-            "postgres-password",
-            "n8n-encryption-key",
-            "crawl4ai-api-token",
-        ]
-        .iter()
-        .enumerate()
-        {
-            s.progress(Some(0.4 + 0.2 * i as f64), format!("secret {path}{name}"))?;
+        for (i, name) in crate::domain::secrets::SECRET_NAMES.iter().enumerate() {
+            s.progress(Some(0.4 + 0.1 * i as f64), format!("secret {path}{name}"))?;
             let full = format!("{path}{name}");
             self.call(&stack, "PutParameter", timing::PUT_SECRET, move |w, _| {
                 // Generated once, reused on every redeploy: never overwritten.
@@ -232,7 +231,7 @@ impl Cloud for SandboxCloud {
             .await?;
         }
         s.record(|st| st.secrets_path = Some(path))?;
-        s.progress(Some(1.0), "role, profile, 3 secrets")?;
+        s.progress(Some(1.0), "role, profile, 5 secrets")?;
         Ok(())
     }
 
@@ -379,6 +378,39 @@ impl Cloud for SandboxCloud {
             .map_err(|e| CloudError::Refused(format!("could not start the sandbox services: {e}")))
     }
 
+    async fn inside_health(&self, state: &DeploymentState) -> CloudResult<Vec<ContainerHealth>> {
+        let world = self.world(&state.stack_name)?;
+        Ok(world.containers(self.now()))
+    }
+
+    async fn set_access(&self, s: &mut Session, cidrs: &[Cidr]) -> CloudResult<()> {
+        let stack = stack_of(s);
+        let set: Vec<String> = cidrs.iter().map(|c| c.to_string()).collect();
+        self.call(
+            &stack,
+            "AuthorizeSecurityGroupIngress",
+            timing::CREATE_SECURITY_GROUP,
+            |w, _| w.allowed_cidrs = set.clone(),
+        )
+        .await?;
+        s.record(|st| st.config.get_or_insert_with(Default::default).allowed_cidrs = set)?;
+        Ok(())
+    }
+
+    async fn read_secret(&self, state: &DeploymentState, name: &str) -> CloudResult<String> {
+        let full = format!("/geusemaker/{}/{name}", state.stack_name);
+        if !self.world(&state.stack_name)?.secrets.contains(&full) {
+            return Err(CloudError::Refused(format!(
+                "no secret {full} in the sandbox"
+            )));
+        }
+        // A sandbox value: made up, but the same each time it is read.
+        let hash = full.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        Ok(format!("sandbox-{hash:016x}"))
+    }
+
     async fn prices(&self, _region: &str, instance_type: &str) -> CloudResult<Prices> {
         let (od, spot) = list_prices::price_of(instance_type)
             .ok_or_else(|| CloudError::Refused(format!("no sandbox price for {instance_type}")))?;
@@ -398,7 +430,7 @@ impl Cloud for SandboxCloud {
 
     async fn caller_cidr(&self) -> CloudResult<Cidr> {
         // A documentation address: the sandbox never asks the internet.
-        Cidr::parse("198.51.100.23/32").map_err(CloudError::Refused)
+        Cidr::parse(&self.worlds.caller()).map_err(CloudError::Refused)
     }
 
     async fn storage_size(&self, state: &DeploymentState) -> CloudResult<Option<u64>> {
@@ -464,5 +496,23 @@ impl Cloud for SandboxCloud {
 
     async fn delete_network(&self, s: &mut Session) -> CloudResult<()> {
         self.remove_network(s).await
+    }
+}
+
+impl SandboxCloud {
+    /// The stack's allowed CIDRs: kept once set, else `--allow-cidr` or
+    /// the sandbox's caller address.
+    fn access_set(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<Vec<String>> {
+        let recorded = crate::domain::exposure::allowed_cidrs(s.state());
+        if !recorded.is_empty() {
+            return Ok(recorded);
+        }
+        let cidr = match &req.options.allow_cidr {
+            Some(c) => c.to_string(),
+            None => self.worlds.caller(),
+        };
+        let set = vec![cidr];
+        s.record(|st| st.config.get_or_insert_with(Default::default).allowed_cidrs = set.clone())?;
+        Ok(set)
     }
 }

@@ -33,17 +33,21 @@ pub const SPOT_NOTICE: f64 = 20.0;
 pub const THROTTLE_WINDOW: f64 = 12.0;
 
 /// User-data stage markers and when each is written, after the instance runs.
-pub const BOOT_MARKERS: [(&str, f64); 6] = [
+pub const BOOT_MARKERS: [(&str, f64); 7] = [
     ("cloud-init", 0.5),
     ("packages", 1.5),
     ("efs-mounted", 2.5),
     ("secrets", 3.0),
     ("images-pulled", 5.0),
-    ("compose-up", 6.0),
+    ("compose-up", COMPOSE_UP),
+    // Once n8n is ready (`service_ready_after`), its owner is set up.
+    ("owner-ready", COMPOSE_UP + 3.5),
 ];
+const COMPOSE_UP: f64 = 6.0;
 
+/// From the instance running to compose up.
 pub fn boot_total() -> f64 {
-    BOOT_MARKERS[BOOT_MARKERS.len() - 1].1
+    COMPOSE_UP
 }
 
 /// From container start to ready.
@@ -87,7 +91,7 @@ pub fn deploy_stage(stage: Stage) -> f64 {
             CREATE_LOAD_BALANCER + LOAD_BALANCER_PROVISIONING + 2.0 * CREATE_LISTENER
         }
         Stage::Cdn => CREATE_DISTRIBUTION + DISTRIBUTION_DEPLOYING,
-        Stage::Services => boot_total(),
+        Stage::Services => BOOT_MARKERS[BOOT_MARKERS.len() - 1].1,
         Stage::Health => service_ready_after(Service::N8n),
     }
 }

@@ -12,6 +12,9 @@ use super::timing;
 use crate::domain::{Service, Timestamp};
 use crate::store::atomic::{self, set_private_mode};
 
+const CALLER_FILE: &str = "caller-ip";
+pub const DEFAULT_CALLER: &str = "198.51.100.23/32";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subnet {
     pub id: String,
@@ -141,6 +144,9 @@ pub struct World {
     pub spot_notice: Option<SpotNotice>,
     #[serde(default)]
     pub throttled_until: Option<Timestamp>,
+    /// Who the stack's n8n admits (its security group's rules).
+    #[serde(default)]
+    pub allowed_cidrs: Vec<String>,
 }
 
 /// Whether a service answers, and how.
@@ -210,6 +216,21 @@ impl World {
         }
     }
 
+    /// Whether `caller` gets through to n8n from outside: CloudFront admits
+    /// anyone; otherwise the allowed CIDRs decide.
+    pub fn admits(&self, caller: &str) -> bool {
+        if self.distribution.is_some() {
+            return true;
+        }
+        let Ok(caller) = crate::cloud::Cidr::parse(caller) else {
+            return false;
+        };
+        self.allowed_cidrs
+            .iter()
+            .filter_map(|c| crate::cloud::Cidr::parse(c).ok())
+            .any(|c| c.contains(&caller))
+    }
+
     /// The phase as a probe sees it: n8n is not ready while its database is not.
     pub fn answer(&self, service: Service, t: Timestamp) -> Phase {
         let own = self.phase(service, t);
@@ -220,6 +241,43 @@ impl World {
             return Phase::Starting;
         }
         own
+    }
+
+    /// What Docker on the instance would report at `t`: a container for each
+    /// service once compose is up; a killed one exited, one starting up in
+    /// its healthcheck's start period.
+    pub fn containers(&self, t: Timestamp) -> Vec<crate::cloud::inside::ContainerHealth> {
+        let Some(instance) = self.current_instance().filter(|i| i.is_running_at(t)) else {
+            return Vec::new();
+        };
+        let up = instance.compose_up_at(self.speed);
+        if t < up {
+            return Vec::new();
+        }
+        Service::ALL
+            .into_iter()
+            .map(|service| {
+                let started = self
+                    .events_since(service, instance.launched_at, t)
+                    .filter(|e| e.kind == ServiceEventKind::Restored)
+                    .map(|e| e.at)
+                    .last()
+                    .unwrap_or(up);
+                let (state, health) = match self.answer(service, t) {
+                    Phase::Down => ("exited", None),
+                    Phase::Starting => ("running", Some("starting")),
+                    Phase::Ready => ("running", Some("healthy")),
+                };
+                crate::cloud::inside::ContainerHealth {
+                    service,
+                    state: state.into(),
+                    health: health.map(str::to_string),
+                    started_at: Some(started),
+                    probe_ms: Some(timing::service_latency_ms(service)),
+                    failing_streak: 0,
+                }
+            })
+            .collect()
     }
 
     pub fn events_since(
@@ -306,6 +364,23 @@ impl Worlds {
 
     fn path(&self, stack: &str) -> PathBuf {
         self.dir.join(format!("{stack}.json"))
+    }
+
+    /// The caller's address as the sandbox's internet sees it: a
+    /// documentation address, changed by the "caller IP changed" fault.
+    pub fn caller(&self) -> String {
+        fs::read_to_string(self.dir.join(CALLER_FILE))
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| DEFAULT_CALLER.to_string())
+    }
+
+    pub fn set_caller(&self, cidr: &str) -> Result<(), WorldError> {
+        let path = self.dir.join(CALLER_FILE);
+        fs::create_dir_all(&self.dir)
+            .and_then(|()| atomic::write_atomic(&path, cidr.as_bytes()))
+            .map_err(|source| WorldError { path, source })
     }
 
     pub fn read(&self, stack: &str) -> Result<Option<World>, WorldError> {

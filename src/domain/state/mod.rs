@@ -269,6 +269,21 @@ pub struct DeploymentConfig {
     pub auto_rollback_on_failure: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_timeout_minutes: Option<u32>,
+    /// Who may reach n8n (dev: the instance; automation: the ALB). Changed
+    /// only by `access`; a redeploy keeps it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cidrs: Vec<String>,
+    /// Whether the automation tier's ALB is open beyond the allowed CIDRs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<super::exposure::Publish>,
+    /// The user's own DNS name for n8n (its certificate covers it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_arn: Option<String>,
+    /// The n8n owner's e-mail; the password is a secret in SSM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_email: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -365,6 +380,9 @@ pub struct DeploymentState {
 
     #[serde(default)]
     pub services: Vec<ServiceHealth>,
+    /// n8n as its users reach it, from where it was last checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside: Option<super::exposure::OutsideHealth>,
     /// Recent probe rounds, oldest first, bounded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health_history: Vec<HealthSample>,
@@ -433,6 +451,7 @@ impl DeploymentState {
             resource_provenance: Map::new(),
             services: Vec::new(),
             health_history: Vec::new(),
+            outside: None,
             cost: None,
             last_healthy_state: None,
             rollback_history: Vec::new(),

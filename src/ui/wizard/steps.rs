@@ -197,12 +197,15 @@ fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
     text_field(
         frame,
         r[4],
-        "SSH CIDR",
-        &w.ssh_cidr,
-        focus(AccessField::SshCidr),
+        "Owner email",
+        &w.owner_email,
+        focus(AccessField::OwnerEmail),
     );
     frame.render_widget(
-        Span::styled("               optional: SSM works without SSH", theme::DIM),
+        Span::styled(
+            "               n8n's owner; password: secret STACK n8n-owner-password",
+            theme::DIM,
+        ),
         r[5],
     );
     if w.tier.has_load_balancer() {

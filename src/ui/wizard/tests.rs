@@ -295,3 +295,19 @@ fn step_6_access_when_the_caller_ip_lookup_failed_asks_for_a_cidr() {
     assert!(shown_now.contains("6/8 Access"), "{shown_now}");
     insta::assert_snapshot!(shown(&m));
 }
+
+#[test]
+fn step_8_plan_shows_who_can_reach_what() {
+    let mut m = named(Provider::Sandbox, "demo");
+    enter(&mut m, 1);
+    press(&mut m, KeyCode::Down);
+    enter(&mut m, 2);
+    update(&mut m, answers::vpcs("us-east-1"));
+    enter(&mut m, 4);
+    for _ in 0..14 {
+        press(&mut m, KeyCode::Char('j'));
+    }
+    let screen = shown(&m);
+    assert!(screen.contains("Who can reach what"), "{screen}");
+    insta::assert_snapshot!(screen);
+}

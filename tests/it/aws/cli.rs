@@ -8,7 +8,7 @@ use super::deploy::{file_systems, live_instances, tagged_group_ids};
 use super::tiers::{distributions, load_balancers, target_groups};
 use crate::support::Home;
 
-fn aws_cmd(home: &Home, h: &Harness) -> assert_cmd::Command {
+pub(super) fn aws_cmd(home: &Home, h: &Harness) -> assert_cmd::Command {
     let mut cmd = home.cmd();
     cmd.env("AWS_ENDPOINT_URL", h.moto.url())
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -16,12 +16,15 @@ fn aws_cmd(home: &Home, h: &Harness) -> assert_cmd::Command {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("GEUSEMAKER_SERVICE_ENDPOINTS", &h.fakes.spec);
+        .env("GEUSEMAKER_SERVICE_ENDPOINTS", &h.fakes.spec)
+        // Known, so nothing asks checkip.amazonaws.com.
+        .env("GEUSEMAKER_CALLER_CIDR", super::CALLER)
+        .env("GEUSEMAKER_EXTRA_CA", &h.fakes.ca_path);
     cmd
 }
 
 /// Keys every AWS deploy records, and those only a tier adds.
-const DEV_KEYS: &[&str] = &[
+pub(super) const DEV_KEYS: &[&str] = &[
     "vpc_id",
     "security_group_id",
     "efs_security_group_id",
@@ -43,14 +46,14 @@ const ALB_KEYS: &[&str] = &[
 ];
 const CDN_KEYS: &[&str] = &["cloudfront_id", "cloudfront_domain"];
 
-fn run(h: &Harness, home: &Home, args: &[&str]) -> std::process::Output {
+pub(super) fn run(h: &Harness, home: &Home, args: &[&str]) -> std::process::Output {
     let mut cmd = aws_cmd(home, h);
     cmd.args(args);
     tokio::task::block_in_place(|| cmd.output()).expect("run the binary")
 }
 
 /// `deploy <stack> --tier <tier> --yes`, checked `running` with `keys` recorded.
-fn deploy(
+pub(super) fn deploy(
     h: &Harness,
     home: &Home,
     stack: &str,
@@ -135,6 +138,7 @@ async fn deploy_and_destroy_through_the_cli() {
     let h = Harness::start().await;
     let home = Home::new();
     let state = deploy(&h, &home, "s1", "dev", &[DEV_KEYS]);
+    super::exposure::assert_least_exposure(&h, &home, &state).await;
     // moto's SSM returns no output, as an agent not answering yet would:
     // the logs are then the instance's serial console.
     let logs = run(&h, &home, &["logs", "s1", "--tail", "3"]);
@@ -159,7 +163,9 @@ async fn automation_and_gpu_tiers_through_the_cli() {
     let home = Home::new();
     let s2 = deploy(&h, &home, "s2", "automation", &[DEV_KEYS, ALB_KEYS]);
     assert_eq!(s2["listener_arns"].as_array().map(Vec::len), Some(1));
+    super::exposure::assert_least_exposure(&h, &home, &s2).await;
     let s3 = deploy(&h, &home, "s3", "gpu", &[DEV_KEYS, ALB_KEYS, CDN_KEYS]);
+    super::exposure::assert_least_exposure(&h, &home, &s3).await;
     let domain = s3["cloudfront_domain"].as_str().unwrap();
     assert_eq!(s3["n8n_url"], format!("https://{domain}"));
     assert_eq!(s3["cost"]["instance_type"], "g4dn.xlarge");

@@ -171,7 +171,7 @@ async fn a_full_deploy_records_every_id_and_every_resource_is_tagged() {
         .send()
         .await
         .unwrap();
-    assert_eq!(params.parameters().len(), 3);
+    assert_eq!(params.parameters().len(), 5);
     assert!(
         params
             .parameters()
@@ -352,7 +352,11 @@ async fn nothing_is_open_to_the_world_imdsv2_is_required_and_no_secret_is_writte
     let instance = &described.reservations()[0].instances()[0];
     let metadata = instance.metadata_options().expect("metadata options");
     assert_eq!(metadata.http_tokens().map(|t| t.as_str()), Some("required"));
-    assert_eq!(metadata.http_put_response_hop_limit(), Some(2));
+    assert_eq!(
+        metadata.http_put_response_hop_limit(),
+        Some(1),
+        "no container reaches IMDS"
+    );
 
     let secrets: Vec<String> = ssm
         .get_parameters_by_path()
@@ -365,7 +369,7 @@ async fn nothing_is_open_to_the_world_imdsv2_is_required_and_no_secret_is_writte
         .iter()
         .filter_map(|p| p.value().map(str::to_string))
         .collect();
-    assert_eq!(secrets.len(), 3);
+    assert_eq!(secrets.len(), 5);
     let state_text = std::fs::read_to_string(h.home.path().join("deployments/safe.json")).unwrap();
     let user_data = ec2
         .describe_instance_attribute()
@@ -413,31 +417,12 @@ async fn services_that_never_come_up_are_rolled_back_keeping_the_efs() {
     use geusemaker::domain::state::RollbackTrigger;
 
     let h = Harness::start().await;
-    // Every service "refuses": nothing listens on these ports.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let spec: Vec<String> = geusemaker::domain::Service::ALL
-        .iter()
-        .map(|s| format!("{s}=127.0.0.1:{port}"))
-        .collect();
-    let mut settings = geusemaker::cloud::aws::AwsSettings::new("us-east-1", h.store.cache_dir());
-    settings.endpoint_url = Some(h.moto.url());
-    settings.credentials = Some(aws_credential_types::Credentials::new(
-        "t", "t", None, None, "moto",
-    ));
-    settings.max_attempts = Some(1);
-    settings.poll = Duration::from_millis(50);
-    settings.endpoint_overrides =
-        geusemaker::cloud::endpoints::parse_overrides(&spec.join(",")).unwrap();
-    let cloud = geusemaker::cloud::aws::AwsCloud::connect(
-        settings,
-        std::sync::Arc::new(geusemaker::domain::time::SystemClock),
-        Vec::new(),
-    )
-    .await
-    .unwrap();
-    let mut ctx = h.context(std::sync::Arc::new(cloud));
+    // Inside, Docker reports n8n's container exited, whatever is asked.
+    h.moto.set_instance(serde_json::json!({
+        "instance": "*", "services": {"n8n": {"status": "exited"}}
+    }));
+    let cloud = h.cloud(None).await;
+    let mut ctx = h.context(cloud);
     ctx.timing.ready_timeout = Duration::from_millis(500);
     let (sink, _rx) = StoreSink::new(h.store.clone());
     let err = geusemaker::deploy::deploy(&ctx, &Harness::request("stuck"), Box::new(sink))
@@ -448,6 +433,7 @@ async fn services_that_never_come_up_are_rolled_back_keeping_the_efs() {
         message.contains("rolled back") && message.contains("kept"),
         "{message}"
     );
+    assert!(message.contains("n8n (container exited)"), "{message}");
 
     let state = h.store.load(&"stuck".parse().unwrap()).unwrap().unwrap();
     assert_eq!(state.status, StackStatus::Failed);
@@ -483,9 +469,10 @@ async fn the_monitor_replaces_a_failing_instance_on_the_same_efs() {
     );
     assert_eq!(watch.sweep().await.unwrap().verdict, "healthy");
 
-    h.fakes
-        .n8n_failures
-        .store(3, std::sync::atomic::Ordering::SeqCst);
+    // n8n fails inside: Docker's healthcheck, read through SSM.
+    h.moto.set_instance(serde_json::json!({
+        "instance": "*", "services": {"n8n": {"unhealthy_reads": 3}}
+    }));
     let mut acted = None;
     for _ in 0..3 {
         let report = watch.sweep().await.unwrap();
@@ -534,5 +521,84 @@ async fn the_monitor_replaces_a_failing_instance_on_the_same_efs() {
     assert_eq!(
         after.rollback_history.last().unwrap().trigger,
         geusemaker::domain::state::RollbackTrigger::HealthCheckFailed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_healthy_inside_but_unreachable_from_here_is_never_rolled_back() {
+    use geusemaker::monitor::policy::Policy;
+    use geusemaker::monitor::watch::Watch;
+
+    let h = Harness::start().await;
+    let before = h.deploy("cutoff").await;
+    let watch = Watch::new(
+        h.context(h.cloud(None).await),
+        "cutoff".parse().unwrap(),
+        Policy::default(),
+    );
+    // From here, n8n fails (the outside path); inside, all five are healthy.
+    h.fakes
+        .n8n_failures
+        .store(100, std::sync::atomic::Ordering::SeqCst);
+    for _ in 0..5 {
+        let report = watch.sweep().await.unwrap();
+        assert_eq!(report.verdict, "unreachable", "{report:?}");
+        assert!(report.action.is_none(), "{report:?}");
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.starts_with("unreachable from here")),
+            "{report:?}"
+        );
+        let outside = report.outside.expect("outside view");
+        assert!(!outside.reachable);
+    }
+    let after = h.store.load(&"cutoff".parse().unwrap()).unwrap().unwrap();
+    let instance = after.instance_id.clone().unwrap();
+    let reads = h.moto.instance_reads()["reads"][&instance].as_u64();
+    assert!(
+        reads >= Some(5),
+        "the inside view came from the instance: {reads:?}"
+    );
+    assert_eq!(after.instance_id, before.instance_id, "no rollback");
+    assert!(after.rollback_history.is_empty());
+    assert_eq!(after.status, StackStatus::Running);
+    assert!(
+        after.services.iter().all(|s| s.consecutive_failures == 0),
+        "{:?}",
+        after.services
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_healthy_inside_but_unreachable_from_here_keeps_its_instance() {
+    use std::time::Duration;
+
+    use geusemaker::cloud::session::StoreSink;
+
+    let h = Harness::start().await;
+    h.fakes
+        .n8n_failures
+        .store(1_000, std::sync::atomic::Ordering::SeqCst);
+    let mut ctx = h.context(h.cloud(None).await);
+    ctx.timing.ready_timeout = Duration::from_millis(500);
+    let (sink, _rx) = StoreSink::new(h.store.clone());
+    let err = geusemaker::deploy::deploy(&ctx, &Harness::request("far"), Box::new(sink))
+        .await
+        .expect_err("n8n never answers from here");
+    let message = err.to_string();
+    assert!(
+        message.contains("healthy on the instance, but n8n is unreachable from here"),
+        "{message}"
+    );
+    assert!(!message.contains("rolled back"), "{message}");
+    let state = h.store.load(&"far".parse().unwrap()).unwrap().unwrap();
+    assert!(state.rollback_history.is_empty());
+    let sdk = h.sdk().await;
+    assert_eq!(
+        live_instances(&aws_sdk_ec2::Client::new(&sdk), "far").await,
+        vec![state.instance_id.clone().unwrap()],
+        "the healthy instance stays"
     );
 }

@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod deploy;
 mod doctor;
+mod exposure;
 mod fakes;
 mod moto;
 mod permissions;
@@ -83,6 +84,8 @@ impl Harness {
         settings.wait_limit = Duration::from_secs(60);
         settings.settle_limit = Duration::from_secs(30);
         settings.endpoint_overrides = self.fakes.endpoints();
+        settings.caller_cidr = Some(Cidr::parse(CALLER).expect("cidr"));
+        settings.extra_ca = Some(self.fakes.ca_pem.clone());
         settings
     }
 

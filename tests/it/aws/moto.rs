@@ -105,6 +105,20 @@ impl Moto {
         self.post("/strict-api/config", "", &settings.to_string())
     }
 
+    /// Set what the fake instance's inside-health command reports
+    /// (`/strict-api/instance`): `{"instance": id or "*", "services": {"n8n":
+    /// {"status", "health", "probe_ms", "failing_streak", "unhealthy_reads"}},
+    /// "ssm": "online" | "offline"}`; the answer is as `instance_reads`.
+    pub fn set_instance(&self, settings: serde_json::Value) -> serde_json::Value {
+        self.post("/strict-api/instance", "", &settings.to_string())
+    }
+
+    /// The fake instances' settings and how many inside-health reads each
+    /// instance answered: `{"instances": {..}, "reads": {"i-..": 3}}`.
+    pub fn instance_reads(&self) -> serde_json::Value {
+        self.post("/strict-api/instance", "", "")
+    }
+
     /// One HTTP/1.0 POST on loopback, its JSON answer.
     fn post(&self, path: &str, headers: &str, body: &str) -> serde_json::Value {
         let request = format!(

@@ -238,7 +238,11 @@ async fn automation_puts_n8n_behind_a_tagged_alb_open_only_on_80() {
             let port = rule.from_port();
             if is_alb {
                 assert_eq!(port, Some(80), "only HTTP without a certificate");
-                assert_eq!(rule.ip_ranges()[0].cidr_ip(), Some("0.0.0.0/0"));
+                assert_eq!(
+                    rule.ip_ranges()[0].cidr_ip(),
+                    Some(CALLER),
+                    "the allowed CIDRs only, never the internet over HTTP"
+                );
             } else if port == Some(5678) {
                 assert!(rule.ip_ranges().is_empty(), "n8n is not open to any CIDR");
                 assert_eq!(
@@ -247,9 +251,7 @@ async fn automation_puts_n8n_behind_a_tagged_alb_open_only_on_80() {
                     "n8n only from the ALB"
                 );
             } else {
-                for range in rule.ip_ranges() {
-                    assert_eq!(range.cidr_ip(), Some(CALLER), "port {port:?}");
-                }
+                panic!("the instance admits n8n's port only: {rule:?}");
             }
         }
     }
@@ -262,9 +264,9 @@ async fn with_a_certificate_443_forwards_and_80_redirects() {
     let cert = cert.as_str();
     let mut request = Harness::request_for("tls", Tier::Automation);
     request.options.certificate_arn = Some(cert.into());
+    request.options.domain = Some("n8n.example.com".into());
     let state = h.deploy_request(&request, None).await.expect("deploy");
-    let dns = state.alb_dns_name.clone().expect("dns");
-    assert_eq!(state.n8n_url, Some(format!("https://{dns}")));
+    assert_eq!(state.n8n_url.as_deref(), Some("https://n8n.example.com"));
     assert_eq!(state.listener_arns.len(), 2);
 
     let sdk = h.sdk().await;
@@ -284,6 +286,10 @@ async fn with_a_certificate_443_forwards_and_80_redirects() {
     };
     let https = by_port(443);
     assert_eq!(https.protocol().map(|p| p.as_str()), Some("HTTPS"));
+    assert_eq!(
+        https.ssl_policy(),
+        Some("ELBSecurityPolicy-TLS13-1-2-2021-06")
+    );
     assert_eq!(https.certificates()[0].certificate_arn(), Some(cert));
     assert_eq!(
         https.default_actions()[0].r#type().map(|t| t.as_str()),

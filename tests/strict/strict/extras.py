@@ -34,6 +34,11 @@ def set_quota(code: str, value: float) -> None:
     _overrides[code] = value
 
 
+def quota(code: str, default: float) -> float:
+    """A quota as a test set it (/strict-api/quota), else AWS's default."""
+    return _overrides.get(code, default)
+
+
 def _quota(service: str, code: str, name: str, value: float) -> dict[str, Any]:
     return {
         "ServiceCode": service, "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
@@ -48,4 +53,9 @@ def _get_service_quota(original, self, service_code, quota_code):
     if service_code == "ec2" and quota_code in EC2_QUOTAS:
         name, value = EC2_QUOTAS[quota_code]
         return _quota("ec2", quota_code, name, _overrides.get(quota_code, value))
-    return original(self, service_code, quota_code)
+    answer = original(self, service_code, quota_code)
+    if service_code == "vpc" and quota_code in _overrides:
+        # moto knows the vpc quotas; one a test set (rules per security group,
+        # sg_rules.RULES_PER_GROUP) reads as set.
+        answer = dict(answer, Value=_overrides[quota_code])
+    return answer

@@ -20,6 +20,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 
 from . import core, faults  # noqa: E402
 from . import cloudfront, consistency, ec2, efs, elbv2, extras, iam_simulate, ssm  # noqa: E402,F401
+from . import instance, sg_rules  # noqa: E402,F401
 
 StartResponse = Callable[..., Any]
 
@@ -63,6 +64,12 @@ class StrictApp:
         raw = environ["wsgi.input"].read(length) if length else b""
         asked = json.loads(raw) if raw else {}
         with core.LOCK:
+            if path == "/strict-api/instance":
+                try:
+                    instance.configure(asked)
+                except (instance.Refused, TypeError, ValueError, AttributeError) as e:
+                    return _json(start_response, {"error": str(e)}, "400 Bad Request")
+                return _json(start_response, instance.state())
             if path == "/strict-api/config":
                 for key, value in asked.items():
                     if not hasattr(core.CONFIG, key):

@@ -128,7 +128,7 @@ fn no_spot_capacity_offers_on_demand_and_y_deploys_it() {
         Some(Overlay::Offer(Offer::OnDemand { .. }))
     ));
     let effects = update(&mut m, key('y'));
-    assert_eq!(effects, vec![Effect::Deploy(request)]);
+    assert_eq!(effects, vec![Effect::Deploy(Box::new(request))]);
     assert_eq!(m.busy.get("demo"), Some(&OperationKind::Deploy));
 }
 

@@ -1,5 +1,6 @@
 //! `update()`: message in, model and effects out.
 
+mod access;
 mod dialogs;
 mod wizard;
 
@@ -309,6 +310,7 @@ fn sweep(stack: &str, at: f64, n8n_ms: u64, spot: bool, action: Option<&str>) ->
             detail: "marked-for-termination".into(),
         }),
         target_health: None,
+        outside: None,
         action: action.map(str::to_string),
     }))
 }

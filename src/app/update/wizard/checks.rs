@@ -69,7 +69,7 @@ fn checked_network(w: &Wizard) -> Result<NetworkChosen, String> {
 
 struct AccessChosen {
     allow_cidr: Option<Cidr>,
-    ssh_cidr: Option<Cidr>,
+    owner_email: Option<String>,
     certificate_arn: Option<String>,
 }
 
@@ -85,12 +85,13 @@ fn checked_access(w: &Wizard) -> Result<AccessChosen, String> {
     let certificate = text_of(&w.certificate);
     let chosen = AccessChosen {
         allow_cidr: cidr(&w.allow_cidr)?,
-        ssh_cidr: cidr(&w.ssh_cidr)?,
+        owner_email: Some(text_of(&w.owner_email)).filter(|e| !e.is_empty()),
         certificate_arn: (w.tier.has_load_balancer() && !certificate.is_empty())
             .then_some(certificate),
     };
     let options = DeployOptions {
         certificate_arn: chosen.certificate_arn.clone(),
+        owner_email: chosen.owner_email.clone(),
         ..DeployOptions::default()
     };
     options.check(w.tier)?;
@@ -140,7 +141,7 @@ pub(super) fn request(model: &Model, w: &Wizard) -> Result<DeployRequest, (Step,
             new_vpc: network.new_vpc,
             subnet_id: network.subnet_id,
             allow_cidr: access.allow_cidr,
-            ssh_cidr: access.ssh_cidr,
+            owner_email: access.owner_email,
             certificate_arn: access.certificate_arn,
             budget: options.budget,
             auto_rollback: Some(w.auto_rollback),

@@ -291,7 +291,7 @@ fn access_key(w: &mut Wizard, key: KeyEvent) {
     w.error = None;
     match w.access_field {
         AccessField::AllowCidr => w.allow_cidr.input(key),
-        AccessField::SshCidr => w.ssh_cidr.input(key),
+        AccessField::OwnerEmail => w.owner_email.input(key),
         AccessField::Certificate => w.certificate.input(key),
     };
 }

@@ -11,8 +11,10 @@ use crate::domain::list_prices::is_g_family;
 /// Elastic IPs a stack needs (one on the dev tier in the coming design).
 const EIPS_NEEDED: f64 = 1.0;
 const EIP_QUOTA: &str = "L-0263D0A3";
-/// Rules the stack adds to one security group, at most.
-const RULES_NEEDED: f64 = 8.0;
+/// Rules the stack adds to one security group, at most: the gpu tier's
+/// load balancer admits CloudFront's origin-facing prefix list, which counts
+/// as its 55 entries (and a dev stack's access list is one rule a CIDR).
+const RULES_NEEDED: f64 = 55.0;
 const RULES_QUOTA: &str = "L-0EA8095F";
 
 /// A family's vCPU quotas (Service Quotas, service `ec2`).
@@ -230,7 +232,8 @@ impl AwsCloud {
             Ok(Some(limit)) => room_check(
                 NAME,
                 format!(
-                    "{limit:.0} inbound (and outbound) rules per security group; the stack adds up to {RULES_NEEDED:.0} to a group"
+                    "{limit:.0} inbound (and outbound) rules per security group; the gpu tier's \
+                     load balancer group needs {RULES_NEEDED:.0} (CloudFront's origin-facing prefix list weighs 55)"
                 ),
                 limit >= RULES_NEEDED,
                 format!(

@@ -1,0 +1,190 @@
+//! The inside view of health: Docker's own healthcheck of each container,
+//! read on the instance (through SSM on AWS). It is what a rollback follows;
+//! the outside view (n8n through the path its users take) only says whether
+//! the stack can be reached from here.
+//!
+//! On the instance, `assets/inside-health.sh` prints one line per container:
+//! the compose service name, a tab, and `docker inspect`'s `.State` as JSON.
+
+use serde::Deserialize;
+
+use crate::domain::{Service, Timestamp};
+use crate::monitor::probe::{ProbeOutcome, ProbeSample};
+
+/// One container as Docker on the instance sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerHealth {
+    pub service: Service,
+    /// Docker's state: "running", "restarting", "exited", ...
+    pub state: String,
+    /// Docker's healthcheck: "healthy", "unhealthy", "starting"; `None`
+    /// when the image declares none.
+    pub health: Option<String>,
+    pub started_at: Option<Timestamp>,
+    /// How long the last healthcheck took, on the instance.
+    pub probe_ms: Option<u64>,
+    pub failing_streak: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerState {
+    status: String,
+    #[serde(default)]
+    started_at: Option<String>,
+    #[serde(default)]
+    health: Option<DockerHealth>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerHealth {
+    status: String,
+    #[serde(default)]
+    failing_streak: u32,
+    #[serde(default)]
+    log: Option<Vec<DockerProbe>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerProbe {
+    start: String,
+    end: String,
+}
+
+/// Parse the script's output. Lines of unknown services are skipped (a
+/// container the user added); a line that does not parse is an error, named.
+pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((name, json)) = line.split_once(char::is_whitespace) else {
+            return Err(format!("unexpected line from the instance: {line:.80}"));
+        };
+        let Ok(service) = name.parse::<Service>() else {
+            continue;
+        };
+        let state: DockerState = serde_json::from_str(json.trim())
+            .map_err(|e| format!("{service}'s Docker state does not parse: {e}"))?;
+        out.push(ContainerHealth {
+            service,
+            started_at: state.started_at.as_deref().and_then(docker_time),
+            probe_ms: state.health.as_ref().and_then(last_probe_ms),
+            failing_streak: state.health.as_ref().map_or(0, |h| h.failing_streak),
+            health: state.health.map(|h| h.status),
+            state: state.status,
+        });
+    }
+    Ok(out)
+}
+
+fn docker_time(text: &str) -> Option<Timestamp> {
+    // Docker writes the zero time for a container that never started.
+    let at = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    (at.timestamp() > 0).then(|| Timestamp::from_unix_millis(at.timestamp_millis()))
+}
+
+fn last_probe_ms(health: &DockerHealth) -> Option<u64> {
+    let last = health.log.as_ref()?.last()?;
+    let start = docker_time(&last.start)?;
+    let end = docker_time(&last.end)?;
+    u64::try_from(end.unix_millis() - start.unix_millis()).ok()
+}
+
+impl ContainerHealth {
+    /// As a probe sample, so that one policy counts failures for both views.
+    pub fn sample(&self) -> ProbeSample {
+        let outcome = match (self.state.as_str(), self.health.as_deref()) {
+            ("running", Some("healthy") | None) => ProbeOutcome::Ready,
+            ("running", Some("starting")) => {
+                ProbeOutcome::NotReady("Docker healthcheck starting".into())
+            }
+            ("running", Some(other)) => ProbeOutcome::Failed(format!(
+                "Docker healthcheck {other} ({} failed in a row)",
+                self.failing_streak
+            )),
+            ("restarting", _) => ProbeOutcome::NotReady("container restarting".into()),
+            (state, _) => ProbeOutcome::Failed(format!("container {state}")),
+        };
+        ProbeSample {
+            service: self.service,
+            outcome,
+            latency_ms: self.probe_ms.unwrap_or(0),
+        }
+    }
+}
+
+/// A sample for each of the five services; one with no container is down.
+pub fn samples(containers: &[ContainerHealth]) -> Vec<ProbeSample> {
+    Service::ALL
+        .into_iter()
+        .map(
+            |service| match containers.iter().find(|c| c.service == service) {
+                Some(c) => c.sample(),
+                None => ProbeSample {
+                    service,
+                    outcome: ProbeOutcome::Failed("no container".into()),
+                    latency_ms: 0,
+                },
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEALTHY: &str = r#"{"Status":"running","Running":true,"StartedAt":"2026-12-02T05:00:00.123456789Z","Health":{"Status":"healthy","FailingStreak":0,"Log":[{"Start":"2026-12-02T05:01:00.000000000Z","End":"2026-12-02T05:01:00.042000000Z","ExitCode":0,"Output":""}]}}"#;
+
+    #[test]
+    fn docker_state_gives_health_start_and_probe_time() {
+        let text = format!(
+            "n8n\t{HEALTHY}\nsidecar\t{HEALTHY}\nollama\t{}\n",
+            r#"{"Status":"exited","StartedAt":"0001-01-01T00:00:00Z"}"#
+        );
+        let found = parse(&text).unwrap();
+        assert_eq!(found.len(), 2, "an unknown service is skipped");
+        let n8n = &found[0];
+        assert_eq!(n8n.service, Service::N8n);
+        assert_eq!(n8n.probe_ms, Some(42));
+        assert!(n8n.started_at.is_some());
+        assert_eq!(n8n.sample().outcome, ProbeOutcome::Ready);
+        assert_eq!(found[1].started_at, None, "the zero time is no start");
+        assert!(
+            matches!(found[1].sample().outcome, ProbeOutcome::Failed(ref w) if w == "container exited")
+        );
+        let all = samples(&found);
+        assert_eq!(all.len(), 5);
+        assert!(
+            all.iter()
+                .filter(|s| s.outcome == ProbeOutcome::Ready)
+                .count()
+                == 1
+        );
+    }
+
+    #[test]
+    fn unhealthy_and_starting_are_told_apart() {
+        let unhealthy = HEALTHY.replace(
+            r#""Status":"healthy","FailingStreak":0"#,
+            r#""Status":"unhealthy","FailingStreak":4"#,
+        );
+        let starting = HEALTHY.replace(r#""Status":"healthy""#, r#""Status":"starting""#);
+        let found = parse(&format!("n8n {unhealthy}\npostgres {starting}")).unwrap();
+        assert!(
+            matches!(found[0].sample().outcome, ProbeOutcome::Failed(ref w) if w.contains("4 failed"))
+        );
+        assert!(matches!(
+            found[1].sample().outcome,
+            ProbeOutcome::NotReady(_)
+        ));
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_healthy_stack() {
+        assert!(parse("n8n {not json").is_err());
+        assert!(parse("loneword").is_err());
+        assert_eq!(parse("").unwrap(), Vec::new());
+    }
+}

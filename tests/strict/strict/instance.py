@@ -1,0 +1,355 @@
+"""A fake instance behind SSM Run Command: what the product's inside-health
+script would print on a real instance, and the SendCommand refusals of an
+instance whose agent cannot be reached.
+
+moto answers every Run Command with empty output. Here a command whose
+`commands` parameter starts with the tag line `# geusemaker:inside-health`
+answers one line per container of the stack, `<service>\t<docker inspect
+--format '{{json .State}}'>`, as the script does on the instance. The output
+is fixed when the command is sent (the command runs once on the instance), so
+GetCommandInvocation and ListCommandInvocations agree however often they are
+read. Untagged commands keep moto's empty output.
+
+Control API (server.py): POST /strict-api/instance with
+
+    {"instance": "<instance-id>" | "*",              (default "*")
+     "services": {"n8n": {"status": "running" | "exited" | "restarting" | "missing",
+                          "health": "healthy" | "unhealthy" | "starting" | null,
+                          "probe_ms": 40, "failing_streak": 3,
+                          "unhealthy_reads": 3}},
+     "ssm": "online" | "offline",
+     "clear": true}                                  (drop that entry first)
+
+Settings merge into the entry, service by service. "*" applies to every
+instance without an entry of its own, launched before or after. A body
+without keys changes nothing; GET (or such a POST) answers the entries and
+the count of inside-health reads per instance. /strict-api/reset clears it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import json
+from typing import Any
+
+from moto.ec2.models import ec2_backends
+from moto.ssm.exceptions import SSMException
+from moto.ssm.models import SimpleSystemManagerBackend
+from moto.ssm.responses import SimpleSystemManagerResponse
+
+from . import core
+from .core import patch, rule
+
+INSIDE_HEALTH = rule(
+    "ssm.inside-health",
+    "A Run Command tagged '# geusemaker:inside-health' answers, as the instance's "
+    "script would, one line per container: the service, a tab, Docker's .State as "
+    "JSON (default: all five running and healthy); set per instance or '*' through "
+    "/strict-api/instance",
+    "https://docs.docker.com/reference/cli/docker/inspect/",
+)
+COMMAND_OUTPUT = rule(
+    "ssm.command-invocation-output",
+    "GetCommandInvocation and ListCommandInvocations (Details: the plugin's Output) "
+    "return the same output of the one run of a command",
+    "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommandInvocations.html",
+)
+AGENT_UNREACHABLE = rule(
+    "ssm.agent-unreachable",
+    "SendCommand to an instance that is unknown, shutting-down, terminated, stopping "
+    "or stopped (its agent is not running), or whose agent is set offline, is refused "
+    "(InvalidInstanceId)",
+    "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_SendCommand.html",
+)
+
+TAG = "# geusemaker:inside-health"
+SERVICES = ("postgres", "n8n", "ollama", "qdrant", "crawl4ai")
+# How long each service's Docker healthcheck takes on a healthy instance.
+PROBE_MS = {"postgres": 8, "n8n": 25, "ollama": 12, "qdrant": 6, "crawl4ai": 30}
+# What a failing healthcheck prints (the last probe's Output).
+FAILING_OUTPUT = {
+    "postgres": "localhost:5432 - no response\n",
+    "n8n": "wget: can't connect to remote host (127.0.0.1): Connection refused\n",
+    "ollama": "Error: could not connect to ollama app, is it running?\n",
+    "qdrant": "curl: (7) Failed to connect to localhost port 6333: Connection refused\n",
+    "crawl4ai": "curl: (22) The requested URL returned error: 503\n",
+}
+STATUSES = ("running", "exited", "restarting", "missing")
+HEALTHS = ("healthy", "unhealthy", "starting", None)
+# Docker's health once a container stops or restarts, unless a test says.
+HEALTH_OF_STATUS = {"running": "healthy", "exited": "unhealthy", "restarting": "starting"}
+UNHEALTHY_STREAK = 3  # Docker's default retries: unhealthy after 3 failures
+
+_entries: dict[str, dict[str, Any]] = {}
+_reads: dict[str, int] = {}
+
+
+@core.on_reset
+def _clear() -> None:
+    _entries.clear()
+    _reads.clear()
+
+
+class Refused(ValueError):
+    pass
+
+
+def _new_entry() -> dict[str, Any]:
+    return {"services": {}, "ssm": "online", "unhealthy_left": {}, "unhealthy_seen": {}}
+
+
+def configure(asked: dict[str, Any]) -> None:
+    """Apply one POST /strict-api/instance (validated before anything changes)."""
+    if not asked:
+        return
+    unknown = set(asked) - {"instance", "services", "ssm", "clear"}
+    if unknown:
+        raise Refused(f"unknown keys {sorted(unknown)}")
+    key = asked.get("instance", "*")
+    if not isinstance(key, str) or not key:
+        raise Refused("instance must be an instance id or '*'")
+    services = asked.get("services") or {}
+    for name, settings in services.items():
+        if name not in SERVICES:
+            raise Refused(f"no service {name} (one of {', '.join(SERVICES)})")
+        extra = set(settings) - {"status", "health", "probe_ms", "failing_streak",
+                                 "unhealthy_reads", "exit_code"}
+        if extra:
+            raise Refused(f"{name}: unknown settings {sorted(extra)}")
+        if "status" in settings and settings["status"] not in STATUSES:
+            raise Refused(f"{name}: status is one of {', '.join(STATUSES)}")
+        if "health" in settings and settings["health"] not in HEALTHS:
+            raise Refused(f"{name}: health is healthy, unhealthy, starting or null")
+        for number in ("probe_ms", "failing_streak", "unhealthy_reads", "exit_code"):
+            value = settings.get(number, 0)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise Refused(f"{name}: {number} is a whole number >= 0")
+    if asked.get("ssm", "online") not in ("online", "offline"):
+        raise Refused("ssm is online or offline")
+
+    if asked.get("clear"):
+        _entries.pop(key, None)
+    entry = _entries.setdefault(key, _new_entry())
+    for name, settings in services.items():
+        settings = dict(settings)
+        if "unhealthy_reads" in settings:
+            entry["unhealthy_left"][name] = int(settings.pop("unhealthy_reads"))
+            entry["unhealthy_seen"][name] = 0
+        entry["services"].setdefault(name, {}).update(settings)
+    if "ssm" in asked:
+        entry["ssm"] = asked["ssm"]
+
+
+def state() -> dict[str, Any]:
+    return {
+        "instances": {
+            key: {"services": e["services"], "ssm": e["ssm"],
+                  "unhealthy_reads": dict(e["unhealthy_left"])}
+            for key, e in _entries.items()
+        },
+        "reads": dict(_reads),
+    }
+
+
+def _entry_for(instance_id: str) -> dict[str, Any] | None:
+    return _entries.get(instance_id) or _entries.get("*")
+
+
+# --- Docker's .State ------------------------------------------------------------
+
+
+def _now() -> datetime.datetime:
+    """Wall time, moved on by /strict-api/advance like the rest of the clock."""
+    return (datetime.datetime.now(datetime.timezone.utc)
+            + datetime.timedelta(seconds=core.CONFIG.offset))
+
+
+def rfc3339nano(at: datetime.datetime) -> str:
+    """Docker's time format: RFC 3339, nanoseconds, Z."""
+    at = at.astimezone(datetime.timezone.utc)
+    return f"{at:%Y-%m-%dT%H:%M:%S}.{at.microsecond:06d}417Z"
+
+
+def _launch_time(backend: SimpleSystemManagerBackend, instance_id: str) -> datetime.datetime:
+    try:
+        launched = ec2_backends[backend.account_id][backend.region_name].get_instance(
+            instance_id).launch_time
+    except Exception:
+        return _now()
+    if isinstance(launched, str):
+        launched = datetime.datetime.fromisoformat(launched.replace("Z", "+00:00"))
+    if launched.tzinfo is None:
+        launched = launched.replace(tzinfo=datetime.timezone.utc)
+    return launched
+
+
+def _container(name: str, index: int, settings: dict[str, Any], entry: dict[str, Any] | None,
+               started: datetime.datetime, now: datetime.datetime) -> dict[str, Any] | None:
+    status = settings.get("status", "running")
+    if status == "missing":
+        return None
+    health = settings["health"] if "health" in settings else HEALTH_OF_STATUS[status]
+    streak = int(settings.get("failing_streak", 0))
+    if entry is not None:
+        left = entry["unhealthy_left"].get(name, 0)
+        if left > 0:
+            entry["unhealthy_left"][name] = left - 1
+            health = "unhealthy"
+        if health == "unhealthy":
+            seen = entry["unhealthy_seen"].get(name, 0)
+            streak = max(streak, UNHEALTHY_STREAK) + seen
+            entry["unhealthy_seen"][name] = seen + 1
+        else:
+            entry["unhealthy_seen"][name] = 0
+    elif health == "unhealthy":
+        streak = max(streak, UNHEALTHY_STREAK)
+    if health != "unhealthy" and health != "starting":
+        streak = 0
+
+    running = status in ("running", "restarting")
+    exit_code = int(settings.get("exit_code", 0 if status == "running" else 1))
+    state: dict[str, Any] = {
+        "Status": status,
+        "Running": running,
+        "Paused": False,
+        "Restarting": status == "restarting",
+        "OOMKilled": False,
+        "Dead": False,
+        "Pid": 4242 + 17 * index if status == "running" else 0,
+        "ExitCode": exit_code,
+        "Error": "",
+        "StartedAt": rfc3339nano(started),
+        "FinishedAt": ("0001-01-01T00:00:00Z" if status == "running"
+                       else rfc3339nano(now - datetime.timedelta(seconds=1))),
+    }
+    if health is None:
+        return state
+    log: list[dict[str, Any]] = []
+    if health != "starting":
+        probe = datetime.timedelta(milliseconds=int(settings.get("probe_ms", PROBE_MS[name])))
+        end = now - datetime.timedelta(milliseconds=250)
+        log.append({
+            "Start": rfc3339nano(end - probe), "End": rfc3339nano(end),
+            "ExitCode": 0 if health == "healthy" else 1,
+            "Output": "" if health == "healthy" else FAILING_OUTPUT[name],
+        })
+    state["Health"] = {"Status": health, "FailingStreak": streak, "Log": log}
+    return state
+
+
+def inside_health(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
+    """One read of the stack's containers on `instance_id`."""
+    _reads[instance_id] = _reads.get(instance_id, 0) + 1
+    entry = _entry_for(instance_id)
+    started, now = _launch_time(backend, instance_id), _now()
+    lines = []
+    for index, name in enumerate(SERVICES):
+        settings = (entry or {}).get("services", {}).get(name, {})
+        state = _container(name, index, settings, entry, started, now)
+        if state is not None:
+            lines.append(f"{name}\t{json.dumps(state, separators=(',', ':'))}")
+    return "".join(line + "\n" for line in lines)
+
+
+# --- SSM ------------------------------------------------------------------------
+
+
+def tagged(document_name: str | None, parameters: dict[str, Any] | None) -> bool:
+    if document_name != "AWS-RunShellScript":
+        return False
+    commands = (parameters or {}).get("commands") or []
+    if isinstance(commands, str):
+        commands = [commands]
+    if not commands or not isinstance(commands[0], str):
+        return False
+    lines = commands[0].strip().splitlines()
+    return bool(lines) and lines[0].strip() == TAG
+
+
+def _unreachable(backend: SimpleSystemManagerBackend, instance_id: str) -> bool:
+    try:
+        instance = ec2_backends[backend.account_id][backend.region_name].get_instance(
+            instance_id)
+    except Exception:
+        return True
+    if instance._state.name != "running":
+        return True
+    entry = _entry_for(instance_id)
+    return entry is not None and entry["ssm"] == "offline"
+
+
+@patch(SimpleSystemManagerBackend, "send_command")
+def _send_command(original, self, *args, **kwargs):
+    asked = inspect.signature(original).bind(self, *args, **kwargs).arguments
+    bad = [i for i in asked.get("instance_ids") or [] if _unreachable(self, i)]
+    if bad:
+        raise SSMException(
+            "InvalidInstanceId",
+            f"Instances [[{', '.join(bad)}]] not in a valid state for account {self.account_id}")
+    command = original(self, *args, **kwargs)
+    if tagged(asked.get("document_name"), asked.get("parameters")):
+        for invocation in command.invocations:
+            invocation["StandardOutputContent"] = inside_health(self, invocation["InstanceId"])
+    return command
+
+
+# moto 5.2.5 has no ListCommandInvocations: answered from the same invocations
+# GetCommandInvocation reads.
+PLUGIN_OUTPUT_MAX = 2500  # the plugin's Output is the first 2,500 characters
+
+
+def _list_command_invocations(self: SimpleSystemManagerResponse):
+    from moto.core.responses import ActionResult
+
+    if not core.CONFIG.enabled:
+        raise NotImplementedError(
+            "The list_command_invocations action has not been implemented")
+    command_id = self._get_param("CommandId")
+    instance_id = self._get_param("InstanceId")
+    details = bool(self._get_param("Details", False))
+    backend = self.ssm_backend
+    commands = ([backend.get_command_by_id(command_id)] if command_id
+                else list(backend._commands))
+    found = []
+    for command in commands:
+        for invocation in command.invocations:
+            if instance_id and invocation["InstanceId"] != instance_id:
+                continue
+            started = command.requested_date_time
+            item: dict[str, Any] = {
+                "CommandId": command.command_id,
+                "InstanceId": invocation["InstanceId"],
+                "InstanceName": "",
+                "Comment": command.comment,
+                "DocumentName": command.document_name,
+                "DocumentVersion": "$DEFAULT",
+                "RequestedDateTime": started,
+                "Status": invocation["Status"],
+                "StatusDetails": invocation["StatusDetails"],
+                "StandardOutputUrl": "",
+                "StandardErrorUrl": "",
+                "ServiceRole": command.service_role_arn,
+                "NotificationConfig": command.notification_config,
+                "CommandPlugins": [],
+            }
+            if details:
+                item["CommandPlugins"] = [{
+                    "Name": invocation["PluginName"],
+                    "Status": invocation["Status"],
+                    "StatusDetails": invocation["StatusDetails"],
+                    "ResponseCode": invocation["ResponseCode"],
+                    "ResponseStartDateTime": started,
+                    "ResponseFinishDateTime": started + datetime.timedelta(seconds=1),
+                    "Output": invocation["StandardOutputContent"][:PLUGIN_OUTPUT_MAX],
+                    "StandardOutputUrl": "",
+                    "StandardErrorUrl": "",
+                    "OutputS3Region": command.output_s3_region or command.backend_region,
+                    "OutputS3BucketName": command.output_s3_bucket_name,
+                    "OutputS3KeyPrefix": command.output_s3_key_prefix,
+                }]
+            found.append(item)
+    return ActionResult({"CommandInvocations": found})
+
+
+SimpleSystemManagerResponse.list_command_invocations = _list_command_invocations
