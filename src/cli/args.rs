@@ -311,8 +311,11 @@ pub fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
 pub struct FaultArgs {
     #[arg(value_parser = StackName::parse)]
     pub stack: StackName,
-    /// kill-service, restore-service, spot-interruption or throttle
-    #[arg(value_parser = ["kill-service", "restore-service", "spot-interruption", "throttle"])]
+    /// kill-service, restore-service, spot-interruption, throttle or
+    /// caller-ip-changed (this machine's address changes: unreachable from here)
+    #[arg(value_parser = [
+        "kill-service", "restore-service", "spot-interruption", "throttle", "caller-ip-changed",
+    ])]
     pub fault: String,
     /// The service, for kill-service and restore-service
     pub service: Option<String>,

@@ -327,6 +327,46 @@ fn a_killed_service_shows_in_logs() {
 }
 
 #[test]
+fn a_changed_caller_ip_is_unreachable_from_here_until_access_admits_it() {
+    let home = Home::new();
+    home.json(&["--sandbox", "deploy", "moved", "--yes", "--json"]);
+    home.cmd()
+        .args(["--sandbox", "fault", "moved", "caller-ip-changed"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("now 198.51.100.77/32"));
+    let live = home.json(&["--sandbox", "status", "moved", "--live", "--json"]);
+    assert_eq!(live["outside"]["reachable"], false, "{live}");
+    let why = live["outside"]["error"].as_str().unwrap();
+    assert!(
+        why.contains("198.51.100.77 is not among the allowed CIDRs (198.51.100.23/32)"),
+        "{why}"
+    );
+    assert!(
+        live["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "healthy"),
+        "healthy inside: {live}"
+    );
+    let access = home.json(&[
+        "--sandbox",
+        "access",
+        "moved",
+        "--add",
+        "198.51.100.77/32",
+        "--json",
+    ]);
+    assert_eq!(
+        access["allowed_cidrs"],
+        serde_json::json!(["198.51.100.23/32", "198.51.100.77/32"])
+    );
+    let live = home.json(&["--sandbox", "status", "moved", "--live", "--json"]);
+    assert_eq!(live["outside"]["reachable"], true, "{live}");
+}
+
+#[test]
 fn cost_reports_rate_saving_and_monthly() {
     let home = Home::new();
     home.json(&["--sandbox", "deploy", "cheap", "--yes", "--json"]);

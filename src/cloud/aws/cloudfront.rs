@@ -124,7 +124,10 @@ impl AwsCloud {
         s.progress(Some(0.0), "distribution with the ALB as origin")?;
         let reference = caller_reference(s)?;
         let (id, domain) = match self.find_distribution(&stack).await? {
-            Some(found) => found,
+            Some(found) => {
+                self.ensure_origin_header(&stack, &found.0).await?;
+                found
+            }
             None => {
                 let secret = self.secret_value(&stack, ORIGIN_SECRET).await?;
                 let tags = pairs(&stack, &comment(&stack))
@@ -163,6 +166,64 @@ impl AwsCloud {
         // Not waited for here: CloudFront deploys while the instance boots,
         // and the health stage reaches n8n through it once it is deployed.
         s.progress(Some(1.0), format!("https://{domain} (deploying)"))?;
+        Ok(())
+    }
+
+    /// A distribution made before the origin header existed gets it: the
+    /// ALB answers 403 without it. Nothing is sent when it is there.
+    async fn ensure_origin_header(&self, stack: &str, id: &str) -> CloudResult<()> {
+        let secret = self.secret_value(stack, ORIGIN_SECRET).await?;
+        let current = self
+            .cloudfront
+            .get_distribution_config()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| api_error("GetDistributionConfig", e))?;
+        let Some(mut config) = current.distribution_config().cloned() else {
+            return Ok(());
+        };
+        let has = |o: &Origin| {
+            o.custom_headers().is_some_and(|h| {
+                h.items().iter().any(|i| {
+                    i.header_name() == ORIGIN_HEADER && i.header_value() == secret.as_str()
+                })
+            })
+        };
+        let Some(origins) = config.origins.as_mut() else {
+            return Ok(());
+        };
+        if origins.items().iter().all(has) {
+            return Ok(());
+        }
+        let header = OriginCustomHeader::builder()
+            .header_name(ORIGIN_HEADER)
+            .header_value(&secret)
+            .build()
+            .map_err(bad)?;
+        for origin in origins.items.iter_mut() {
+            let mut items: Vec<OriginCustomHeader> = origin
+                .custom_headers()
+                .map(|h| h.items().to_vec())
+                .unwrap_or_default();
+            items.retain(|i| i.header_name() != ORIGIN_HEADER);
+            items.push(header.clone());
+            origin.custom_headers = Some(
+                CustomHeaders::builder()
+                    .quantity(items.len() as i32)
+                    .set_items(Some(items))
+                    .build()
+                    .map_err(bad)?,
+            );
+        }
+        self.cloudfront
+            .update_distribution()
+            .id(id)
+            .if_match(current.e_tag().unwrap_or_default())
+            .distribution_config(config)
+            .send()
+            .await
+            .map_err(|e| api_error("UpdateDistribution", e))?;
         Ok(())
     }
 
