@@ -1,0 +1,536 @@
+use super::*;
+
+pub(super) fn input(gpu: bool) -> UserDataInput<'static> {
+    UserDataInput {
+        stack: "demo",
+        region: "us-east-1",
+        efs_id: "fs-0123456789abcdef0",
+        secrets_path: "/geusemaker/demo/",
+        gpu,
+        public_url: None,
+        proxy_hops: 0,
+        owner_email: "owner@demo.local",
+    }
+}
+
+/// The rendered compose file, as written by the boot script.
+fn compose_of(script: &str) -> &str {
+    let start = script.find("<<'COMPOSE'\n").unwrap() + "<<'COMPOSE'\n".len();
+    let end = script[start..].find("\nCOMPOSE\n").unwrap();
+    &script[start..start + end]
+}
+
+/// The `environment:` lines of n8n's service.
+pub(super) fn n8n_env(script: &str) -> Vec<String> {
+    let compose = compose_of(script);
+    let n8n = &compose[compose.find("\n  n8n:\n").unwrap()..];
+    let env = &n8n[n8n.find("    environment:\n").unwrap() + 17..];
+    env.lines()
+        .take_while(|l| l.starts_with("      "))
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn renders_every_placeholder_within_the_limit() {
+    for gpu in [false, true] {
+        let script = render(&input(gpu)).unwrap();
+        assert!(!script.contains("{{"), "unfilled placeholder");
+        assert!(script.len() < USER_DATA_LIMIT, "{} bytes", script.len());
+        assert!(script.contains("EFS_ID=\"fs-0123456789abcdef0\""));
+        assert!(script.contains("$EFS_ID:/ /mnt/efs efs _netdev,nofail,tls"));
+        assert!(script.contains("mount -t efs -o tls,_netdev,nofail"));
+        assert_eq!(script.contains("driver: nvidia"), gpu);
+        assert_eq!(script.contains("gpu-available"), gpu);
+        assert_eq!(script.contains("mark ollama-cpu"), gpu);
+    }
+}
+
+#[test]
+fn images_are_pinned_and_only_n8n_published_beyond_loopback() {
+    let script = render(&input(false)).unwrap();
+    for image in [
+        "postgres:16",
+        "n8nio/n8n:1.",
+        "ollama/ollama:0.",
+        "qdrant/qdrant:v1.",
+        "unclecode/crawl4ai:0.6.3",
+    ] {
+        assert!(script.contains(image), "{image} not pinned");
+    }
+    assert!(!script.contains(":latest"));
+    let published: Vec<&str> = compose_of(&script)
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- \"") && l.contains(':'))
+        .collect();
+    assert_eq!(published.len(), 5, "{published:?}");
+    assert!(published.iter().any(|l| l.trim() == "- \"5678:5678\""));
+    for port in ["5432", "11434", "6333", "11235"] {
+        assert!(
+            published
+                .iter()
+                .any(|l| l.trim() == format!("- \"127.0.0.1:{port}:{port}\"")),
+            "{port} is not on 127.0.0.1 alone: {published:?}"
+        );
+    }
+}
+
+#[test]
+fn healthchecks_use_what_each_image_ships_and_print_nothing() {
+    let script = render(&input(false)).unwrap();
+    let compose = compose_of(&script);
+    for check in [
+        r#"["CMD", "pg_isready", "-q", "-U", "n8n", "-d", "n8n"]"#,
+        r#"["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:5678/healthz/readiness"]"#,
+        r#"["CMD-SHELL", "ollama list >/dev/null 2>&1"]"#,
+        r#"exec 3<>/dev/tcp/127.0.0.1/6333"#,
+        r#"[ "$$code" = 200 ]"#,
+    ] {
+        assert!(compose.contains(check), "{check}");
+    }
+    let tests: Vec<&str> = compose.lines().filter(|l| l.contains("test: [")).collect();
+    assert_eq!(tests.len(), 4, "{tests:?}");
+    assert!(
+        tests.iter().all(|t| !t.contains("curl")),
+        "no image but crawl4ai's has curl"
+    );
+    // Crawl4AI keeps its image's own healthcheck.
+    assert_eq!(compose.matches("healthcheck:").count(), 4);
+    let crawl4ai = &compose[compose.find("  crawl4ai:").unwrap()..];
+    assert!(!crawl4ai.contains("healthcheck:"));
+    for field in ["interval:", "timeout:", "retries:", "start_period:"] {
+        assert_eq!(compose.matches(field).count(), 4, "{field}");
+    }
+}
+
+/// The Qdrant check, run by bash against a loopback server that answers
+/// like Qdrant's /readyz does.
+#[test]
+fn the_qdrant_healthcheck_wants_a_200_from_readyz() {
+    use std::io::{Read, Write};
+    let script = render(&input(false)).unwrap();
+    let compose = compose_of(&script);
+    let line = compose.lines().find(|l| l.contains("/dev/tcp/")).unwrap();
+    let start = line.find("'exec").unwrap() + 1;
+    let command = line[start..line.rfind("']").unwrap()]
+        .replace("$$", "$")
+        .replace("''", "'");
+    for (status, healthy) in [("200 OK", true), ("503 Service Unavailable", false)] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            // The whole request first, as Qdrant's server reads it.
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap() == 1 {
+                request.push(byte[0]);
+            }
+            let _ = write!(conn, "HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(command.replace("127.0.0.1/6333", &format!("127.0.0.1/{port}")))
+            .output()
+            .unwrap();
+        let request = server.join().unwrap();
+        assert!(
+            request.starts_with("GET /readyz HTTP/1.1\r\n"),
+            "{request:?}"
+        );
+        assert_eq!(out.status.success(), healthy, "{status}: {out:?}");
+        assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    }
+}
+
+#[test]
+fn n8n_is_hardened_for_https_behind_proxies() {
+    let script = render(&UserDataInput {
+        public_url: Some("https://d111.cloudfront.net"),
+        proxy_hops: 2,
+        ..input(true)
+    })
+    .unwrap();
+    let env = n8n_env(&script);
+    for line in [
+        r#"N8N_BLOCK_ENV_ACCESS_IN_NODE: "true""#,
+        r#"N8N_SECURE_COOKIE: "true""#,
+        r#"N8N_EDITOR_BASE_URL: "https://d111.cloudfront.net""#,
+        r#"WEBHOOK_URL: "https://d111.cloudfront.net/""#,
+        r#"N8N_PROXY_HOPS: "2""#,
+        r#"N8N_PORT: "5678""#,
+        r#"QUEUE_HEALTH_CHECK_ACTIVE: "true""#,
+        "DB_POSTGRESDB_PASSWORD_FILE: /run/secrets/postgres-password",
+        "CREDENTIALS_OVERWRITE_DATA_FILE: /run/secrets/credentials-overwrite.json",
+    ] {
+        assert!(env.iter().any(|l| l == line), "{line} not in {env:?}");
+    }
+    assert!(!script.contains(IMDS_URL) && !script.contains("imds public-ipv4"));
+}
+
+#[test]
+fn n8n_over_plain_http_has_no_secure_cookie() {
+    let script = render(&UserDataInput {
+        public_url: Some("http://lb-1.us-east-1.elb.amazonaws.com/"),
+        proxy_hops: 1,
+        ..input(false)
+    })
+    .unwrap();
+    let env = n8n_env(&script);
+    for line in [
+        r#"N8N_BLOCK_ENV_ACCESS_IN_NODE: "true""#,
+        r#"N8N_SECURE_COOKIE: "false""#,
+        r#"N8N_EDITOR_BASE_URL: "http://lb-1.us-east-1.elb.amazonaws.com""#,
+        r#"WEBHOOK_URL: "http://lb-1.us-east-1.elb.amazonaws.com/""#,
+        r#"N8N_PROXY_HOPS: "1""#,
+    ] {
+        assert!(env.iter().any(|l| l == line), "{line} not in {env:?}");
+    }
+    // Behind a proxy whose address is not known yet: n8n's defaults,
+    // never the instance's own address.
+    let unknown = render(&UserDataInput {
+        proxy_hops: 1,
+        ..input(false)
+    })
+    .unwrap();
+    let env = n8n_env(&unknown);
+    assert!(env.iter().any(|l| l == r#"N8N_SECURE_COOKIE: "false""#));
+    assert!(
+        !env.iter()
+            .any(|l| l.starts_with("WEBHOOK_URL") || l.starts_with("N8N_EDITOR"))
+    );
+    assert!(!unknown.contains("imds public-ipv4"));
+}
+
+#[test]
+fn values_that_are_not_plain_are_refused_by_name() {
+    use crate::domain::stack_name::MAX_LEN;
+    for email in [
+        "a\"b@x.io",
+        "a$(id)@x.io",
+        "a`id`@x.io",
+        "a b@x.io",
+        "a@x.io\nrm",
+        "a\\b@x.io",
+        "owner'@x.io",
+        "",
+        "no-at-sign.io",
+        "two@@x.io",
+        "a@localhost",
+        "{{COMPOSE}}@x.io",
+        "a@b.c",
+        ".a@x.io",
+        "a..b@x.io",
+        "a@-x.io",
+        "a%b@x.io",
+    ] {
+        let e = render(&UserDataInput {
+            owner_email: email,
+            ..input(false)
+        })
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                UserDataError::Unsafe {
+                    field: "owner_email",
+                    ..
+                }
+            ),
+            "{email:?}: {e}"
+        );
+    }
+    for url in [
+        "https://x.io/\"",
+        "https://x.io/$HOME",
+        "https://x.io/`id`",
+        "https://x .io",
+        "https://x.io\n",
+        "ftp://x.io",
+        "https://",
+        "x.io",
+    ] {
+        let e = render(&UserDataInput {
+            public_url: Some(url),
+            proxy_hops: 1,
+            ..input(false)
+        })
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                UserDataError::Unsafe {
+                    field: "public_url",
+                    ..
+                }
+            ),
+            "{url:?}: {e}"
+        );
+        assert!(e.to_string().starts_with("public_url "), "{e}");
+    }
+    let e = render(&UserDataInput {
+        stack: "demo\"; reboot",
+        ..input(false)
+    })
+    .unwrap_err();
+    assert!(matches!(e, UserDataError::Unsafe { field: "stack", .. }));
+    // What the product sends by default is plain.
+    for stack in ["ab", &format!("{}-b", "a".repeat(62)), &"s".repeat(MAX_LEN)] {
+        let default = default_owner_email(stack);
+        assert!(default.starts_with("owner@") && default.ends_with(".local"));
+        assert!(is_email(&default), "{default}");
+        render(&UserDataInput {
+            owner_email: &default,
+            ..input(false)
+        })
+        .unwrap();
+    }
+    assert_eq!(default_owner_email("demo"), "owner@demo.local");
+    let label = format!("owner@{}.local", "s".repeat(64));
+    assert!(!is_email(&label), "a 64-character label");
+    render(&UserDataInput {
+        owner_email: "first.last+n8n@example.co.uk",
+        public_url: Some("https://n8n.example.com"),
+        proxy_hops: 1,
+        ..input(false)
+    })
+    .unwrap();
+}
+
+#[test]
+fn the_script_names_secrets_and_holds_no_value() {
+    let script = render(&UserDataInput {
+        public_url: Some("https://d111.cloudfront.net"),
+        proxy_hops: 2,
+        ..input(true)
+    })
+    .unwrap();
+    for name in [
+        "postgres-password",
+        "n8n-encryption-key",
+        "qdrant-api-key",
+        "n8n-owner-password",
+        "crawl4ai-api-token",
+    ] {
+        assert!(
+            script.contains(&format!("secret {name} ")),
+            "{name} is not read"
+        );
+    }
+    // Every secret variable is only ever set by `secret` (printf -v), and
+    // written from a variable: no literal value anywhere.
+    for var in [
+        "POSTGRES_PASSWORD",
+        "N8N_ENCRYPTION_KEY",
+        "QDRANT_API_KEY",
+        "CRAWL4AI_API_TOKEN",
+        "OWNER_PASSWORD",
+    ] {
+        // `VAR=%s` is an env file's line, written by printf.
+        let assigned = script.replace(&format!("{var}=%s"), "");
+        assert!(!assigned.contains(&format!("{var}=")), "{var} is assigned");
+        assert!(script.contains(&format!("\"${var}\"")), "{var} is not used");
+    }
+    let settings: Vec<&str> = compose_of(&script)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    for setting in ["_PASSWORD:", "API_KEY:", "N8N_ENCRYPTION_KEY:", "_TOKEN:"] {
+        assert!(!settings.iter().any(|l| l.contains(setting)), "{setting}");
+    }
+    assert!(!script.contains("/etc/geusemaker/stack.env"));
+}
+
+#[test]
+fn the_inside_health_script_is_recognised_and_prints_service_tab_state() {
+    let text = inside_health_script();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("# geusemaker:inside-health"));
+    assert_eq!(lines.next(), Some("set -euo pipefail"));
+    assert!(text.contains(
+        r#"--format '{{index .Config.Labels "com.docker.compose.service"}}{{"\t"}}{{json .State}}'"#
+    ));
+    assert!(text.contains("label=com.docker.compose.project=geusemaker"));
+    assert!(compose_of(&render(&input(false)).unwrap()).starts_with("# The GeuseMaker"));
+    assert!(
+        COMPOSE.contains("\nname: geusemaker\n"),
+        "the project the script looks for"
+    );
+}
+
+#[test]
+fn the_inside_health_script_prints_one_line_per_container_or_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let state = r#"{"Status":"running","Health":{"Status":"healthy","FailingStreak":0}}"#;
+    for (ids, expected) in [("", 0), ("abc\ndef", 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let docker = format!(
+            "case \"$1\" in\n  ps) printf '%s' '{ids}' ;;\n  inspect) shift 2; shift; for id in \"$@\"; do printf 'n8n\\t%s\\n' '{state}'; done ;;\nesac"
+        );
+        let bin = dir.path().join("docker");
+        std::fs::write(&bin, format!("#!/bin/bash\n{docker}\n")).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(inside_health_script())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    dir.path().display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(text.lines().count(), expected, "{text}");
+        let parsed = crate::cloud::inside::parse(&text).unwrap();
+        assert_eq!(parsed.len(), expected);
+    }
+}
+
+#[test]
+fn large_scripts_are_gzipped_and_oversized_ones_refused() {
+    let small = encode("echo hi").unwrap();
+    assert_eq!(
+        small,
+        base64::engine::general_purpose::STANDARD.encode("echo hi")
+    );
+    let big = "# padding\n".repeat(3000);
+    let packed = encode(&big).unwrap();
+    assert!(packed.len() < big.len());
+    use rand::distr::{Alphanumeric, SampleString};
+    let noise = Alphanumeric.sample_string(&mut rand::rng(), 40_000);
+    assert!(encode(&noise).is_err());
+}
+
+#[test]
+fn shellcheck_passes() {
+    let Some(shellcheck) = which("shellcheck") else {
+        panic!("shellcheck not found: scripts/test installs it into .venv");
+    };
+    let https = UserDataInput {
+        public_url: Some("https://d111.cloudfront.net"),
+        proxy_hops: 2,
+        ..input(true)
+    };
+    let scripts = [
+        ("user-data.sh", render(&input(false)).unwrap()),
+        ("user-data-gpu.sh", render(&https).unwrap()),
+        ("inside-health.sh", inside_health_script().to_string()),
+    ];
+    for (name, text) in scripts {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        // The inside-health script has no shebang: SSM runs it with sh -c
+        // of a bash-like shell on AL2023, so check it as bash.
+        let out = std::process::Command::new(&shellcheck)
+            .arg("--severity=warning")
+            .arg("--shell=bash")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn every_tier_with_the_longest_names_fits_ec2s_limit() {
+    use crate::domain::{Tier, regions::REGIONS, stack_name::MAX_LEN};
+    let stack = "s".repeat(MAX_LEN);
+    let region = REGIONS.iter().map(|(r, _)| *r).max_by_key(|r| r.len());
+    let secrets_path = format!("/geusemaker/{stack}/");
+    let owner_email = default_owner_email(&stack);
+    // A domain name's longest (253), for the tiers with a known URL.
+    let domain = format!("{}.example.com", "d".repeat(253 - 20));
+    let url = format!("https://{domain}");
+    let engine = base64::engine::general_purpose::STANDARD;
+    for tier in Tier::ALL {
+        let script = render(&UserDataInput {
+            stack: &stack,
+            region: region.unwrap_or("ap-southeast-1"),
+            efs_id: "fs-0123456789abcdef0",
+            secrets_path: &secrets_path,
+            gpu: tier == Tier::Gpu,
+            public_url: (tier != Tier::Dev).then_some(url.as_str()),
+            proxy_hops: crate::domain::exposure::proxy_hops(tier),
+            owner_email: &owner_email,
+        })
+        .unwrap();
+        // The limit is on the raw bytes, before base64: check what is sent.
+        let sent = engine.decode(encode(&script).unwrap()).unwrap();
+        assert!(
+            sent.len() <= USER_DATA_LIMIT,
+            "{tier}: {} bytes sent",
+            sent.len()
+        );
+        assert!(
+            script.len() <= USER_DATA_LIMIT,
+            "{tier}: {} bytes before any gzip",
+            script.len()
+        );
+    }
+}
+
+#[test]
+fn the_script_stops_on_any_error_and_marks_it() {
+    let script = render(&input(false)).unwrap();
+    assert!(script.contains("\nset -Eeuo pipefail\n"));
+    assert!(script.contains("shopt -s inherit_errexit"));
+    assert!(script.contains("trap 'on_err $? $LINENO' ERR"));
+    assert!(script.contains("echo \"failed:$1 $(date"));
+    assert!(script.contains(&format!("{}$1 ", crate::cloud::boot::FAILED_PREFIX)));
+}
+
+#[test]
+fn secrets_are_read_one_by_one_and_checked() {
+    let script = render(&input(false)).unwrap();
+    // An echo of a command substitution hides the failure from set -e.
+    assert!(!script.contains("$(secret"), "a secret read inside echo");
+    for (name, var) in [
+        ("postgres-password", "POSTGRES_PASSWORD"),
+        ("n8n-encryption-key", "N8N_ENCRYPTION_KEY"),
+        ("qdrant-api-key", "QDRANT_API_KEY"),
+        ("crawl4ai-api-token", "CRAWL4AI_API_TOKEN"),
+        ("n8n-owner-password", "OWNER_PASSWORD"),
+    ] {
+        assert!(
+            script.contains(&format!("\n  secret {name} {var}\n")),
+            "{name}"
+        );
+    }
+    assert!(script.contains("retry 8 fetch_secret"));
+    assert!(script.contains("fail \"secrets: $SECRETS_PATH$1 is empty\""));
+    assert!(script.contains(
+        "\n  unset POSTGRES_PASSWORD N8N_ENCRYPTION_KEY QDRANT_API_KEY CRAWL4AI_API_TOKEN\n"
+    ));
+    assert!(script.contains("\n  unset OWNER_PASSWORD\n"));
+    // The first boot writes them, and every later one before Docker.
+    let main = &script[script.find("\nmkdir -p /var/lib/geusemaker").unwrap()..];
+    assert!(main.contains("\nwrite_secrets\nmark secrets\n"));
+    assert!(main.contains("if [ \"${1:-}\" = secrets ]; then"));
+    assert!(main.contains("'Before=docker.service'"));
+    assert!(main.contains("'RequiredBy=docker.service'"));
+    assert!(main.contains("'ExecStart=/opt/geusemaker/boot.sh secrets'"));
+    assert!(main.contains("systemctl enable geusemaker-secrets.service"));
+}
+
+/// `write_secrets` with SSM stubbed: each file holds its value with no
+/// newline, is 0400 and owned by its container's user, and nothing is
+/// printed or passed as an argument.
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    })
+}
