@@ -49,9 +49,10 @@ pub async fn deploy(rt: &Runtime, args: DeployArgs, json: bool) -> Result<(), Fa
         return print_json(&state);
     }
     println!(
-        "{} is running. n8n: {}",
+        "{} is running. n8n: {} ({})",
         state.stack_name,
-        state.n8n_url.as_deref().unwrap_or("-")
+        state.n8n_url.as_deref().unwrap_or("-"),
+        crate::domain::exposure::sign_in(&state)
     );
     Ok(())
 }

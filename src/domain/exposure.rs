@@ -234,6 +234,20 @@ pub fn n8n_public_url(state: &DeploymentState) -> Option<String> {
     }
 }
 
+/// How to sign in to the stack's n8n: its owner's e-mail and where the
+/// password is (never the password itself).
+pub fn sign_in(state: &DeploymentState) -> String {
+    let email = state
+        .config
+        .as_ref()
+        .and_then(|c| c.owner_email.as_deref())
+        .unwrap_or("its owner");
+    format!(
+        "sign in as {email}; password: geusemaker-tui secret {} n8n-owner-password",
+        state.stack_name
+    )
+}
+
 /// Proxies in front of n8n, for `N8N_PROXY_HOPS`.
 pub fn proxy_hops(tier: Tier) -> u8 {
     match tier {
@@ -310,6 +324,15 @@ mod tests {
                 .collect();
             assert_eq!(world, [(443, "HTTPS"), (80, "HTTP")]);
         }
+    }
+
+    #[test]
+    fn signing_in_names_the_owner_and_the_secret_never_its_value() {
+        let s = stack(Tier::Dev, |c| c.owner_email = Some("me@example.com".into()));
+        assert_eq!(
+            sign_in(&s),
+            "sign in as me@example.com; password: geusemaker-tui secret demo n8n-owner-password"
+        );
     }
 
     #[test]

@@ -122,8 +122,9 @@ impl Runner {
                     offer,
                     |ctx, sink| async move {
                         deploy::deploy(&ctx, &req, sink).await.map(|s| {
-                            let url = s.n8n_url.unwrap_or_default();
-                            format!("{} is running: {url}", s.stack_name)
+                            let url = s.n8n_url.clone().unwrap_or_default();
+                            let sign_in = crate::domain::exposure::sign_in(&s);
+                            format!("{} is running: {url} ({sign_in})", s.stack_name)
                         })
                     },
                 );
