@@ -17,6 +17,8 @@ REGION="{{REGION}}"
 EFS_ID="{{EFS_ID}}"
 SECRETS_PATH="{{SECRETS_PATH}}"
 OWNER_EMAIL="{{OWNER_EMAIL}}"
+GROUP="{{GROUP}}"
+LAUNCH_HOOK="{{LAUNCH_HOOK}}"
 MARKERS=/var/lib/geusemaker/stage
 COMPOSE_FILE=/opt/geusemaker/docker-compose.yml
 SECRETS=/run/geusemaker/secrets
@@ -182,6 +184,7 @@ if [ "${1:-}" = secrets ]; then
   exit 0
 fi
 mark cloud-init
+{{CLAIM_ADDRESS}}
 
 STEP="installing packages"
 # Amazon Linux 2023 has dnf; older Amazon Linux images (some GPU AMIs) yum.
@@ -268,4 +271,13 @@ done
 n8n_ready || fail "n8n: $N8N/healthz/readiness did not answer 200 within 10 minutes"
 setup_owner
 mark owner-ready
+
+STEP="joining the group"
+# The group's launch hook holds this instance out of service (no load
+# balancer traffic) until its boot says the stack is ready: now.
+INSTANCE_ID=$(retry 3 imds instance-id) || fail "imds: no instance id"
+retry 5 aws autoscaling complete-lifecycle-action --region "$REGION" \
+  --auto-scaling-group-name "$GROUP" --lifecycle-hook-name "$LAUNCH_HOOK" \
+  --instance-id "$INSTANCE_ID" --lifecycle-action-result CONTINUE ||
+  fail "group: could not complete the launch lifecycle action of $GROUP"
 echo "GeuseMaker stack $STACK is up"

@@ -12,8 +12,8 @@ use super::args::StatusArgs;
 use super::output::{self, money_per_month, print_json, print_text, table};
 use super::{Failure, load_existing};
 use crate::domain::exposure;
-use crate::monitor::health;
 use crate::monitor::policy::record_samples;
+use crate::monitor::{health, observe};
 
 pub fn list(rt: &Runtime, json: bool) -> Result<(), Failure> {
     let listing = rt.store.list_brief()?;
@@ -84,13 +84,32 @@ fn note(state: &DeploymentState) -> String {
 pub async fn status(rt: &Runtime, args: &StatusArgs, json: bool) -> Result<(), Failure> {
     let mut state = load_existing(rt, &args.stack)?;
     let now = rt.clock.now();
-    // As of now, not as of the last write.
-    state.budget_status = crate::domain::budget::check(&state, now);
-    let live = if args.live {
-        let cloud = rt.cloud_in(state.region()).await?;
-        Some(health::check(cloud.as_ref(), &state, now).await)
+    // What the group did since the last look (a replacement overnight), read
+    // from AWS: best effort, unless asked for a live view.
+    let cloud = if args.live || state.autoscaling_group_name.is_some() {
+        match rt.cloud_in(state.region()).await {
+            Ok(cloud) => Some(cloud),
+            Err(e) if args.live => return Err(e.into()),
+            Err(e) => {
+                eprintln!(
+                    "note: the group's activity was not read ({e}); showing the last recorded state"
+                );
+                None
+            }
+        }
     } else {
         None
+    };
+    if let Some(cloud) = &cloud
+        && let Some((fresh, _)) = observe::observe(&rt.store, cloud.as_ref(), &state, now).await?
+    {
+        state = fresh;
+    }
+    // As of now, not as of the last write.
+    state.budget_status = crate::domain::budget::check(&state, now);
+    let live = match (&cloud, args.live) {
+        (Some(cloud), true) => Some(health::check(cloud.as_ref(), &state, now).await),
+        _ => None,
     };
     if let Some(check) = &live {
         if let Ok(samples) = &check.inside {
@@ -164,6 +183,16 @@ fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
     }
     if let Some(id) = &s.cloudfront_id {
         out.push(format!("  cdn       {id}  {}", dash(&s.cloudfront_domain)));
+    }
+    if let Some(group) = &s.autoscaling_group_name {
+        let version = s
+            .launch_template_version
+            .map(|v| format!("  template v{v}"))
+            .unwrap_or_default();
+        out.push(format!("  group     {group}{version}"));
+    }
+    for r in s.recoveries.iter().rev().take(3) {
+        out.push(format!("  recovery  {}", r.timeline()));
     }
     if !s.services.is_empty() {
         let services: Vec<String> = s

@@ -9,6 +9,7 @@ pub mod aws;
 pub mod boot;
 pub mod endpoints;
 pub mod error;
+pub mod group;
 pub mod inside;
 pub mod sandbox;
 pub mod session;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 
 pub use endpoints::{Endpoint, Endpoints};
 pub use error::{CloudError, CloudResult};
+pub use group::{GroupInstance, GroupView};
 pub use session::Session;
 
 use crate::domain::{DeploymentState, Provider, Service, StackName, Stage, Tier, Timestamp};
@@ -405,6 +407,17 @@ pub trait Cloud: Send + Sync {
         query: &LogQuery,
     ) -> CloudResult<Vec<String>>;
 
+    /// The stack's Auto Scaling group (its instances and scaling
+    /// activities), when it has one.
+    async fn group_view(&self, _state: &DeploymentState) -> CloudResult<Option<GroupView>> {
+        Ok(None)
+    }
+    /// Delete the group, its launch template and the stack's address; the
+    /// instances are gone first (`terminate_instance`).
+    async fn delete_instance_group(&self, _s: &mut Session) -> CloudResult<()> {
+        Ok(())
+    }
+
     /// Records what a deploy created but died before recording, so that a
     /// destroy removes it too; a line for each. Nothing to find by default.
     async fn adopt_unrecorded(&self, _s: &mut Session) -> CloudResult<Vec<String>> {
@@ -412,7 +425,8 @@ pub trait Cloud: Send + Sync {
     }
     async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()>;
     async fn delete_load_balancer(&self, s: &mut Session) -> CloudResult<()>;
-    /// Terminate the instance and wait until it is gone.
+    /// Take the stack's instance down and wait until it is gone: its group
+    /// set to 0 (which keeps the group, template and address for `deploy`).
     async fn terminate_instance(&self, s: &mut Session) -> CloudResult<()>;
     /// Delete the instance security group (the EFS one goes with the EFS).
     async fn delete_security_groups(&self, s: &mut Session) -> CloudResult<()>;

@@ -183,10 +183,20 @@ async fn run_stage(
             let note = "listeners, target group, ALB and its security group deleted";
             Ok((StageStatus::Done, Some(note.to_string())))
         }
-        Stage::Terminate if st.instance_id.is_none() => skipped("no instance"),
+        Stage::Terminate
+            if st.instance_id.is_none()
+                && st.autoscaling_group_name.is_none()
+                && st.launch_template_id.is_none()
+                && st.elastic_ip_allocation_id.is_none() =>
+        {
+            skipped("no instance")
+        }
         Stage::Terminate => {
             let id = super::stop::terminate(ctx, s).await?;
-            Ok((StageStatus::Done, id.map(|i| format!("{i} terminated"))))
+            cloud.delete_instance_group(s).await?;
+            let mut note: Vec<String> = id.map(|i| format!("{i} terminated")).into_iter().collect();
+            note.push("group, launch template and address deleted".into());
+            Ok((StageStatus::Done, Some(note.join("; "))))
         }
         Stage::Security => {
             cloud.delete_security_groups(s).await?;

@@ -108,9 +108,23 @@ pub async fn wait_for_health(ctx: &Context, s: &mut Session) -> CloudResult<()> 
                 st.outside = outside;
             }
         })?;
-        s.progress(Some(ready as f64 / 5.0), detail)?;
-        if check.inside_healthy() && (check.outside.is_none() || check.outside_reachable()) {
+        let healthy =
+            check.inside_healthy() && (check.outside.is_none() || check.outside_reachable());
+        let held = match healthy {
+            true => not_in_service(ctx, s.state()).await,
+            false => None,
+        };
+        match &held {
+            Some(why) => s.progress(Some(0.95), why.clone())?,
+            None => s.progress(Some(ready as f64 / 5.0), detail)?,
+        }
+        if healthy && held.is_none() {
             return Ok(());
+        }
+        if let Some(why) = held
+            && let Err(e) = check_timeout(ctx, started, "the group's launch hook")
+        {
+            return Err(CloudError::Refused(format!("{e}: {why}")));
         }
         if let Err(e) = check_timeout(ctx, started, "the services' health checks") {
             let why = format!("{e}: {}", why_not_healthy(&check));
@@ -120,6 +134,33 @@ pub async fn wait_for_health(ctx: &Context, s: &mut Session) -> CloudResult<()> 
             });
         }
         tokio::time::sleep(ctx.timing.poll).await;
+    }
+}
+
+/// Why the group does not serve from the stack's instance yet, if it does
+/// not: the launch hook holds it until its boot completes the hook.
+async fn not_in_service(ctx: &Context, state: &DeploymentState) -> Option<String> {
+    let view = match ctx.cloud.group_view(state).await {
+        Ok(Some(view)) => view,
+        Ok(None) => return None,
+        Err(e) => return Some(format!("the group could not be read: {e}")),
+    };
+    let ours = state.instance_id.as_deref();
+    let member = view
+        .instances
+        .iter()
+        .find(|i| Some(i.instance_id.as_str()) == ours);
+    match member {
+        Some(i) if i.lifecycle_state == crate::cloud::group::IN_SERVICE => None,
+        Some(i) => Some(format!(
+            "healthy; {} is {} in {} until its boot completes the launch hook",
+            i.instance_id, i.lifecycle_state, view.name
+        )),
+        None => Some(format!(
+            "{} no longer has {}",
+            view.name,
+            ours.unwrap_or("an instance")
+        )),
     }
 }
 

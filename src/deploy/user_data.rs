@@ -29,6 +29,11 @@ pub struct UserDataInput<'a> {
     pub proxy_hops: u8,
     /// The e-mail of n8n's owner, made at boot.
     pub owner_email: &'a str,
+    /// The stack's Auto Scaling group and the launch hook the boot completes.
+    pub group: &'a str,
+    pub launch_hook: &'a str,
+    /// Dev: the stack's Elastic IP, claimed before anything starts.
+    pub address_allocation: Option<&'a str>,
 }
 
 /// The placeholder the dev boot script replaces with the URL from IMDS.
@@ -41,6 +46,14 @@ PUBLIC_IP=$(retry 3 imds public-ipv4) ||
 [[ $PUBLIC_IP =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] ||
   fail "imds: public-ipv4 is not an IPv4 address"
 sed -i "s|@PUBLIC_URL@|http://$PUBLIC_IP:5678|g" "$COMPOSE_FILE""#;
+
+/// Dev, first thing: the stack's address moves to this instance, so n8n's
+/// URL is the same after every replacement.
+const CLAIM_ADDRESS: &str = r#"STEP="claiming the stack's address"
+INSTANCE_ID=$(retry 3 imds instance-id) || fail "imds: no instance id"
+retry 5 aws ec2 associate-address --region "$REGION" --instance-id "$INSTANCE_ID" \
+  --allocation-id "{{ALLOCATION}}" --allow-reassociation --output text >/dev/null ||
+  fail "address: could not claim the stack's Elastic IP {{ALLOCATION}}""#;
 
 const OLLAMA_GPU: &str = "    deploy:
       resources:
@@ -118,6 +131,11 @@ fn check(input: &UserDataInput<'_>) -> Result<(), UserDataError> {
     plain("efs_id", input.efs_id)?;
     plain("secrets_path", input.secrets_path)?;
     plain("owner_email", input.owner_email)?;
+    plain("group", input.group)?;
+    plain("launch_hook", input.launch_hook)?;
+    if let Some(allocation) = input.address_allocation {
+        plain("address_allocation", allocation)?;
+    }
     if !is_email(input.owner_email) {
         return Err(UserDataError::Unsafe {
             field: "owner_email",
@@ -223,6 +241,15 @@ pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
         .replace("{{EFS_ID}}", input.efs_id)
         .replace("{{SECRETS_PATH}}", input.secrets_path)
         .replace("{{OWNER_EMAIL}}", input.owner_email)
+        .replace("{{GROUP}}", input.group)
+        .replace("{{LAUNCH_HOOK}}", input.launch_hook)
+        .replace(
+            "{{CLAIM_ADDRESS}}",
+            &input
+                .address_allocation
+                .map(|a| CLAIM_ADDRESS.replace("{{ALLOCATION}}", a))
+                .unwrap_or_default(),
+        )
         .replace(
             "{{PUBLIC_ADDRESS}}",
             if from_imds { PUBLIC_ADDRESS } else { "" },

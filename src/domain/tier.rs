@@ -79,19 +79,16 @@ impl Tier {
 
     /// Stages of a destroy, in dependency order: the edge first, the data last.
     pub fn destroy_stages(self, delete_data: bool) -> Vec<Stage> {
-        let mut stages = Vec::new();
+        // The group goes first: it names the target group, and the instance
+        // stops serving before its front door is taken away.
+        let mut stages = vec![Stage::Terminate];
         if self.has_cdn() {
             stages.push(Stage::Cdn);
         }
         if self.has_load_balancer() {
             stages.push(Stage::LoadBalancer);
         }
-        stages.extend([
-            Stage::Terminate,
-            Stage::Security,
-            Stage::Identity,
-            Stage::Storage,
-        ]);
+        stages.extend([Stage::Security, Stage::Identity, Stage::Storage]);
         if delete_data {
             stages.push(Stage::Network);
         }
@@ -117,10 +114,14 @@ mod tests {
     }
 
     #[test]
-    fn destroy_removes_the_edge_first_and_data_last() {
+    fn destroy_stops_the_instance_first_then_the_edge_and_data_last() {
         let stages = Tier::Gpu.destroy_stages(true);
-        assert_eq!(stages.first(), Some(&Stage::Cdn));
-        assert_eq!(stages[1], Stage::LoadBalancer);
+        assert_eq!(
+            stages.first(),
+            Some(&Stage::Terminate),
+            "the group names the target group"
+        );
+        assert_eq!(stages[1..3], [Stage::Cdn, Stage::LoadBalancer]);
         let storage = stages.iter().position(|s| *s == Stage::Storage).unwrap();
         let instance = stages.iter().position(|s| *s == Stage::Terminate).unwrap();
         assert!(instance < storage);

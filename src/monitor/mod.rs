@@ -3,6 +3,7 @@
 pub mod health;
 pub mod log_cursor;
 pub mod log_line;
+pub mod observe;
 pub mod policy;
 pub mod probe;
 pub mod watch;

@@ -63,20 +63,29 @@ impl Watch {
     }
 
     pub async fn sweep(&self) -> Result<SweepReport, WatchError> {
-        let state = self
+        let mut state = self
             .ctx
             .store
             .load(&self.stack)?
             .ok_or_else(|| WatchError::Gone(self.stack.to_string()))?;
         let policy = self.policy.for_stack(&state);
         let now = self.ctx.clock.now();
+        // First what the group did (a replacement), then the health of the
+        // instance it serves from now.
+        let observed =
+            super::observe::observe(&self.ctx.store, self.ctx.cloud.as_ref(), &state, now).await?;
+        let mut group_notes = Vec::new();
+        if let Some((fresh, notes)) = observed {
+            state = fresh;
+            group_notes = notes;
+        }
         let mut report = SweepReport {
             at: now,
             stack: self.stack.to_string(),
             status: state.status,
             services: state.services.clone(),
             verdict: "skipped",
-            notes: Vec::new(),
+            notes: group_notes,
             spot: None,
             target_health: None,
             action: None,
@@ -190,7 +199,15 @@ impl Watch {
                 }
             }
         }
+        // A group replaces an interrupted instance by itself: nothing to do.
         if let Some(notice) = &report.spot
+            && state.autoscaling_group_name.is_some()
+        {
+            report.notes.push(format!(
+                "{} is being taken back by AWS; its group launches a replacement",
+                notice.instance_id
+            ));
+        } else if let Some(notice) = &report.spot
             && policy.auto_rollback
             && report.action.is_none()
         {
@@ -259,6 +276,7 @@ impl Watch {
             }
         }
         if let Some(notice) = spot
+            && state.autoscaling_group_name.is_none()
             && !self.policy.for_stack(&state).auto_rollback
             && !already_recorded(&state.rollback_history, notice)
         {

@@ -48,6 +48,25 @@ impl AwsCloud {
             found.push(format!("instance {id}"));
             s.record(|st| st.instance_id = Some(id))?;
         }
+        if st.autoscaling_group_name.is_none() {
+            let name = super::autoscaling::group_name(&stack);
+            if self.describe_group(&name).await?.is_some() {
+                found.push(format!("Auto Scaling group {name}"));
+                s.record(|st| st.autoscaling_group_name = Some(name.clone()))?;
+            }
+        }
+        if st.launch_template_id.is_none()
+            && let Some(id) = self.tagged_template(&stack).await?
+        {
+            found.push(format!("launch template {id}"));
+            s.record(|st| st.launch_template_id = Some(id))?;
+        }
+        if st.elastic_ip_allocation_id.is_none()
+            && let Some(id) = self.tagged_address(&stack).await?
+        {
+            found.push(format!("Elastic IP {id}"));
+            s.record(|st| st.elastic_ip_allocation_id = Some(id))?;
+        }
         for (suffix, recorded) in [
             ("alb", st.alb_security_group_id.is_some()),
             ("instance", st.security_group_id.is_some()),

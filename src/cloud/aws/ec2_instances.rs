@@ -1,77 +1,160 @@
 //! The instance: Amazon Linux 2023 (architecture from the type), spot by
-//! default (one-time, terminate on interruption), IMDSv2 with hop limit 1 (the
-//! host reaches IMDS, its containers cannot: nothing in them needs the role), an
-//! encrypted gp3 root volume, user data from `assets/`. A zone without
-//! capacity sends it to the next zone.
+//! default, IMDSv2 with hop limit 1 (the host reaches IMDS, its containers
+//! cannot: nothing in them needs the role), an encrypted gp3 root volume,
+//! user data from `assets/`; launched by the stack's Auto Scaling group of
+//! one from a launch template, never by RunInstances, so AWS replaces it.
 
-use aws_sdk_ec2::types::{
-    BlockDeviceMapping, EbsBlockDevice, HttpTokensState, IamInstanceProfileSpecification, Instance,
-    InstanceInterruptionBehavior, InstanceMarketOptionsRequest, InstanceMetadataEndpointState,
-    InstanceMetadataOptionsRequest, InstanceStateName, InstanceType, MarketType, ResourceType,
-    SpotInstanceType, SpotMarketOptions, VolumeType,
-};
-
-use std::time::Duration;
+use aws_sdk_ec2::types::{Instance, InstanceStateName};
 
 use super::AwsCloud;
+use super::autoscaling::{GroupSpec, LAUNCH_HOOK, group_name};
+use super::ec2_launch_template::LaunchSpec;
 use super::errors::{api_error, code_of};
-use super::tags::{ec2_spec, ours};
+use super::tags::ours;
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 use crate::deploy::user_data::{self, UserDataInput};
 use crate::domain::list_prices::has_nvidia_gpu;
+use crate::domain::spot_pool::spot_pool;
 use crate::domain::{Tier, Timestamp};
 
 /// The smallest root volume: images, Docker's layers and logs.
 const ROOT_GB: i32 = 30;
-/// A new instance profile can take up to about two minutes before EC2
-/// accepts it (<https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_iam-ec2.html>).
-const PROFILE_PROPAGATION: Duration = Duration::from_secs(180);
-const PROFILE_BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 impl AwsCloud {
+    /// The stack's instance, as its group of one runs it: the address (dev),
+    /// the launch template version of this deploy, the group, and then the
+    /// group's instance on that version, running.
     pub(super) async fn instance(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
-        let live = match s.state().instance_id.clone() {
-            Some(id) => self.describe_instance(&id).await?.filter(is_live),
-            None => None,
+        if req.tier == Tier::Dev {
+            self.address(s).await?;
+        }
+        let spec = self.launch_spec(req, s).await?;
+        let (template_id, version) = self.launch_template(s, &spec).await?;
+        let name = group_name(req.stack.as_str());
+        self.stop_bare_instance(s, &name).await?;
+        let group = GroupSpec {
+            template_id,
+            version,
+            subnets: s.state().subnet_ids.clone(),
+            types: if req.spot {
+                spot_pool(&req.instance_type)
+            } else {
+                vec![req.instance_type.clone()]
+            },
+            spot: req.spot,
+            target_group: s.state().target_group_arn.clone(),
+            hook_timeout_secs: hook_timeout(req, s.state()),
         };
-        let live = match live {
-            Some(i) => Some(i),
-            None => self.tagged_live_instance(req.stack.as_str()).await?,
-        };
-        let instance = match live {
-            Some(i) => i,
-            None => self.launch(req, s).await?,
-        };
-        let id = instance.instance_id().unwrap_or_default().to_string();
-        let spot = instance
-            .instance_lifecycle()
-            .is_some_and(|l| l.as_str() == "spot");
-        s.record(|st| {
-            st.instance_id = Some(id.clone());
-            st.set_provenance("instance", true);
-        })?;
-        let market = if spot { "spot" } else { "on-demand" };
+        self.ensure_group(s, &group).await?;
+        let replaced = self.replace_outdated(&name, version).await?;
+        if !replaced.is_empty() {
+            // One writer: the old instance stops before the new one starts.
+            s.progress(
+                None,
+                format!(
+                    "{} stops first; then version {version} launches",
+                    replaced.join(", ")
+                ),
+            )?;
+        }
+        let market = if req.spot { "spot" } else { "on-demand" };
         let running = self
             .wait_for(
                 s,
-                &format!("{market} {} pending", req.instance_type),
-                || async {
-                    let now = self.describe_instance(&id).await?;
-                    match now
-                        .as_ref()
-                        .and_then(|i| i.state())
-                        .and_then(|st| st.name())
-                    {
-                        Some(InstanceStateName::Running) => Ok(now),
-                        Some(InstanceStateName::Pending) | None => Ok(None),
-                        Some(other) => Err(CloudError::Refused(format!(
-                            "instance {id} is {} instead of running",
-                            other.as_str()
-                        ))),
-                    }
-                },
+                &format!("{name} launching {market} {}", req.instance_type),
+                || self.group_instance_running(&name, version),
             )
             .await?;
+        self.record_instance(req, s, &running).await?;
+        s.progress(
+            Some(1.0),
+            format!(
+                "{market} {} running in {name}",
+                running
+                    .instance_type()
+                    .map(|t| t.as_str())
+                    .unwrap_or(&req.instance_type)
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// The group's instance launched from `version`, once EC2 runs it.
+    async fn group_instance_running(
+        &self,
+        name: &str,
+        version: i64,
+    ) -> CloudResult<Option<Instance>> {
+        let Some(group) = self.describe_group(name).await? else {
+            return Ok(None);
+        };
+        let wanted = version.to_string();
+        let member = group.instances().iter().find(|i| {
+            let on = i.launch_template().and_then(|t| t.version());
+            let leaving = i
+                .lifecycle_state()
+                .is_some_and(|l| l.as_str().starts_with("Terminat"));
+            !leaving && on.is_none_or(|v| v == wanted)
+        });
+        let Some(id) = member.and_then(|m| m.instance_id()) else {
+            return Ok(None);
+        };
+        let now = self.describe_instance(id).await?;
+        match now
+            .as_ref()
+            .and_then(|i| i.state())
+            .and_then(|st| st.name())
+        {
+            Some(InstanceStateName::Running) => Ok(now),
+            // The group replaces one that fails to start.
+            _ => Ok(None),
+        }
+    }
+
+    /// A stack deployed before groups runs a bare instance: it stops before
+    /// the group launches, so two never run the services on one EFS.
+    async fn stop_bare_instance(&self, s: &mut Session, group: &str) -> CloudResult<()> {
+        let Some(id) = s.state().instance_id.clone() else {
+            return Ok(());
+        };
+        let members: Vec<String> = match self.describe_group(group).await? {
+            Some(g) => g
+                .instances()
+                .iter()
+                .filter_map(|i| i.instance_id().map(str::to_string))
+                .collect(),
+            None => Vec::new(),
+        };
+        let bare = self.describe_instance(&id).await?.filter(is_live);
+        if bare.is_none() || members.contains(&id) || self.is_group_member(&id).await? {
+            return Ok(());
+        }
+        s.progress(
+            None,
+            format!("moving into a group: {id} stops first (the EFS stays)"),
+        )?;
+        self.terminate_by_id(s, &id).await
+    }
+
+    /// Whether EC2 says an Auto Scaling group launched `id`.
+    async fn is_group_member(&self, id: &str) -> CloudResult<bool> {
+        Ok(self.describe_instance(id).await?.is_some_and(|i| {
+            i.tags()
+                .iter()
+                .any(|t| t.key() == Some("aws:autoscaling:groupName"))
+        }))
+    }
+
+    async fn record_instance(
+        &self,
+        req: &DeployRequest,
+        s: &mut Session,
+        running: &Instance,
+    ) -> CloudResult<()> {
+        let id = running.instance_id().unwrap_or_default().to_string();
+        let spot = running
+            .instance_lifecycle()
+            .is_some_and(|l| l.as_str() == "spot");
         let public_ip = running.public_ip_address().map(str::to_string);
         let private_ip = running.private_ip_address().map(str::to_string);
         let launched = running
@@ -79,14 +162,10 @@ impl AwsCloud {
             .and_then(|t| t.to_millis().ok())
             .map(Timestamp::from_unix_millis)
             .unwrap_or_else(|| s.now());
-        let instance_type = req.instance_type.clone();
-        let behind_lb = req.tier.has_load_balancer();
-        // Every launch with a target group registers with it: a rollback
-        // or a relaunch as well as the first deploy.
-        if let Some(tg) = s.state().target_group_arn.clone() {
-            s.progress(None, format!("registering {id} with the load balancer"))?;
-            self.register(&tg, &id).await?;
-        }
+        let instance_type = running
+            .instance_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_else(|| req.instance_type.clone());
         // The price where it landed: spot prices differ from zone to zone.
         let zone = running
             .placement()
@@ -94,7 +173,7 @@ impl AwsCloud {
             .map(str::to_string);
         let zone_price = match (&zone, spot) {
             (Some(zone), true) => self
-                .spot_price(&req.instance_type, Some(zone))
+                .spot_price(&instance_type, Some(zone))
                 .await
                 .inspect_err(|e| tracing::warn!(error = %e, "spot price of the zone unknown"))
                 .ok()
@@ -102,24 +181,28 @@ impl AwsCloud {
             _ => None,
         };
         s.record(|st| {
+            if st.instance_id.as_deref() != Some(id.as_str()) {
+                crate::domain::cost::close_instance_period(st, launched);
+            }
+            st.instance_id = Some(id.clone());
+            st.set_provenance("instance", true);
             if let (Some(price), Some(cost)) = (zone_price, st.cost.as_mut()) {
                 cost.spot_price_per_hour = Some(price);
                 cost.price_estimate = None;
             }
             st.private_ip = private_ip;
-            // Behind a load balancer n8n's URL is the ALB's (or CloudFront's),
-            // and port 5678 is open to the ALB alone.
-            if !behind_lb {
-                st.n8n_url = public_ip.as_ref().map(|ip| format!("http://{ip}:5678"));
+            // Dev's address is the stack's Elastic IP, which the instance
+            // claims at boot; behind a load balancer n8n's URL is the ALB's
+            // (or CloudFront's) and the instance's own address is unused.
+            if st.elastic_ip_allocation_id.is_none() {
+                st.public_ip = public_ip;
             }
-            st.public_ip = public_ip;
             if let Some(cost) = st.cost.as_mut() {
                 cost.instance_start_time.get_or_insert(launched);
                 cost.instance_type = Some(instance_type);
                 cost.is_spot = spot;
             }
         })?;
-        s.progress(Some(1.0), format!("{market} {} running", req.instance_type))?;
         Ok(())
     }
 
@@ -192,7 +275,9 @@ impl AwsCloud {
             .cloned())
     }
 
-    async fn launch(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<Instance> {
+    /// What the launch template says: the image, the type, the user data
+    /// rendered for this stack and group, its profile, group and root.
+    async fn launch_spec(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<LaunchSpec> {
         let arch = match s
             .state()
             .config
@@ -221,172 +306,63 @@ impl AwsCloud {
             }
         };
         s.record(|st| st.ami_id = Some(ami.clone()))?;
-        let script = {
-            let st = s.state();
-            // Dev: the boot script takes the address from IMDS.
-            let public_url = match req.tier {
-                Tier::Dev => None,
-                Tier::Automation | Tier::Gpu => crate::domain::exposure::n8n_public_url(st),
-            };
-            // A relaunch's request has no options: the config keeps the e-mail.
-            let owner_email = req
-                .options
-                .owner_email
-                .clone()
-                .or_else(|| st.config.as_ref().and_then(|c| c.owner_email.clone()))
-                .unwrap_or_else(|| user_data::default_owner_email(req.stack.as_str()));
-            user_data::render(&UserDataInput {
-                stack: req.stack.as_str(),
-                region: &req.region,
-                efs_id: st.efs_id.as_deref().unwrap_or_default(),
-                secrets_path: st.secrets_path.as_deref().unwrap_or_default(),
-                gpu,
-                public_url: public_url.as_deref(),
-                proxy_hops: crate::domain::exposure::proxy_hops(req.tier),
-                owner_email: &owner_email,
-            })
-        }
-        .map_err(|e| CloudError::Refused(e.to_string()))?;
-        let encoded = user_data::encode(&script).map_err(|e| CloudError::Refused(e.to_string()))?;
-
-        let subnets = s.state().subnet_ids.clone();
-        let mut markets = vec![req.spot];
-        if req.spot && req.options.fallback_on_demand {
-            markets.push(false);
-        }
-        let mut no_capacity = Vec::new();
-        for spot in markets {
-            for subnet in &subnets {
-                let market = if spot { "spot" } else { "on-demand" };
-                s.progress(
-                    None,
-                    format!("launching {market} {} in {subnet}", req.instance_type),
-                )?;
-                match self
-                    .run_instance(req, s, &ami, &encoded, subnet, spot)
-                    .await
-                {
-                    Ok(instance) => return Ok(instance),
-                    Err(e) if code_of(&e) == Some("InsufficientInstanceCapacity") => {
-                        no_capacity.push(format!("{market} in {subnet}"));
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Err(CloudError::InsufficientCapacity {
+        let script = render_user_data(req, s.state(), gpu)
+            .map_err(|e| CloudError::Refused(e.to_string()))?;
+        let user_data =
+            user_data::encode(&script).map_err(|e| CloudError::Refused(e.to_string()))?;
+        let (root_device, root_gb) = self.root_mapping(&ami).await?;
+        let st = s.state();
+        Ok(LaunchSpec {
+            ami,
             instance_type: req.instance_type.clone(),
-            zone: no_capacity.join(", "),
-            market: if req.spot {
-                "spot".into()
-            } else {
-                "on-demand".into()
-            },
+            user_data,
+            profile: st.iam_instance_profile_name.clone().unwrap_or_default(),
+            security_group: st.security_group_id.clone().unwrap_or_default(),
+            root_device,
+            root_gb,
         })
     }
 
-    async fn run_instance(
-        &self,
-        req: &DeployRequest,
-        s: &mut Session,
-        ami: &str,
-        user_data: &str,
-        subnet: &str,
-        spot: bool,
-    ) -> CloudResult<Instance> {
-        let stack = req.stack.as_str();
-        let st = s.state();
-        let group = st.security_group_id.clone().unwrap_or_default();
-        let profile = st.iam_instance_profile_name.clone().unwrap_or_default();
-        let root = self.root_mapping(ami).await?;
-        let started = tokio::time::Instant::now();
-        let mut delay = self.settings.poll;
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let mut run = self
-                .ec2
-                .run_instances()
-                .image_id(ami)
-                .instance_type(InstanceType::from(req.instance_type.as_str()))
-                .min_count(1)
-                .max_count(1)
-                .subnet_id(subnet)
-                .security_group_ids(&group)
-                .iam_instance_profile(
-                    IamInstanceProfileSpecification::builder()
-                        .name(&profile)
-                        .build(),
-                )
-                .user_data(user_data)
-                .metadata_options(
-                    InstanceMetadataOptionsRequest::builder()
-                        .http_tokens(HttpTokensState::Required)
-                        .http_put_response_hop_limit(1)
-                        .http_endpoint(InstanceMetadataEndpointState::Enabled)
-                        .build(),
-                )
-                .block_device_mappings(root.clone())
-                // A retry of this call (the SDK's, after a lost answer) cannot
-                // launch a second instance.
-                .client_token(client_token())
-                .tag_specifications(ec2_spec(
-                    ResourceType::Instance,
-                    stack,
-                    &format!("{stack}-ai-stack"),
-                ))
-                .tag_specifications(ec2_spec(
-                    ResourceType::Volume,
-                    stack,
-                    &format!("{stack}-root"),
-                ));
-            if spot {
-                run = run.instance_market_options(
-                    InstanceMarketOptionsRequest::builder()
-                        .market_type(MarketType::Spot)
-                        .spot_options(
-                            SpotMarketOptions::builder()
-                                .spot_instance_type(SpotInstanceType::OneTime)
-                                .instance_interruption_behavior(
-                                    InstanceInterruptionBehavior::Terminate,
-                                )
-                                .build(),
-                        )
-                        .build(),
-                );
-            }
-            match run.send().await.map_err(|e| api_error("RunInstances", e)) {
-                Ok(r) => {
-                    return r.instances().first().cloned().ok_or_else(|| {
-                        CloudError::api("RunInstances", "NoInstance", "no instance in the answer")
-                    });
-                }
-                Err(e) if profile_not_ready(&e) && started.elapsed() < PROFILE_PROPAGATION => {
-                    s.progress(
-                        None,
-                        format!("instance profile still propagating (try {tries})"),
-                    )?;
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(PROFILE_BACKOFF_MAX);
-                }
-                Err(e) => return Err(e),
-            }
+    /// Take the stack's instance down: its group to 0 (the group, template
+    /// and address stay for `deploy`), and a bare instance from before
+    /// groups terminated; both waited for.
+    pub(super) async fn terminate(&self, s: &mut Session) -> CloudResult<()> {
+        if let Some(name) = s.state().autoscaling_group_name.clone()
+            && self.describe_group(&name).await?.is_some()
+        {
+            self.resize_group(&name, 0).await?;
+            self.wait_for(s, &format!("{name} scaling to 0"), || async {
+                let group = self.describe_group(&name).await?;
+                Ok(group.is_none_or(|g| g.instances().is_empty()).then_some(()))
+            })
+            .await?;
+        }
+        match s.state().instance_id.clone() {
+            Some(id) => self.terminate_by_id(s, &id).await,
+            None => Ok(()),
         }
     }
 
-    pub(super) async fn terminate(&self, s: &mut Session) -> CloudResult<()> {
-        let Some(id) = s.state().instance_id.clone() else {
-            return Ok(());
-        };
-        if self.describe_instance(&id).await?.is_none() {
+    /// Delete the group (its instances gone with it), the launch template
+    /// with all its versions, and the stack's address.
+    pub(super) async fn remove_group(&self, s: &mut Session) -> CloudResult<()> {
+        if let Some(name) = s.state().autoscaling_group_name.clone() {
+            self.delete_scaling_group(&name).await?;
+            self.wait_for(s, &format!("{name} deleting"), || async {
+                Ok(self.describe_group(&name).await?.is_none().then_some(()))
+            })
+            .await?;
+            s.record(|st| st.autoscaling_group_name = None)?;
+        }
+        self.delete_launch_template(s).await?;
+        self.release_address(s).await
+    }
+
+    async fn terminate_by_id(&self, s: &mut Session, id: &str) -> CloudResult<()> {
+        if self.describe_instance(id).await?.is_none() {
             return Ok(());
         }
-        let result = self
-            .ec2
-            .terminate_instances()
-            .instance_ids(&id)
-            .send()
-            .await;
+        let result = self.ec2.terminate_instances().instance_ids(id).send().await;
         if let Err(e) = result {
             let e = api_error("TerminateInstances", e);
             if code_of(&e) != Some("InvalidInstanceID.NotFound") {
@@ -394,7 +370,7 @@ impl AwsCloud {
             }
         }
         self.wait_for(s, &format!("{id} shutting-down"), || async {
-            let now = self.describe_instance(&id).await?;
+            let now = self.describe_instance(id).await?;
             let name = now
                 .as_ref()
                 .and_then(|i| i.state())
@@ -406,11 +382,52 @@ impl AwsCloud {
     }
 }
 
+/// The boot script for this stack and its group.
+fn render_user_data(
+    req: &DeployRequest,
+    st: &crate::domain::DeploymentState,
+    gpu: bool,
+) -> Result<String, user_data::UserDataError> {
+    // Dev: the stack's Elastic IP; behind a proxy, the ALB's or CloudFront's.
+    let public_url = crate::domain::exposure::n8n_public_url(st);
+    // A relaunch's request has no options: the config keeps the e-mail.
+    let owner_email = req
+        .options
+        .owner_email
+        .clone()
+        .or_else(|| st.config.as_ref().and_then(|c| c.owner_email.clone()))
+        .unwrap_or_else(|| user_data::default_owner_email(req.stack.as_str()));
+    user_data::render(&UserDataInput {
+        stack: req.stack.as_str(),
+        region: &req.region,
+        efs_id: st.efs_id.as_deref().unwrap_or_default(),
+        secrets_path: st.secrets_path.as_deref().unwrap_or_default(),
+        gpu,
+        public_url: public_url.as_deref(),
+        proxy_hops: crate::domain::exposure::proxy_hops(req.tier),
+        owner_email: &owner_email,
+        group: &group_name(req.stack.as_str()),
+        launch_hook: LAUNCH_HOOK,
+        address_allocation: st.elastic_ip_allocation_id.as_deref(),
+    })
+}
+
+/// How long a new instance may take to complete the launch hook: the
+/// stack's own rollback timeout (a first boot pulls every image).
+fn hook_timeout(req: &DeployRequest, st: &crate::domain::DeploymentState) -> i32 {
+    let minutes = req
+        .options
+        .rollback_timeout_minutes
+        .or_else(|| st.config.as_ref().and_then(|c| c.rollback_timeout_minutes))
+        .unwrap_or(15);
+    (minutes as i32 * 60).clamp(30, 7200)
+}
+
 impl AwsCloud {
     /// The image's own root device, encrypted gp3, at least as large as its
     /// snapshot: RunInstances refuses a smaller one, and a mapping for
     /// another device name would only add a second, unused volume.
-    async fn root_mapping(&self, ami: &str) -> CloudResult<BlockDeviceMapping> {
+    async fn root_mapping(&self, ami: &str) -> CloudResult<(String, i32)> {
         let images = self
             .ec2
             .describe_images()
@@ -429,27 +446,12 @@ impl AwsCloud {
             .and_then(|m| m.ebs())
             .and_then(|e| e.volume_size())
             .unwrap_or(0);
-        Ok(root_device(device, snapshot_gb))
+        Ok((device.to_string(), root_gb(snapshot_gb)))
     }
 }
 
-fn root_device(device: &str, snapshot_gb: i32) -> BlockDeviceMapping {
-    BlockDeviceMapping::builder()
-        .device_name(device)
-        .ebs(
-            EbsBlockDevice::builder()
-                .volume_size(ROOT_GB.max(snapshot_gb))
-                .volume_type(VolumeType::Gp3)
-                .encrypted(true)
-                .delete_on_termination(true)
-                .build(),
-        )
-        .build()
-}
-
-/// A token for one RunInstances (at most 64 ASCII characters).
-fn client_token() -> String {
-    format!("geusemaker-{:032x}", rand::random::<u128>())
+fn root_gb(snapshot_gb: i32) -> i32 {
+    ROOT_GB.max(snapshot_gb)
 }
 
 fn is_live(instance: &Instance) -> bool {
@@ -459,37 +461,13 @@ fn is_live(instance: &Instance) -> bool {
     )
 }
 
-/// EC2 does not see a new instance profile for a few seconds after IAM made it.
-fn profile_not_ready(e: &CloudError) -> bool {
-    match e {
-        CloudError::Api { code, message, .. } => {
-            code == "InvalidParameterValue" && message.to_lowercase().contains("iam")
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_root_is_the_images_own_device_and_never_smaller_than_its_snapshot() {
-        let small = root_device("/dev/xvda", 8);
-        assert_eq!(small.device_name(), Some("/dev/xvda"));
-        assert_eq!(small.ebs().and_then(|e| e.volume_size()), Some(30));
-        let gpu = root_device("/dev/sda1", 65);
-        assert_eq!(gpu.device_name(), Some("/dev/sda1"));
-        let ebs = gpu.ebs().expect("ebs");
-        assert_eq!(ebs.volume_size(), Some(65));
-        assert_eq!(ebs.encrypted(), Some(true));
-        assert_eq!(ebs.volume_type(), Some(&VolumeType::Gp3));
-    }
-
-    #[test]
-    fn client_tokens_fit_and_differ() {
-        let (a, b) = (client_token(), client_token());
-        assert!(a.len() <= 64 && a.is_ascii());
-        assert_ne!(a, b);
+    fn the_root_is_never_smaller_than_the_images_snapshot() {
+        assert_eq!(root_gb(8), 30);
+        assert_eq!(root_gb(65), 65);
     }
 }

@@ -31,9 +31,36 @@ fn stack_parameters(region: &str, account: &str, stack: &str) -> [String; 2] {
     [format!("{path}/*"), path]
 }
 
-/// The role's own permissions: this EFS, this stack's parameters, and no
-/// other parameter, whatever another policy of the role allows.
-pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str) -> String {
+/// The role's own permissions: this EFS, this stack's parameters and no
+/// other parameter (whatever another policy of the role allows), completing
+/// the launch of its own group's instances, and on dev claiming the stack's
+/// own address (a tag condition: no other address can be taken).
+pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str, dev: bool) -> String {
+    let mut policy = base_policy(region, account, stack, fs_id);
+    let group = super::autoscaling::group_name(stack);
+    let mut extra = vec![serde_json::json!({
+        "Sid": "CompleteOwnGroupsLaunch",
+        "Effect": "Allow",
+        "Action": ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
+        "Resource": format!("arn:aws:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}")
+    })];
+    if dev {
+        let ec2 = |kind: &str| format!("arn:aws:ec2:{region}:{account}:{kind}/*");
+        extra.push(serde_json::json!({
+            "Sid": "ClaimThisStacksAddress",
+            "Effect": "Allow",
+            "Action": "ec2:AssociateAddress",
+            "Resource": [ec2("elastic-ip"), ec2("instance"), ec2("network-interface")],
+            "Condition": {"StringEquals": {"aws:ResourceTag/Stack": stack}}
+        }));
+    }
+    if let Some(list) = policy["Statement"].as_array_mut() {
+        list.extend(extra);
+    }
+    policy.to_string()
+}
+
+fn base_policy(region: &str, account: &str, stack: &str, fs_id: &str) -> serde_json::Value {
     let parameters = stack_parameters(region, account, stack);
     serde_json::json!({
         "Version": "2012-10-17",
@@ -59,7 +86,6 @@ pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str) -> St
             }
         ]
     })
-    .to_string()
 }
 
 pub fn role_name(stack: &str) -> String {
@@ -176,7 +202,13 @@ impl AwsCloud {
             .put_role_policy()
             .role_name(&name)
             .policy_name(INLINE_POLICY)
-            .policy_document(stack_policy(&region, &account, &stack, &fs));
+            .policy_document(stack_policy(
+                &region,
+                &account,
+                &stack,
+                &fs,
+                s.state().tier() == crate::domain::Tier::Dev,
+            ));
         self.settled("PutRolePolicy", || request.clone().send())
             .await?;
 
@@ -327,7 +359,7 @@ fn gone(result: CloudResult<()>) -> CloudResult<()> {
 mod tests {
     use super::*;
 
-    use crate::cloud::aws::iam_eval::{Decision, evaluate};
+    use crate::cloud::aws::iam_eval::{Decision, evaluate, evaluate_tagged};
     use serde_json::Value;
 
     const MANAGED: &str = include_str!("../../../tests/fixtures/AmazonSSMManagedInstanceCore.json");
@@ -340,7 +372,80 @@ mod tests {
     }
 
     fn ours() -> Value {
-        serde_json::from_str(&stack_policy("us-east-1", "123456789012", "demo", "fs-1")).unwrap()
+        serde_json::from_str(&stack_policy(
+            "us-east-1",
+            "123456789012",
+            "demo",
+            "fs-1",
+            true,
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_role_completes_only_its_own_groups_launch_and_claims_only_its_own_address() {
+        let (managed, ours) = (managed(), ours());
+        let both = [&managed, &ours];
+        let group = |name: &str| {
+            format!(
+                "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:0b1c-2d3e:autoScalingGroupName/{name}"
+            )
+        };
+        let complete = "autoscaling:CompleteLifecycleAction";
+        assert_eq!(
+            evaluate(&both, complete, &group("demo-geusemaker")),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate(&both, complete, &group("other-geusemaker")),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            evaluate(
+                &both,
+                "autoscaling:SetInstanceHealth",
+                &group("demo-geusemaker")
+            ),
+            Decision::ImplicitDeny,
+            "nothing uses it yet"
+        );
+        let address = "arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-1";
+        let associate = "ec2:AssociateAddress";
+        let tagged = |stack| [("Stack", stack)];
+        assert_eq!(
+            evaluate_tagged(&both, associate, address, &tagged("demo")),
+            Decision::Allow
+        );
+        for other in [&tagged("other")[..], &[]] {
+            assert_eq!(
+                evaluate_tagged(&both, associate, address, other),
+                Decision::ImplicitDeny,
+                "another stack's or an untagged address: {other:?}"
+            );
+        }
+        assert_eq!(
+            evaluate_tagged(&[&managed], associate, address, &tagged("demo")),
+            Decision::ImplicitDeny,
+            "the managed policy alone grants no address"
+        );
+        let automation: Value = serde_json::from_str(&stack_policy(
+            "us-east-1",
+            "123456789012",
+            "demo",
+            "fs-1",
+            false,
+        ))
+        .unwrap();
+        assert_eq!(
+            evaluate_tagged(
+                &[&managed, &automation],
+                associate,
+                address,
+                &tagged("demo")
+            ),
+            Decision::ImplicitDeny,
+            "only dev has an address"
+        );
     }
 
     #[test]
@@ -350,6 +455,7 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
+            .take(3)
             .map(|s| s.get("Resource").or(s.get("NotResource")).unwrap().clone())
             .collect();
         let stack = serde_json::json!([

@@ -4,9 +4,10 @@
 //!
 //! It knows `Effect`, `Action`/`NotAction` (case-insensitive) and
 //! `Resource`/`NotResource` (case-sensitive), each a string or a list, with
-//! the `*` and `?` wildcards. It does not evaluate conditions: a statement
-//! with a `Condition` is taken as not applying, which for an Allow means it
-//! grants nothing here, and for a Deny that nothing rests on it. Principals,
+//! the `*` and `?` wildcards. Of conditions it knows `StringEquals` on the
+//! resource's tags (`aws:ResourceTag/KEY`); a statement with any other
+//! condition is taken as not applying, which for an Allow means it grants
+//! nothing here, and for a Deny that nothing rests on it. Principals,
 //! permission boundaries, SCPs and resource policies are out of its scope.
 
 use serde_json::Value;
@@ -20,9 +21,19 @@ pub enum Decision {
 
 /// What `policies` (whole documents) decide for `action` on `resource`.
 pub fn evaluate(policies: &[&Value], action: &str, resource: &str) -> Decision {
+    evaluate_tagged(policies, action, resource, &[])
+}
+
+/// `evaluate` for a resource that carries `tags`.
+pub fn evaluate_tagged(
+    policies: &[&Value],
+    action: &str,
+    resource: &str,
+    tags: &[(&str, &str)],
+) -> Decision {
     let mut allowed = false;
     for statement in policies.iter().flat_map(|p| statements(p)) {
-        if !applies(statement, action, resource) {
+        if !applies(statement, action, resource) || !conditions_hold(statement, tags) {
             continue;
         }
         match statement.get("Effect").and_then(Value::as_str) {
@@ -46,10 +57,26 @@ fn statements(policy: &Value) -> Vec<&Value> {
     }
 }
 
+/// Whether every condition of `statement` holds for a resource with `tags`.
+fn conditions_hold(statement: &Value, tags: &[(&str, &str)]) -> bool {
+    let Some(conditions) = statement.get("Condition").and_then(Value::as_object) else {
+        return statement.get("Condition").is_none();
+    };
+    conditions.iter().all(|(operator, tests)| {
+        let Some(tests) = tests.as_object().filter(|_| operator == "StringEquals") else {
+            return false;
+        };
+        tests.iter().all(|(key, wanted)| {
+            let Some(tag) = key.strip_prefix("aws:ResourceTag/") else {
+                return false;
+            };
+            let have = tags.iter().find(|(k, _)| *k == tag).map(|(_, v)| *v);
+            have.is_some_and(|v| strings(wanted).contains(&v))
+        })
+    })
+}
+
 fn applies(statement: &Value, action: &str, resource: &str) -> bool {
-    if statement.get("Condition").is_some() {
-        return false;
-    }
     let action_matches = |pattern: &str| glob(&pattern.to_lowercase(), &action.to_lowercase());
     let resource_matches = |pattern: &str| glob(pattern, resource);
     let action_ok = match (statement.get("Action"), statement.get("NotAction")) {

@@ -4,11 +4,14 @@
 //! same code runs against moto in the tests. One file per service.
 
 mod adopt;
+mod autoscaling;
 mod caller_ip;
 mod cloudfront;
 pub mod doctor;
+mod ec2_address;
 mod ec2_ingress;
 mod ec2_instances;
+mod ec2_launch_template;
 mod ec2_network;
 mod ec2_own_network;
 mod ec2_security;
@@ -95,6 +98,7 @@ impl AwsSettings {
 pub struct AwsCloud {
     settings: AwsSettings,
     clock: Arc<dyn Clock>,
+    autoscaling: aws_sdk_autoscaling::Client,
     ec2: aws_sdk_ec2::Client,
     efs: aws_sdk_efs::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
@@ -170,6 +174,7 @@ impl AwsCloud {
         };
         Ok(Self {
             http,
+            autoscaling: client!(aws_sdk_autoscaling),
             ec2: client!(aws_sdk_ec2),
             efs: client!(aws_sdk_efs),
             elb: client!(aws_sdk_elasticloadbalancingv2),

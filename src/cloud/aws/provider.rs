@@ -9,8 +9,8 @@ use crate::cloud::boot;
 use crate::cloud::endpoints::{self, Endpoint, Endpoints};
 use crate::cloud::inside::{self, ContainerHealth};
 use crate::cloud::{
-    BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, LogQuery, NetworkChoice,
-    Prices, Session, SpotNotice,
+    BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, GroupView, LogQuery,
+    NetworkChoice, Prices, Session, SpotNotice,
 };
 use crate::domain::{DeploymentState, Provider, Service, Stage, Timestamp};
 use crate::monitor::log_cursor;
@@ -301,6 +301,17 @@ impl Cloud for AwsCloud {
 
     async fn terminate_instance(&self, s: &mut Session) -> CloudResult<()> {
         self.terminate(s).await
+    }
+
+    async fn delete_instance_group(&self, s: &mut Session) -> CloudResult<()> {
+        self.remove_group(s).await
+    }
+
+    async fn group_view(&self, state: &DeploymentState) -> CloudResult<Option<GroupView>> {
+        match &state.autoscaling_group_name {
+            Some(name) => self.view_group(name).await,
+            None => Ok(None),
+        }
     }
 
     async fn delete_security_groups(&self, s: &mut Session) -> CloudResult<()> {

@@ -16,6 +16,12 @@ pub enum Fault {
     /// The caller's public address changes (a new network, a DHCP lease):
     /// the stack is fine, but no longer admits this machine.
     CallerIpChanged,
+    /// The instance terminated from outside (the console, another tool):
+    /// its group notices and replaces it.
+    TerminateInstance,
+    /// The group's instance marked Unhealthy (`set-instance-health`): the
+    /// group terminates and replaces it.
+    MarkUnhealthy,
 }
 
 impl Fault {
@@ -38,6 +44,8 @@ impl Fault {
             Fault::SpotInterruption => "spot interruption".into(),
             Fault::Throttle => "API throttling".into(),
             Fault::CallerIpChanged => "caller IP changed".into(),
+            Fault::TerminateInstance => "instance terminated from outside".into(),
+            Fault::MarkUnhealthy => "instance marked unhealthy".into(),
         }
     }
 
@@ -61,9 +69,11 @@ impl Fault {
             "spot-interruption" => no_service(Fault::SpotInterruption),
             "throttle" => no_service(Fault::Throttle),
             "caller-ip-changed" => no_service(Fault::CallerIpChanged),
+            "terminate-instance" => no_service(Fault::TerminateInstance),
+            "mark-unhealthy" => no_service(Fault::MarkUnhealthy),
             other => Err(format!(
                 "unknown fault {other:?}; use kill-service, restore-service, spot-interruption, \
-                 throttle or caller-ip-changed"
+                 throttle, caller-ip-changed, terminate-instance or mark-unhealthy"
             )),
         }
     }
@@ -161,6 +171,12 @@ impl SandboxCloud {
                     world.allowed_cidrs.join(", ")
                 ))
             }
+            Fault::TerminateInstance | Fault::MarkUnhealthy => {
+                let Some(instance) = live else {
+                    return refuse(no_instance());
+                };
+                self.lose_instance(stack, &instance, fault == Fault::MarkUnhealthy)
+            }
             Fault::Throttle => {
                 let until = now.plus_secs(timing::THROTTLE_WINDOW / self.speed);
                 self.update_world(stack, |w| w.throttled_until = Some(until))?;
@@ -169,13 +185,69 @@ impl SandboxCloud {
         }
     }
 
+    /// The instance lost from outside its group: terminated, or marked
+    /// unhealthy (which only a group's instance can be).
+    fn lose_instance(
+        &self,
+        stack: &str,
+        instance: &super::world::Instance,
+        unhealthy: bool,
+    ) -> CloudResult<String> {
+        let id = instance.id.clone();
+        let grouped = instance.in_group() && instance.taken_out_at.is_none();
+        let replaced = if grouped {
+            "; its Auto Scaling group notices and replaces it"
+        } else {
+            ""
+        };
+        if unhealthy {
+            if !grouped {
+                return Err(CloudError::Refused(format!(
+                    "{id} is not in an Auto Scaling group: there is no group health to set"
+                )));
+            }
+            if instance.unhealthy_at.is_some() {
+                return Err(CloudError::Refused(format!("{id} is already unhealthy")));
+            }
+            let now = self.now();
+            self.update_world(stack, |w| {
+                if let Some(i) = w.instances.iter_mut().find(|i| i.id == id) {
+                    i.unhealthy_at = Some(now);
+                }
+            })?;
+            return Ok(format!(
+                "{id} marked Unhealthy (as by aws autoscaling set-instance-health){replaced}"
+            ));
+        }
+        let end = self
+            .now()
+            .plus_secs(timing::TERMINATE_INSTANCE / self.speed);
+        self.update_world(stack, |w| {
+            if let Some(i) = w.instances.iter_mut().find(|i| i.id == id) {
+                i.terminated_at = Some(end);
+                i.state_reason = Some(super::group::SHUTDOWN_CODE.into());
+            }
+            if w.spot_notice.as_ref().is_some_and(|n| n.instance_id == id) {
+                w.spot_notice = None;
+            }
+        })?;
+        Ok(format!(
+            "{id} terminated from outside (as from the EC2 console) at {end}{replaced}"
+        ))
+    }
+
+    /// Change the world as of now: what time has done to it first.
     fn update_world(
         &self,
         stack: &str,
         change: impl FnOnce(&mut super::world::World),
     ) -> CloudResult<()> {
+        let now = self.now();
         self.worlds
-            .update(stack, self.speed, change)
+            .update(stack, self.speed, |w| {
+                w.settle(now);
+                change(w)
+            })
             .map_err(|e| CloudError::Refused(e.to_string()))
     }
 }

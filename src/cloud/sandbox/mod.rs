@@ -8,11 +8,15 @@ mod fakes;
 mod networks;
 pub use networks::catalogue as networks_of;
 mod faults;
+pub mod group;
+mod group_view;
+mod launch;
 pub mod logs;
 mod provider;
 mod teardown;
 pub mod timing;
 pub mod world;
+mod worlds;
 
 use std::path::Path;
 use std::sync::Arc;

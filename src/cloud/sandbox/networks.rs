@@ -62,7 +62,7 @@ fn subnets(region: &str, tag: u64, cidrs: &[&str], public: bool) -> Vec<SubnetCh
 }
 
 /// FNV-1a: a stable hash (std's `DefaultHasher` may change between releases).
-fn fnv(text: &str) -> u64 {
+pub(super) fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

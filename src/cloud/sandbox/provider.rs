@@ -3,13 +3,13 @@
 
 use async_trait::async_trait;
 
-use super::world::{Efs, Instance, MountTarget, Vpc};
+use super::world::{Efs, MountTarget, Vpc};
 use super::{SandboxCloud, logs, networks, new_id, timing};
 use crate::cloud::boot;
 use crate::cloud::inside::ContainerHealth;
 use crate::cloud::{
-    BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, LogQuery,
-    NetworkChoice, Prices, Session, SpotNotice,
+    BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, GroupView,
+    LogQuery, NetworkChoice, Prices, Session, SpotNotice,
 };
 use crate::domain::list_prices;
 use crate::domain::{DeploymentState, Provider, Stage, Tier};
@@ -236,60 +236,7 @@ impl Cloud for SandboxCloud {
     }
 
     async fn ensure_instance(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
-        let stack = stack_of(s);
-        let market = if req.spot { "spot" } else { "on-demand" };
-        s.progress(None, format!("{market} {}", req.instance_type))?;
-        let speed = self.speed;
-        let request = req.clone();
-        let instance = self
-            .call(
-                &stack,
-                "RunInstances",
-                timing::RUN_INSTANCE,
-                move |w, now| {
-                    if let Some(live) = w.live_instance_mut() {
-                        return live.clone();
-                    }
-                    let n = w.instances.len() as u8;
-                    let instance = Instance {
-                        id: new_id("i"),
-                        instance_type: request.instance_type.clone(),
-                        spot: request.spot,
-                        launched_at: now,
-                        running_at: now.plus_secs(timing::INSTANCE_PENDING / speed),
-                        private_ip: format!("10.0.1.{}", 20 + n),
-                        // TEST-NET-3: documentation addresses, never a real host.
-                        public_ip: format!("203.0.113.{}", 10 + n),
-                        terminated_at: None,
-                        state_reason: None,
-                    };
-                    w.instances.push(instance.clone());
-                    instance
-                },
-            )
-            .await?;
-        s.record(|st| {
-            st.instance_id = Some(instance.id.clone());
-            st.set_provenance("instance", true);
-        })?;
-        let from = self.now();
-        let what = format!("{market} {} pending", instance.instance_type);
-        self.wait_until(s, from, instance.running_at, &what).await?;
-        s.record(|st| {
-            st.public_ip = Some(instance.public_ip.clone());
-            st.private_ip = Some(instance.private_ip.clone());
-            st.n8n_url = Some(format!("http://{}:5678", instance.public_ip));
-            if let Some(cost) = st.cost.as_mut() {
-                cost.instance_start_time.get_or_insert(instance.running_at);
-                cost.instance_type = Some(instance.instance_type.clone());
-                cost.is_spot = instance.spot;
-            }
-        })?;
-        s.progress(
-            Some(1.0),
-            format!("{market} {} running", instance.instance_type),
-        )?;
-        Ok(())
+        self.launch_in_group(req, s).await
     }
 
     async fn ensure_load_balancer(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
@@ -347,7 +294,7 @@ impl Cloud for SandboxCloud {
             }));
         }
         let interrupted = world.current_instance().filter(|i| {
-            i.state_reason.as_deref() == Some("Server.SpotInstanceTermination")
+            i.state_reason.as_deref() == Some(super::group::SPOT_CODE)
                 && Some(&i.id) == state.instance_id.as_ref()
         });
         Ok(interrupted.map(|i| SpotNotice {
@@ -468,6 +415,15 @@ impl Cloud for SandboxCloud {
             lines.drain(..skip);
         }
         Ok(lines.iter().map(logs::SimLine::compose).collect())
+    }
+
+    async fn group_view(&self, state: &DeploymentState) -> CloudResult<Option<GroupView>> {
+        let world = self.world(&state.stack_name)?;
+        Ok(super::group::view(&world, self.now()))
+    }
+
+    async fn delete_instance_group(&self, s: &mut Session) -> CloudResult<()> {
+        self.delete_group(s).await
     }
 
     async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()> {

@@ -1,26 +1,35 @@
 //! Taking a sandbox stack apart, in the order a destroy asks for.
 
 use super::provider::stack_of;
-use super::{SandboxCloud, timing};
+use super::{SandboxCloud, group, timing};
 use crate::cloud::{CloudResult, Session};
 
 impl SandboxCloud {
+    /// The group set to 0 (it stays, with its template and address, for
+    /// a deploy to set it back to 1) and its instance gone.
     pub(super) async fn terminate(&self, s: &mut Session) -> CloudResult<()> {
         let stack = stack_of(s);
         let speed = self.speed;
         let ending = self
             .call(
                 &stack,
-                "TerminateInstances",
+                "UpdateAutoScalingGroup",
                 timing::DELETE_SIMPLE,
                 move |w, now| {
                     let end = now.plus_secs(timing::TERMINATE_INSTANCE / speed);
                     w.spot_notice = None;
-                    w.live_instance_mut().map(|i| {
+                    group::scale_in(w, now, end);
+                    // A stack deployed before groups, or one the group lost:
+                    // whatever still runs goes too.
+                    if let Some(i) = w.live_instance_mut() {
                         i.terminated_at = Some(end);
-                        i.state_reason = Some("Client.UserInitiatedShutdown".into());
-                        (i.id.clone(), end)
-                    })
+                        i.state_reason = Some(group::SHUTDOWN_CODE.into());
+                    }
+                    w.instances
+                        .iter()
+                        .filter(|i| i.terminated_at.is_some_and(|t| t > now))
+                        .map(|i| (i.id.clone(), i.terminated_at.unwrap_or(end)))
+                        .max_by_key(|(_, t)| *t)
                 },
             )
             .await?;

@@ -16,6 +16,10 @@ pub const MOUNT_TARGET_BECOMES_AVAILABLE: f64 = 1.8;
 pub const CREATE_ROLE: f64 = 0.4;
 pub const PUT_SECRET: f64 = 0.2;
 pub const RUN_INSTANCE: f64 = 0.6;
+/// The instance stage's calls, together `RUN_INSTANCE` on dev.
+pub const LAUNCH_TEMPLATE: f64 = 0.2;
+pub const ALLOCATE_ADDRESS: f64 = 0.1;
+pub const UPDATE_GROUP: f64 = RUN_INSTANCE - LAUNCH_TEMPLATE - ALLOCATE_ADDRESS;
 pub const INSTANCE_PENDING: f64 = 3.0;
 pub const CREATE_LOAD_BALANCER: f64 = 0.8;
 pub const LOAD_BALANCER_PROVISIONING: f64 = 5.0;
@@ -29,6 +33,11 @@ pub const DELETE_LOAD_BALANCER: f64 = 2.0;
 pub const DISABLE_DISTRIBUTION: f64 = 8.0;
 /// The 2-minute spot notice, compressed like everything else here.
 pub const SPOT_NOTICE: f64 = 20.0;
+/// From an instance lost (terminated, or marked unhealthy) to its group
+/// noticing: the EC2 health check, about 30 s on AWS too.
+pub const GROUP_NOTICES_LOSS: f64 = 30.0;
+/// From the lost instance gone to the group launching its replacement.
+pub const GROUP_LAUNCHES_REPLACEMENT: f64 = 2.0;
 /// How long a throttling fault lasts.
 pub const THROTTLE_WINDOW: f64 = 12.0;
 
@@ -44,6 +53,12 @@ pub const BOOT_MARKERS: [(&str, f64); 7] = [
     ("owner-ready", COMPOSE_UP + 3.5),
 ];
 const COMPOSE_UP: f64 = 6.0;
+
+/// From the instance running to its boot completing the launch hook
+/// (services up, n8n's owner set up): then the group has it InService.
+pub fn hook_completed_after() -> f64 {
+    BOOT_MARKERS[BOOT_MARKERS.len() - 1].1
+}
 
 /// From the instance running to compose up.
 pub fn boot_total() -> f64 {

@@ -2,18 +2,12 @@
 //! `$GEUSEMAKER_HOME/sandbox/<stack>.json` so every process sees the same
 //! resources, instance timeline and injected faults.
 
-use std::fs::{self, OpenOptions};
-use std::io;
-use std::path::{Path, PathBuf};
-
 use serde::{Deserialize, Serialize};
 
+pub use super::group::{ElasticIp, Group, LaunchTemplate};
 use super::timing;
+pub use super::worlds::{DEFAULT_CALLER, WorldError, Worlds};
 use crate::domain::{Service, Timestamp};
-use crate::store::atomic::{self, set_private_mode};
-
-const CALLER_FILE: &str = "caller-ip";
-pub const DEFAULT_CALLER: &str = "198.51.100.23/32";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Subnet {
@@ -54,6 +48,24 @@ pub struct Instance {
     pub terminated_at: Option<Timestamp>,
     #[serde(default)]
     pub state_reason: Option<String>,
+    /// Where it runs: the group spreads over the stack's subnets.
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    /// The launch template version it was launched from.
+    #[serde(default)]
+    pub template_version: Option<i64>,
+    /// Launched by the stack's group: when its boot completes the launch
+    /// hook (owner ready) and it goes InService.
+    #[serde(default)]
+    pub in_service_at: Option<Timestamp>,
+    /// When a user health-check marked it unhealthy.
+    #[serde(default)]
+    pub unhealthy_at: Option<Timestamp>,
+    /// When the group took it out of service (a loss noticed, a scale-in).
+    #[serde(default)]
+    pub taken_out_at: Option<Timestamp>,
 }
 
 impl Instance {
@@ -147,6 +159,13 @@ pub struct World {
     /// Who the stack's n8n admits (its security group's rules).
     #[serde(default)]
     pub allowed_cidrs: Vec<String>,
+    /// The launch template, Auto Scaling group and (dev) Elastic IP.
+    #[serde(default)]
+    pub template: Option<LaunchTemplate>,
+    #[serde(default)]
+    pub group: Option<Group>,
+    #[serde(default)]
+    pub address: Option<ElasticIp>,
 }
 
 /// Whether a service answers, and how.
@@ -291,13 +310,25 @@ impl World {
             .filter(move |e| e.service == service && e.at >= from && e.at <= to)
     }
 
-    /// Settle time-driven changes: a spot notice whose time is up terminates.
+    /// Settle time-driven changes up to `now`: a spot notice whose time is
+    /// up terminates; the group notices a lost instance and replaces it.
+    /// Only the world's timestamps decide, so settling again at the same
+    /// `now` (or in another process) changes nothing more.
     pub fn settle(&mut self, now: Timestamp) {
+        // Each step is one event at or before `now`; a bound, not a limit.
+        for _ in 0..64 {
+            if !self.settle_spot_notice(now) && !super::group::step(self, now) {
+                return;
+            }
+        }
+    }
+
+    fn settle_spot_notice(&mut self, now: Timestamp) -> bool {
         let Some(notice) = self.spot_notice.clone() else {
-            return;
+            return false;
         };
         if now < notice.terminate_at {
-            return;
+            return false;
         }
         if let Some(instance) = self
             .instances
@@ -305,9 +336,10 @@ impl World {
             .find(|i| i.id == notice.instance_id && i.terminated_at.is_none())
         {
             instance.terminated_at = Some(notice.terminate_at);
-            instance.state_reason = Some("Server.SpotInstanceTermination".into());
+            instance.state_reason = Some(super::group::SPOT_CODE.into());
         }
         self.spot_notice = None;
+        true
     }
 
     pub fn is_empty(&self) -> bool {
@@ -321,6 +353,9 @@ impl World {
             && self.secrets.is_empty()
             && self.load_balancer.is_none()
             && self.distribution.is_none()
+            && self.template.is_none()
+            && self.group.is_none()
+            && self.address.is_none()
             && self.instances.iter().all(|i| i.terminated_at.is_some())
     }
 }
@@ -340,100 +375,14 @@ pub fn test_world(launched_at: Timestamp) -> World {
         public_ip: "203.0.113.5".into(),
         terminated_at: None,
         state_reason: None,
+        zone: None,
+        subnet_id: None,
+        template_version: None,
+        in_service_at: None,
+        unhealthy_at: None,
+        taken_out_at: None,
     });
     w
-}
-
-/// Worlds on disk, one file per stack, changed under a short file lock.
-#[derive(Clone, Debug)]
-pub struct Worlds {
-    dir: PathBuf,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("sandbox state {path:?}: {source}")]
-pub struct WorldError {
-    pub path: PathBuf,
-    pub source: io::Error,
-}
-
-impl Worlds {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    fn path(&self, stack: &str) -> PathBuf {
-        self.dir.join(format!("{stack}.json"))
-    }
-
-    /// The caller's address as the sandbox's internet sees it: a
-    /// documentation address, changed by the "caller IP changed" fault.
-    pub fn caller(&self) -> String {
-        fs::read_to_string(self.dir.join(CALLER_FILE))
-            .ok()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| DEFAULT_CALLER.to_string())
-    }
-
-    pub fn set_caller(&self, cidr: &str) -> Result<(), WorldError> {
-        let path = self.dir.join(CALLER_FILE);
-        fs::create_dir_all(&self.dir)
-            .and_then(|()| atomic::write_atomic(&path, cidr.as_bytes()))
-            .map_err(|source| WorldError { path, source })
-    }
-
-    pub fn read(&self, stack: &str) -> Result<Option<World>, WorldError> {
-        let path = self.path(stack);
-        match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| WorldError {
-                    path,
-                    source: e.into(),
-                }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(WorldError { path, source }),
-        }
-    }
-
-    /// Read-modify-write under an exclusive lock; `None` removes the world.
-    pub fn update<R>(
-        &self,
-        stack: &str,
-        speed: f64,
-        change: impl FnOnce(&mut World) -> R,
-    ) -> Result<R, WorldError> {
-        let path = self.path(stack);
-        let err = |source| WorldError {
-            path: path.clone(),
-            source,
-        };
-        atomic::create_private_dir(&self.dir).map_err(err)?;
-        let _guard = lock_file(&self.dir.join(format!("{stack}.lock"))).map_err(err)?;
-        let mut world = self.read(stack)?.unwrap_or_else(|| World::new(speed));
-        let result = change(&mut world);
-        if world.is_empty() {
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(err(e)),
-            }
-        } else {
-            let bytes = serde_json::to_vec_pretty(&world).map_err(|e| err(e.into()))?;
-            atomic::write_atomic(&path, &bytes).map_err(err)?;
-        }
-        Ok(result)
-    }
-}
-
-fn lock_file(path: &Path) -> io::Result<fs::File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    set_private_mode(&mut options);
-    let file = options.open(path)?;
-    file.lock()?;
-    Ok(file)
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ pub(super) fn input(gpu: bool) -> UserDataInput<'static> {
         public_url: None,
         proxy_hops: 0,
         owner_email: "owner@demo.local",
+        group: "demo-geusemaker",
+        launch_hook: "geusemaker-ready",
+        address_allocation: None,
     }
 }
 
@@ -464,6 +467,9 @@ fn every_tier_with_the_longest_names_fits_ec2s_limit() {
             public_url: (tier != Tier::Dev).then_some(url.as_str()),
             proxy_hops: crate::domain::exposure::proxy_hops(tier),
             owner_email: &owner_email,
+            group: &format!("{stack}-geusemaker"),
+            launch_hook: "geusemaker-ready",
+            address_allocation: (tier == Tier::Dev).then_some("eipalloc-0123456789abcdef0"),
         })
         .unwrap();
         // The limit is on the raw bytes, before base64: check what is sent.
@@ -479,6 +485,44 @@ fn every_tier_with_the_longest_names_fits_ec2s_limit() {
             script.len()
         );
     }
+}
+
+#[test]
+fn dev_claims_its_address_first_and_every_boot_ends_by_completing_the_launch_hook() {
+    let script = render(&UserDataInput {
+        address_allocation: Some("eipalloc-0123456789abcdef0"),
+        public_url: Some("http://203.0.113.9:5678"),
+        ..input(false)
+    })
+    .unwrap();
+    let claim = script
+        .find("aws ec2 associate-address")
+        .expect("claims the address");
+    assert!(
+        script.contains("--allocation-id \"eipalloc-0123456789abcdef0\" --allow-reassociation")
+    );
+    let compose = script
+        .find("docker compose -f \"$COMPOSE_FILE\" up -d")
+        .unwrap();
+    let complete = script
+        .find("aws autoscaling complete-lifecycle-action")
+        .unwrap();
+    let owner = script.find("mark owner-ready").unwrap();
+    assert!(
+        claim < compose,
+        "the address is claimed before anything starts"
+    );
+    assert!(
+        owner < complete,
+        "the hook is completed only once n8n's owner exists"
+    );
+    assert!(script.contains("GROUP=\"demo-geusemaker\""));
+    let plain = render(&input(false)).unwrap();
+    assert!(
+        !plain.contains("associate-address"),
+        "only dev has an address"
+    );
+    assert!(plain.contains("complete-lifecycle-action"));
 }
 
 #[test]

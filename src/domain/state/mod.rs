@@ -345,6 +345,22 @@ pub struct DeploymentState {
     pub ami_id: Option<String>,
     #[serde(default)]
     pub instance_id: Option<String>,
+    /// The launch template the stack's group launches from, and the version
+    /// the last deploy made (a rollback goes back to the healthy one's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_template_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_template_version: Option<i64>,
+    /// The Auto Scaling group of one that keeps the instance running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling_group_name: Option<String>,
+    /// Dev: the stack's Elastic IP, which each instance of the group claims
+    /// at boot, so n8n's URL survives a replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elastic_ip_allocation_id: Option<String>,
+    /// Instances the group lost and replaced, oldest first, bounded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recoveries: Vec<super::recovery::Recovery>,
     #[serde(default)]
     pub public_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -435,6 +451,11 @@ impl DeploymentState {
             secrets_path: None,
             ami_id: None,
             instance_id: None,
+            launch_template_id: None,
+            launch_template_version: None,
+            autoscaling_group_name: None,
+            elastic_ip_allocation_id: None,
+            recoveries: Vec::new(),
             public_ip: None,
             private_ip: None,
             n8n_url: None,

@@ -1,12 +1,12 @@
 //! The AWS provider against moto, on loopback only.
 
-mod capacity;
 mod cli;
 mod crash;
 mod deploy;
 mod doctor;
 mod exposure;
 mod fakes;
+mod group;
 mod moto;
 mod permissions;
 mod recorder;

@@ -119,6 +119,18 @@ impl Moto {
         self.post("/strict-api/instance", "", "")
     }
 
+    /// A spot interruption of `instance`, as EC2 makes one (`/strict-api/interrupt`).
+    pub fn interrupt(&self, instance: &str) -> serde_json::Value {
+        let body = serde_json::json!({ "instance": instance }).to_string();
+        self.post("/strict-api/interrupt", "", &body)
+    }
+
+    /// Move the emulator's clock on by `secs` (real, scaled) seconds.
+    pub fn advance(&self, secs: f64) -> serde_json::Value {
+        let body = serde_json::json!({ "seconds": secs }).to_string();
+        self.post("/strict-api/advance", "", &body)
+    }
+
     /// One HTTP/1.0 POST on loopback, its JSON answer.
     fn post(&self, path: &str, headers: &str, body: &str) -> serde_json::Value {
         let request = format!(
@@ -158,5 +170,18 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test shows the emulator's own errors (tracebacks).
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let errors: Vec<&str> = log
+                .lines()
+                .filter(|l| !l.contains("HTTP/1.1\" 200") && !l.contains("HTTP/1.0\" 200"))
+                .collect();
+            let tail = &errors[errors.len().saturating_sub(60)..];
+            eprintln!(
+                "--- the emulator's log, without its 200s ---\n{}",
+                tail.join("\n")
+            );
+        }
     }
 }

@@ -26,7 +26,9 @@ fn iam_actions(service: &str, operation: &str) -> Option<Vec<String>> {
             | "CreateSubnet"
             | "CreateSecurityGroup"
             | "CreateInternetGateway"
-            | "CreateRouteTable",
+            | "CreateRouteTable"
+            | "CreateLaunchTemplate"
+            | "AllocateAddress",
         ) => ("ec2", &["ec2:CreateTags"]),
         ("EC2", _) => ("ec2", &[]),
         ("EFS", "CreateFileSystem") => ("elasticfilesystem", &["elasticfilesystem:TagResource"]),
@@ -57,6 +59,22 @@ fn iam_actions(service: &str, operation: &str) -> Option<Vec<String>> {
         ("IAM", _) => ("iam", &[]),
         ("SSM", "PutParameter") => ("ssm", &["ssm:AddTagsToResource"]),
         ("SSM", _) => ("ssm", &[]),
+        // A group launching from a template launches as its caller:
+        // RunInstances, tags and the profile's role.
+        ("Auto Scaling", "CreateAutoScalingGroup") => (
+            "autoscaling",
+            &[
+                "autoscaling:CreateOrUpdateTags",
+                "ec2:RunInstances",
+                "ec2:CreateTags",
+                "iam:PassRole",
+            ],
+        ),
+        ("Auto Scaling", "UpdateAutoScalingGroup") => (
+            "autoscaling",
+            &["ec2:RunInstances", "ec2:CreateTags", "iam:PassRole"],
+        ),
+        ("Auto Scaling", _) => ("autoscaling", &[]),
         ("Pricing", _) => ("pricing", &[]),
         ("Service Quotas", _) => ("servicequotas", &[]),
         _ => return None,

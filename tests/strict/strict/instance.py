@@ -18,12 +18,20 @@ Control API (server.py): POST /strict-api/instance with
                           "probe_ms": 40, "failing_streak": 3,
                           "unhealthy_reads": 3}},
      "ssm": "online" | "offline",
+     "boot": "complete" | "hold",                    (default "complete")
      "clear": true}                                  (drop that entry first)
 
 Settings merge into the entry, service by service. "*" applies to every
 instance without an entry of its own, launched before or after. A body
 without keys changes nothing; GET (or such a POST) answers the entries and
 the count of inside-health reads per instance. /strict-api/reset clears it.
+
+"boot" is the instance's own boot script (autoscaling.py, rule
+autoscaling.instance-boot): an instance held by a group's launch hook
+looks once, when it has booted (60 s), and completes the hook itself if n8n
+and postgres are set running and healthy, its agent online and "boot" is
+"complete"; "hold" makes it never complete. "unhealthy_reads" count SSM reads only: the boot
+does not see them.
 """
 
 from __future__ import annotations
@@ -96,14 +104,15 @@ class Refused(ValueError):
 
 
 def _new_entry() -> dict[str, Any]:
-    return {"services": {}, "ssm": "online", "unhealthy_left": {}, "unhealthy_seen": {}}
+    return {"services": {}, "ssm": "online", "boot": "complete",
+            "unhealthy_left": {}, "unhealthy_seen": {}}
 
 
 def configure(asked: dict[str, Any]) -> None:
     """Apply one POST /strict-api/instance (validated before anything changes)."""
     if not asked:
         return
-    unknown = set(asked) - {"instance", "services", "ssm", "clear"}
+    unknown = set(asked) - {"instance", "services", "ssm", "boot", "clear"}
     if unknown:
         raise Refused(f"unknown keys {sorted(unknown)}")
     key = asked.get("instance", "*")
@@ -127,6 +136,8 @@ def configure(asked: dict[str, Any]) -> None:
                 raise Refused(f"{name}: {number} is a whole number >= 0")
     if asked.get("ssm", "online") not in ("online", "offline"):
         raise Refused("ssm is online or offline")
+    if asked.get("boot", "complete") not in ("complete", "hold"):
+        raise Refused("boot is complete or hold")
 
     if asked.get("clear"):
         _entries.pop(key, None)
@@ -137,14 +148,15 @@ def configure(asked: dict[str, Any]) -> None:
             entry["unhealthy_left"][name] = int(settings.pop("unhealthy_reads"))
             entry["unhealthy_seen"][name] = 0
         entry["services"].setdefault(name, {}).update(settings)
-    if "ssm" in asked:
-        entry["ssm"] = asked["ssm"]
+    for key in ("ssm", "boot"):
+        if key in asked:
+            entry[key] = asked[key]
 
 
 def state() -> dict[str, Any]:
     return {
         "instances": {
-            key: {"services": e["services"], "ssm": e["ssm"],
+            key: {"services": e["services"], "ssm": e["ssm"], "boot": e["boot"],
                   "unhealthy_reads": dict(e["unhealthy_left"])}
             for key, e in _entries.items()
         },
@@ -154,6 +166,26 @@ def state() -> dict[str, Any]:
 
 def _entry_for(instance_id: str) -> dict[str, Any] | None:
     return _entries.get(instance_id) or _entries.get("*")
+
+
+BOOT_SERVICES = ("n8n", "postgres")  # what the boot script waits for
+
+
+def boots(instance_id: str) -> bool:
+    """Whether the instance's boot script would complete its launch hook:
+    "boot" not held, agent online, n8n and postgres running and healthy."""
+    entry = _entry_for(instance_id)
+    if entry is None:
+        return True
+    if entry["boot"] != "complete" or entry["ssm"] != "online":
+        return False
+    for name in BOOT_SERVICES:
+        settings = entry["services"].get(name, {})
+        status = settings.get("status", "running")
+        health = settings["health"] if "health" in settings else HEALTH_OF_STATUS.get(status)
+        if status != "running" or health != "healthy":
+            return False
+    return True
 
 
 # --- Docker's .State ------------------------------------------------------------

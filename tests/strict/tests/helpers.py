@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
+import urllib.error
+import urllib.request
 
 AL2023 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 SETTLE = 3600.0  # realistic seconds: past every modelled delay
@@ -42,3 +45,15 @@ def profile(emu, name: str) -> str:
 
 def user_data(size: int) -> str:
     return base64.b64encode(b"#" * size).decode()
+
+
+def control(emu, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """A strict-api call: GET without a body, POST with one; (status, JSON)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{emu.url}{path}", data=data,
+                                     method="GET" if body is None else "POST")
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return 200, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())

@@ -1,0 +1,308 @@
+//! The stack's launch template: everything the instance stage used to pass
+//! to RunInstances (image, type, user data, profile, group, IMDSv2 with hop
+//! limit 1, the encrypted gp3 root). The group launches from one numbered
+//! version; a deploy that changes any of it makes a new version, and every
+//! version is kept, so a rollback finds the healthy one's and uses it again.
+
+use aws_sdk_ec2::types::{
+    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
+    LaunchTemplateHttpTokensState, LaunchTemplateIamInstanceProfileSpecificationRequest,
+    LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
+    LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
+    VolumeType,
+};
+
+use super::AwsCloud;
+use super::errors::{api_error, code_of};
+use super::tags::{ec2_spec, ours, pairs, short_hash, short_name};
+use crate::cloud::{CloudError, CloudResult, Session};
+
+/// What one template version launches.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct LaunchSpec {
+    pub ami: String,
+    pub instance_type: String,
+    /// Base64, as EC2 takes it.
+    pub user_data: String,
+    pub profile: String,
+    pub security_group: String,
+    pub root_device: String,
+    pub root_gb: i32,
+}
+
+impl LaunchSpec {
+    /// A version's description carries this: the same spec, the same
+    /// version, so a re-run makes none.
+    fn fingerprint(&self) -> String {
+        let text = format!("{self:?}");
+        let reversed: String = text.chars().rev().collect();
+        format!(
+            "geusemaker {:08x}{:08x}",
+            short_hash(&text),
+            short_hash(&reversed)
+        )
+    }
+
+    fn data(&self, stack: &str) -> RequestLaunchTemplateData {
+        let tags = |kind| {
+            let tags = pairs(stack, &format!("{stack}-ai-stack"))
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build());
+            LaunchTemplateTagSpecificationRequest::builder()
+                .resource_type(kind)
+                .set_tags(Some(tags.collect()))
+                .build()
+        };
+        RequestLaunchTemplateData::builder()
+            .image_id(&self.ami)
+            .instance_type(self.instance_type.as_str().into())
+            .user_data(&self.user_data)
+            .security_group_ids(&self.security_group)
+            .iam_instance_profile(
+                LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                    .name(&self.profile)
+                    .build(),
+            )
+            .metadata_options(
+                LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                    .http_tokens(LaunchTemplateHttpTokensState::Required)
+                    .http_put_response_hop_limit(1)
+                    .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
+                    .build(),
+            )
+            .block_device_mappings(
+                LaunchTemplateBlockDeviceMappingRequest::builder()
+                    .device_name(&self.root_device)
+                    .ebs(
+                        LaunchTemplateEbsBlockDeviceRequest::builder()
+                            .volume_size(self.root_gb)
+                            .volume_type(VolumeType::Gp3)
+                            .encrypted(true)
+                            .delete_on_termination(true)
+                            .build(),
+                    )
+                    .build(),
+            )
+            // The instance's tags are what its role's conditions check.
+            .tag_specifications(tags(ResourceType::Instance))
+            .tag_specifications(tags(ResourceType::Volume))
+            .tag_specifications(tags(ResourceType::NetworkInterface))
+            .build()
+    }
+}
+
+pub(super) fn template_name(stack: &str) -> String {
+    short_name(stack, "geusemaker", 128)
+}
+
+impl AwsCloud {
+    /// The template and the version that launches `spec`, recorded: the
+    /// latest version when it already does, else a new one.
+    pub(super) async fn launch_template(
+        &self,
+        s: &mut Session,
+        spec: &LaunchSpec,
+    ) -> CloudResult<(String, i64)> {
+        let stack = s.state().stack_name.clone();
+        let fingerprint = spec.fingerprint();
+        let existing = match s.state().launch_template_id.clone() {
+            Some(id) => Some(id),
+            None => self.tagged_template(&stack).await?,
+        };
+        let (id, version) = match existing {
+            Some(id) => match self.version_launching(&id, &fingerprint).await? {
+                // A rollback finds the healthy deploy's version here.
+                Some(Some(v)) => (id, v),
+                Some(None) => {
+                    let v = self.new_version(&id, &stack, spec, &fingerprint).await?;
+                    (id, v)
+                }
+                // Deleted behind our back: make it again.
+                None => self.create_template(&stack, spec, &fingerprint).await?,
+            },
+            None => self.create_template(&stack, spec, &fingerprint).await?,
+        };
+        s.record(|st| {
+            st.launch_template_id = Some(id.clone());
+            st.launch_template_version = Some(version);
+            st.set_provenance("launch_template", true);
+        })?;
+        Ok((id, version))
+    }
+
+    pub(super) async fn tagged_template(&self, stack: &str) -> CloudResult<Option<String>> {
+        let found = self
+            .ec2
+            .describe_launch_templates()
+            .set_filters(Some(ours(stack)))
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeLaunchTemplates", e))?;
+        Ok(found
+            .launch_templates()
+            .first()
+            .and_then(|t| t.launch_template_id())
+            .map(str::to_string))
+    }
+
+    /// The newest version that launches `fingerprint`'s spec: `Some(None)`
+    /// when none does, `None` when the template is gone.
+    async fn version_launching(
+        &self,
+        id: &str,
+        fingerprint: &str,
+    ) -> CloudResult<Option<Option<i64>>> {
+        let found = self
+            .ec2
+            .describe_launch_template_versions()
+            .launch_template_id(id)
+            .max_results(200)
+            .send()
+            .await
+            .map_err(|e| api_error("DescribeLaunchTemplateVersions", e));
+        match found {
+            Ok(r) => Ok(Some(
+                r.launch_template_versions()
+                    .iter()
+                    .filter(|v| v.version_description() == Some(fingerprint))
+                    .filter_map(|v| v.version_number())
+                    .max(),
+            )),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_template(
+        &self,
+        stack: &str,
+        spec: &LaunchSpec,
+        fingerprint: &str,
+    ) -> CloudResult<(String, i64)> {
+        let made = self
+            .ec2
+            .create_launch_template()
+            .launch_template_name(template_name(stack))
+            .version_description(fingerprint)
+            .launch_template_data(spec.data(stack))
+            .tag_specifications(ec2_spec(
+                ResourceType::LaunchTemplate,
+                stack,
+                &template_name(stack),
+            ))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateLaunchTemplate", e))?;
+        let template = made.launch_template().ok_or_else(|| {
+            CloudError::api(
+                "CreateLaunchTemplate",
+                "NoTemplate",
+                "no template in the answer",
+            )
+        })?;
+        Ok((
+            template
+                .launch_template_id()
+                .unwrap_or_default()
+                .to_string(),
+            template.latest_version_number().unwrap_or(1),
+        ))
+    }
+
+    async fn new_version(
+        &self,
+        id: &str,
+        stack: &str,
+        spec: &LaunchSpec,
+        fingerprint: &str,
+    ) -> CloudResult<i64> {
+        let made = self
+            .ec2
+            .create_launch_template_version()
+            .launch_template_id(id)
+            .version_description(fingerprint)
+            .launch_template_data(spec.data(stack))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateLaunchTemplateVersion", e))?;
+        made.launch_template_version()
+            .and_then(|v| v.version_number())
+            .ok_or_else(|| {
+                CloudError::api(
+                    "CreateLaunchTemplateVersion",
+                    "NoVersion",
+                    "no version in the answer",
+                )
+            })
+    }
+
+    /// Delete the template with every version; gone is fine.
+    pub(super) async fn delete_launch_template(&self, s: &mut Session) -> CloudResult<()> {
+        let Some(id) = s.state().launch_template_id.clone() else {
+            return Ok(());
+        };
+        let deleted = self
+            .ec2
+            .delete_launch_template()
+            .launch_template_id(&id)
+            .send()
+            .await
+            .map_err(|e| api_error("DeleteLaunchTemplate", e));
+        match deleted {
+            Ok(_) => {}
+            Err(e) if is_missing(&e) => {}
+            Err(e) => return Err(e),
+        }
+        s.record(|st| {
+            st.launch_template_id = None;
+            st.launch_template_version = None;
+        })?;
+        Ok(())
+    }
+}
+
+fn is_missing(e: &CloudError) -> bool {
+    code_of(e).is_some_and(|c| c.contains("NotFound") || c.contains("NotFoundException"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> LaunchSpec {
+        LaunchSpec {
+            ami: "ami-1".into(),
+            instance_type: "t3.medium".into(),
+            user_data: "IyEvYmluL2Jhc2g=".into(),
+            profile: "demo-geusemaker".into(),
+            security_group: "sg-1".into(),
+            root_device: "/dev/xvda".into(),
+            root_gb: 30,
+        }
+    }
+
+    #[test]
+    fn a_changed_spec_has_another_fingerprint() {
+        assert_eq!(spec().fingerprint(), spec().fingerprint());
+        let mut other = spec();
+        other.instance_type = "t3.large".into();
+        assert_ne!(spec().fingerprint(), other.fingerprint());
+        assert!(
+            spec().fingerprint().len() <= 255,
+            "a version description's limit"
+        );
+    }
+
+    #[test]
+    fn the_template_requires_imdsv2_with_one_hop() {
+        let data = spec().data("demo");
+        let imds = data.metadata_options().expect("metadata options");
+        assert_eq!(
+            imds.http_tokens(),
+            Some(&LaunchTemplateHttpTokensState::Required)
+        );
+        assert_eq!(imds.http_put_response_hop_limit(), Some(1));
+        let root = &data.block_device_mappings()[0];
+        assert_eq!(root.ebs().and_then(|e| e.encrypted()), Some(true));
+    }
+}

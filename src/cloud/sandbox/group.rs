@@ -1,0 +1,484 @@
+//! The sandbox's Auto Scaling group of one, launched from a launch template
+//! and held by a launch hook: every instance waits in `Pending:Wait` until
+//! its boot completes the hook (compose up, n8n's owner set up), then goes
+//! `InService`. When the instance is lost (a spot interruption, a
+//! termination from outside, a failed user health-check) while the group
+//! wants 1, the group notices, records AWS's own activities and launches a
+//! replacement, in the other zone, with no monitor running: `settle` works
+//! it all out from the world's timestamps, in any process.
+
+use chrono::SecondsFormat;
+use serde::{Deserialize, Serialize};
+
+use super::timing;
+use super::world::{Instance, World};
+use crate::domain::Timestamp;
+use crate::domain::recovery::ActivityKind;
+
+/// The hook each instance completes at the end of its boot (as on AWS).
+pub const LAUNCH_HOOK: &str = "geusemaker-ready";
+/// Activities kept per group (AWS's DescribeScalingActivities page).
+pub const ACTIVITIES_KEPT: usize = 50;
+/// EC2's state reasons, as the instance's `state_reason` codes.
+pub const SPOT_CODE: &str = "Server.SpotInstanceTermination";
+pub const SHUTDOWN_CODE: &str = "Client.UserInitiatedShutdown";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TemplateVersion {
+    pub number: i64,
+    pub instance_type: String,
+    pub spot: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaunchTemplate {
+    pub id: String,
+    pub name: String,
+    /// Oldest first; never empty.
+    pub versions: Vec<TemplateVersion>,
+}
+
+/// Dev's Elastic IP: each instance of the group claims it at boot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ElasticIp {
+    pub allocation_id: String,
+    pub public_ip: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub name: String,
+    /// 0 or 1 (min = max = desired).
+    pub desired: i32,
+    pub hook: String,
+    /// The template version it launches.
+    pub version: i64,
+    /// The instance the group counts as its capacity.
+    #[serde(default)]
+    pub current: Option<String>,
+    /// When the group launches the next instance (after a loss).
+    #[serde(default)]
+    pub replace_at: Option<Timestamp>,
+    /// Oldest first, the last `ACTIVITIES_KEPT`.
+    #[serde(default)]
+    pub activities: Vec<Activity>,
+}
+
+/// One scaling activity as the world keeps it: its status follows from
+/// `ends_at` and the clock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub kind: ActivityKind,
+    pub instance_id: String,
+    pub cause: String,
+    pub started_at: Timestamp,
+    /// A launch: when its instance goes InService; a termination: when
+    /// the instance is gone.
+    pub ends_at: Timestamp,
+    #[serde(default)]
+    pub zone: Option<String>,
+    #[serde(default)]
+    pub instance_reason: Option<String>,
+}
+
+/// What `ensure_group` did: the group's instance, or when to look again.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Ensured {
+    Instance(Box<Instance>),
+    /// An instance is on its way out first (one writer on the EFS).
+    WaitUntil(Timestamp, String),
+}
+
+/// AWS's clock in a cause: seconds, UTC, `Z`.
+pub fn aws_time(t: Timestamp) -> String {
+    t.0.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn launch_cause(t: Timestamp) -> String {
+    format!(
+        "At {} an instance was started in response to a difference between desired and \
+         actual capacity, increasing the capacity from 0 to 1.",
+        aws_time(t)
+    )
+}
+
+pub fn scale_in_cause(t: Timestamp, from: i32) -> String {
+    format!(
+        "At {} a user request update of AutoScalingGroup constraints to min: 0, max: 0, \
+         desired: 0 changing the desired capacity from {from} to 0.",
+        aws_time(t)
+    )
+}
+
+fn lost_cause(t: Timestamp, unhealthy: bool) -> String {
+    let why = if unhealthy {
+        "a user health-check"
+    } else {
+        "an EC2 health check indicating it has been terminated or stopped"
+    };
+    format!(
+        "At {} an instance was taken out of service in response to {why}.",
+        aws_time(t)
+    )
+}
+
+fn replaced_cause(t: Timestamp) -> String {
+    format!(
+        "At {} an instance was taken out of service in response to a user request.",
+        aws_time(t)
+    )
+}
+
+/// EC2's state reason message for a code the sandbox sets.
+fn reason_message(code: &str) -> String {
+    match code {
+        SPOT_CODE => format!("{SPOT_CODE}: Spot instance termination"),
+        SHUTDOWN_CODE => format!("{SHUTDOWN_CODE}: User initiated shutdown"),
+        other => other.to_string(),
+    }
+}
+
+pub fn group_name(stack: &str) -> String {
+    format!("{stack}-geusemaker")
+}
+
+/// The stack's Elastic IP: a documentation address (TEST-NET-3), the same
+/// for a stack on every run, apart from the per-instance ones (.10 up).
+pub fn address_for(stack: &str) -> String {
+    format!("203.0.113.{}", 100 + super::networks::fnv(stack) % 100)
+}
+
+impl LaunchTemplate {
+    pub fn latest(&self) -> &TemplateVersion {
+        self.versions.last().expect("a template has a version")
+    }
+}
+
+/// The template's version launching `instance_type` on that market: the
+/// latest when it does, else a new one. Returns (id, version).
+pub fn template_version(
+    w: &mut World,
+    stack: &str,
+    instance_type: &str,
+    spot: bool,
+    now: Timestamp,
+    new_id: String,
+) -> (String, i64) {
+    let version = |number| TemplateVersion {
+        number,
+        instance_type: instance_type.to_string(),
+        spot,
+        created_at: now,
+    };
+    let template = w.template.get_or_insert_with(|| LaunchTemplate {
+        id: new_id,
+        name: group_name(stack),
+        versions: vec![version(1)],
+    });
+    let latest = template.latest();
+    if latest.instance_type != instance_type || latest.spot != spot {
+        let next = latest.number + 1;
+        template.versions.push(version(next));
+    }
+    (template.id.clone(), template.latest().number)
+}
+
+impl Instance {
+    /// Launched by the stack's group.
+    pub fn in_group(&self) -> bool {
+        self.in_service_at.is_some()
+    }
+
+    /// When the group notices this instance is lost, and whether by a user
+    /// health-check (else EC2's, seeing it terminated).
+    fn loss(&self, speed: f64) -> Option<(Timestamp, bool)> {
+        if self.taken_out_at.is_some() {
+            return None;
+        }
+        let delay = timing::GROUP_NOTICES_LOSS / speed;
+        let ec2 = self.terminated_at.map(|end| (end.plus_secs(delay), false));
+        let user = self.unhealthy_at.map(|at| (at.plus_secs(delay), true));
+        match (ec2, user) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+impl Group {
+    fn record(&mut self, activity: Activity) {
+        self.activities.push(activity);
+        let excess = self.activities.len().saturating_sub(ACTIVITIES_KEPT);
+        self.activities.drain(..excess);
+    }
+}
+
+/// One time-driven step of the group at `now`; false when there is none.
+pub fn step(w: &mut World, now: Timestamp) -> bool {
+    let speed = w.speed;
+    let Some(group) = w.group.as_ref().filter(|g| g.desired > 0) else {
+        return false;
+    };
+    match group.current.clone() {
+        Some(id) => {
+            let Some(instance) = w.instances.iter().find(|i| i.id == id) else {
+                // Gone without a trace (the network's teardown): nothing to replace.
+                if let Some(g) = w.group.as_mut() {
+                    g.current = None;
+                }
+                return true;
+            };
+            match instance.loss(speed) {
+                Some((noticed, unhealthy)) if noticed <= now => {
+                    take_out(w, &id, noticed, lost_cause(noticed, unhealthy));
+                    true
+                }
+                _ => false,
+            }
+        }
+        None => match group.replace_at.filter(|at| *at <= now) {
+            Some(at) => {
+                let id = replacement_id(w, at);
+                launch(w, at, id);
+                true
+            }
+            None => false,
+        },
+    }
+}
+
+/// The group takes `id` out of service at `at` (terminating it if it still
+/// runs) and plans the next launch once it is gone.
+fn take_out(w: &mut World, id: &str, at: Timestamp, cause: String) {
+    let speed = w.speed;
+    let Some(instance) = w.instances.iter_mut().find(|i| i.id == id) else {
+        return;
+    };
+    instance.taken_out_at = Some(at);
+    if instance.terminated_at.is_none() {
+        instance.terminated_at = Some(at.plus_secs(timing::TERMINATE_INSTANCE / speed));
+        instance.state_reason = Some(SHUTDOWN_CODE.into());
+    }
+    let gone = instance.terminated_at.unwrap_or(at).max(at);
+    let activity = Activity {
+        kind: ActivityKind::Terminate,
+        instance_id: id.to_string(),
+        cause,
+        started_at: at,
+        ends_at: gone,
+        zone: instance.zone.clone(),
+        instance_reason: instance.state_reason.as_deref().map(reason_message),
+    };
+    if w.spot_notice.as_ref().is_some_and(|n| n.instance_id == id) {
+        w.spot_notice = None;
+    }
+    if let Some(g) = w.group.as_mut() {
+        g.record(activity);
+        if g.current.as_deref() == Some(id) {
+            g.current = None;
+        }
+        g.replace_at =
+            (g.desired > 0).then(|| gone.plus_secs(timing::GROUP_LAUNCHES_REPLACEMENT / speed));
+    }
+}
+
+/// A replacement's id: derived from the world, so every process settling
+/// the same world names it alike (a read does not write the world back).
+fn replacement_id(w: &World, at: Timestamp) -> String {
+    let name = w.group.as_ref().map_or("", |g| g.name.as_str());
+    let key = format!("{name}/{}/{}", at.unix_millis(), w.instances.len());
+    format!("i-0{:016x}", super::networks::fnv(&key))
+}
+
+/// The group launches `id` at `at`, from its template version, in the zone
+/// after its last instance's (the other one of two), claiming the address.
+fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
+    let speed = w.speed;
+    let version = w
+        .group
+        .as_ref()
+        .and_then(|g| {
+            let t = w.template.as_ref()?;
+            t.versions
+                .iter()
+                .find(|v| v.number == g.version)
+                .or(Some(t.latest()))
+        })
+        .cloned();
+    let subnets = w
+        .vpc
+        .as_ref()
+        .map(|v| v.subnets.clone())
+        .unwrap_or_default();
+    let previous = w
+        .instances
+        .iter()
+        .rev()
+        .find(|i| i.in_group())
+        .and_then(|i| i.subnet_id.clone());
+    let index = previous
+        .and_then(|p| subnets.iter().position(|s| s.id == p))
+        .map_or(0, |i| (i + 1) % subnets.len().max(1));
+    let subnet = subnets.get(index);
+    let n = w.instances.len() % 200;
+    let last = w.instances.last();
+    let running_at = at.plus_secs(timing::INSTANCE_PENDING / speed);
+    let instance = Instance {
+        id,
+        instance_type: version.as_ref().map_or_else(
+            || last.map_or("t3.medium".into(), |i| i.instance_type.clone()),
+            |v| v.instance_type.clone(),
+        ),
+        spot: version
+            .as_ref()
+            .map_or(last.is_some_and(|i| i.spot), |v| v.spot),
+        launched_at: at,
+        running_at,
+        private_ip: format!("10.0.{}.{}", 1 + index, 20 + n),
+        // TEST-NET-3: documentation addresses, never a real host.
+        public_ip: match &w.address {
+            Some(eip) => eip.public_ip.clone(),
+            None => format!("203.0.113.{}", 10 + n),
+        },
+        terminated_at: None,
+        state_reason: None,
+        zone: subnet.map(|s| s.zone.clone()),
+        subnet_id: subnet.map(|s| s.id.clone()),
+        template_version: version.as_ref().map(|v| v.number),
+        in_service_at: Some(running_at.plus_secs(timing::hook_completed_after() / speed)),
+        unhealthy_at: None,
+        taken_out_at: None,
+    };
+    w.instances.push(instance.clone());
+    if let Some(g) = w.group.as_mut() {
+        g.current = Some(instance.id.clone());
+        g.replace_at = None;
+        g.record(Activity {
+            kind: ActivityKind::Launch,
+            instance_id: instance.id.clone(),
+            cause: launch_cause(at),
+            started_at: at,
+            ends_at: instance.in_service_at.unwrap_or(running_at),
+            zone: instance.zone.clone(),
+            instance_reason: None,
+        });
+    }
+    instance
+}
+
+/// Deploy's side: the group made (or found) wanting 1, launching
+/// `version`; its instance, or when to look again. `fresh_id` names an
+/// instance launched now.
+pub fn ensure_group(
+    w: &mut World,
+    stack: &str,
+    version: i64,
+    now: Timestamp,
+    fresh_id: String,
+) -> Ensured {
+    let speed = w.speed;
+    let group = w.group.get_or_insert_with(|| Group {
+        name: group_name(stack),
+        desired: 0,
+        hook: LAUNCH_HOOK.into(),
+        version,
+        current: None,
+        replace_at: None,
+        activities: Vec::new(),
+    });
+    group.version = version;
+    group.desired = 1;
+    let mut why = "the group launches a replacement".to_string();
+    if let Some(id) = group.current.clone() {
+        match w.instances.iter().find(|i| i.id == id).cloned() {
+            Some(i) => match i.loss(speed) {
+                Some(_) => take_out(w, &id, now, lost_cause(now, i.unhealthy_at.is_some())),
+                None if i.template_version.is_some_and(|v| v != version) => {
+                    take_out(w, &id, now, replaced_cause(now));
+                    why = format!("{id} stops first; then version {version} launches");
+                }
+                None => return Ensured::Instance(Box::new(i)),
+            },
+            None => {
+                if let Some(g) = w.group.as_mut() {
+                    g.current = None;
+                }
+            }
+        }
+    }
+    // A stack deployed before groups runs a bare instance: it stops first,
+    // so two never run the services on one EFS.
+    if let Some(bare) = w.live_instance_mut().filter(|i| !i.in_group()) {
+        let end = now.plus_secs(timing::TERMINATE_INSTANCE / speed);
+        bare.terminated_at = Some(end);
+        bare.state_reason = Some(SHUTDOWN_CODE.into());
+        let why = format!(
+            "moving into a group: {} stops first (the EFS stays)",
+            bare.id
+        );
+        if let Some(g) = w.group.as_mut() {
+            g.replace_at = Some(end);
+        }
+        return Ensured::WaitUntil(end, why);
+    }
+    match w.group.as_ref().and_then(|g| g.replace_at) {
+        Some(at) if at > now => Ensured::WaitUntil(at, why),
+        _ => Ensured::Instance(Box::new(launch(w, now, fresh_id))),
+    }
+}
+
+/// `terminate_instance`'s side: the group set to 0 and its instance taken
+/// out on purpose (no loss), gone at `end`. A loss not noticed yet is
+/// recorded as one first. Returns the instance going, if any.
+pub fn scale_in(w: &mut World, now: Timestamp, end: Timestamp) -> Option<String> {
+    let speed = w.speed;
+    let group = w.group.as_mut()?;
+    let from = group.desired;
+    group.desired = 0;
+    group.replace_at = None;
+    let id = group.current.take()?;
+    let instance = w.instances.iter_mut().find(|i| i.id == id)?;
+    if let Some((_, unhealthy)) = instance.loss(speed) {
+        take_out(w, &id, now, lost_cause(now, unhealthy));
+        return None;
+    }
+    instance.taken_out_at = Some(now);
+    instance.terminated_at = Some(end);
+    instance.state_reason = Some(SHUTDOWN_CODE.into());
+    let activity = Activity {
+        kind: ActivityKind::Terminate,
+        instance_id: id.clone(),
+        cause: scale_in_cause(now, from),
+        started_at: now,
+        ends_at: end,
+        zone: instance.zone.clone(),
+        instance_reason: None,
+    };
+    if let Some(g) = w.group.as_mut() {
+        g.record(activity);
+    }
+    Some(id)
+}
+
+/// `delete_instance_group`'s side: the group (force-deleted with whatever it
+/// still runs), its template and the address go.
+pub fn delete(w: &mut World, now: Timestamp) {
+    let end = now.plus_secs(timing::TERMINATE_INSTANCE / w.speed);
+    for instance in w.instances.iter_mut().filter(|i| i.in_group()) {
+        instance.taken_out_at.get_or_insert(now);
+        if instance.terminated_at.is_none() {
+            instance.terminated_at = Some(end);
+            instance.state_reason = Some(SHUTDOWN_CODE.into());
+        }
+    }
+    w.group = None;
+    w.template = None;
+    w.address = None;
+}
+
+pub use super::group_view::view;
+
+#[cfg(test)]
+#[path = "group_tests.rs"]
+mod tests;

@@ -1,0 +1,162 @@
+//! The instance stage on the sandbox, as on AWS: a launch template version,
+//! dev's Elastic IP, then the Auto Scaling group of one, which launches the
+//! instance; and the group's removal.
+
+use super::group::{self, ElasticIp, Ensured};
+use super::provider::stack_of;
+use super::{SandboxCloud, new_id, timing};
+use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::domain::Tier;
+
+/// Enough rounds for a replacement: the old instance stops, then the new
+/// one launches.
+const ROUNDS: usize = 8;
+
+impl SandboxCloud {
+    pub(super) async fn launch_in_group(
+        &self,
+        req: &DeployRequest,
+        s: &mut Session,
+    ) -> CloudResult<()> {
+        let stack = stack_of(s);
+        let market = if req.spot { "spot" } else { "on-demand" };
+        s.progress(None, format!("{market} {}", req.instance_type))?;
+        let (instance_type, spot) = (req.instance_type.clone(), req.spot);
+        let name = stack.clone();
+        let (template_id, version) = self
+            .call(
+                &stack,
+                "CreateLaunchTemplateVersion",
+                timing::LAUNCH_TEMPLATE,
+                move |w, now| {
+                    group::template_version(w, &name, &instance_type, spot, now, new_id("lt"))
+                },
+            )
+            .await?;
+        s.record(|st| {
+            st.launch_template_id = Some(template_id.clone());
+            st.launch_template_version = Some(version);
+            st.set_provenance("launch_template", true);
+        })?;
+        if req.tier == Tier::Dev {
+            let name = stack.clone();
+            let eip = self
+                .call(
+                    &stack,
+                    "AllocateAddress",
+                    timing::ALLOCATE_ADDRESS,
+                    move |w, _| {
+                        w.address
+                            .get_or_insert_with(|| ElasticIp {
+                                allocation_id: new_id("eipalloc"),
+                                public_ip: group::address_for(&name),
+                            })
+                            .clone()
+                    },
+                )
+                .await?;
+            s.record(|st| {
+                st.elastic_ip_allocation_id = Some(eip.allocation_id.clone());
+                st.set_provenance("elastic_ip", true);
+                st.public_ip = Some(eip.public_ip.clone());
+                st.n8n_url = Some(format!("http://{}:5678", eip.public_ip));
+            })?;
+        }
+        let group_name = group::group_name(&stack);
+        let mut instance = None;
+        for _ in 0..ROUNDS {
+            let name = stack.clone();
+            let ensured = self
+                .call(
+                    &stack,
+                    "UpdateAutoScalingGroup",
+                    timing::UPDATE_GROUP,
+                    move |w, now| group::ensure_group(w, &name, version, now, new_id("i")),
+                )
+                .await?;
+            s.record(|st| {
+                st.autoscaling_group_name = Some(group_name.clone());
+                st.set_provenance("autoscaling_group", true);
+            })?;
+            match ensured {
+                Ensured::Instance(i) => {
+                    instance = Some(*i);
+                    break;
+                }
+                Ensured::WaitUntil(at, why) => {
+                    s.progress(None, why.clone())?;
+                    let from = self.now();
+                    self.wait_until(s, from, at, &why).await?;
+                }
+            }
+        }
+        let instance = instance.ok_or_else(|| {
+            CloudError::Refused(format!("{group_name} launched no instance; deploy again"))
+        })?;
+        s.record(|st| {
+            st.instance_id = Some(instance.id.clone());
+            st.set_provenance("instance", true);
+        })?;
+        let from = self.now();
+        let what = format!("{market} {} pending", instance.instance_type);
+        self.wait_until(s, from, instance.running_at, &what).await?;
+        s.record(|st| {
+            st.public_ip = Some(instance.public_ip.clone());
+            st.private_ip = Some(instance.private_ip.clone());
+            st.n8n_url = Some(format!("http://{}:5678", instance.public_ip));
+            if let Some(cost) = st.cost.as_mut() {
+                cost.instance_start_time.get_or_insert(instance.running_at);
+                cost.instance_type = Some(instance.instance_type.clone());
+                cost.is_spot = instance.spot;
+            }
+        })?;
+        s.progress(
+            Some(1.0),
+            format!("{market} {} running", instance.instance_type),
+        )?;
+        Ok(())
+    }
+
+    /// Delete the group (with whatever it still runs), its launch template
+    /// and the stack's address.
+    pub(super) async fn delete_group(&self, s: &mut Session) -> CloudResult<()> {
+        let stack = stack_of(s);
+        let world = self.world(&stack)?;
+        if world.group.is_some() {
+            s.progress(Some(0.0), format!("deleting {}", group::group_name(&stack)))?;
+            self.call(
+                &stack,
+                "DeleteAutoScalingGroup",
+                timing::DELETE_SIMPLE,
+                group::delete,
+            )
+            .await?;
+        }
+        if world.template.is_some() {
+            self.call(
+                &stack,
+                "DeleteLaunchTemplate",
+                timing::DELETE_SIMPLE,
+                |w, _| w.template = None,
+            )
+            .await?;
+        }
+        if world.address.is_some() {
+            self.call(&stack, "ReleaseAddress", timing::DELETE_SIMPLE, |w, _| {
+                w.address = None
+            })
+            .await?;
+        }
+        s.record(|st| {
+            st.autoscaling_group_name = None;
+            st.launch_template_id = None;
+            st.launch_template_version = None;
+            st.elastic_ip_allocation_id = None;
+        })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "launch_tests.rs"]
+mod tests;
