@@ -4,10 +4,16 @@ set -euo pipefail
 # of the compose project, its service, a tab, and Docker's .State as JSON
 # (src/cloud/inside.rs reads it). By label, not `docker compose ps`: that
 # would need the compose file's env files, which are gone if a boot failed.
-# No containers, no output.
+# No containers, no output. Then the OOM kills (below).
 command -v docker >/dev/null || exit 0
 ids=$(docker ps -aq --filter label=com.docker.compose.project=geusemaker)
 [ -n "$ids" ] || exit 0
 # One argument per id.
 # shellcheck disable=SC2086
 docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}}{{"\t"}}{{json .State}}' $ids
+# Then the compose project's OOM kills of the last 24 hours, one line each:
+# "#oom", the service, Docker's event time (Unix seconds). A restarted
+# container's .State no longer says it was OOM-killed; its events do.
+docker events --since 24h --until "$(date +%s)" --filter type=container --filter event=oom \
+  --filter label=com.docker.compose.project=geusemaker \
+  --format '#oom {{index .Actor.Attributes "com.docker.compose.service"}} {{.Time}}' 2>/dev/null || true

@@ -166,6 +166,30 @@ pull_once() {
   esac
   return 1
 }
+# Each service's share of the memory left after 512 MiB for the system, as
+# compose's .env (the limits in the compose file): Ollama's models need the
+# most; PostgreSQL and Qdrant are small at this scale.
+size_memory() {
+  local total usable
+  total=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+  usable=$((total > 1536 ? total - 512 : total * 2 / 3))
+  {
+    echo "OLLAMA_MEMORY=$((usable * 40 / 100))m"
+    echo "N8N_MEMORY=$((usable * 20 / 100))m"
+    echo "CRAWL4AI_MEMORY=$((usable * 15 / 100))m"
+    echo "QDRANT_MEMORY=$((usable * 13 / 100))m"
+    echo "POSTGRES_MEMORY=$((usable * 12 / 100))m"
+  } >/opt/geusemaker/.env
+}
+# A 4 GiB swap file on the root volume, once: a 4 GiB instance pages
+# instead of meeting the kernel's OOM killer.
+add_swap() {
+  if ! swapon --show=NAME --noheadings | grep -qx /swapfile; then
+    [ -e /swapfile ] || { fallocate -l 4G /swapfile && chmod 600 /swapfile && mkswap /swapfile >/dev/null; }
+    swapon /swapfile
+  fi
+  grep -q '^/swapfile ' /etc/fstab || echo '/swapfile none swap defaults 0 0' >>/etc/fstab
+}
 # pull IMAGE: retried; a Docker Hub rate limit is named in the marker.
 pull() {
   RATE_LIMITED=no
@@ -184,7 +208,8 @@ if [ "${1:-}" = secrets ]; then
   exit 0
 fi
 mark cloud-init
-{{CLAIM_ADDRESS}}
+INSTANCE_ID=$(retry 3 imds instance-id) || fail "imds: no instance id"
+echo "$INSTANCE_ID" >/var/lib/geusemaker/instance-id
 
 STEP="installing packages"
 # Amazon Linux 2023 has dnf; older Amazon Linux images (some GPU AMIs) yum.
@@ -207,6 +232,9 @@ mkdir -p /usr/local/lib/docker/cli-plugins
 install -m 0755 "$DOWNLOAD/compose" /usr/local/lib/docker/cli-plugins/docker-compose
 rm -rf "$DOWNLOAD"
 mark packages
+
+STEP="adding swap"
+add_swap
 
 STEP="mounting EFS"
 # EFS, over TLS; _netdev,nofail so a slow mount target never blocks boot.
@@ -238,6 +266,7 @@ STEP="reading secrets"
 write_secrets
 mark secrets
 
+size_memory
 cat >"$COMPOSE_FILE" <<'COMPOSE'
 {{COMPOSE}}
 COMPOSE
@@ -250,16 +279,24 @@ IMAGES=$(docker compose -f "$COMPOSE_FILE" config --images)
 for image in $IMAGES; do pull "$image"; done
 mark images-pulled
 
-STEP="starting the services"
+STEP="installing the units"
 # Later boots: the secrets' tmpfs is written again before Docker starts.
 install -m 0700 "$0" /opt/geusemaker/boot.sh
-printf '%s\n' '[Unit]' 'Wants=network-online.target' 'After=network-online.target' \
-  'Before=docker.service' '[Service]' 'Type=oneshot' 'RemainAfterExit=yes' \
-  'ExecStart=/opt/geusemaker/boot.sh secrets' '[Install]' 'RequiredBy=docker.service' \
-  >/etc/systemd/system/geusemaker-secrets.service
+mkdir -p /etc/systemd/system/docker.service.d
+{{INSTANCE_FILES}}
 systemctl daemon-reload
-systemctl enable geusemaker-secrets.service
-docker compose -f "$COMPOSE_FILE" up -d
+systemctl enable geusemaker-secrets.service geusemaker-stack.service \
+  geusemaker-spot-signals.service geusemaker-watchdog.timer
+mark ready-to-start
+
+STEP="taking the writer lease"
+# Ready to start: images here, EFS mounted, nothing running. One instance at
+# a time runs the services; this waits while another holds the lease.
+systemctl start geusemaker-lease.service
+{{CLAIM_ADDRESS}}
+
+STEP="starting the services"
+systemctl start geusemaker-stack.service
 mark compose-up
 {{OLLAMA_DEVICE}}
 
@@ -271,11 +308,13 @@ done
 n8n_ready || fail "n8n: $N8N/healthz/readiness did not answer 200 within 10 minutes"
 setup_owner
 mark owner-ready
+systemctl start geusemaker-spot-signals.service
+touch /run/geusemaker/watchdog-armed
+systemctl start geusemaker-watchdog.timer
 
 STEP="joining the group"
 # The group's launch hook holds this instance out of service (no load
 # balancer traffic) until its boot says the stack is ready: now.
-INSTANCE_ID=$(retry 3 imds instance-id) || fail "imds: no instance id"
 retry 5 aws autoscaling complete-lifecycle-action --region "$REGION" \
   --auto-scaling-group-name "$GROUP" --lifecycle-hook-name "$LAUNCH_HOOK" \
   --instance-id "$INSTANCE_ID" --lifecycle-action-result CONTINUE ||

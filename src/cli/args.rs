@@ -311,13 +311,17 @@ pub fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
 pub struct FaultArgs {
     #[arg(value_parser = StackName::parse)]
     pub stack: StackName,
-    /// kill-service, restore-service, spot-interruption, throttle or
-    /// caller-ip-changed (this machine's address changes: unreachable from here)
+    /// kill-service, restore-service, oom-kill, spot-interruption, throttle,
+    /// caller-ip-changed (this machine's address changes: unreachable from
+    /// here), terminate-instance or mark-unhealthy (its group replaces it),
+    /// no-spot-capacity or spot-capacity-back
     #[arg(value_parser = [
-        "kill-service", "restore-service", "spot-interruption", "throttle", "caller-ip-changed",
+        "kill-service", "restore-service", "oom-kill", "spot-interruption", "throttle",
+        "caller-ip-changed", "terminate-instance", "mark-unhealthy", "no-spot-capacity",
+        "spot-capacity-back",
     ])]
     pub fault: String,
-    /// The service, for kill-service and restore-service
+    /// The service, for kill-service, restore-service and oom-kill
     pub service: Option<String>,
 }
 

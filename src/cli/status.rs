@@ -101,7 +101,8 @@ pub async fn status(rt: &Runtime, args: &StatusArgs, json: bool) -> Result<(), F
         None
     };
     if let Some(cloud) = &cloud
-        && let Some((fresh, _)) = observe::observe(&rt.store, cloud.as_ref(), &state, now).await?
+        && let Some(observe::Observed { state: fresh, .. }) =
+            observe::observe(&rt.store, cloud.as_ref(), &state, now).await?
     {
         state = fresh;
     }
@@ -114,6 +115,7 @@ pub async fn status(rt: &Runtime, args: &StatusArgs, json: bool) -> Result<(), F
     if let Some(check) = &live {
         if let Ok(samples) = &check.inside {
             state.services = record_samples(&state.services, samples, now, false);
+            crate::cloud::inside::record_oom_kills(&mut state.services, &check.containers);
         }
         if check.outside.is_some() {
             state.outside = check.outside.clone();

@@ -7,12 +7,14 @@ use std::fmt;
 use crate::domain::Tier;
 
 /// Every tier's markers, in the order the script writes them.
-pub const BOOT_MARKERS: [&str; 7] = [
+pub const BOOT_MARKERS: [&str; 8] = [
     "cloud-init",
     "packages",
     "efs-mounted",
     "secrets",
     "images-pulled",
+    // Written by the lease unit: this instance alone runs the services.
+    "lease-taken",
     "compose-up",
     // n8n's owner exists: no outside visitor can claim it.
     "owner-ready",
@@ -110,7 +112,7 @@ mod tests {
 
     const FILE: &str = "cloud-init 2026-11-23T10:00:00Z\npackages 2026-11-23T10:01:00Z\n\
         efs-mounted 2026-11-23T10:01:10Z\nsecrets 2026-11-23T10:01:11Z\n\
-        images-pulled 2026-11-23T10:03:00Z\ncompose-up 2026-11-23T10:03:20Z\n\
+        images-pulled 2026-11-23T10:03:00Z\nlease-taken 2026-11-23T10:03:01Z\ncompose-up 2026-11-23T10:03:20Z\n\
         owner-ready 2026-11-23T10:04:10Z\n";
 
     #[test]

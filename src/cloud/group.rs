@@ -3,7 +3,7 @@
 //! activities (what AWS did while nobody watched).
 
 use crate::domain::Timestamp;
-use crate::domain::recovery::ScalingActivity;
+use crate::domain::recovery::{ActivityKind, ScalingActivity};
 
 /// The lifecycle state of an instance the group counts as serving.
 pub const IN_SERVICE: &str = "InService";
@@ -14,6 +14,8 @@ pub const PENDING_WAIT: &str = "Pending:Wait";
 pub struct GroupView {
     pub name: String,
     pub desired: i32,
+    /// Its mixed policy launches on-demand only (100% above base).
+    pub on_demand: bool,
     pub instances: Vec<GroupInstance>,
     /// Newest first, as AWS lists them.
     pub activities: Vec<ScalingActivity>,
@@ -39,6 +41,26 @@ impl GroupView {
         self.instances
             .iter()
             .find(|i| i.lifecycle_state == IN_SERVICE && i.healthy)
+    }
+
+    /// Spot capacity is gone: nothing serves or joins, the group wants an
+    /// instance, and its newest launch failed for want of spot capacity.
+    /// The failed launch's AWS message (a failed launch carries it as cause).
+    pub fn spot_capacity_out(&self) -> Option<&str> {
+        if self.on_demand
+            || self.desired == 0
+            || self.serving().is_some()
+            || self.joining().is_some()
+        {
+            return None;
+        }
+        let newest = self.activities.iter().max_by_key(|a| a.started_at)?;
+        let message = newest.cause.to_lowercase();
+        let out = newest.kind == ActivityKind::Launch
+            && newest.status == "Failed"
+            && message.contains("spot")
+            && (message.contains("capacity") || message.contains("insufficient"));
+        out.then_some(newest.cause.as_str())
     }
 
     /// An instance on its way in (launched, held by the launch hook).

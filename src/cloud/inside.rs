@@ -24,7 +24,12 @@ pub struct ContainerHealth {
     /// How long the last healthcheck took, on the instance.
     pub probe_ms: Option<u64>,
     pub failing_streak: u32,
+    /// Docker's OOM kills of it in the last 24 hours, oldest first.
+    pub oom_kills: Vec<Timestamp>,
 }
+
+/// What starts an OOM-kill line of the script's output.
+const OOM_LINE: &str = "#oom";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -57,7 +62,12 @@ struct DockerProbe {
 /// container the user added); a line that does not parse is an error, named.
 pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
     let mut out = Vec::new();
+    let mut ooms = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix(OOM_LINE) {
+            ooms.push(parse_oom(rest)?);
+            continue;
+        }
         let Some((name, json)) = line.split_once(char::is_whitespace) else {
             return Err(format!("unexpected line from the instance: {line:.80}"));
         };
@@ -73,9 +83,45 @@ pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
             failing_streak: state.health.as_ref().map_or(0, |h| h.failing_streak),
             health: state.health.map(|h| h.status),
             state: state.status,
+            oom_kills: Vec::new(),
         });
     }
+    for (service, at) in ooms.into_iter().flatten() {
+        if let Some(c) = out.iter_mut().find(|c| c.service == service) {
+            c.oom_kills.push(at);
+        }
+    }
+    for c in &mut out {
+        c.oom_kills.sort();
+    }
     Ok(out)
+}
+
+/// `<service> <unix seconds>`; `None` for a service not ours.
+fn parse_oom(rest: &str) -> Result<Option<(Service, Timestamp)>, String> {
+    let mut words = rest.split_whitespace();
+    let (Some(name), Some(secs), None) = (words.next(), words.next(), words.next()) else {
+        return Err(format!("unexpected OOM line from the instance: {rest:.80}"));
+    };
+    let secs: i64 = secs
+        .parse()
+        .map_err(|_| format!("an OOM line's time is not Unix seconds: {secs:.20}"))?;
+    Ok(name
+        .parse::<Service>()
+        .ok()
+        .map(|service| (service, Timestamp::from_unix_millis(secs * 1000))))
+}
+
+/// Carry each container's OOM kills into the recorded health of its service.
+pub fn record_oom_kills(
+    services: &mut [crate::domain::state::ServiceHealth],
+    containers: &[ContainerHealth],
+) {
+    for health in services {
+        if let Some(c) = containers.iter().find(|c| c.service == health.service_name) {
+            health.oom_kills = c.oom_kills.clone();
+        }
+    }
 }
 
 fn docker_time(text: &str) -> Option<Timestamp> {
@@ -186,5 +232,36 @@ mod tests {
         assert!(parse("n8n {not json").is_err());
         assert!(parse("loneword").is_err());
         assert_eq!(parse("").unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn oom_kills_are_carried_to_their_service_and_bad_lines_refused() {
+        let text = format!(
+            "ollama\t{HEALTHY}\nn8n\t{HEALTHY}\n#oom ollama 1764651600\n#oom sidecar 1764651601\n\
+             #oom ollama 1764648000\n"
+        );
+        let parsed = parse(&text).unwrap();
+        let ollama = parsed
+            .iter()
+            .find(|c| c.service == Service::Ollama)
+            .unwrap();
+        assert_eq!(
+            ollama.oom_kills,
+            vec![
+                Timestamp::from_unix_millis(1_764_648_000_000),
+                Timestamp::from_unix_millis(1_764_651_600_000)
+            ],
+            "oldest first"
+        );
+        assert!(
+            parsed
+                .iter()
+                .find(|c| c.service == Service::N8n)
+                .unwrap()
+                .oom_kills
+                .is_empty()
+        );
+        assert!(parse("#oom ollama soon").is_err());
+        assert!(parse("#oom ollama").is_err());
     }
 }

@@ -412,6 +412,13 @@ pub trait Cloud: Send + Sync {
     async fn group_view(&self, _state: &DeploymentState) -> CloudResult<Option<GroupView>> {
         Ok(None)
     }
+    /// No spot capacity: the group launches on-demand from now on (its
+    /// mixed policy's on-demand share to 100%); `deploy` sets spot again.
+    async fn launch_on_demand(&self, _state: &DeploymentState) -> CloudResult<()> {
+        Err(CloudError::Refused(
+            "this cloud has no group to move to on-demand".into(),
+        ))
+    }
     /// Delete the group, its launch template and the stack's address; the
     /// instances are gone first (`terminate_instance`).
     async fn delete_instance_group(&self, _s: &mut Session) -> CloudResult<()> {

@@ -19,10 +19,31 @@ pub async fn deploy(
     sink: Box<dyn StateSink>,
 ) -> Result<DeploymentState, OperationError> {
     let start = ctx.clock.now();
+    let req = &with_stack_choices(ctx, req);
     let ctx = &ctx.for_request(req);
     let result = run(ctx, req, sink).await;
     audit(ctx, "deploy", &req.stack, start, &result);
     result
+}
+
+/// A redeploy keeps the stack's own rollback choices (its config) where the
+/// request makes none, rather than the settings' defaults.
+fn with_stack_choices(ctx: &Context, req: &DeployRequest) -> DeployRequest {
+    let mut req = req.clone();
+    let config = ctx
+        .store
+        .load(&req.stack)
+        .ok()
+        .flatten()
+        .and_then(|s| s.config);
+    if let Some(config) = config {
+        let options = &mut req.options;
+        options.rollback_timeout_minutes = options
+            .rollback_timeout_minutes
+            .or(config.rollback_timeout_minutes);
+        options.auto_rollback = options.auto_rollback.or(config.auto_rollback_on_failure);
+    }
+    req
 }
 
 async fn run(
@@ -286,6 +307,9 @@ pub(super) fn config_of(
     }
     if let Some(minutes) = req.options.rollback_timeout_minutes {
         config.rollback_timeout_minutes = Some(minutes);
+    }
+    if req.options.fallback_on_demand {
+        config.fallback_on_demand = Some(true);
     }
     // Exposure choices stay as first made unless given again; the allowed
     // CIDRs are the Security stage's (and `access`'s) alone.

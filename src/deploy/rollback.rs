@@ -77,6 +77,9 @@ pub(super) async fn procedure(
     } else {
         None
     };
+    let ctx = &request
+        .as_ref()
+        .map_or_else(|| ctx.clone(), |r| ctx.for_request(r));
     let mut stages = vec![Stage::Terminate, Stage::Storage];
     if request.is_some() {
         stages.extend([Stage::Instance, Stage::Services, Stage::Health]);
@@ -218,7 +221,46 @@ pub fn relaunch_request(
         spot: snapshot.is_spot(),
         options: DeployOptions {
             fallback_on_demand: trigger == RollbackTrigger::SpotInterruption,
+            // The stack's own choices, not the settings' defaults.
+            rollback_timeout_minutes: state
+                .config
+                .as_ref()
+                .and_then(|c| c.rollback_timeout_minutes),
+            auto_rollback: state
+                .config
+                .as_ref()
+                .and_then(|c| c.auto_rollback_on_failure),
             ..DeployOptions::default()
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::state::{CostTracking, DeploymentConfig};
+    use crate::domain::{Provider, Tier};
+
+    #[test]
+    fn a_relaunch_keeps_the_stacks_own_rollback_choices() {
+        let now: crate::domain::Timestamp = "2026-12-02T02:00:00Z".parse().unwrap();
+        let mut state =
+            DeploymentState::new("keep", Tier::Dev, "us-east-1", Provider::Sandbox, now);
+        state.cost = Some(CostTracking::new("t3.medium", true));
+        state.config = Some(DeploymentConfig {
+            rollback_timeout_minutes: Some(42),
+            auto_rollback_on_failure: Some(false),
+            ..DeploymentConfig::default()
+        });
+        state.last_healthy_state = crate::deploy::healthy_snapshot(&state);
+        let req = relaunch_request(&state, RollbackTrigger::HealthCheckFailed).expect("a request");
+        assert_eq!(req.options.rollback_timeout_minutes, Some(42));
+        assert_eq!(req.options.auto_rollback, Some(false));
+        state.config = None;
+        let req = relaunch_request(&state, RollbackTrigger::Manual).expect("a request");
+        assert_eq!(
+            req.options.rollback_timeout_minutes, None,
+            "the settings decide"
+        );
+    }
 }

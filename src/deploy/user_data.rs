@@ -50,7 +50,6 @@ sed -i "s|@PUBLIC_URL@|http://$PUBLIC_IP:5678|g" "$COMPOSE_FILE""#;
 /// Dev, first thing: the stack's address moves to this instance, so n8n's
 /// URL is the same after every replacement.
 const CLAIM_ADDRESS: &str = r#"STEP="claiming the stack's address"
-INSTANCE_ID=$(retry 3 imds instance-id) || fail "imds: no instance id"
 retry 5 aws ec2 associate-address --region "$REGION" --instance-id "$INSTANCE_ID" \
   --allocation-id "{{ALLOCATION}}" --allow-reassociation --output text >/dev/null ||
   fail "address: could not claim the stack's Elastic IP {{ALLOCATION}}""#;
@@ -254,6 +253,7 @@ pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
             "{{PUBLIC_ADDRESS}}",
             if from_imds { PUBLIC_ADDRESS } else { "" },
         )
+        .replace("{{INSTANCE_FILES}}", &units::install_lines(input.region))
         .replace("{{COMPOSE_VERSION}}", COMPOSE_VERSION)
         .replace("{{GPU_CHECK}}", if input.gpu { GPU_CHECK } else { "" })
         .replace(
@@ -261,11 +261,22 @@ pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
             if input.gpu { OLLAMA_DEVICE } else { "" },
         )
         .replace("{{COMPOSE}}", compose.trim_end());
-    if let Some(at) = script.find("{{") {
-        let end = script[at..].find("}}").map_or(at + 2, |e| at + e + 2);
-        return Err(UserDataError::Unfilled(script[at..end].to_string()));
+    match unfilled(&script) {
+        Some(placeholder) => Err(UserDataError::Unfilled(placeholder.to_string())),
+        None => Ok(script),
     }
-    Ok(script)
+}
+
+/// The first `{{NAME}}` left in `text` (Docker's `{{.State}}` formats are
+/// not placeholders).
+fn unfilled(text: &str) -> Option<&str> {
+    text.match_indices("{{").find_map(|(at, _)| {
+        let name = text[at + 2..].split("}}").next()?;
+        let is_placeholder = !name.is_empty()
+            && name.len() < 40
+            && name.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+        is_placeholder.then(|| &text[at..at + name.len() + 4])
+    })
 }
 
 /// Base64 for RunInstances, gzipped when the text is over the limit
@@ -283,6 +294,9 @@ pub fn encode(script: &str) -> Result<String, UserDataError> {
     }
     Ok(engine.encode(packed))
 }
+
+mod units;
+pub use units::{WATCH_SECS, WATCH_THRESHOLD};
 
 #[cfg(test)]
 mod script_tests;

@@ -131,6 +131,7 @@ pub fn recoveries(activities: &[ScalingActivity]) -> Vec<Recovery> {
     for lost in by_time.iter().filter(|a| a.loss().is_some()) {
         let launch = by_time.iter().position(|a| {
             a.kind == ActivityKind::Launch
+                && !a.instance_id.is_empty()
                 && a.started_at >= lost.started_at
                 && !used.contains(&a.instance_id)
         });

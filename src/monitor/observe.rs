@@ -63,12 +63,20 @@ pub fn apply(state: &mut DeploymentState, view: &GroupView, now: Timestamp) -> V
 /// the state as it is now (recorded, or only in memory when the lock is
 /// held elsewhere) and the changes seen; `None` when the stack has no group
 /// or the group could not be read (said in the notes).
+/// What one look at the group gave: the state it was folded into, what
+/// changed, and the group as seen.
+pub struct Observed {
+    pub state: DeploymentState,
+    pub notes: Vec<String>,
+    pub view: GroupView,
+}
+
 pub async fn observe(
     store: &Store,
     cloud: &dyn Cloud,
     state: &DeploymentState,
     now: Timestamp,
-) -> Result<Option<(DeploymentState, Vec<String>)>, StoreError> {
+) -> Result<Option<Observed>, StoreError> {
     if state.autoscaling_group_name.is_none() || !is_observed(state.status) {
         return Ok(None);
     }
@@ -100,7 +108,11 @@ pub async fn observe(
     if lock.is_some() && !notes.is_empty() {
         store.save(&fresh)?;
     }
-    Ok(Some((fresh, notes)))
+    Ok(Some(Observed {
+        state: fresh,
+        notes,
+        view,
+    }))
 }
 
 /// A stack whose group serves (or should): not while an operation of ours
@@ -166,6 +178,7 @@ mod tests {
         GroupView {
             name: "demo-geusemaker".into(),
             desired: 1,
+            on_demand: false,
             instances: vec![GroupInstance {
                 instance_id: "i-new".into(),
                 lifecycle_state: "InService".into(),

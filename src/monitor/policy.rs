@@ -103,6 +103,7 @@ pub fn record_samples(
                     .then_some(sample.latency_ms),
                 consecutive_failures: failures,
                 error_message: error,
+                oom_kills: before.map(|b| b.oom_kills.clone()).unwrap_or_default(),
                 extra: before.map(|b| b.extra.clone()).unwrap_or_default(),
             })
         })

@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use crate::cloud::SpotNotice;
 use crate::cloud::session::StoreSink;
+use crate::cloud::{GroupView, SpotNotice};
 use crate::deploy::{self, Context, OperationError, healthy_snapshot};
 use crate::domain::budget::{self, BudgetAction, BudgetLevel};
 use crate::domain::state::{
@@ -75,9 +75,15 @@ impl Watch {
         let observed =
             super::observe::observe(&self.ctx.store, self.ctx.cloud.as_ref(), &state, now).await?;
         let mut group_notes = Vec::new();
-        if let Some((fresh, notes)) = observed {
-            state = fresh;
-            group_notes = notes;
+        let mut fallback = None;
+        let mut group_replacing = false;
+        if let Some(seen) = observed {
+            state = seen.state;
+            group_notes = seen.notes;
+            group_replacing = replacing(&seen.view, &state);
+            fallback = self
+                .fall_back_on_demand(&state, &seen.view, &mut group_notes)
+                .await;
         }
         let mut report = SweepReport {
             at: now,
@@ -88,7 +94,7 @@ impl Watch {
             notes: group_notes,
             spot: None,
             target_health: None,
-            action: None,
+            action: fallback,
             outside: None,
         };
         if state.status == StackStatus::RollingBack
@@ -115,7 +121,11 @@ impl Watch {
 
         let check = health::check(self.ctx.cloud.as_ref(), &state, now).await;
         let services = match &check.inside {
-            Ok(samples) => policy::record_samples(&state.services, samples, now, false),
+            Ok(samples) => {
+                let mut services = policy::record_samples(&state.services, samples, now, false);
+                crate::cloud::inside::record_oom_kills(&mut services, &check.containers);
+                services
+            }
             Err(why) => {
                 // No inside view, no verdict: the outside alone never rolls back.
                 report.notes.push(format!("inside view unavailable: {why}"));
@@ -191,7 +201,11 @@ impl Watch {
             Verdict::RollBack { service, failures } => {
                 report.verdict = "rollback";
                 let reason = format!("{service} failed {failures} health checks in a row");
-                if report.spot.is_none() {
+                if group_replacing {
+                    report
+                        .notes
+                        .push(format!("{reason}; its group is replacing the instance"));
+                } else if report.spot.is_none() {
                     report.action = Some(
                         self.roll_back(RollbackTrigger::HealthCheckFailed, &reason)
                             .await,
@@ -322,6 +336,33 @@ impl Watch {
         Ok(())
     }
 
+    /// No spot capacity: with the stack's leave (`--fallback-on-demand`),
+    /// the group launches on-demand until the next deploy; without, a note
+    /// says how to allow it. AWS has no such fallback of its own.
+    async fn fall_back_on_demand(
+        &self,
+        state: &DeploymentState,
+        view: &GroupView,
+        notes: &mut Vec<String>,
+    ) -> Option<String> {
+        let message = view.spot_capacity_out()?;
+        let allowed = state.config.as_ref().and_then(|c| c.fallback_on_demand);
+        if allowed != Some(true) {
+            notes.push(format!(
+                "no spot capacity ({message}); the group keeps trying spot. `deploy {} \
+                 --fallback-on-demand` lets the monitor move it to on-demand",
+                state.stack_name
+            ));
+            return None;
+        }
+        Some(match self.ctx.cloud.launch_on_demand(state).await {
+            Ok(()) => format!(
+                "no spot capacity ({message}): the group launches on-demand until the next deploy"
+            ),
+            Err(e) => format!("no spot capacity; moving the group to on-demand failed: {e}"),
+        })
+    }
+
     async fn stop(&self, reason: &str) -> String {
         let (sink, _rx) = StoreSink::new(self.ctx.store.clone());
         match deploy::stop(&self.ctx, &self.stack, reason, Box::new(sink)).await {
@@ -363,6 +404,19 @@ fn already_recorded(history: &[RollbackRecord], notice: &SpotNotice) -> bool {
         r.trigger == RollbackTrigger::SpotInterruption
             && r.resources_deleted.contains(&notice.instance_id)
     })
+}
+
+/// Whether the group is replacing the stack's instance (marked unhealthy,
+/// on its way out, or nothing serving): then no rollback of ours.
+fn replacing(view: &GroupView, state: &DeploymentState) -> bool {
+    let ours = view
+        .instances
+        .iter()
+        .find(|i| Some(&i.instance_id) == state.instance_id.as_ref());
+    view.desired > 0
+        && (view.serving().is_none()
+            || ours
+                .is_none_or(|i| !i.healthy || i.lifecycle_state != crate::cloud::group::IN_SERVICE))
 }
 
 /// Whether the stack's spot instances keep being interrupted (twice in a

@@ -263,7 +263,16 @@ fn row(
         (other, _) => format!("{other} "),
     };
     spans.push(Span::styled(value.clone(), theme::service_status(status)));
-    let room = width.saturating_sub(LABEL + 2 + value.chars().count());
+    let oom = stack
+        .service(service)
+        .map_or("".into(), |h| oom_note(&h.oom_kills));
+    if !oom.is_empty() {
+        spans.push(Span::styled(
+            oom.clone(),
+            theme::service_status(ServiceStatus::Unhealthy),
+        ));
+    }
+    let room = width.saturating_sub(LABEL + 2 + value.chars().count() + oom.chars().count());
     let latencies: Vec<Option<u64>> = match history.and_then(|h| h.points.get(&service)) {
         Some(points) => points.iter().map(|p| p.latency_ms).collect(),
         // Recorded by whichever monitor watches the stack (another process).
@@ -278,6 +287,17 @@ fn row(
     };
     spans.push(Span::styled(sparkline(&latencies, room), theme::DIM));
     Line::from(spans)
+}
+
+/// `OOM×2 14:02 `: Docker's OOM kills of the last 24 hours, and the last.
+fn oom_note(kills: &[Timestamp]) -> String {
+    match kills.last() {
+        None => String::new(),
+        Some(last) => {
+            let clock = last.to_string();
+            format!("OOM×{} {} ", kills.len(), clock.get(11..16).unwrap_or(""))
+        }
+    }
 }
 
 fn target_status(target: &str) -> ServiceStatus {

@@ -272,6 +272,29 @@ fn health_pane_last_known_from_state() {
     insta::assert_snapshot!(draw_pane(&m, 34, 8, super::health::render).backend());
 }
 
+#[test]
+fn health_pane_shows_the_oom_kills_of_the_last_day() {
+    let mut m = model();
+    let now = m.now;
+    let prod = m
+        .stacks
+        .iter_mut()
+        .find(|s| s.stack_name.as_str() == "prod-ai");
+    prod.expect("prod-ai").services = vec![crate::domain::state::ServiceHealth {
+        service_name: Service::Ollama,
+        port: Some(11434),
+        status: ServiceStatus::Healthy,
+        last_check: Some(now),
+        response_time_ms: Some(25),
+        consecutive_failures: 0,
+        error_message: None,
+        oom_kills: vec![now.plus_secs(-3_600.0), now.plus_secs(-600.0)],
+        extra: Default::default(),
+    }];
+    let drawn = draw_pane(&m, 44, 8, super::health::render);
+    insta::assert_snapshot!(drawn.backend());
+}
+
 /// The model with chat-bot selected, changed by `edit`.
 pub(super) fn chat_bot_with(edit: impl FnOnce(&mut DeploymentState, Timestamp)) -> Model {
     let mut m = model();

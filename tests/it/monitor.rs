@@ -48,13 +48,17 @@ impl Sandbox {
     }
 
     async fn deploy(&self, stack: &str) -> DeploymentState {
+        self.deploy_with(stack, DeployOptions::default()).await
+    }
+
+    async fn deploy_with(&self, stack: &str, options: DeployOptions) -> DeploymentState {
         let req = DeployRequest {
             stack: StackName::parse(stack).unwrap(),
             tier: Tier::Dev,
             region: "us-east-1".into(),
             instance_type: "t3.medium".into(),
             spot: true,
-            options: DeployOptions::default(),
+            options,
         };
         let (sink, _rx) = StoreSink::new(self.store.clone());
         geusemaker::deploy::deploy(&self.ctx, &req, Box::new(sink))
@@ -124,20 +128,120 @@ async fn a_killed_n8n_is_rolled_back_onto_the_same_efs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_spot_interruption_relaunches_and_is_recorded() {
+async fn a_spot_interruption_is_healed_by_the_group_and_the_monitor_only_records_it() {
     let sb = Sandbox::new();
     let before = sb.deploy("spot").await;
     let watch = sb.watch("spot", Policy::default());
     sb.cloud.inject("spot", Fault::SpotInterruption).unwrap();
-    let report = sweep_until_action(&watch).await;
-    assert!(report.spot.is_some());
-    let after = sb.state("spot");
+    let mut healed = None;
+    for _ in 0..500 {
+        let report = watch.sweep().await.unwrap();
+        assert!(report.action.is_none(), "the group heals, not the monitor");
+        let state = sb.state("spot");
+        if state.instance_id != before.instance_id
+            && state.recoveries.last().is_some_and(|r| r.finished())
+        {
+            healed = Some(state);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = healed.expect("the group replaced the instance and it went in service");
     assert_eq!(after.status, StackStatus::Running);
-    assert_ne!(after.instance_id, before.instance_id);
     assert_eq!(after.efs_id, before.efs_id);
-    let record = after.rollback_history.last().unwrap();
-    assert_eq!(record.trigger, RollbackTrigger::SpotInterruption);
-    assert!(record.success);
+    assert!(
+        after.rollback_history.is_empty(),
+        "{:?}",
+        after.rollback_history
+    );
+    let recovery = after.recoveries.last().unwrap();
+    assert_eq!(recovery.lost_instance, before.instance_id.clone().unwrap());
+    assert_eq!(recovery.replaced_by, after.instance_id);
+    assert!(recovery.signal.contains("spot"), "{recovery:?}");
+}
+
+/// Sweep until `done` holds for the stack's state (bounded), returning the
+/// reports' actions and notes seen on the way.
+async fn sweep_until(
+    sb: &Sandbox,
+    watch: &Watch,
+    stack: &str,
+    done: impl Fn(&DeploymentState) -> bool,
+) -> (DeploymentState, Vec<String>, Vec<String>) {
+    let (mut actions, mut notes) = (Vec::new(), Vec::new());
+    for _ in 0..1500 {
+        let report = watch.sweep().await.unwrap();
+        actions.extend(report.action);
+        notes.extend(report.notes);
+        let state = sb.state(stack);
+        if done(&state) {
+            return (state, actions, notes);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never done; actions {actions:?}; notes {notes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_spot_capacity_the_monitor_moves_the_group_to_on_demand_when_allowed() {
+    let sb = Sandbox::new();
+    let options = DeployOptions {
+        fallback_on_demand: true,
+        ..DeployOptions::default()
+    };
+    let before = sb.deploy_with("od", options).await;
+    assert_eq!(
+        before.config.as_ref().unwrap().fallback_on_demand,
+        Some(true)
+    );
+    let watch = sb.watch("od", Policy::default());
+    sb.cloud.inject("od", Fault::NoSpotCapacity).unwrap();
+    sb.cloud.inject("od", Fault::SpotInterruption).unwrap();
+    let (after, actions, _) = sweep_until(&sb, &watch, "od", |s| {
+        s.instance_id != before.instance_id && s.recoveries.last().is_some_and(|r| r.finished())
+    })
+    .await;
+    assert!(
+        actions.iter().any(|a| a.contains("launches on-demand")),
+        "{actions:?}"
+    );
+    assert!(
+        !after.is_spot(),
+        "the replacement is on-demand: {:?}",
+        after.cost
+    );
+    assert_eq!(after.status, StackStatus::Running);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_spot_capacity_and_no_leave_the_group_keeps_trying_spot_and_says_how() {
+    let sb = Sandbox::new();
+    let before = sb.deploy("sp").await;
+    let watch = sb.watch("sp", Policy::default());
+    sb.cloud.inject("sp", Fault::NoSpotCapacity).unwrap();
+    sb.cloud.inject("sp", Fault::SpotInterruption).unwrap();
+    let mut told = false;
+    for _ in 0..1500 {
+        let report = watch.sweep().await.unwrap();
+        assert!(report.action.is_none(), "{report:?}");
+        if report
+            .notes
+            .iter()
+            .any(|n| n.contains("--fallback-on-demand"))
+        {
+            told = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(told, "the monitor says how to allow on-demand");
+    sb.cloud.inject("sp", Fault::SpotCapacityBack).unwrap();
+    let (after, actions, _) = sweep_until(&sb, &watch, "sp", |s| {
+        s.instance_id != before.instance_id && s.recoveries.last().is_some_and(|r| r.finished())
+    })
+    .await;
+    assert!(actions.is_empty(), "{actions:?}");
+    assert!(after.is_spot(), "spot again once capacity is back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

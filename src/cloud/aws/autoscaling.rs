@@ -18,9 +18,7 @@ use aws_sdk_autoscaling::types::{
 use super::AwsCloud;
 use super::errors::api_error;
 use super::tags::{MANAGED, pairs};
-use crate::cloud::{CloudError, CloudResult, GroupInstance, GroupView, Session};
-use crate::domain::Timestamp;
-use crate::domain::recovery::{ActivityKind, ScalingActivity};
+use crate::cloud::{CloudError, CloudResult, Session};
 
 /// The hook the instance completes at the end of its boot.
 pub const LAUNCH_HOOK: &str = "geusemaker-ready";
@@ -60,14 +58,7 @@ impl GroupSpec {
                     .set_overrides(Some(overrides.collect()))
                     .build(),
             )
-            .instances_distribution(
-                InstancesDistribution::builder()
-                    .on_demand_base_capacity(0)
-                    .on_demand_percentage_above_base_capacity(if self.spot { 0 } else { 100 })
-                    .spot_allocation_strategy("price-capacity-optimized")
-                    .on_demand_allocation_strategy("prioritized")
-                    .build(),
-            )
+            .instances_distribution(distribution(self.spot))
             .build()
     }
 
@@ -130,6 +121,34 @@ impl GroupSpec {
     }
 }
 
+/// What a create and an update both set: one of one, over the spec's
+/// subnets, its mixed policy, capacity rebalancing off (it would run two
+/// writers), its health check. A macro: the two SDK builders share no trait.
+macro_rules! group_settings {
+    ($builder:expr, $name:expr, $spec:expr) => {
+        $builder
+            .auto_scaling_group_name($name)
+            .min_size(1)
+            .max_size(1)
+            .desired_capacity(1)
+            .vpc_zone_identifier($spec.subnets.join(","))
+            .mixed_instances_policy($spec.policy())
+            .capacity_rebalance(false)
+            .health_check_type($spec.health_check_type())
+            .health_check_grace_period(GRACE_SECS)
+    };
+}
+
+/// All spot (the cheapest pools first) or all on-demand, in the types' order.
+fn distribution(spot: bool) -> InstancesDistribution {
+    InstancesDistribution::builder()
+        .on_demand_base_capacity(0)
+        .on_demand_percentage_above_base_capacity(if spot { 0 } else { 100 })
+        .spot_allocation_strategy("price-capacity-optimized")
+        .on_demand_allocation_strategy("prioritized")
+        .build()
+}
+
 pub(super) fn group_name(stack: &str) -> String {
     super::ec2_launch_template::template_name(stack)
 }
@@ -181,17 +200,7 @@ impl AwsCloud {
                     .build()
             })
             .collect();
-        self.autoscaling
-            .create_auto_scaling_group()
-            .auto_scaling_group_name(name)
-            .min_size(1)
-            .max_size(1)
-            .desired_capacity(1)
-            .vpc_zone_identifier(spec.subnets.join(","))
-            .mixed_instances_policy(spec.policy())
-            .capacity_rebalance(false)
-            .health_check_type(spec.health_check_type())
-            .health_check_grace_period(GRACE_SECS)
+        group_settings!(self.autoscaling.create_auto_scaling_group(), name, spec)
             .set_target_group_arns(spec.target_group.clone().map(|t| vec![t]))
             .lifecycle_hook_specification_list(spec.hook())
             .set_tags(Some(tags))
@@ -202,17 +211,7 @@ impl AwsCloud {
     }
 
     async fn update_group(&self, name: &str, spec: &GroupSpec) -> CloudResult<()> {
-        self.autoscaling
-            .update_auto_scaling_group()
-            .auto_scaling_group_name(name)
-            .min_size(1)
-            .max_size(1)
-            .desired_capacity(1)
-            .vpc_zone_identifier(spec.subnets.join(","))
-            .mixed_instances_policy(spec.policy())
-            .capacity_rebalance(false)
-            .health_check_type(spec.health_check_type())
-            .health_check_grace_period(GRACE_SECS)
+        group_settings!(self.autoscaling.update_auto_scaling_group(), name, spec)
             .send()
             .await
             .map_err(|e| api_error("UpdateAutoScalingGroup", e))?;
@@ -302,6 +301,47 @@ impl AwsCloud {
     }
 
     /// Set the group to `size` (a budget stop: 0).
+    /// Its mixed policy on-demand only: the stack's template version and
+    /// the group's own types, 100% on-demand above base (sent whole).
+    pub(super) async fn group_on_demand(
+        &self,
+        name: &str,
+        template_id: &str,
+        version: i64,
+    ) -> CloudResult<()> {
+        let Some(group) = self.describe_group(name).await? else {
+            return Err(CloudError::Refused(format!("the group {name} is gone")));
+        };
+        let Some(policy) = group.mixed_instances_policy() else {
+            return Ok(()); // no mixed policy: it launches on-demand already
+        };
+        let overrides = policy
+            .launch_template()
+            .map(|t| t.overrides().to_vec())
+            .unwrap_or_default();
+        let template = LaunchTemplateSpecification::builder()
+            .launch_template_id(template_id)
+            .version(version.to_string())
+            .build();
+        let on_demand = MixedInstancesPolicy::builder()
+            .launch_template(
+                LaunchTemplate::builder()
+                    .launch_template_specification(template)
+                    .set_overrides(Some(overrides))
+                    .build(),
+            )
+            .instances_distribution(distribution(false))
+            .build();
+        self.autoscaling
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .mixed_instances_policy(on_demand)
+            .send()
+            .await
+            .map_err(|e| api_error("UpdateAutoScalingGroup", e))?;
+        Ok(())
+    }
+
     pub(super) async fn resize_group(&self, name: &str, size: i32) -> CloudResult<()> {
         self.autoscaling
             .update_auto_scaling_group()
@@ -330,100 +370,6 @@ impl AwsCloud {
             other => other.map(|_| ()),
         }
     }
-
-    /// The group's instances (with their EC2 details) and recent activities.
-    pub(super) async fn view_group(&self, name: &str) -> CloudResult<Option<GroupView>> {
-        let Some(group) = self.describe_group(name).await? else {
-            return Ok(None);
-        };
-        let mut instances = Vec::new();
-        for member in group.instances() {
-            let id = member.instance_id().unwrap_or_default().to_string();
-            let ec2 = self.describe_instance(&id).await?;
-            instances.push(GroupInstance {
-                lifecycle_state: member
-                    .lifecycle_state()
-                    .map(|l| l.as_str().to_string())
-                    .unwrap_or_default(),
-                healthy: member.health_status() == Some("Healthy"),
-                zone: member.availability_zone().map(str::to_string),
-                instance_type: member.instance_type().map(str::to_string),
-                spot: ec2
-                    .as_ref()
-                    .and_then(|i| i.instance_lifecycle())
-                    .is_some_and(|l| l.as_str() == "spot"),
-                public_ip: ec2
-                    .as_ref()
-                    .and_then(|i| i.public_ip_address())
-                    .map(str::to_string),
-                private_ip: ec2
-                    .as_ref()
-                    .and_then(|i| i.private_ip_address())
-                    .map(str::to_string),
-                launched_at: ec2
-                    .as_ref()
-                    .and_then(|i| i.launch_time())
-                    .and_then(|t| t.to_millis().ok())
-                    .map(Timestamp::from_unix_millis),
-                instance_id: id,
-            });
-        }
-        let activities = self.activities(name).await?;
-        Ok(Some(GroupView {
-            name: name.to_string(),
-            desired: group.desired_capacity().unwrap_or(0),
-            instances,
-            activities,
-        }))
-    }
-
-    /// The group's launches and terminations, newest first, with the EC2
-    /// reason of each lost instance (a spot interruption says so there).
-    async fn activities(&self, name: &str) -> CloudResult<Vec<ScalingActivity>> {
-        let found = self
-            .autoscaling
-            .describe_scaling_activities()
-            .auto_scaling_group_name(name)
-            .max_records(50)
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeScalingActivities", e))?;
-        let mut out = Vec::new();
-        for a in found.activities() {
-            let Some((kind, id)) = parse_description(a.description().unwrap_or_default()) else {
-                continue;
-            };
-            let instance_reason = match kind {
-                ActivityKind::Terminate => self.describe_instance(&id).await?.and_then(|i| {
-                    i.state_reason()
-                        .and_then(|r| r.message())
-                        .map(str::to_string)
-                }),
-                ActivityKind::Launch => None,
-            };
-            let time = |t: Option<&aws_smithy_types::DateTime>| {
-                t.and_then(|t| t.to_millis().ok())
-                    .map(Timestamp::from_unix_millis)
-            };
-            let Some(started_at) = time(a.start_time()) else {
-                continue;
-            };
-            out.push(ScalingActivity {
-                kind,
-                instance_id: id,
-                cause: a.cause().unwrap_or_default().to_string(),
-                started_at,
-                ended_at: time(a.end_time()),
-                status: a
-                    .status_code()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                zone: zone_of(a.details()),
-                instance_reason,
-            });
-        }
-        Ok(out)
-    }
 }
 
 fn group_is_ours(group: &AutoScalingGroup) -> bool {
@@ -431,38 +377,6 @@ fn group_is_ours(group: &AutoScalingGroup) -> bool {
         .tags()
         .iter()
         .any(|t| t.key() == Some(MANAGED) && t.value() == Some("true"))
-}
-
-/// "Launching a new EC2 instance: i-…" / "Terminating EC2 instance: i-…".
-fn parse_description(text: &str) -> Option<(ActivityKind, String)> {
-    // An abandoned launch appends ".  Status Reason: …" after the id.
-    let text = text.split(".  Status Reason").next()?;
-    let (head, id) = text.split_once(": ")?;
-    let id = id
-        .split_whitespace()
-        .next()?
-        .trim_end_matches('.')
-        .to_string();
-    if !id.starts_with("i-") {
-        return None;
-    }
-    let kind = if head.starts_with("Launching") {
-        ActivityKind::Launch
-    } else if head.starts_with("Terminating") {
-        ActivityKind::Terminate
-    } else {
-        return None;
-    };
-    Some((kind, id))
-}
-
-/// The zone from an activity's Details (a JSON object as a string).
-fn zone_of(details: Option<&str>) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(details?).ok()?;
-    value
-        .get("Availability Zone")
-        .and_then(|z| z.as_str())
-        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -510,33 +424,5 @@ mod tests {
         let hook = spec(true).hook();
         assert_eq!(hook.default_result(), Some("ABANDON"));
         assert_eq!(hook.lifecycle_transition(), Some(LAUNCHING));
-    }
-
-    #[test]
-    fn activity_descriptions_name_the_instance() {
-        assert_eq!(
-            parse_description("Launching a new EC2 instance: i-0abc"),
-            Some((ActivityKind::Launch, "i-0abc".into()))
-        );
-        assert_eq!(
-            parse_description("Terminating EC2 instance: i-0def"),
-            Some((ActivityKind::Terminate, "i-0def".into()))
-        );
-        assert_eq!(
-            parse_description("Launching a new EC2 instance.  Status Reason: no capacity"),
-            None
-        );
-        assert_eq!(
-            parse_description(
-                "Launching a new EC2 instance: i-0abc.  Status Reason: Instance failed to complete user's Lifecycle Action: Heartbeat Timeout"
-            ),
-            Some((ActivityKind::Launch, "i-0abc".into()))
-        );
-        assert_eq!(
-            zone_of(Some(
-                r#"{"Subnet ID":"subnet-a","Availability Zone":"us-east-1b"}"#
-            )),
-            Some("us-east-1b".into())
-        );
     }
 }

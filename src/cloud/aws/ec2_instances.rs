@@ -359,7 +359,12 @@ impl AwsCloud {
     }
 
     async fn terminate_by_id(&self, s: &mut Session, id: &str) -> CloudResult<()> {
-        if self.describe_instance(id).await?.is_none() {
+        let gone = |i: Option<&aws_sdk_ec2::types::Instance>| {
+            let name = i.and_then(|i| i.state()).and_then(|st| st.name()).cloned();
+            matches!(name, None | Some(InstanceStateName::Terminated))
+        };
+        // Its group's scale-in may have taken it already.
+        if gone(self.describe_instance(id).await?.as_ref()) {
             return Ok(());
         }
         let result = self.ec2.terminate_instances().instance_ids(id).send().await;
@@ -370,13 +375,7 @@ impl AwsCloud {
             }
         }
         self.wait_for(s, &format!("{id} shutting-down"), || async {
-            let now = self.describe_instance(id).await?;
-            let name = now
-                .as_ref()
-                .and_then(|i| i.state())
-                .and_then(|st| st.name())
-                .cloned();
-            Ok(matches!(name, None | Some(InstanceStateName::Terminated)).then_some(()))
+            Ok(gone(self.describe_instance(id).await?.as_ref()).then_some(()))
         })
         .await
     }

@@ -39,9 +39,15 @@ pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str, dev: 
     let mut policy = base_policy(region, account, stack, fs_id);
     let group = super::autoscaling::group_name(stack);
     let mut extra = vec![serde_json::json!({
-        "Sid": "CompleteOwnGroupsLaunch",
+        // The boot completes its launch hook; the watchdog and a drain
+        // mark the instance Unhealthy, in its own group only.
+        "Sid": "OwnGroupsLaunchAndHealth",
         "Effect": "Allow",
-        "Action": ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
+        "Action": [
+            "autoscaling:CompleteLifecycleAction",
+            "autoscaling:RecordLifecycleActionHeartbeat",
+            "autoscaling:SetInstanceHealth"
+        ],
         "Resource": format!("arn:aws:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}")
     })];
     if dev {
@@ -383,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn the_role_completes_only_its_own_groups_launch_and_claims_only_its_own_address() {
+    fn the_role_completes_and_marks_only_its_own_group_and_claims_only_its_own_address() {
         let (managed, ours) = (managed(), ours());
         let both = [&managed, &ours];
         let group = |name: &str| {
@@ -391,23 +397,31 @@ mod tests {
                 "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:0b1c-2d3e:autoScalingGroupName/{name}"
             )
         };
-        let complete = "autoscaling:CompleteLifecycleAction";
-        assert_eq!(
-            evaluate(&both, complete, &group("demo-geusemaker")),
-            Decision::Allow
-        );
-        assert_eq!(
-            evaluate(&both, complete, &group("other-geusemaker")),
-            Decision::ImplicitDeny
-        );
+        // The boot completes its hook; the watchdog and a drain mark the
+        // instance Unhealthy: in its own group, never another's.
+        for action in [
+            "autoscaling:CompleteLifecycleAction",
+            "autoscaling:SetInstanceHealth",
+        ] {
+            assert_eq!(
+                evaluate(&both, action, &group("demo-geusemaker")),
+                Decision::Allow,
+                "{action}"
+            );
+            assert_eq!(
+                evaluate(&both, action, &group("other-geusemaker")),
+                Decision::ImplicitDeny,
+                "{action}"
+            );
+        }
         assert_eq!(
             evaluate(
                 &both,
-                "autoscaling:SetInstanceHealth",
+                "autoscaling:UpdateAutoScalingGroup",
                 &group("demo-geusemaker")
             ),
             Decision::ImplicitDeny,
-            "nothing uses it yet"
+            "the instance cannot resize its group"
         );
         let address = "arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-1";
         let associate = "ec2:AssociateAddress";

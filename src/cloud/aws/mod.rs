@@ -5,6 +5,7 @@
 
 mod adopt;
 mod autoscaling;
+mod autoscaling_activities;
 mod caller_ip;
 mod cloudfront;
 pub mod doctor;

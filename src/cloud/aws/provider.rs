@@ -314,6 +314,22 @@ impl Cloud for AwsCloud {
         }
     }
 
+    async fn launch_on_demand(&self, state: &DeploymentState) -> CloudResult<()> {
+        match (
+            &state.autoscaling_group_name,
+            &state.launch_template_id,
+            state.launch_template_version,
+        ) {
+            (Some(name), Some(template), Some(version)) => {
+                self.group_on_demand(name, template, version).await
+            }
+            _ => Err(CloudError::Refused(format!(
+                "{} has no Auto Scaling group and launch template on record",
+                state.stack_name
+            ))),
+        }
+    }
+
     async fn delete_security_groups(&self, s: &mut Session) -> CloudResult<()> {
         if let Some(sg) = s.state().security_group_id.clone() {
             self.delete_group(&sg, &stack_groups(s.state())).await?;

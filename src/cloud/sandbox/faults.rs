@@ -11,6 +11,8 @@ use crate::domain::Service;
 pub enum Fault {
     KillService(Service),
     RestoreService(Service),
+    /// The service goes over its memory limit: OOM-killed, then restarted.
+    OomKill(Service),
     SpotInterruption,
     Throttle,
     /// The caller's public address changes (a new network, a DHCP lease):
@@ -22,6 +24,10 @@ pub enum Fault {
     /// The group's instance marked Unhealthy (`set-instance-health`): the
     /// group terminates and replaces it.
     MarkUnhealthy,
+    /// Spot capacity for the stack's types runs out, or comes back: the
+    /// group's spot launches fail meanwhile.
+    NoSpotCapacity,
+    SpotCapacityBack,
 }
 
 impl Fault {
@@ -29,8 +35,12 @@ impl Fault {
     pub fn menu() -> Vec<Fault> {
         let mut all: Vec<Fault> = Service::ALL.into_iter().map(Fault::KillService).collect();
         all.extend(Service::ALL.into_iter().map(Fault::RestoreService));
+        // Ollama is the one a model too big for the instance takes over.
         all.extend([
+            Fault::OomKill(Service::Ollama),
             Fault::SpotInterruption,
+            Fault::TerminateInstance,
+            Fault::MarkUnhealthy,
             Fault::Throttle,
             Fault::CallerIpChanged,
         ]);
@@ -41,11 +51,14 @@ impl Fault {
         match self {
             Fault::KillService(s) => format!("kill {s}"),
             Fault::RestoreService(s) => format!("restore {s}"),
+            Fault::OomKill(s) => format!("OOM-kill {s}"),
             Fault::SpotInterruption => "spot interruption".into(),
             Fault::Throttle => "API throttling".into(),
             Fault::CallerIpChanged => "caller IP changed".into(),
             Fault::TerminateInstance => "instance terminated from outside".into(),
             Fault::MarkUnhealthy => "instance marked unhealthy".into(),
+            Fault::NoSpotCapacity => "no spot capacity".into(),
+            Fault::SpotCapacityBack => "spot capacity back".into(),
         }
     }
 
@@ -66,14 +79,18 @@ impl Fault {
         match kind {
             "kill-service" => Ok(Fault::KillService(named()?)),
             "restore-service" => Ok(Fault::RestoreService(named()?)),
+            "oom-kill" => Ok(Fault::OomKill(named()?)),
             "spot-interruption" => no_service(Fault::SpotInterruption),
             "throttle" => no_service(Fault::Throttle),
             "caller-ip-changed" => no_service(Fault::CallerIpChanged),
             "terminate-instance" => no_service(Fault::TerminateInstance),
             "mark-unhealthy" => no_service(Fault::MarkUnhealthy),
+            "no-spot-capacity" => no_service(Fault::NoSpotCapacity),
+            "spot-capacity-back" => no_service(Fault::SpotCapacityBack),
             other => Err(format!(
-                "unknown fault {other:?}; use kill-service, restore-service, spot-interruption, \
-                 throttle, caller-ip-changed, terminate-instance or mark-unhealthy"
+                "unknown fault {other:?}; use kill-service, restore-service, oom-kill, \
+                 spot-interruption, throttle, caller-ip-changed, terminate-instance, \
+                 mark-unhealthy, no-spot-capacity or spot-capacity-back"
             )),
         }
     }
@@ -92,6 +109,35 @@ impl SandboxCloud {
         let no_instance =
             || format!("stack {stack} has no running sandbox instance; deploy it first");
         match fault {
+            Fault::NoSpotCapacity | Fault::SpotCapacityBack => {
+                let out = fault == Fault::NoSpotCapacity;
+                self.update_world(stack, |w| w.spot_capacity_out = out)?;
+                Ok(if out {
+                    format!(
+                        "no spot capacity for {stack}'s types: its group's spot launches fail \
+                         (what runs keeps running)"
+                    )
+                } else {
+                    format!("spot capacity is back for {stack}'s types")
+                })
+            }
+            Fault::OomKill(service) => {
+                let Some(instance) = live else {
+                    return refuse(no_instance());
+                };
+                self.update_world(stack, |w| {
+                    w.service_events.push(ServiceEvent {
+                        at: now,
+                        service,
+                        kind: ServiceEventKind::OomKilled,
+                    })
+                })?;
+                Ok(format!(
+                    "{service} on {} went over its memory limit: OOM-killed (exit 137), \
+                     Docker restarts it",
+                    instance.id
+                ))
+            }
             Fault::KillService(service) | Fault::RestoreService(service) => {
                 let Some(instance) = live else {
                     return refuse(no_instance());
@@ -124,9 +170,7 @@ impl SandboxCloud {
                         "{service} on {} killed (exit 137); its health check now fails",
                         instance.id
                     ),
-                    ServiceEventKind::Restored => {
-                        format!("{service} on {} restarting", instance.id)
-                    }
+                    _ => format!("{service} on {} restarting", instance.id),
                 })
             }
             Fault::SpotInterruption => {
@@ -146,8 +190,15 @@ impl SandboxCloud {
                     ));
                 }
                 let terminate_at = now.plus_secs(timing::SPOT_NOTICE / self.speed);
+                let drained = now.plus_secs(timing::drain_total() / self.speed);
                 let id = instance.id.clone();
                 self.update_world(stack, |w| {
+                    // Its spot-signal service drains, releases the lease and
+                    // marks it Unhealthy: the group replaces it at once.
+                    if let Some(i) = w.instances.iter_mut().find(|i| i.id == id) {
+                        i.drain_from = Some(now);
+                        i.unhealthy_at = Some(drained);
+                    }
                     w.spot_notice = Some(SpotNotice {
                         instance_id: id,
                         at: now,
@@ -155,7 +206,8 @@ impl SandboxCloud {
                     })
                 })?;
                 Ok(format!(
-                    "spot interruption notice for {}: terminated at {terminate_at}",
+                    "spot interruption notice for {}: it drains (done at {drained}) and AWS \
+                     terminates it at {terminate_at}",
                     instance.id
                 ))
             }
@@ -237,7 +289,7 @@ impl SandboxCloud {
     }
 
     /// Change the world as of now: what time has done to it first.
-    fn update_world(
+    pub(super) fn update_world(
         &self,
         stack: &str,
         change: impl FnOnce(&mut super::world::World),

@@ -63,6 +63,9 @@ pub struct Group {
     /// Oldest first, the last `ACTIVITIES_KEPT`.
     #[serde(default)]
     pub activities: Vec<Activity>,
+    /// Its mixed policy moved to 100% on-demand (no spot capacity).
+    #[serde(default)]
+    pub on_demand: bool,
 }
 
 /// One scaling activity as the world keeps it: its status follows from
@@ -80,7 +83,15 @@ pub struct Activity {
     pub zone: Option<String>,
     #[serde(default)]
     pub instance_reason: Option<String>,
+    /// A launch that made no instance (no spot capacity).
+    #[serde(default)]
+    pub failed: bool,
 }
+
+/// EC2's words when a group finds no spot capacity (the activity's status
+/// message).
+pub const NO_SPOT_CAPACITY: &str = "Could not launch Spot Instances. InsufficientInstanceCapacity - \
+    There is no Spot capacity available that matches your request. Launching EC2 instance failed.";
 
 /// What `ensure_group` did: the group's instance, or when to look again.
 #[derive(Clone, Debug, PartialEq)]
@@ -240,7 +251,7 @@ pub fn step(w: &mut World, now: Timestamp) -> bool {
         None => match group.replace_at.filter(|at| *at <= now) {
             Some(at) => {
                 let id = replacement_id(w, at);
-                launch(w, at, id);
+                try_launch(w, at, id);
                 true
             }
             None => false,
@@ -269,6 +280,7 @@ fn take_out(w: &mut World, id: &str, at: Timestamp, cause: String) {
         ends_at: gone,
         zone: instance.zone.clone(),
         instance_reason: instance.state_reason.as_deref().map(reason_message),
+        failed: false,
     };
     if w.spot_notice.as_ref().is_some_and(|n| n.instance_id == id) {
         w.spot_notice = None;
@@ -324,6 +336,7 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
     let n = w.instances.len() % 200;
     let last = w.instances.last();
     let running_at = at.plus_secs(timing::INSTANCE_PENDING / speed);
+    let lease_wait_secs = lease_wait(w, running_at);
     let instance = Instance {
         id,
         instance_type: version.as_ref().map_or_else(
@@ -332,7 +345,8 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
         ),
         spot: version
             .as_ref()
-            .map_or(last.is_some_and(|i| i.spot), |v| v.spot),
+            .map_or(last.is_some_and(|i| i.spot), |v| v.spot)
+            && !w.group.as_ref().is_some_and(|g| g.on_demand),
         launched_at: at,
         running_at,
         private_ip: format!("10.0.{}.{}", 1 + index, 20 + n),
@@ -346,9 +360,13 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
         zone: subnet.map(|s| s.zone.clone()),
         subnet_id: subnet.map(|s| s.id.clone()),
         template_version: version.as_ref().map(|v| v.number),
-        in_service_at: Some(running_at.plus_secs(timing::hook_completed_after() / speed)),
+        in_service_at: Some(
+            running_at.plus_secs(timing::hook_completed_after() / speed + lease_wait_secs),
+        ),
         unhealthy_at: None,
         taken_out_at: None,
+        lease_wait_secs,
+        drain_from: None,
     };
     w.instances.push(instance.clone());
     if let Some(g) = w.group.as_mut() {
@@ -362,9 +380,77 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
             ends_at: instance.in_service_at.unwrap_or(running_at),
             zone: instance.zone.clone(),
             instance_reason: None,
+            failed: false,
         });
     }
     instance
+}
+
+/// Whether the group's next launch is spot.
+fn launches_spot(w: &World) -> bool {
+    let on_demand = w.group.as_ref().is_some_and(|g| g.on_demand);
+    let spot = w.template.as_ref().is_some_and(|t| {
+        let version = w.group.as_ref().map(|g| g.version);
+        t.versions
+            .iter()
+            .find(|v| Some(v.number) == version)
+            .unwrap_or(t.latest())
+            .spot
+    });
+    spot && !on_demand
+}
+
+/// How often the group tries again without spot capacity, and how often
+/// it records the failure (AWS backs off; the model does not flood).
+const CAPACITY_RETRY: f64 = 10.0;
+const CAPACITY_RECORD: f64 = 60.0;
+
+/// A launch at `at`, or, with no spot capacity for a spot launch, a failed
+/// activity and another try later. The instance when one launched.
+fn try_launch(w: &mut World, at: Timestamp, id: String) -> Option<Instance> {
+    if !(w.spot_capacity_out && launches_spot(w)) {
+        return Some(launch(w, at, id));
+    }
+    let speed = w.speed;
+    let group = w.group.as_mut()?;
+    let last_failure = group
+        .activities
+        .iter()
+        .rev()
+        .find(|a| a.failed)
+        .map(|a| a.started_at);
+    if last_failure.is_none_or(|last| last.secs_until(at) >= CAPACITY_RECORD / speed) {
+        group.record(Activity {
+            kind: ActivityKind::Launch,
+            instance_id: String::new(),
+            cause: NO_SPOT_CAPACITY.into(),
+            started_at: at,
+            ends_at: at,
+            zone: None,
+            instance_reason: None,
+            failed: true,
+        });
+    }
+    group.replace_at = Some(at.plus_secs(CAPACITY_RETRY / speed));
+    None
+}
+
+/// How long an instance running from `running_at` waits at "ready to
+/// start" for the writer lease: until every earlier instance has let it go
+/// (a bare one, from before groups, held none: it stopped first).
+fn lease_wait(w: &World, running_at: Timestamp) -> f64 {
+    let ready = running_at.plus_secs(timing::lease_offset() / w.speed);
+    w.instances
+        .iter()
+        .filter_map(|i| {
+            if i.in_group() {
+                i.lease_free_at(w.speed)
+            } else {
+                i.terminated_at
+            }
+        })
+        .map(|free| ready.secs_until(free).max(0.0))
+        .fold(0.0, f64::max)
 }
 
 /// Deploy's side: the group made (or found) wanting 1, launching
@@ -386,9 +472,12 @@ pub fn ensure_group(
         current: None,
         replace_at: None,
         activities: Vec::new(),
+        on_demand: false,
     });
     group.version = version;
     group.desired = 1;
+    // A deploy asks for what it was asked for: spot again, if spot.
+    group.on_demand = false;
     let mut why = "the group launches a replacement".to_string();
     if let Some(id) = group.current.clone() {
         match w.instances.iter().find(|i| i.id == id).cloned() {
@@ -424,7 +513,13 @@ pub fn ensure_group(
     }
     match w.group.as_ref().and_then(|g| g.replace_at) {
         Some(at) if at > now => Ensured::WaitUntil(at, why),
-        _ => Ensured::Instance(Box::new(launch(w, now, fresh_id))),
+        _ => match try_launch(w, now, fresh_id) {
+            Some(instance) => Ensured::Instance(Box::new(instance)),
+            None => Ensured::WaitUntil(
+                w.group.as_ref().and_then(|g| g.replace_at).unwrap_or(now),
+                "no spot capacity for the group's types: it tries again".into(),
+            ),
+        },
     }
 }
 
@@ -454,11 +549,23 @@ pub fn scale_in(w: &mut World, now: Timestamp, end: Timestamp) -> Option<String>
         ends_at: end,
         zone: instance.zone.clone(),
         instance_reason: None,
+        failed: false,
     };
     if let Some(g) = w.group.as_mut() {
         g.record(activity);
     }
     Some(id)
+}
+
+/// `launch_on_demand`'s side: the group's policy goes 100% on-demand; a
+/// launch waiting for spot capacity goes on at once.
+pub fn go_on_demand(w: &mut World, now: Timestamp) {
+    if let Some(g) = w.group.as_mut() {
+        g.on_demand = true;
+        if g.current.is_none() && g.replace_at.is_some_and(|at| at > now) {
+            g.replace_at = Some(now);
+        }
+    }
 }
 
 /// `delete_instance_group`'s side: the group (force-deleted with whatever it
@@ -477,8 +584,28 @@ pub fn delete(w: &mut World, now: Timestamp) {
     w.address = None;
 }
 
+/// The instances running the stack's services at `t`: one at most, or the
+/// one-writer rule is broken. A bare instance (from before groups) held no
+/// lease: it writes from compose up until it is gone.
+pub fn writers_at(w: &World, t: Timestamp) -> Vec<String> {
+    w.instances
+        .iter()
+        .filter(|i| {
+            if i.in_group() {
+                i.writes_at(t, w.speed)
+            } else {
+                i.is_running_at(t) && i.compose_up_at(w.speed) <= t
+            }
+        })
+        .map(|i| i.id.clone())
+        .collect()
+}
+
 pub use super::group_view::view;
 
+#[cfg(test)]
+#[path = "lease_tests.rs"]
+mod lease_tests;
 #[cfg(test)]
 #[path = "group_tests.rs"]
 mod tests;

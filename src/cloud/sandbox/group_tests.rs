@@ -8,7 +8,7 @@ use crate::domain::recovery::recoveries;
 
 const EIP: &str = "203.0.113.150";
 
-fn t(secs: f64) -> Timestamp {
+pub(super) fn t(secs: f64) -> Timestamp {
     "2026-12-02T02:00:00Z"
         .parse::<Timestamp>()
         .unwrap()
@@ -17,7 +17,7 @@ fn t(secs: f64) -> Timestamp {
 
 /// A stack's world with its network and template (version 1: spot
 /// t3.medium), the group not made yet.
-fn world(dev: bool) -> World {
+pub(super) fn world(dev: bool) -> World {
     let mut w = World::new(1.0);
     let subnet = |id: &str, zone: &str| Subnet {
         id: id.into(),

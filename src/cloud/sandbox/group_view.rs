@@ -61,6 +61,7 @@ pub fn view(w: &World, t: Timestamp) -> Option<GroupView> {
     Some(GroupView {
         name: group.name.clone(),
         desired: group.desired,
+        on_demand: group.on_demand,
         instances,
         activities,
     })
@@ -77,6 +78,18 @@ fn render(w: &World, a: &Activity, t: Timestamp) -> ScalingActivity {
             .filter(|out| *out < a.ends_at),
         ActivityKind::Terminate => None,
     };
+    if a.failed {
+        return ScalingActivity {
+            kind: a.kind,
+            instance_id: String::new(),
+            cause: a.cause.clone(),
+            started_at: a.started_at,
+            ended_at: Some(a.ends_at),
+            status: "Failed".into(),
+            zone: None,
+            instance_reason: None,
+        };
+    }
     let (status, ended_at) = match cut_short {
         Some(out) if t >= out => ("Cancelled", Some(out)),
         _ if t >= a.ends_at => ("Successful", Some(a.ends_at)),

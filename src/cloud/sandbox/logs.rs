@@ -106,7 +106,15 @@ fn boot_message(marker: &str) -> &'static str {
         "efs-mounted" => "mounted EFS at /mnt/efs (tls, _netdev, nofail)",
         "secrets" => "read 3 secrets from SSM Parameter Store",
         "images-pulled" => "pulled n8n, ollama, qdrant, crawl4ai, postgres (pinned tags)",
-        _ => "docker compose up -d: 5 containers started",
+        "lease-taken" => "took the writer lease (flock on /mnt/efs/.geusemaker/writer.lock)",
+        "compose-up" => "docker compose up -d: 5 containers started",
+        "owner-ready" => "n8n's owner is set up; completing the launch hook",
+        "drain-started:spot-notice" => "spot interruption notice: draining",
+        "drain-n8n-stopped" => "n8n stopped gracefully",
+        "drain-postgres-stopped" => "CHECKPOINT; postgres stopped cleanly",
+        "lease-released" => "released the writer lease",
+        "drained" => "drained; marked Unhealthy in its group",
+        _ => "boot step done",
     }
 }
 
@@ -133,8 +141,7 @@ impl SimLine {
 pub fn lines_between(world: &World, from: Timestamp, to: Timestamp) -> Vec<SimLine> {
     let mut out = Vec::new();
     if let Some(instance) = world.current_instance() {
-        for (marker, offset) in timing::BOOT_MARKERS {
-            let at = instance.running_at.plus_secs(offset / world.speed);
+        for (marker, at) in instance.markers(world.speed) {
             if at >= from && at <= to && instance.terminated_at.is_none_or(|end| at <= end) {
                 out.push(SimLine {
                     at,
@@ -226,6 +233,14 @@ fn runs(world: &World, service: Service, to: Timestamp) -> Vec<Run> {
                 });
                 open = None;
             }
+            (ServiceEventKind::OomKilled, Some(start)) => {
+                runs.push(Run {
+                    start,
+                    end: Some(event.at),
+                    end_message: "exited with code 137 (OOM-killed over its memory limit); restarting",
+                });
+                open = Some(event.at);
+            }
             (ServiceEventKind::Restored, None) => open = Some(event.at),
             _ => {}
         }
@@ -233,8 +248,12 @@ fn runs(world: &World, service: Service, to: Timestamp) -> Vec<Run> {
     if let Some(start) = open {
         runs.push(Run {
             start,
-            end: instance.terminated_at,
-            end_message: "received SIGTERM: instance shutting down",
+            end: instance.service_stops_at(service, world.speed),
+            end_message: if instance.drain_from.is_some() {
+                "stopped by the drain (SIGTERM, graceful)"
+            } else {
+                "received SIGTERM: instance shutting down"
+            },
         });
     }
     runs

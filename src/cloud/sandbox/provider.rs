@@ -257,9 +257,11 @@ impl Cloud for SandboxCloud {
                 ..BootProgress::default()
             });
         };
-        let mut done: Vec<String> = timing::BOOT_MARKERS
-            .iter()
-            .filter(|(_, at)| instance.running_at.plus_secs(at / world.speed) <= now)
+        let mut done: Vec<String> = instance
+            .markers(world.speed)
+            .into_iter()
+            .take(timing::BOOT_MARKERS.len())
+            .filter(|(_, at)| *at <= now)
             .map(|(name, _)| name.to_string())
             .collect();
         // The simulated GPU is always there: Ollama gets it with compose.
@@ -424,6 +426,11 @@ impl Cloud for SandboxCloud {
 
     async fn delete_instance_group(&self, s: &mut Session) -> CloudResult<()> {
         self.delete_group(s).await
+    }
+
+    async fn launch_on_demand(&self, state: &DeploymentState) -> CloudResult<()> {
+        let now = self.now();
+        self.update_world(&state.stack_name, |w| super::group::go_on_demand(w, now))
     }
 
     async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()> {

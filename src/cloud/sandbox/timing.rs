@@ -41,18 +41,52 @@ pub const GROUP_LAUNCHES_REPLACEMENT: f64 = 2.0;
 /// How long a throttling fault lasts.
 pub const THROTTLE_WINDOW: f64 = 12.0;
 
-/// User-data stage markers and when each is written, after the instance runs.
-pub const BOOT_MARKERS: [(&str, f64); 7] = [
+/// A holder lost without a drain: its writer lease (an NFSv4.1 lock on EFS)
+/// is freed when the lock's lease expires (90 s, Linux nfsd's default; EFS
+/// publishes none), compressed like the rest.
+pub const LEASE_EXPIRY: f64 = 9.0;
+/// The drain on a spot notice, from the notice: n8n stopped gracefully,
+/// PostgreSQL cleanly, the rest, the lease released (then it marks itself
+/// Unhealthy). Each step writes a marker.
+pub const DRAIN_MARKERS: [(&str, f64); 5] = [
+    ("drain-started:spot-notice", 0.5),
+    ("drain-n8n-stopped", 2.0),
+    ("drain-postgres-stopped", 3.5),
+    ("lease-released", 4.0),
+    ("drained", 4.2),
+];
+
+/// When the drain is done, after the notice.
+pub fn drain_total() -> f64 {
+    DRAIN_MARKERS[DRAIN_MARKERS.len() - 1].1
+}
+
+/// The boot marker written when the lease is taken: those after it wait as
+/// long as another instance holds the lease.
+pub const LEASE_MARKER: &str = "lease-taken";
+
+/// User-data stage markers and when each is written, after the instance
+/// runs, when no other instance holds the lease.
+pub const BOOT_MARKERS: [(&str, f64); 8] = [
     ("cloud-init", 0.5),
     ("packages", 1.5),
     ("efs-mounted", 2.5),
     ("secrets", 3.0),
     ("images-pulled", 5.0),
+    ("lease-taken", 5.5),
     ("compose-up", COMPOSE_UP),
     // Once n8n is ready (`service_ready_after`), its owner is set up.
     ("owner-ready", COMPOSE_UP + 3.5),
 ];
 const COMPOSE_UP: f64 = 6.0;
+
+/// From the instance running to taking the lease, when it is free.
+pub fn lease_offset() -> f64 {
+    BOOT_MARKERS
+        .iter()
+        .find(|(name, _)| *name == LEASE_MARKER)
+        .map_or(0.0, |(_, at)| *at)
+}
 
 /// From the instance running to its boot completing the launch hook
 /// (services up, n8n's owner set up): then the group has it InService.

@@ -66,6 +66,14 @@ pub struct Instance {
     /// When the group took it out of service (a loss noticed, a scale-in).
     #[serde(default)]
     pub taken_out_at: Option<Timestamp>,
+    /// Seconds its boot waited at "ready to start" for the writer lease,
+    /// held by the instance before it.
+    #[serde(default)]
+    pub lease_wait_secs: f64,
+    /// When a spot notice's drain began: its services stop and its lease
+    /// goes at the end of `timing::DRAIN_MARKERS`.
+    #[serde(default)]
+    pub drain_from: Option<Timestamp>,
 }
 
 impl Instance {
@@ -84,7 +92,82 @@ impl Instance {
 
     /// When compose has started the containers.
     pub fn compose_up_at(&self, speed: f64) -> Timestamp {
-        self.running_at.plus_secs(timing::boot_total() / speed)
+        self.running_at
+            .plus_secs(timing::boot_total() / speed + self.lease_wait_secs)
+    }
+
+    /// Its boot markers and when each is written: those from the lease on
+    /// wait for it. Then, if it drained, the drain's markers.
+    pub fn markers(&self, speed: f64) -> Vec<(&'static str, Timestamp)> {
+        let mut wait = 0.0;
+        let mut out: Vec<(&'static str, Timestamp)> = timing::BOOT_MARKERS
+            .iter()
+            .map(|(name, offset)| {
+                if *name == timing::LEASE_MARKER {
+                    wait = self.lease_wait_secs;
+                }
+                (*name, self.running_at.plus_secs(offset / speed + wait))
+            })
+            .collect();
+        if let Some(from) = self.drain_from {
+            out.extend(
+                timing::DRAIN_MARKERS
+                    .iter()
+                    .map(|(name, offset)| (*name, from.plus_secs(offset / speed))),
+            );
+        }
+        out
+    }
+
+    /// When it took the writer lease.
+    pub fn lease_taken_at(&self, speed: f64) -> Timestamp {
+        self.running_at
+            .plus_secs(timing::lease_offset() / speed + self.lease_wait_secs)
+    }
+
+    /// When `service` stopped in a drain (n8n first, then PostgreSQL, then
+    /// the rest), or when the instance went.
+    pub fn service_stops_at(&self, service: Service, speed: f64) -> Option<Timestamp> {
+        let marker = match service {
+            Service::N8n => "drain-n8n-stopped",
+            Service::Postgres => "drain-postgres-stopped",
+            _ => "lease-released",
+        };
+        let drained = self.drain_from.and_then(|from| {
+            let (_, offset) = timing::DRAIN_MARKERS.iter().find(|(m, _)| *m == marker)?;
+            Some(from.plus_secs(offset / speed))
+        });
+        match (drained, self.terminated_at) {
+            (Some(a), Some(b)) => Some(if a < b { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// When its services stopped: drained, or the instance gone.
+    pub fn services_end(&self, speed: f64) -> Option<Timestamp> {
+        let drained = self
+            .drain_from
+            .map(|from| from.plus_secs(timing::drain_total() / speed));
+        match (drained, self.terminated_at) {
+            (Some(a), Some(b)) => Some(if a < b { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// When another instance can take the lease: at once after a drain,
+    /// else when the dead holder's lock expires.
+    pub fn lease_free_at(&self, speed: f64) -> Option<Timestamp> {
+        if let Some(from) = self.drain_from {
+            return Some(from.plus_secs(timing::drain_total() / speed));
+        }
+        self.terminated_at
+            .map(|end| end.plus_secs(timing::LEASE_EXPIRY / speed))
+    }
+
+    /// Whether it runs the stack's services at `t`: it holds the lease and
+    /// has not stopped.
+    pub fn writes_at(&self, t: Timestamp, speed: f64) -> bool {
+        self.lease_taken_at(speed) <= t && self.services_end(speed).is_none_or(|end| t < end)
     }
 }
 
@@ -109,6 +192,8 @@ pub struct Distribution {
 pub enum ServiceEventKind {
     Killed,
     Restored,
+    /// Over its memory limit: the kernel kills it, Docker restarts it.
+    OomKilled,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,6 +239,9 @@ pub struct World {
     pub service_events: Vec<ServiceEvent>,
     #[serde(default)]
     pub spot_notice: Option<SpotNotice>,
+    /// No spot capacity for the stack's types (a fault): spot launches fail.
+    #[serde(default)]
+    pub spot_capacity_out: bool,
     #[serde(default)]
     pub throttled_until: Option<Timestamp>,
     /// Who the stack's n8n admits (its security group's rules).
@@ -211,7 +299,10 @@ impl World {
         let Some(instance) = self.current_instance() else {
             return Phase::Down;
         };
-        if !instance.is_running_at(t) {
+        let stopped = instance
+            .service_stops_at(service, self.speed)
+            .is_some_and(|end| t >= end);
+        if !instance.is_running_at(t) || stopped {
             return Phase::Down;
         }
         let ready_after = timing::service_ready_after(service) / self.speed;
@@ -220,7 +311,8 @@ impl World {
         for event in self.events_since(service, instance.launched_at, t) {
             match event.kind {
                 ServiceEventKind::Killed => killed = true,
-                ServiceEventKind::Restored => {
+                // An OOM kill: Docker restarts it at once.
+                ServiceEventKind::Restored | ServiceEventKind::OomKilled => {
                     killed = false;
                     started = event.at;
                 }
@@ -278,7 +370,7 @@ impl World {
             .map(|service| {
                 let started = self
                     .events_since(service, instance.launched_at, t)
-                    .filter(|e| e.kind == ServiceEventKind::Restored)
+                    .filter(|e| e.kind != ServiceEventKind::Killed)
                     .map(|e| e.at)
                     .last()
                     .unwrap_or(up);
@@ -294,6 +386,11 @@ impl World {
                     started_at: Some(started),
                     probe_ms: Some(timing::service_latency_ms(service)),
                     failing_streak: 0,
+                    oom_kills: self
+                        .events_since(service, t.plus_secs(-86_400.0), t)
+                        .filter(|e| e.kind == ServiceEventKind::OomKilled)
+                        .map(|e| e.at)
+                        .collect(),
                 }
             })
             .collect()
@@ -381,6 +478,8 @@ pub fn test_world(launched_at: Timestamp) -> World {
         in_service_at: None,
         unhealthy_at: None,
         taken_out_at: None,
+        lease_wait_secs: 0.0,
+        drain_from: None,
     });
     w
 }

@@ -36,11 +36,25 @@ pub(super) fn n8n_env(script: &str) -> Vec<String> {
 }
 
 #[test]
+fn a_placeholder_is_upper_case_in_double_braces_and_docker_formats_are_not() {
+    assert_eq!(unfilled("a {{REGION}} b"), Some("{{REGION}}"));
+    assert_eq!(
+        unfilled("--format '{{json .State}}' {{X_Y}}"),
+        Some("{{X_Y}}")
+    );
+    assert_eq!(
+        unfilled("{{if .State.Health}}{{.State.Status}}{{end}}"),
+        None
+    );
+    assert_eq!(unfilled("{{"), None);
+}
+
+#[test]
 fn renders_every_placeholder_within_the_limit() {
     for gpu in [false, true] {
         let script = render(&input(gpu)).unwrap();
-        assert!(!script.contains("{{"), "unfilled placeholder");
-        assert!(script.len() < USER_DATA_LIMIT, "{} bytes", script.len());
+        assert_eq!(unfilled(&script), None, "unfilled placeholder");
+        assert!(encode(&script).is_ok(), "{} bytes", script.len());
         assert!(script.contains("EFS_ID=\"fs-0123456789abcdef0\""));
         assert!(script.contains("$EFS_ID:/ /mnt/efs efs _netdev,nofail,tls"));
         assert!(script.contains("mount -t efs -o tls,_netdev,nofail"));
@@ -425,7 +439,13 @@ fn shellcheck_passes() {
         ("user-data.sh", render(&input(false)).unwrap()),
         ("user-data-gpu.sh", render(&https).unwrap()),
         ("inside-health.sh", inside_health_script().to_string()),
-    ];
+    ]
+    .into_iter()
+    .map(|(name, text)| (name.to_string(), text))
+    .chain(units::scripts("us-east-1").into_iter().map(|(path, text)| {
+        let name = path.rsplit('/').next().unwrap_or("script.sh").to_string();
+        (name, text)
+    }));
     for (name, text) in scripts {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
@@ -479,11 +499,6 @@ fn every_tier_with_the_longest_names_fits_ec2s_limit() {
             "{tier}: {} bytes sent",
             sent.len()
         );
-        assert!(
-            script.len() <= USER_DATA_LIMIT,
-            "{tier}: {} bytes before any gzip",
-            script.len()
-        );
     }
 }
 
@@ -501,16 +516,19 @@ fn dev_claims_its_address_first_and_every_boot_ends_by_completing_the_launch_hoo
     assert!(
         script.contains("--allocation-id \"eipalloc-0123456789abcdef0\" --allow-reassociation")
     );
+    let lease = script
+        .find("\nsystemctl start geusemaker-lease.service\n")
+        .expect("takes the writer lease");
     let compose = script
-        .find("docker compose -f \"$COMPOSE_FILE\" up -d")
+        .find("\nsystemctl start geusemaker-stack.service\n")
         .unwrap();
     let complete = script
         .find("aws autoscaling complete-lifecycle-action")
         .unwrap();
     let owner = script.find("mark owner-ready").unwrap();
     assert!(
-        claim < compose,
-        "the address is claimed before anything starts"
+        lease < claim && claim < compose,
+        "the address is claimed under the lease, before anything starts"
     );
     assert!(
         owner < complete,
@@ -562,9 +580,13 @@ fn secrets_are_read_one_by_one_and_checked() {
     let main = &script[script.find("\nmkdir -p /var/lib/geusemaker").unwrap()..];
     assert!(main.contains("\nwrite_secrets\nmark secrets\n"));
     assert!(main.contains("if [ \"${1:-}\" = secrets ]; then"));
-    assert!(main.contains("'Before=docker.service'"));
-    assert!(main.contains("'RequiredBy=docker.service'"));
-    assert!(main.contains("'ExecStart=/opt/geusemaker/boot.sh secrets'"));
+    let unit = &main[main
+        .find("cat >/etc/systemd/system/geusemaker-secrets.service")
+        .unwrap()..];
+    let unit = &unit[..unit.find("\nGEUSEMAKER_FILE\n").unwrap()];
+    assert!(unit.contains("\nBefore=docker.service\n"));
+    assert!(unit.contains("\nRequiredBy=docker.service"));
+    assert!(unit.contains("\nExecStart=/opt/geusemaker/boot.sh secrets\n"));
     assert!(main.contains("systemctl enable geusemaker-secrets.service"));
 }
 
@@ -577,4 +599,96 @@ fn which(name: &str) -> Option<std::path::PathBuf> {
             .map(|p| p.join(name))
             .find(|p| p.is_file())
     })
+}
+
+#[test]
+fn every_service_has_a_memory_limit_the_boot_sizes_and_swap_backs() {
+    let script = render(&input(false)).unwrap();
+    let compose = compose_of(&script);
+    for service in crate::domain::Service::ALL {
+        let var = format!("{}_MEMORY", service.name().to_uppercase());
+        assert!(
+            compose.contains(&format!("mem_limit: ${{{var}:-512m}}")),
+            "{service} has no limit"
+        );
+        assert!(
+            script.contains(&format!("echo \"{var}=$((usable * ")),
+            "{var} not sized"
+        );
+    }
+    let shares: u32 = script
+        .lines()
+        .filter_map(|l| {
+            l.split("usable * ")
+                .nth(1)?
+                .split(" / 100")
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(shares, 100, "the shares add up to what is usable");
+    let sized = script.find("\nsize_memory\n").expect("sized");
+    let written = script.find("cat >\"$COMPOSE_FILE\"").unwrap();
+    assert!(sized < written);
+    assert!(script.contains("\nadd_swap\n") && script.contains("fallocate -l 4G /swapfile"));
+}
+
+#[test]
+fn services_start_only_under_the_writer_lease_and_the_watchdog_is_bounded() {
+    let script = render(&input(false)).unwrap();
+    let unit = |name: &str| {
+        let from = script
+            .find(&format!(
+                "cat >/etc/systemd/system/{name} <<'GEUSEMAKER_FILE'\n"
+            ))
+            .unwrap_or_else(|| panic!("{name} not installed"));
+        let body = &script[from..];
+        body[..body.find("\nGEUSEMAKER_FILE\n").unwrap()].to_string()
+    };
+    let stack = unit("geusemaker-stack.service");
+    assert!(stack.contains("\nBindsTo=geusemaker-lease.service\n"));
+    assert!(stack.contains("\nRequires=docker.service geusemaker-lease.service\n"));
+    assert!(unit("geusemaker-lease.service").contains("\nType=notify\n"));
+    assert!(
+        unit("docker.service.d/geusemaker-after-lease.conf")
+            .contains("After=geusemaker-lease.service")
+    );
+    // Compose is started by the unit alone.
+    assert_eq!(
+        script.matches(" up -d").count(),
+        1,
+        "one place starts the services"
+    );
+    let lease = units::WRITER_LEASE;
+    assert!(lease.contains("flock --exclusive 9") && lease.contains("exec sleep infinity"));
+    let watchdog = unit("geusemaker-watchdog.timer");
+    assert!(watchdog.contains(&format!("OnUnitActiveSec={WATCH_SECS}")));
+    let dog = &script[script.find("cat >/opt/geusemaker/watchdog.sh").unwrap()..];
+    assert!(dog.contains(&format!("THRESHOLD=\"{WATCH_THRESHOLD}\"")));
+    assert!(dog.contains("REPLACEMENTS_PER_HOUR=2"));
+    assert!(
+        dog.contains("[ -e \"$STATE/switching\" ] && exit 0"),
+        "disarmed in a switch"
+    );
+    assert!(dog.contains("--tail 500"));
+    let armed = script.find("touch /run/geusemaker/watchdog-armed").unwrap();
+    assert!(
+        script.find("mark owner-ready").unwrap() < armed,
+        "armed once the boot is done"
+    );
+    let signals = units::SPOT_SIGNALS;
+    assert!(signals.contains("meta-data/spot/instance-action"));
+    assert!(signals.contains("meta-data/autoscaling/target-lifecycle-state"));
+    assert!(signals.contains("meta-data/events/recommendations/rebalance"));
+    assert!(signals.contains("while sleep 5; do"));
+    let drain = &signals[signals.find("drain() {").unwrap()..];
+    let order = [
+        "stop --timeout 30 n8n",
+        "stop --timeout 40 postgres",
+        "geusemaker-lease.service",
+        "set-instance-health",
+    ];
+    let at: Vec<usize> = order.iter().map(|s| drain.find(s).expect(s)).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "drain order: {at:?}");
 }

@@ -102,6 +102,9 @@ pub struct ServiceHealth {
     pub consecutive_failures: u32,
     #[serde(default)]
     pub error_message: Option<String>,
+    /// Docker's OOM kills of its container in the last 24 hours (inside view).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oom_kills: Vec<Timestamp>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -269,6 +272,10 @@ pub struct DeploymentConfig {
     pub auto_rollback_on_failure: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_timeout_minutes: Option<u32>,
+    /// With no spot capacity, the monitor may move the group to on-demand
+    /// (`deploy --fallback-on-demand`); the next deploy asks for spot again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_on_demand: Option<bool>,
     /// Who may reach n8n (dev: the instance; automation: the ALB). Changed
     /// only by `access`; a redeploy keeps it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -156,6 +156,7 @@ fn rich_state() -> Value {
         response_time_ms: Some(40),
         consecutive_failures: 0,
         error_message: None,
+        oom_kills: Vec::new(),
         extra: Map::new(),
     }];
     s.push_health(HealthSample::of(&s.services, t));

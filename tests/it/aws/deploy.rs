@@ -382,12 +382,19 @@ async fn nothing_is_open_to_the_world_imdsv2_is_required_and_no_secret_is_writte
         .user_data()
         .and_then(|u| u.value())
         .expect("user data");
-    let script = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap(),
-    )
-    .unwrap();
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    // Gzipped when it is over EC2's 16 KB (cloud-init unpacks it).
+    let mut script = String::new();
+    if sent.starts_with(&[0x1f, 0x8b]) {
+        use std::io::Read;
+        flate2::read::GzDecoder::new(sent.as_slice())
+            .read_to_string(&mut script)
+            .unwrap();
+    } else {
+        script = String::from_utf8(sent).unwrap();
+    }
     assert!(
         script.contains("/geusemaker/safe/"),
         "the script names where the secrets are"

@@ -172,7 +172,7 @@ async fn automation_and_gpu_groups_register_with_their_target_group() {
         let g = group(&h, &name).await.expect("group");
         assert_group_of_one(&g, &instance);
         let tg = state.target_group_arn.clone().expect("target group");
-        assert_eq!(g.target_group_arns(), [tg.clone()], "{tier}");
+        assert_eq!(g.target_group_arns(), std::slice::from_ref(&tg), "{tier}");
         assert_eq!(g.health_check_type(), Some("ELB"));
         // The group registered it once it was in service; no one else did.
         let elb = aws_sdk_elasticloadbalancingv2::Client::new(&h.sdk().await);
@@ -213,6 +213,13 @@ async fn an_interrupted_instance_is_replaced_with_no_monitor_and_status_tells_th
     let mut status = serde_json::Value::Null;
     for _ in 0..40 {
         h.moto.advance(0.5);
+        // One writer: at no sample do two instances run the services.
+        let lease = h.moto.lease();
+        let writers = lease["writers"]["g4"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(writers.len() <= 1, "two writers: {lease:#}");
         let out = run(&h, &home, &["status", "g4", "--json"]);
         assert!(
             out.status.success(),
@@ -234,6 +241,28 @@ async fn an_interrupted_instance_is_replaced_with_no_monitor_and_status_tells_th
         "{recovery}"
     );
     assert_eq!(status["instance_id"], new, "the state follows the group");
+    let lease = h.moto.lease();
+    assert_eq!(lease["stacks"]["g4"]["holder"], new, "{lease:#}");
+    let events: Vec<(String, String)> = lease["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|e| e["stack"] == "g4")
+        .map(|e| {
+            let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (field("instance"), field("event"))
+        })
+        .collect();
+    let handed = |who: &str, what: &str| events.iter().position(|e| e.0 == who && e.1 == what);
+    let took = handed(&old, "taken").expect("the first instance took the lease");
+    let let_go = handed(&old, "released")
+        .or(handed(&old, "expired"))
+        .expect("the old one let go");
+    let taken = handed(new, "taken").expect("the new one took it");
+    assert!(
+        took < let_go && let_go < taken,
+        "the old one lets go before the new one takes it: {events:?}"
+    );
     assert_eq!(
         status["public_ip"],
         address.as_str(),
@@ -246,4 +275,54 @@ async fn an_interrupted_instance_is_replaced_with_no_monitor_and_status_tells_th
             && text.contains("in service: down for"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_spot_capacity_the_monitor_moves_the_group_to_on_demand_when_allowed() {
+    use geusemaker::monitor::policy::Policy;
+    use geusemaker::monitor::watch::Watch;
+
+    let h = Harness::start().await;
+    let mut request = Harness::request_for("od", Tier::Dev);
+    request.options.fallback_on_demand = true;
+    let before = h.deploy_request(&request, None).await.expect("deploy");
+    let old = before.instance_id.clone().expect("instance");
+    assert_eq!(h.moto.spot_capacity(false)["available"], false);
+    assert_eq!(h.moto.interrupt(&old)["state"], "shutting-down");
+    let watch = Watch::new(
+        h.context(h.cloud(None).await),
+        "od".parse().unwrap(),
+        Policy::default(),
+    );
+    let mut actions = Vec::new();
+    let mut after = before.clone();
+    for _ in 0..60 {
+        h.moto.advance(0.5);
+        let report = watch.sweep().await.expect("sweep");
+        actions.extend(report.action);
+        after = h.store.load(&"od".parse().unwrap()).unwrap().unwrap();
+        if after.instance_id.as_deref() != Some(old.as_str())
+            && after.recoveries.last().is_some_and(|r| r.finished())
+        {
+            break;
+        }
+    }
+    assert!(
+        actions.iter().any(|a| a.contains("launches on-demand")),
+        "{actions:?}"
+    );
+    let new = after.instance_id.clone().expect("a replacement");
+    assert_ne!(new, old, "{actions:?}");
+    let g = group(&h, "od-geusemaker").await.expect("group");
+    let share = g
+        .mixed_instances_policy()
+        .and_then(|p| p.instances_distribution())
+        .and_then(|d| d.on_demand_percentage_above_base_capacity());
+    assert_eq!(share, Some(100));
+    let overrides = g
+        .mixed_instances_policy()
+        .and_then(|p| p.launch_template())
+        .map(|t| t.overrides().len());
+    assert!(overrides >= Some(3), "the same types: {overrides:?}");
+    assert!(!after.is_spot(), "the state costs it on-demand");
 }

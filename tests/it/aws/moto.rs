@@ -125,16 +125,35 @@ impl Moto {
         self.post("/strict-api/interrupt", "", &body)
     }
 
+    /// Spot capacity for every type runs out (`false`) or comes back
+    /// (`/strict-api/spot-capacity`).
+    pub fn spot_capacity(&self, available: bool) -> serde_json::Value {
+        let body = serde_json::json!({ "available": available }).to_string();
+        self.post("/strict-api/spot-capacity", "", &body)
+    }
+
     /// Move the emulator's clock on by `secs` (real, scaled) seconds.
     pub fn advance(&self, secs: f64) -> serde_json::Value {
         let body = serde_json::json!({ "seconds": secs }).to_string();
         self.post("/strict-api/advance", "", &body)
     }
 
+    /// The fake instances' writer lease (`GET /strict-api/lease`):
+    /// `{"stacks": {stack: {"holder", "expires_in"}}, "writers": {stack:
+    /// [ids running services]}, "history": [{"at", "stack", "instance",
+    /// "event", "why"}]}`.
+    pub fn lease(&self) -> serde_json::Value {
+        self.send("GET", "/strict-api/lease", "", "")
+    }
+
     /// One HTTP/1.0 POST on loopback, its JSON answer.
     fn post(&self, path: &str, headers: &str, body: &str) -> serde_json::Value {
+        self.send("POST", path, headers, body)
+    }
+
+    fn send(&self, method: &str, path: &str, headers: &str, body: &str) -> serde_json::Value {
         let request = format!(
-            "POST {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Length: {len}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Length: {len}\r\n\r\n{body}",
             port = self.port,
             len = body.len()
         );
@@ -143,7 +162,7 @@ impl Moto {
         let mut answer = String::new();
         stream.read_to_string(&mut answer).expect("answer");
         let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("POST {path}: {e}: {answer}"))
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"))
     }
 
     /// Poll `GET /moto-api/` until it answers (bounded: moto takes ~1-2 s).

@@ -455,14 +455,17 @@ async fn destroy_takes_a_gpu_stack_apart_in_order_and_keeps_the_efs() {
     let recorder = Recorder::default();
     let outcome = h.destroy_with("s3", false, recorder.interceptor()).await;
     let calls = recorder.names();
+    // The group goes first: it names the target group, and its instance
+    // stops serving before the front door is taken away.
     let order = [
+        "UpdateAutoScalingGroup",
+        "DeleteAutoScalingGroup",
         "UpdateDistribution",
         "DeleteDistribution",
         "DeleteListener",
         "DeleteTargetGroup",
         "DeleteLoadBalancer",
         "DeleteSecurityGroup",
-        "TerminateInstances",
     ];
     let at: Vec<usize> = order.iter().map(|n| position(&calls, n)).collect();
     assert!(
@@ -477,8 +480,11 @@ async fn destroy_takes_a_gpu_stack_apart_in_order_and_keeps_the_efs() {
     assert!(after.listener_arns.is_empty() && after.target_group_arn.is_none());
     let stages = &after.operation.as_ref().expect("operation").stages;
     let names: Vec<Stage> = stages.iter().map(|r| r.stage).collect();
-    assert_eq!(&names[..2], &[Stage::Cdn, Stage::LoadBalancer]);
-    for record in &stages[..2] {
+    assert_eq!(
+        &names[..3],
+        &[Stage::Terminate, Stage::Cdn, Stage::LoadBalancer]
+    );
+    for record in &stages[..3] {
         assert_eq!(record.status, StageStatus::Done, "{record:?}");
         assert!(record.started_at.is_some() && record.finished_at.is_some());
     }

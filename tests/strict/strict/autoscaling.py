@@ -11,9 +11,10 @@ Here a group notices a lost instance after a while and replaces it, launches
 as its mixed-instances policy says, and records its activities
 (scaling_activities.py); spot.py interrupts spot instances from outside.
 
-Control API (server.py): GET /strict-api/autoscaling (lifecycle.py) and
-POST /strict-api/interrupt (spot.py). /strict-api/reset and /moto-api/reset
-clear all of it.
+Control API (server.py): GET /strict-api/autoscaling (lifecycle.py),
+POST /strict-api/interrupt (spot.py) and POST /strict-api/spot-capacity
+(spot_capacity.py: a spot launch finds no capacity, the group retries).
+/strict-api/reset and /moto-api/reset clear all of it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from moto.autoscaling.models import (
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.launch_templates import LaunchTemplate
 
-from . import core, ec2, lifecycle, spot
+from . import core, ec2, lifecycle, spot, spot_capacity
 from . import scaling_activities as activities
 from .core import patch, rule
 from .lifecycle import ACTIONS, alive
@@ -171,7 +172,13 @@ def _launch(group: Any, count: int, avoid_zone: str | None = None) -> None:
     hook = lifecycle.launch_hook(group)
     for _ in range(count):
         subnet, zone = _placement(group, avoid_zone)
-        instance, version = _run(group, subnet, zone, *_market(group))
+        try:
+            instance, version = _run(group, subnet, zone, *_market(group))
+        except spot_capacity.InsufficientCapacity:  # ec2.spot-capacity: tried again later
+            spot_capacity.failed_launch(group, activities.started_cause(before, before + count),
+                                        subnet, zone, _retry)
+            break
+        spot_capacity.launched(group)
         state = InstanceState(instance, lifecycle_state="Pending:Wait" if hook else "InService",
                               protected_from_scale_in=group.new_instances_protected_from_scale_in)
         state.launched_version = version
@@ -192,6 +199,13 @@ def _refill(group: Any, avoid_zone: str | None) -> None:
     need = (group.desired_capacity or 0) - len(_counted(group))
     if need > 0:
         _launch(group, need, avoid_zone)
+
+
+def _retry(group: Any) -> None:
+    """A launch that found no spot capacity is tried again (as the group's
+    policy says now) while the group still wants the instance."""
+    if alive(group):
+        _refill(group, None)
 
 
 @patch(FakeAutoScalingGroup, "replace_autoscaling_group_instances")
@@ -410,7 +424,8 @@ def _take_out(group: Any, state: Any, cause: str) -> None:
 
 lifecycle.replace = _refill
 Refused = ValueError  # spot.Refused and lifecycle.Refused: a 400 from the control API
-CONTROL = {"/strict-api/autoscaling": lifecycle.state, "/strict-api/interrupt": spot.interrupt}
+CONTROL = {"/strict-api/autoscaling": lifecycle.state, "/strict-api/interrupt": spot.interrupt,
+           "/strict-api/spot-capacity": spot_capacity.configure}
 
 
 VERSION_USER_DATA = rule(

@@ -19,6 +19,7 @@ Control API (server.py): POST /strict-api/instance with
                           "unhealthy_reads": 3}},
      "ssm": "online" | "offline",
      "boot": "complete" | "hold",                    (default "complete")
+     "drain": "release" | "none",                    (default "release")
      "clear": true}                                  (drop that entry first)
 
 Settings merge into the entry, service by service. "*" applies to every
@@ -32,6 +33,11 @@ looks once, when it has booted (60 s), and completes the hook itself if n8n
 and postgres are set running and healthy, its agent online and "boot" is
 "complete"; "hold" makes it never complete. "unhealthy_reads" count SSM reads only: the boot
 does not see them.
+
+"drain" is what the instance's spot-signal service does on a spot
+interruption notice (lease.py, rule efs.writer-lease): "release" drains and
+releases the stack's writer lease at once; "none" (a hard failure) leaves
+the lock to expire.
 """
 
 from __future__ import annotations
@@ -104,7 +110,7 @@ class Refused(ValueError):
 
 
 def _new_entry() -> dict[str, Any]:
-    return {"services": {}, "ssm": "online", "boot": "complete",
+    return {"services": {}, "ssm": "online", "boot": "complete", "drain": "release",
             "unhealthy_left": {}, "unhealthy_seen": {}}
 
 
@@ -112,7 +118,7 @@ def configure(asked: dict[str, Any]) -> None:
     """Apply one POST /strict-api/instance (validated before anything changes)."""
     if not asked:
         return
-    unknown = set(asked) - {"instance", "services", "ssm", "boot", "clear"}
+    unknown = set(asked) - {"instance", "services", "ssm", "boot", "drain", "clear"}
     if unknown:
         raise Refused(f"unknown keys {sorted(unknown)}")
     key = asked.get("instance", "*")
@@ -138,6 +144,8 @@ def configure(asked: dict[str, Any]) -> None:
         raise Refused("ssm is online or offline")
     if asked.get("boot", "complete") not in ("complete", "hold"):
         raise Refused("boot is complete or hold")
+    if asked.get("drain", "release") not in ("release", "none"):
+        raise Refused("drain is release or none")
 
     if asked.get("clear"):
         _entries.pop(key, None)
@@ -148,7 +156,7 @@ def configure(asked: dict[str, Any]) -> None:
             entry["unhealthy_left"][name] = int(settings.pop("unhealthy_reads"))
             entry["unhealthy_seen"][name] = 0
         entry["services"].setdefault(name, {}).update(settings)
-    for key in ("ssm", "boot"):
+    for key in ("ssm", "boot", "drain"):
         if key in asked:
             entry[key] = asked[key]
 
@@ -157,7 +165,7 @@ def state() -> dict[str, Any]:
     return {
         "instances": {
             key: {"services": e["services"], "ssm": e["ssm"], "boot": e["boot"],
-                  "unhealthy_reads": dict(e["unhealthy_left"])}
+                  "drain": e["drain"], "unhealthy_reads": dict(e["unhealthy_left"])}
             for key, e in _entries.items()
         },
         "reads": dict(_reads),
@@ -166,6 +174,12 @@ def state() -> dict[str, Any]:
 
 def _entry_for(instance_id: str) -> dict[str, Any] | None:
     return _entries.get(instance_id) or _entries.get("*")
+
+
+def drain(instance_id: str) -> str:
+    """What the instance does with its writer lease on a spot notice."""
+    entry = _entry_for(instance_id)
+    return "release" if entry is None else entry["drain"]
 
 
 BOOT_SERVICES = ("n8n", "postgres")  # what the boot script waits for

@@ -14,6 +14,7 @@ Control API (server.py): GET /strict-api/autoscaling answers the waiting actions
                             "seconds_left": 840.0}]}      (realistic seconds)
 The fake instance's boot is instance.py's per-instance / "*" setting
     POST /strict-api/instance {"instance": "*", "boot": "complete" | "hold"}.
+It takes the stack's writer lease first (lease.py: GET /strict-api/lease).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from moto.moto_api._internal import mock_random as random
 
 from . import core
 from . import instance as fake
+from . import lease
 from . import scaling_activities as activities
 from .core import patch, rule
 
@@ -45,7 +47,8 @@ INSTANCE_BOOT = rule(
     "autoscaling.instance-boot",
     "The fake instance boots as the product's user data does: once booted, if n8n and "
     "postgres run healthy and its agent is online (instance.py settings; \"boot\": "
-    "\"hold\" never), it associates the Elastic IP tagged with its Stack tag and "
+    "\"hold\" never), it takes its stack's writer lease (efs.writer-lease; waiting while "
+    "another instance holds it), associates the Elastic IP tagged with its Stack tag and "
     "completes its launch hook with CONTINUE",
     "https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html",
     latency="boot about a minute (modelled 60 s)",
@@ -226,11 +229,17 @@ def _create_with_hooks(original, self):
 
 
 def _boot(action: Action) -> None:
-    """What the product's user data does at the end of the boot (once: a
-    boot that finds the services unhealthy leaves the hook to time out)."""
+    """What the product's user data does at the end of the boot: the stack's
+    writer lease (lease.py), then the address, then CONTINUE. A boot that
+    finds the services unhealthy leaves the hook to time out; one that finds
+    the lease held waits for it, trying every lease.RETRY_SECS, as long as
+    its lifecycle action lasts."""
     instance = action.state.instance
     if not _pending(action) or not instance.is_running() or not fake.boots(instance.id):
-        return  # held or unhealthy: the hook times out
+        return  # held, unhealthy, or its action ended: the hook times out
+    if not lease.take(instance):
+        core.later(lease.RETRY_SECS, lambda: _boot(action))
+        return
     _associate_stack_address(instance)
     _complete(action, "CONTINUE", "")
 

@@ -21,7 +21,9 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 from . import core, faults  # noqa: E402
 from . import cloudfront, consistency, ec2, efs, elbv2, extras, iam_simulate, ssm  # noqa: E402,F401
 from . import instance, sg_rules  # noqa: E402,F401
-from . import autoscaling  # noqa: E402,F401
+from . import autoscaling, lease  # noqa: E402,F401
+
+CONTROL = {**autoscaling.CONTROL, **lease.CONTROL}  # GET/POST path -> handler(asked)
 
 StartResponse = Callable[..., Any]
 
@@ -71,10 +73,10 @@ class StrictApp:
                 except (instance.Refused, TypeError, ValueError, AttributeError) as e:
                     return _json(start_response, {"error": str(e)}, "400 Bad Request")
                 return _json(start_response, instance.state())
-            if path in autoscaling.CONTROL:
+            if path in CONTROL:
                 try:
-                    answer = autoscaling.CONTROL[path](asked)
-                except (autoscaling.Refused, TypeError, ValueError) as e:
+                    answer = CONTROL[path](asked)
+                except (autoscaling.Refused, lease.Refused, TypeError, ValueError) as e:
                     return _json(start_response, {"error": str(e)}, "400 Bad Request")
                 return _json(start_response, answer)
             if path == "/strict-api/config":

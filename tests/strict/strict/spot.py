@@ -5,7 +5,8 @@ RunInstances, so DescribeSpotInstanceRequests is empty). Here a test makes EC2
 interrupt a running spot instance as AWS does: it goes shutting-down, then
 terminated (ec2.py's ec2.shutting-down), with the state reason
 Server.SpotInstanceTermination; its target groups drop it, and a group it
-belongs to replaces it (autoscaling.replace-lost).
+belongs to replaces it (autoscaling.replace-lost). A holder of its stack's
+writer lease drains first, as its "drain" setting says (lease.py).
 
 Control API (server.py): POST /strict-api/interrupt {"instance": "i-…"}
 answers {"instance": "i-…", "state": "shutting-down",
@@ -23,7 +24,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models.instances import StateReason
 from moto.elbv2.models import elbv2_backends
 
-from . import core
+from . import core, lease
 from . import scaling_activities as activities
 from .core import rule
 
@@ -69,6 +70,7 @@ def interrupt(asked: dict[str, Any]) -> dict[str, Any]:
     if instance._state.name not in ("pending", "running"):
         raise Refused(f"{instance_id} is {instance._state.name}: only a running spot "
                       "instance is interrupted")
+    lease.notice(instance)  # a holder set to drain releases the writer lease first
     backend.terminate_instances([instance_id])  # shutting-down; its group is told
     elbv2_backends[backend.account_id][backend.region_name].notify_terminate_instances(
         [instance_id])

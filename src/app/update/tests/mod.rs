@@ -292,6 +292,7 @@ fn sweep(stack: &str, at: f64, n8n_ms: u64, spot: bool, action: Option<&str>) ->
         response_time_ms: ms,
         consecutive_failures: 0,
         error_message: None,
+        oom_kills: Vec::new(),
         extra: Default::default(),
     };
     Msg::Swept(Box::new(crate::monitor::watch::SweepReport {

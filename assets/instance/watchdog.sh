@@ -1,0 +1,79 @@
+#!/bin/bash
+# The instance's watchdog (geusemaker-watchdog.timer, every WATCH_SECS): the
+# inside view of health, Docker's healthchecks. After THRESHOLD failed checks
+# in a row of n8n or postgres it leaves its last logs and stage markers on
+# EFS and marks itself Unhealthy in its group: AWS replaces it. At most
+# REPLACEMENTS_PER_HOUR such replacements an hour, counted on EFS: a new
+# instance runs the same version, and a failure the data causes would loop.
+# Disarmed until the boot completes its launch hook, and while a deliberate
+# switch runs (the product writes $STATE/switching).
+set -euo pipefail
+
+REGION="{{REGION}}"
+THRESHOLD="{{THRESHOLD}}"
+REPLACEMENTS_PER_HOUR=2
+STATE=/mnt/efs/.geusemaker
+MARKERS=/var/lib/geusemaker/stage
+ARMED=/run/geusemaker/watchdog-armed
+FAILURES=/run/geusemaker/watchdog-failures
+COMPOSE_FILE=/opt/geusemaker/docker-compose.yml
+
+mark() {
+  echo "$1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$MARKERS"
+}
+
+# "healthy", or what Docker says of the service's container.
+health_of() {
+  local id
+  id=$(docker ps -q --filter label=com.docker.compose.project=geusemaker \
+    --filter "label=com.docker.compose.service=$1") || true
+  if [ -z "$id" ]; then
+    echo "not running"
+    return
+  fi
+  docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id"
+}
+
+[ -e "$ARMED" ] || exit 0
+[ -e "$STATE/switching" ] && exit 0
+
+failing=""
+for service in n8n postgres; do
+  status=$(health_of "$service")
+  [ "$status" = healthy ] || failing="$failing $service ($status)"
+done
+if [ -z "$failing" ]; then
+  echo 0 >"$FAILURES"
+  exit 0
+fi
+count=$(($(cat "$FAILURES" 2>/dev/null || echo 0) + 1))
+echo "$count" >"$FAILURES"
+echo "watchdog: check $count of $THRESHOLD failed:$failing" >&2
+[ "$count" -ge "$THRESHOLD" ] || exit 0
+
+INSTANCE=$(cat /var/lib/geusemaker/instance-id)
+NOW=$(date +%s)
+mkdir -p "$STATE"
+touch "$STATE/replacements"
+recent=$(awk -v since=$((NOW - 3600)) '$1 > since' "$STATE/replacements" | wc -l)
+if [ "$recent" -ge "$REPLACEMENTS_PER_HOUR" ]; then
+  # Left down, saying why, rather than loop.
+  if ! grep -q '^watchdog-capped ' "$MARKERS"; then
+    mark watchdog-capped
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $INSTANCE:$failing; $recent replacements in the last hour, none more" \
+      >"$STATE/stuck"
+  fi
+  exit 0
+fi
+
+# What the next instance, and the user, can read of this one.
+CRASH="$STATE/crashes/$INSTANCE-$NOW"
+mkdir -p "$CRASH"
+cp "$MARKERS" "$CRASH/stage"
+docker compose -f "$COMPOSE_FILE" logs --no-color --timestamps --tail 500 >"$CRASH/logs.txt" 2>&1 || true
+echo "$failing" >"$CRASH/failing"
+echo "$NOW $INSTANCE" >>"$STATE/replacements"
+mark watchdog-unhealthy
+rm -f "$ARMED"
+aws autoscaling set-instance-health --region "$REGION" --instance-id "$INSTANCE" \
+  --health-status Unhealthy --no-should-respect-grace-period

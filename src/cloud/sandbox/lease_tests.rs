@@ -1,0 +1,126 @@
+//! One writer in the sandbox: the writer lease, sampled through a drained
+//! spot replacement, a hard loss and a migration from a bare instance.
+
+use super::tests::t;
+use super::*;
+use crate::cloud::sandbox::world::SpotNotice;
+
+fn world() -> World {
+    super::tests::world(false)
+}
+
+fn deploy(w: &mut World, at: f64) -> Instance {
+    match ensure_group(w, "demo", 1, t(at), "i-0first".into()) {
+        Ensured::Instance(i) => *i,
+        other => panic!("no instance: {other:?}"),
+    }
+}
+
+/// Settle at every 0.1 s from `from` to `to`, asserting at each sample that
+/// at most one instance runs the services; returns who wrote, in order.
+fn sample(w: &mut World, from: f64, to: f64) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let steps = ((to - from) * 10.0).round() as usize;
+    for step in 0..=steps {
+        let at = t(from + step as f64 / 10.0);
+        w.settle(at);
+        let writers = writers_at(w, at);
+        assert!(writers.len() <= 1, "two writers at {at}: {writers:?}");
+        if let Some(id) = writers.first()
+            && seen.last() != Some(id)
+        {
+            seen.push(id.clone());
+        }
+    }
+    seen
+}
+
+fn drain_notice(w: &mut World, at: f64) {
+    let id = w.group.as_ref().unwrap().current.clone().unwrap();
+    let instance = w.instances.iter_mut().find(|i| i.id == id).unwrap();
+    instance.drain_from = Some(t(at));
+    instance.unhealthy_at = Some(t(at + timing::drain_total()));
+    w.spot_notice = Some(SpotNotice {
+        instance_id: id,
+        at: t(at),
+        terminate_at: t(at + timing::SPOT_NOTICE),
+    });
+}
+
+#[test]
+fn a_drained_spot_instance_hands_the_lease_over_and_never_shares_it() {
+    let mut w = world();
+    let first = deploy(&mut w, 0.0);
+    drain_notice(&mut w, 100.0);
+    let writers = sample(&mut w, 0.0, 200.0);
+    assert_eq!(writers.len(), 2, "{writers:?}");
+    assert_eq!(writers[0], first.id);
+    let old = &w.instances[0];
+    let new = &w.instances[1];
+    let released = t(100.0 + timing::drain_total());
+    assert_eq!(old.services_end(1.0), Some(released));
+    assert!(new.lease_taken_at(1.0) >= released);
+    // Marked Unhealthy when drained: replaced without waiting for AWS's
+    // termination at the end of the notice.
+    assert!(new.launched_at < t(100.0 + timing::SPOT_NOTICE + timing::GROUP_NOTICES_LOSS));
+    let names: Vec<&str> = old.markers(1.0).iter().map(|(n, _)| *n).collect();
+    for marker in [
+        "drain-started:spot-notice",
+        "drain-n8n-stopped",
+        "drain-postgres-stopped",
+        "lease-released",
+        "drained",
+    ] {
+        assert!(names.contains(&marker), "{marker} in {names:?}");
+    }
+}
+
+#[test]
+fn after_a_hard_loss_the_replacement_waits_for_the_dead_holders_lock_to_expire() {
+    let mut w = world();
+    deploy(&mut w, 0.0);
+    // Lost with no drain at 55: its NFS lock lives on until its lease
+    // expires. A replacement launched at once is ready to start before that.
+    w.instances[0].terminated_at = Some(t(55.0));
+    w.instances[0].taken_out_at = Some(t(55.0));
+    let new = launch(&mut w, t(50.0), "i-0second".into());
+    let expiry = t(55.0 + timing::LEASE_EXPIRY);
+    let ready = new.running_at.plus_secs(timing::lease_offset());
+    assert!(ready < expiry, "the case under test");
+    assert_eq!(new.lease_taken_at(1.0), expiry);
+    assert_eq!(
+        new.in_service_at,
+        Some(
+            new.running_at
+                .plus_secs(timing::hook_completed_after() + ready.secs_until(expiry))
+        )
+    );
+    let writers = sample(&mut w, 0.0, 150.0);
+    assert_eq!(
+        writers,
+        vec!["i-0first".to_string(), "i-0second".to_string()]
+    );
+    assert!(
+        writers_at(&w, t(60.0)).is_empty(),
+        "nobody writes while the lock lingers"
+    );
+}
+
+#[test]
+fn a_bare_instance_from_before_groups_stops_before_its_group_starts() {
+    let mut w = world();
+    let first = deploy(&mut w, 0.0);
+    w.group = None;
+    w.instances[0].in_service_at = None; // as the previous version ran it
+    let mut next = 200.0;
+    let launched = loop {
+        match ensure_group(&mut w, "demo", 1, t(next), "i-0second".into()) {
+            Ensured::Instance(i) => break *i,
+            Ensured::WaitUntil(at, _) => next = t(0.0).secs_until(at),
+        }
+    };
+    assert_ne!(launched.id, first.id);
+    let mut check = w.clone();
+    let writers = sample(&mut check, 0.0, 300.0);
+    assert_eq!(writers, vec![first.id.clone(), launched.id.clone()]);
+}

@@ -1,0 +1,90 @@
+//! What the boot script installs beside itself: the writer lease, the
+//! services under it, the watchdog and the spot-signal poller, as files from
+//! `assets/instance/`, each written by a quoted heredoc (nothing in them is
+//! expanded by the boot script).
+
+/// Checks of the inside view, and how many failures in a row replace the
+/// instance (the monitor's own defaults).
+pub const WATCH_SECS: u32 = 30;
+pub const WATCH_THRESHOLD: u32 = 3;
+
+pub(super) const WRITER_LEASE: &str = include_str!("../../../assets/instance/writer-lease.sh");
+pub(super) const WATCHDOG: &str = include_str!("../../../assets/instance/watchdog.sh");
+pub(super) const SPOT_SIGNALS: &str = include_str!("../../../assets/instance/spot-signals.sh");
+
+/// (path on the instance, mode, text); `{{REGION}}` and the watchdog's
+/// figures are filled in.
+fn files(region: &str) -> Vec<(String, &'static str, String)> {
+    let unit = |name: &str| format!("/etc/systemd/system/{name}");
+    let fill = |text: &str| {
+        text.replace("{{REGION}}", region)
+            .replace("{{THRESHOLD}}", &WATCH_THRESHOLD.to_string())
+            .replace("{{WATCH_SECS}}", &WATCH_SECS.to_string())
+    };
+    let script = |name: &str, text: &str| (format!("/opt/geusemaker/{name}"), "0700", fill(text));
+    let units: [(&str, &str); 7] = [
+        (
+            "geusemaker-secrets.service",
+            include_str!("../../../assets/instance/geusemaker-secrets.service"),
+        ),
+        (
+            "geusemaker-lease.service",
+            include_str!("../../../assets/instance/geusemaker-lease.service"),
+        ),
+        (
+            "geusemaker-stack.service",
+            include_str!("../../../assets/instance/geusemaker-stack.service"),
+        ),
+        (
+            "geusemaker-watchdog.service",
+            include_str!("../../../assets/instance/geusemaker-watchdog.service"),
+        ),
+        (
+            "geusemaker-watchdog.timer",
+            include_str!("../../../assets/instance/geusemaker-watchdog.timer"),
+        ),
+        (
+            "geusemaker-spot-signals.service",
+            include_str!("../../../assets/instance/geusemaker-spot-signals.service"),
+        ),
+        (
+            "docker.service.d/geusemaker-after-lease.conf",
+            include_str!("../../../assets/instance/docker-after-lease.conf"),
+        ),
+    ];
+    let mut all = vec![
+        script("writer-lease.sh", WRITER_LEASE),
+        script("watchdog.sh", WATCHDOG),
+        script("spot-signals.sh", SPOT_SIGNALS),
+    ];
+    all.extend(
+        units
+            .into_iter()
+            .map(|(name, text)| (unit(name), "0644", fill(text))),
+    );
+    all
+}
+
+/// The boot script's lines that write every file.
+pub(super) fn install_lines(region: &str) -> String {
+    files(region)
+        .into_iter()
+        .map(|(path, mode, text)| {
+            format!(
+                "cat >{path} <<'GEUSEMAKER_FILE'\n{}\nGEUSEMAKER_FILE\nchmod {mode} {path}",
+                text.trim_end()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The scripts among them, filled in, for shellcheck.
+#[cfg(test)]
+pub(super) fn scripts(region: &str) -> Vec<(String, String)> {
+    files(region)
+        .into_iter()
+        .filter(|(path, _, _)| path.ends_with(".sh"))
+        .map(|(path, _, text)| (path, text))
+        .collect()
+}
