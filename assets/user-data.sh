@@ -214,8 +214,8 @@ echo "$INSTANCE_ID" >/var/lib/geusemaker/instance-id
 STEP="installing packages"
 # Amazon Linux 2023 has dnf; older Amazon Linux images (some GPU AMIs) yum.
 if command -v dnf >/dev/null; then PKG=dnf; else PKG=yum; fi
-retry 5 "$PKG" install -y docker amazon-efs-utils ||
-  fail "packages: $PKG could not install docker and amazon-efs-utils"
+retry 5 "$PKG" install -y docker amazon-efs-utils jq ||
+  fail "packages: $PKG could not install docker, amazon-efs-utils and jq"
 
 # The compose plugin, installed only if it matches its published SHA-256.
 ARCH=$(uname -m)
@@ -251,7 +251,7 @@ for attempt in $(seq 1 60); do
 done
 mountpoint -q /mnt/efs ||
   fail "efs: $EFS_ID did not mount at /mnt/efs within 10 minutes"
-mkdir -p /mnt/efs/n8n /mnt/efs/ollama /mnt/efs/qdrant /mnt/efs/postgres
+mkdir -p /mnt/efs/n8n /mnt/efs/ollama /mnt/efs/qdrant-snapshots /mnt/efs/postgres
 chown 1000:1000 /mnt/efs/n8n
 # Docker only with EFS mounted: after a reboot where the mount failed, Postgres
 # and n8n would otherwise start on an empty local /mnt/efs, as a new stack.
@@ -286,7 +286,7 @@ mkdir -p /etc/systemd/system/docker.service.d
 {{INSTANCE_FILES}}
 systemctl daemon-reload
 systemctl enable geusemaker-secrets.service geusemaker-stack.service \
-  geusemaker-spot-signals.service geusemaker-watchdog.timer
+  geusemaker-spot-signals.service geusemaker-watchdog.timer geusemaker-qdrant-snapshots.timer
 mark ready-to-start
 
 STEP="taking the writer lease"
@@ -294,10 +294,15 @@ STEP="taking the writer lease"
 # a time runs the services; this waits while another holds the lease.
 systemctl start geusemaker-lease.service
 {{CLAIM_ADDRESS}}
+STEP="moving Qdrant to block storage"
+/opt/geusemaker/qdrant-snapshots.sh migrate
 
 STEP="starting the services"
 systemctl start geusemaker-stack.service
 mark compose-up
+# Empty storage (a new instance) gets its collections back from EFS; a
+# failed restore is marked, not fatal: n8n runs, Qdrant's data waits on EFS.
+/opt/geusemaker/qdrant-snapshots.sh restore || mark qdrant-restore-failed
 {{OLLAMA_DEVICE}}
 
 STEP="setting up n8n's owner"
@@ -308,7 +313,7 @@ done
 n8n_ready || fail "n8n: $N8N/healthz/readiness did not answer 200 within 10 minutes"
 setup_owner
 mark owner-ready
-systemctl start geusemaker-spot-signals.service
+systemctl start geusemaker-spot-signals.service geusemaker-qdrant-snapshots.timer
 touch /run/geusemaker/watchdog-armed
 systemctl start geusemaker-watchdog.timer
 

@@ -1,10 +1,12 @@
 #!/bin/bash
 # Spot signals (geusemaker-spot-signals.service): IMDSv2 every 5 s.
-# - A rebalance recommendation: a PostgreSQL CHECKPOINT, once; nothing stops.
+# - A rebalance recommendation: a PostgreSQL CHECKPOINT and a Qdrant
+#   snapshot to EFS, once; nothing stops.
 # - An interruption notice, or the group's target lifecycle state
 #   Terminated: drain within the two minutes AWS gives (a lifecycle hook
 #   cannot extend a spot notice). n8n stops gracefully, PostgreSQL cleanly,
-#   then the rest, and the writer lease is released; then the instance marks
+#   Qdrant writes a last snapshot (bounded), then the rest stops and the
+#   writer lease is released; then the instance marks
 #   itself Unhealthy, so its replacement launches at once.
 # Each step writes a stage marker.
 set -euo pipefail
@@ -41,6 +43,8 @@ drain() {
   # shellcheck disable=SC2086
   timeout 50 $COMPOSE stop --timeout 40 postgres || mark drain-postgres-timeout
   mark drain-postgres-stopped
+  # Bounded: what is left of the two minutes goes to Qdrant's last snapshot.
+  timeout 20 /opt/geusemaker/qdrant-snapshots.sh snapshot drain || mark drain-qdrant-snapshot-timeout
   # shellcheck disable=SC2086
   timeout 20 $COMPOSE stop --timeout 15 || true
   systemctl stop geusemaker-stack.service geusemaker-lease.service
@@ -64,5 +68,6 @@ while sleep 5; do
     rebalanced=yes
     mark rebalance-recommended
     if checkpoint; then mark rebalance-checkpoint; fi
+    if timeout 60 /opt/geusemaker/qdrant-snapshots.sh snapshot; then mark rebalance-qdrant-snapshot; fi
   fi
 done

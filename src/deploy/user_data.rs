@@ -296,7 +296,7 @@ pub fn encode(script: &str) -> Result<String, UserDataError> {
 }
 
 mod units;
-pub use units::{WATCH_SECS, WATCH_THRESHOLD};
+pub use units::{QDRANT_SNAPSHOT_MINUTES, WATCH_SECS, WATCH_THRESHOLD};
 
 #[cfg(test)]
 mod script_tests;

@@ -112,6 +112,7 @@ fn boot_message(marker: &str) -> &'static str {
         "drain-started:spot-notice" => "spot interruption notice: draining",
         "drain-n8n-stopped" => "n8n stopped gracefully",
         "drain-postgres-stopped" => "CHECKPOINT; postgres stopped cleanly",
+        "drain-qdrant-snapshot" => "Qdrant: a last snapshot of each changed collection to EFS",
         "lease-released" => "released the writer lease",
         "drained" => "drained; marked Unhealthy in its group",
         _ => "boot step done",

@@ -13,6 +13,7 @@ mod group_view;
 mod launch;
 pub mod logs;
 mod provider;
+pub mod qdrant;
 mod teardown;
 pub mod timing;
 pub mod world;

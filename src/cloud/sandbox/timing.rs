@@ -48,13 +48,17 @@ pub const LEASE_EXPIRY: f64 = 9.0;
 /// The drain on a spot notice, from the notice: n8n stopped gracefully,
 /// PostgreSQL cleanly, the rest, the lease released (then it marks itself
 /// Unhealthy). Each step writes a marker.
-pub const DRAIN_MARKERS: [(&str, f64); 5] = [
+pub const DRAIN_MARKERS: [(&str, f64); 6] = [
     ("drain-started:spot-notice", 0.5),
     ("drain-n8n-stopped", 2.0),
     ("drain-postgres-stopped", 3.5),
+    (DRAIN_QDRANT_SNAPSHOT, 3.8),
     ("lease-released", 4.0),
     ("drained", 4.2),
 ];
+
+/// The drain's last Qdrant snapshot to EFS.
+pub const DRAIN_QDRANT_SNAPSHOT: &str = "drain-qdrant-snapshot";
 
 /// When the drain is done, after the notice.
 pub fn drain_total() -> f64 {

@@ -242,6 +242,9 @@ pub struct World {
     /// No spot capacity for the stack's types (a fault): spot launches fail.
     #[serde(default)]
     pub spot_capacity_out: bool,
+    /// Writes to Qdrant's collections, per instance (`qdrant`).
+    #[serde(default)]
+    pub qdrant_writes: Vec<super::qdrant::CollectionWrite>,
     #[serde(default)]
     pub throttled_until: Option<Timestamp>,
     /// Who the stack's n8n admits (its security group's rules).

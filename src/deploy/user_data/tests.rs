@@ -692,3 +692,42 @@ fn services_start_only_under_the_writer_lease_and_the_watchdog_is_bounded() {
     let at: Vec<usize> = order.iter().map(|s| drain.find(s).expect(s)).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "drain order: {at:?}");
 }
+
+#[test]
+fn qdrant_lives_on_block_storage_and_snapshots_to_efs() {
+    let script = render(&input(false)).unwrap();
+    let compose = compose_of(&script);
+    let qdrant = &compose[compose.find("\n  qdrant:\n").unwrap()..];
+    let qdrant = &qdrant[..qdrant[1..].find("\n  crawl4ai:").unwrap()];
+    assert!(qdrant.contains("- /var/lib/geusemaker/qdrant:/qdrant/storage"));
+    assert!(qdrant.contains("- /mnt/efs/qdrant-snapshots:/qdrant/snapshots"));
+    assert!(qdrant.contains("QDRANT__STORAGE__SNAPSHOTS_PATH: /qdrant/snapshots"));
+    assert!(
+        !compose.contains("/mnt/efs/qdrant:"),
+        "no live Qdrant data on NFS"
+    );
+    // Migrated under the lease before compose; restored after it.
+    let at = |text: &str| script.find(text).unwrap_or_else(|| panic!("{text}"));
+    let lease = at("\nsystemctl start geusemaker-lease.service\n");
+    let migrate = at("\n/opt/geusemaker/qdrant-snapshots.sh migrate\n");
+    let stack = at("\nsystemctl start geusemaker-stack.service\n");
+    let restore = at("\n/opt/geusemaker/qdrant-snapshots.sh restore");
+    assert!(lease < migrate && migrate < stack && stack < restore);
+    let timer = &script[at("cat >/etc/systemd/system/geusemaker-qdrant-snapshots.timer")..];
+    assert!(timer.contains(&format!("OnUnitActiveSec={QDRANT_SNAPSHOT_MINUTES}min")));
+    let snapshots = units::QDRANT_SNAPSHOTS;
+    assert!(snapshots.contains("KEEP=3"));
+    assert!(
+        snapshots.contains("-newer \"$STAMPS/$name\""),
+        "unchanged ones skipped"
+    );
+    assert!(
+        snapshots.contains("-H \"@$HEADER\""),
+        "the key never in argv"
+    );
+    let drain = &units::SPOT_SIGNALS[units::SPOT_SIGNALS.find("drain() {").unwrap()..];
+    let postgres = drain.find("stop --timeout 40 postgres").unwrap();
+    let last = drain.find("qdrant-snapshots.sh snapshot drain").unwrap();
+    let lease_off = drain.find("geusemaker-lease.service").unwrap();
+    assert!(postgres < last && last < lease_off);
+}

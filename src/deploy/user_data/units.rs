@@ -7,10 +7,14 @@
 /// instance (the monitor's own defaults).
 pub const WATCH_SECS: u32 = 30;
 pub const WATCH_THRESHOLD: u32 = 3;
+/// How often Qdrant's changed collections are snapshotted to EFS.
+pub const QDRANT_SNAPSHOT_MINUTES: u32 = 15;
 
 pub(super) const WRITER_LEASE: &str = include_str!("../../../assets/instance/writer-lease.sh");
 pub(super) const WATCHDOG: &str = include_str!("../../../assets/instance/watchdog.sh");
 pub(super) const SPOT_SIGNALS: &str = include_str!("../../../assets/instance/spot-signals.sh");
+pub(super) const QDRANT_SNAPSHOTS: &str =
+    include_str!("../../../assets/instance/qdrant-snapshots.sh");
 
 /// (path on the instance, mode, text); `{{REGION}}` and the watchdog's
 /// figures are filled in.
@@ -20,9 +24,13 @@ fn files(region: &str) -> Vec<(String, &'static str, String)> {
         text.replace("{{REGION}}", region)
             .replace("{{THRESHOLD}}", &WATCH_THRESHOLD.to_string())
             .replace("{{WATCH_SECS}}", &WATCH_SECS.to_string())
+            .replace(
+                "{{QDRANT_SNAPSHOT_MINUTES}}",
+                &QDRANT_SNAPSHOT_MINUTES.to_string(),
+            )
     };
     let script = |name: &str, text: &str| (format!("/opt/geusemaker/{name}"), "0700", fill(text));
-    let units: [(&str, &str); 7] = [
+    let units: [(&str, &str); 9] = [
         (
             "geusemaker-secrets.service",
             include_str!("../../../assets/instance/geusemaker-secrets.service"),
@@ -48,6 +56,14 @@ fn files(region: &str) -> Vec<(String, &'static str, String)> {
             include_str!("../../../assets/instance/geusemaker-spot-signals.service"),
         ),
         (
+            "geusemaker-qdrant-snapshots.service",
+            include_str!("../../../assets/instance/geusemaker-qdrant-snapshots.service"),
+        ),
+        (
+            "geusemaker-qdrant-snapshots.timer",
+            include_str!("../../../assets/instance/geusemaker-qdrant-snapshots.timer"),
+        ),
+        (
             "docker.service.d/geusemaker-after-lease.conf",
             include_str!("../../../assets/instance/docker-after-lease.conf"),
         ),
@@ -56,6 +72,7 @@ fn files(region: &str) -> Vec<(String, &'static str, String)> {
         script("writer-lease.sh", WRITER_LEASE),
         script("watchdog.sh", WATCHDOG),
         script("spot-signals.sh", SPOT_SIGNALS),
+        script("qdrant-snapshots.sh", QDRANT_SNAPSHOTS),
     ];
     all.extend(
         units
