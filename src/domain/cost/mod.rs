@@ -139,7 +139,11 @@ pub fn summarize(state: &DeploymentState, now: Timestamp) -> CostSummary {
     } else {
         0.0
     };
-    let addresses = u32::from(running) + if has_alb { ALB_ADDRESSES } else { 0 };
+    // Dev's Elastic IP is the instance's address while it runs, and is
+    // billed all the same while the group is at 0.
+    let has_eip =
+        state.elastic_ip_allocation_id.is_some() && state.status != StackStatus::Destroyed;
+    let addresses = u32::from(running || has_eip) + if has_alb { ALB_ADDRESSES } else { 0 };
     let items = items(
         state,
         hourly_rate,

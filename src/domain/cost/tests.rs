@@ -57,6 +57,25 @@ fn seed_example_monthly_estimate() {
 }
 
 #[test]
+fn a_stopped_dev_stack_still_pays_for_its_elastic_ip() {
+    let mut s = running_stack();
+    s.elastic_ip_allocation_id = Some("eipalloc-1".into());
+    close_instance_period(&mut s, t("2026-01-01T02:00:00Z"));
+    s.status = StackStatus::Stopped;
+    s.instance_id = None;
+    let c = summarize(&s, t("2026-01-02T00:00:00Z"));
+    let ipv4 = c.items.iter().find(|i| i.component == "public_ipv4");
+    assert!(
+        ipv4.is_some_and(|i| (i.monthly - 0.005 * 730.0).abs() < 1e-9),
+        "{:?}",
+        c.items
+    );
+    s.elastic_ip_allocation_id = None;
+    let c = summarize(&s, t("2026-01-02T00:00:00Z"));
+    assert!(c.items.iter().all(|i| i.component != "public_ipv4"));
+}
+
+#[test]
 fn a_destroyed_stack_costs_only_its_kept_efs() {
     let mut s = running_stack();
     close_instance_period(&mut s, t("2026-01-01T02:00:00Z"));
