@@ -299,6 +299,8 @@ mod units;
 pub use units::{QDRANT_SNAPSHOT_MINUTES, WATCH_SECS, WATCH_THRESHOLD};
 
 #[cfg(test)]
+mod instance_tests;
+#[cfg(test)]
 mod script_tests;
 #[cfg(test)]
 mod tests;

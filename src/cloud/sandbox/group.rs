@@ -88,11 +88,6 @@ pub struct Activity {
     pub failed: bool,
 }
 
-/// EC2's words when a group finds no spot capacity (the activity's status
-/// message).
-pub const NO_SPOT_CAPACITY: &str = "Could not launch Spot Instances. InsufficientInstanceCapacity - \
-    There is no Spot capacity available that matches your request. Launching EC2 instance failed.";
-
 /// What `ensure_group` did: the group's instance, or when to look again.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ensured {
@@ -386,55 +381,6 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
     instance
 }
 
-/// Whether the group's next launch is spot.
-fn launches_spot(w: &World) -> bool {
-    let on_demand = w.group.as_ref().is_some_and(|g| g.on_demand);
-    let spot = w.template.as_ref().is_some_and(|t| {
-        let version = w.group.as_ref().map(|g| g.version);
-        t.versions
-            .iter()
-            .find(|v| Some(v.number) == version)
-            .unwrap_or(t.latest())
-            .spot
-    });
-    spot && !on_demand
-}
-
-/// How often the group tries again without spot capacity, and how often
-/// it records the failure (AWS backs off; the model does not flood).
-const CAPACITY_RETRY: f64 = 10.0;
-const CAPACITY_RECORD: f64 = 60.0;
-
-/// A launch at `at`, or, with no spot capacity for a spot launch, a failed
-/// activity and another try later. The instance when one launched.
-fn try_launch(w: &mut World, at: Timestamp, id: String) -> Option<Instance> {
-    if !(w.spot_capacity_out && launches_spot(w)) {
-        return Some(launch(w, at, id));
-    }
-    let speed = w.speed;
-    let group = w.group.as_mut()?;
-    let last_failure = group
-        .activities
-        .iter()
-        .rev()
-        .find(|a| a.failed)
-        .map(|a| a.started_at);
-    if last_failure.is_none_or(|last| last.secs_until(at) >= CAPACITY_RECORD / speed) {
-        group.record(Activity {
-            kind: ActivityKind::Launch,
-            instance_id: String::new(),
-            cause: NO_SPOT_CAPACITY.into(),
-            started_at: at,
-            ends_at: at,
-            zone: None,
-            instance_reason: None,
-            failed: true,
-        });
-    }
-    group.replace_at = Some(at.plus_secs(CAPACITY_RETRY / speed));
-    None
-}
-
 /// How long an instance running from `running_at` waits at "ready to
 /// start" for the writer lease: until every earlier instance has let it go
 /// (a bare one, from before groups, held none: it stopped first).
@@ -557,17 +503,6 @@ pub fn scale_in(w: &mut World, now: Timestamp, end: Timestamp) -> Option<String>
     Some(id)
 }
 
-/// `launch_on_demand`'s side: the group's policy goes 100% on-demand; a
-/// launch waiting for spot capacity goes on at once.
-pub fn go_on_demand(w: &mut World, now: Timestamp) {
-    if let Some(g) = w.group.as_mut() {
-        g.on_demand = true;
-        if g.current.is_none() && g.replace_at.is_some_and(|at| at > now) {
-            g.replace_at = Some(now);
-        }
-    }
-}
-
 /// `delete_instance_group`'s side: the group (force-deleted with whatever it
 /// still runs), its template and the address go.
 pub fn delete(w: &mut World, now: Timestamp) {
@@ -602,6 +537,11 @@ pub fn writers_at(w: &World, t: Timestamp) -> Vec<String> {
 }
 
 pub use super::group_view::view;
+use capacity::try_launch;
+pub use capacity::{NO_SPOT_CAPACITY, go_on_demand};
+
+#[path = "group_capacity.rs"]
+mod capacity;
 
 #[cfg(test)]
 #[path = "lease_tests.rs"]

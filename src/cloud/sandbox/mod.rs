@@ -11,6 +11,7 @@ mod faults;
 pub mod group;
 mod group_view;
 mod launch;
+mod lease;
 pub mod logs;
 mod provider;
 pub mod qdrant;

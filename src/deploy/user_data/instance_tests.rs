@@ -1,0 +1,137 @@
+//! The instance's own files: memory limits and swap, the writer lease and
+//! the units under it, the watchdog, the spot-signal drain, and Qdrant on
+//! block storage with its snapshots.
+
+use super::tests::{compose_of, input};
+use super::*;
+
+#[test]
+fn every_service_has_a_memory_limit_the_boot_sizes_and_swap_backs() {
+    let script = render(&input(false)).unwrap();
+    let compose = compose_of(&script);
+    for service in crate::domain::Service::ALL {
+        let var = format!("{}_MEMORY", service.name().to_uppercase());
+        assert!(
+            compose.contains(&format!("mem_limit: ${{{var}:-512m}}")),
+            "{service} has no limit"
+        );
+        assert!(
+            script.contains(&format!("echo \"{var}=$((usable * ")),
+            "{var} not sized"
+        );
+    }
+    let shares: u32 = script
+        .lines()
+        .filter_map(|l| {
+            l.split("usable * ")
+                .nth(1)?
+                .split(" / 100")
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(shares, 100, "the shares add up to what is usable");
+    let sized = script.find("\nsize_memory\n").expect("sized");
+    let written = script.find("cat >\"$COMPOSE_FILE\"").unwrap();
+    assert!(sized < written);
+    assert!(script.contains("\nadd_swap\n") && script.contains("fallocate -l 4G /swapfile"));
+}
+
+#[test]
+fn services_start_only_under_the_writer_lease_and_the_watchdog_is_bounded() {
+    let script = render(&input(false)).unwrap();
+    let unit = |name: &str| {
+        let from = script
+            .find(&format!(
+                "cat >/etc/systemd/system/{name} <<'GEUSEMAKER_FILE'\n"
+            ))
+            .unwrap_or_else(|| panic!("{name} not installed"));
+        let body = &script[from..];
+        body[..body.find("\nGEUSEMAKER_FILE\n").unwrap()].to_string()
+    };
+    let stack = unit("geusemaker-stack.service");
+    assert!(stack.contains("\nBindsTo=geusemaker-lease.service\n"));
+    assert!(stack.contains("\nRequires=docker.service geusemaker-lease.service\n"));
+    assert!(unit("geusemaker-lease.service").contains("\nType=notify\n"));
+    assert!(
+        unit("docker.service.d/geusemaker-after-lease.conf")
+            .contains("After=geusemaker-lease.service")
+    );
+    // Compose is started by the unit alone.
+    assert_eq!(
+        script.matches(" up -d").count(),
+        1,
+        "one place starts the services"
+    );
+    let lease = units::WRITER_LEASE;
+    assert!(lease.contains("flock --exclusive 9") && lease.contains("exec sleep infinity"));
+    let watchdog = unit("geusemaker-watchdog.timer");
+    assert!(watchdog.contains(&format!("OnUnitActiveSec={WATCH_SECS}")));
+    let dog = &script[script.find("cat >/opt/geusemaker/watchdog.sh").unwrap()..];
+    assert!(dog.contains(&format!("THRESHOLD=\"{WATCH_THRESHOLD}\"")));
+    assert!(dog.contains("REPLACEMENTS_PER_HOUR=2"));
+    assert!(
+        dog.contains("[ -e \"$STATE/switching\" ] && exit 0"),
+        "disarmed in a switch"
+    );
+    assert!(dog.contains("--tail 500"));
+    let armed = script.find("touch /run/geusemaker/watchdog-armed").unwrap();
+    assert!(
+        script.find("mark owner-ready").unwrap() < armed,
+        "armed once the boot is done"
+    );
+    let signals = units::SPOT_SIGNALS;
+    assert!(signals.contains("meta-data/spot/instance-action"));
+    assert!(signals.contains("meta-data/autoscaling/target-lifecycle-state"));
+    assert!(signals.contains("meta-data/events/recommendations/rebalance"));
+    assert!(signals.contains("while sleep 5; do"));
+    let drain = &signals[signals.find("drain() {").unwrap()..];
+    let order = [
+        "stop --timeout 30 n8n",
+        "stop --timeout 40 postgres",
+        "geusemaker-lease.service",
+        "set-instance-health",
+    ];
+    let at: Vec<usize> = order.iter().map(|s| drain.find(s).expect(s)).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "drain order: {at:?}");
+}
+
+#[test]
+fn qdrant_lives_on_block_storage_and_snapshots_to_efs() {
+    let script = render(&input(false)).unwrap();
+    let compose = compose_of(&script);
+    let qdrant = &compose[compose.find("\n  qdrant:\n").unwrap()..];
+    let qdrant = &qdrant[..qdrant[1..].find("\n  crawl4ai:").unwrap()];
+    assert!(qdrant.contains("- /var/lib/geusemaker/qdrant:/qdrant/storage"));
+    assert!(qdrant.contains("- /mnt/efs/qdrant-snapshots:/qdrant/snapshots"));
+    assert!(qdrant.contains("QDRANT__STORAGE__SNAPSHOTS_PATH: /qdrant/snapshots"));
+    assert!(
+        !compose.contains("/mnt/efs/qdrant:"),
+        "no live Qdrant data on NFS"
+    );
+    // Migrated under the lease before compose; restored after it.
+    let at = |text: &str| script.find(text).unwrap_or_else(|| panic!("{text}"));
+    let lease = at("\nsystemctl start geusemaker-lease.service\n");
+    let migrate = at("\n/opt/geusemaker/qdrant-snapshots.sh migrate\n");
+    let stack = at("\nsystemctl start geusemaker-stack.service\n");
+    let restore = at("\n/opt/geusemaker/qdrant-snapshots.sh restore");
+    assert!(lease < migrate && migrate < stack && stack < restore);
+    let timer = &script[at("cat >/etc/systemd/system/geusemaker-qdrant-snapshots.timer")..];
+    assert!(timer.contains(&format!("OnUnitActiveSec={QDRANT_SNAPSHOT_MINUTES}min")));
+    let snapshots = units::QDRANT_SNAPSHOTS;
+    assert!(snapshots.contains("KEEP=3"));
+    assert!(
+        snapshots.contains("-newer \"$STAMPS/$name\""),
+        "unchanged ones skipped"
+    );
+    assert!(
+        snapshots.contains("-H \"@$HEADER\""),
+        "the key never in argv"
+    );
+    let drain = &units::SPOT_SIGNALS[units::SPOT_SIGNALS.find("drain() {").unwrap()..];
+    let postgres = drain.find("stop --timeout 40 postgres").unwrap();
+    let last = drain.find("qdrant-snapshots.sh snapshot drain").unwrap();
+    let lease_off = drain.find("geusemaker-lease.service").unwrap();
+    assert!(postgres < last && last < lease_off);
+}
