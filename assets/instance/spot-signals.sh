@@ -8,7 +8,7 @@
 #   Qdrant writes a last snapshot (bounded), then the rest stops and the
 #   writer lease is released; then the instance marks
 #   itself Unhealthy, so its replacement launches at once.
-# Each step writes a stage marker.
+# Each step writes a stage marker (drain.sh).
 set -euo pipefail
 
 REGION="{{REGION}}"
@@ -34,21 +34,7 @@ checkpoint() {
 }
 
 drain() {
-  mark "drain-started:$1"
-  rm -f /run/geusemaker/watchdog-armed
-  # shellcheck disable=SC2086
-  timeout 40 $COMPOSE stop --timeout 30 n8n || mark drain-n8n-timeout
-  mark drain-n8n-stopped
-  checkpoint || true
-  # shellcheck disable=SC2086
-  timeout 50 $COMPOSE stop --timeout 40 postgres || mark drain-postgres-timeout
-  mark drain-postgres-stopped
-  # Bounded: what is left of the two minutes goes to Qdrant's last snapshot.
-  timeout 20 /opt/geusemaker/qdrant-snapshots.sh snapshot drain || mark drain-qdrant-snapshot-timeout
-  # shellcheck disable=SC2086
-  timeout 20 $COMPOSE stop --timeout 15 || true
-  systemctl stop geusemaker-stack.service geusemaker-lease.service
-  mark drained
+  /opt/geusemaker/drain.sh "$1"
   aws autoscaling set-instance-health --region "$REGION" \
     --instance-id "$(cat /var/lib/geusemaker/instance-id)" \
     --health-status Unhealthy --no-should-respect-grace-period || true

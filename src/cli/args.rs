@@ -314,11 +314,12 @@ pub struct FaultArgs {
     /// kill-service, restore-service, oom-kill, spot-interruption, throttle,
     /// caller-ip-changed (this machine's address changes: unreachable from
     /// here), terminate-instance or mark-unhealthy (its group replaces it),
-    /// no-spot-capacity or spot-capacity-back
+    /// no-spot-capacity or spot-capacity-back, never-healthy (the next
+    /// instance launched never becomes healthy: a switch to it falls back)
     #[arg(value_parser = [
         "kill-service", "restore-service", "oom-kill", "spot-interruption", "throttle",
         "caller-ip-changed", "terminate-instance", "mark-unhealthy", "no-spot-capacity",
-        "spot-capacity-back",
+        "spot-capacity-back", "never-healthy",
     ])]
     pub fault: String,
     /// The service, for kill-service, restore-service and oom-kill

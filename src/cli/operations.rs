@@ -113,6 +113,8 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         subnet_id: args.subnet_id.clone(),
         auto_rollback: args.no_auto_rollback.then_some(false),
         rollback_timeout_minutes: args.rollback_timeout,
+        replace_instance: false,
+        instance_checks: Some(rt.settings.instance_checks()),
     };
     options.check(tier).map_err(Failure::bad_input)?;
     Ok(DeployRequest {

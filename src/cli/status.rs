@@ -196,6 +196,9 @@ fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
     for r in s.recoveries.iter().rev().take(3) {
         out.push(format!("  recovery  {}", r.timeline()));
     }
+    if let Some(last) = s.switches.last() {
+        out.push(format!("  switch    {}", last.summary()));
+    }
     if !s.services.is_empty() {
         let services: Vec<String> = s
             .services

@@ -68,6 +68,12 @@ pub struct DeployOptions {
     pub auto_rollback: Option<bool>,
     /// How long the services may take to come up before that rollback.
     pub rollback_timeout_minutes: Option<u32>,
+    /// A rollback: a fresh instance replaces the stack's current one, even
+    /// on the same launch template version (prepared beside it, then
+    /// switched to).
+    pub replace_instance: bool,
+    /// The instance's own checks (else the stack's, else the defaults).
+    pub instance_checks: Option<crate::domain::settings::InstanceChecks>,
 }
 
 impl DeployOptions {

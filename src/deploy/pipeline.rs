@@ -42,6 +42,7 @@ fn with_stack_choices(ctx: &Context, req: &DeployRequest) -> DeployRequest {
             .rollback_timeout_minutes
             .or(config.rollback_timeout_minutes);
         options.auto_rollback = options.auto_rollback.or(config.auto_rollback_on_failure);
+        options.instance_checks = options.instance_checks.or(config.instance_checks);
     }
     req
 }
@@ -310,6 +311,9 @@ pub(super) fn config_of(
     }
     if req.options.fallback_on_demand {
         config.fallback_on_demand = Some(true);
+    }
+    if req.options.instance_checks.is_some() {
+        config.instance_checks = req.options.instance_checks;
     }
     // Exposure choices stay as first made unless given again; the allowed
     // CIDRs are the Security stage's (and `access`'s) alone.

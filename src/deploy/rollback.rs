@@ -80,7 +80,14 @@ pub(super) async fn procedure(
     let ctx = &request
         .as_ref()
         .map_or_else(|| ctx.clone(), |r| ctx.for_request(r));
-    let mut stages = vec![Stage::Terminate, Stage::Storage];
+    // In a group, the relaunch is prepared beside the current instance and
+    // switched to (one writer throughout); a bare one stops first.
+    let switches = request.is_some() && s.state().autoscaling_group_name.is_some();
+    let mut stages = if switches {
+        vec![Stage::Storage]
+    } else {
+        vec![Stage::Terminate, Stage::Storage]
+    };
     if request.is_some() {
         stages.extend([Stage::Instance, Stage::Services, Stage::Health]);
     }
@@ -221,6 +228,8 @@ pub fn relaunch_request(
         spot: snapshot.is_spot(),
         options: DeployOptions {
             fallback_on_demand: trigger == RollbackTrigger::SpotInterruption,
+            replace_instance: true,
+            instance_checks: state.config.as_ref().and_then(|c| c.instance_checks),
             // The stack's own choices, not the settings' defaults.
             rollback_timeout_minutes: state
                 .config

@@ -34,6 +34,8 @@ pub struct UserDataInput<'a> {
     pub launch_hook: &'a str,
     /// Dev: the stack's Elastic IP, claimed before anything starts.
     pub address_allocation: Option<&'a str>,
+    /// The watchdog's threshold and Qdrant's snapshot period.
+    pub checks: crate::domain::settings::InstanceChecks,
 }
 
 /// The placeholder the dev boot script replaces with the URL from IMDS.
@@ -253,7 +255,10 @@ pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
             "{{PUBLIC_ADDRESS}}",
             if from_imds { PUBLIC_ADDRESS } else { "" },
         )
-        .replace("{{INSTANCE_FILES}}", &units::install_lines(input.region))
+        .replace(
+            "{{INSTANCE_FILES}}",
+            &units::install_lines(input.region, input.checks),
+        )
         .replace("{{COMPOSE_VERSION}}", COMPOSE_VERSION)
         .replace("{{GPU_CHECK}}", if input.gpu { GPU_CHECK } else { "" })
         .replace(
@@ -296,7 +301,7 @@ pub fn encode(script: &str) -> Result<String, UserDataError> {
 }
 
 mod units;
-pub use units::{QDRANT_SNAPSHOT_MINUTES, WATCH_SECS, WATCH_THRESHOLD};
+pub use units::WATCH_SECS;
 
 #[cfg(test)]
 mod instance_tests;

@@ -15,6 +15,7 @@ pub mod spot_pool;
 pub mod stack_name;
 pub mod stage;
 pub mod state;
+pub mod switch;
 pub mod tier;
 pub mod time;
 

@@ -52,6 +52,8 @@ pub struct Settings {
     pub auto_rollback_on_failure: bool,
     pub health_check_interval_seconds: u32,
     pub consecutive_failures_threshold: u32,
+    /// How often the instance snapshots Qdrant's changed collections to EFS.
+    pub qdrant_snapshot_minutes: u32,
     pub ui_preferences: UiPreferences,
     pub aws_profile: Option<String>,
     /// Every new stack's monthly budget in US dollars, unless `--budget`.
@@ -72,11 +74,36 @@ impl Default for Settings {
             auto_rollback_on_failure: true,
             health_check_interval_seconds: 30,
             consecutive_failures_threshold: 3,
+            qdrant_snapshot_minutes: 15,
             ui_preferences: UiPreferences::default(),
             aws_profile: None,
             monthly_budget_usd: None,
             budget_action: super::budget::BudgetAction::Warn,
             extra: Map::new(),
+        }
+    }
+}
+
+/// What the instance's own checks use: the watchdog's failures in a row
+/// before it asks for a replacement, and Qdrant's snapshot period. From the
+/// settings at deploy, kept in the stack's config for its rollbacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceChecks {
+    pub watchdog_threshold: u32,
+    pub qdrant_snapshot_minutes: u32,
+}
+
+impl Default for InstanceChecks {
+    fn default() -> Self {
+        Settings::default().instance_checks()
+    }
+}
+
+impl Settings {
+    pub fn instance_checks(&self) -> InstanceChecks {
+        InstanceChecks {
+            watchdog_threshold: self.consecutive_failures_threshold,
+            qdrant_snapshot_minutes: self.qdrant_snapshot_minutes,
         }
     }
 }
@@ -121,6 +148,13 @@ impl Settings {
             1,
             10,
             "use 1 to 10",
+        )?;
+        range(
+            "qdrant_snapshot_minutes",
+            self.qdrant_snapshot_minutes,
+            5,
+            1440,
+            "use 5 to 1440 minutes",
         )?;
         if self.default_region.is_empty() {
             return Err(InvalidSetting {

@@ -39,6 +39,8 @@ pub(super) struct GroupSpec {
     pub target_group: Option<String>,
     /// How long a new instance may take to complete the hook.
     pub hook_timeout_secs: i32,
+    /// 1; 2 while a switch runs the new instance beside the old one.
+    pub capacity: i32,
 }
 
 impl GroupSpec {
@@ -109,8 +111,8 @@ impl GroupSpec {
             && types == self.types.iter().map(String::as_str).collect::<Vec<_>>()
             && on_demand == Some(if self.spot { 0 } else { 100 })
             && group.min_size() == Some(1)
-            && group.max_size() == Some(1)
-            && group.desired_capacity() == Some(1)
+            && group.max_size() == Some(self.capacity)
+            && group.desired_capacity() == Some(self.capacity)
             && targets
                 == self
                     .target_group
@@ -121,7 +123,7 @@ impl GroupSpec {
     }
 }
 
-/// What a create and an update both set: one of one, over the spec's
+/// What a create and an update both set: one of one (two in a switch), over the spec's
 /// subnets, its mixed policy, capacity rebalancing off (it would run two
 /// writers), its health check. A macro: the two SDK builders share no trait.
 macro_rules! group_settings {
@@ -129,8 +131,8 @@ macro_rules! group_settings {
         $builder
             .auto_scaling_group_name($name)
             .min_size(1)
-            .max_size(1)
-            .desired_capacity(1)
+            .max_size($spec.capacity)
+            .desired_capacity($spec.capacity)
             .vpc_zone_identifier($spec.subnets.join(","))
             .mixed_instances_policy($spec.policy())
             .capacity_rebalance(false)
@@ -266,41 +268,6 @@ impl AwsCloud {
         Ok(found.auto_scaling_groups().first().cloned())
     }
 
-    /// Ask the group to replace its instances launched from another
-    /// version: each is terminated first, then the group launches anew, so
-    /// two never run the services at once.
-    pub(super) async fn replace_outdated(
-        &self,
-        name: &str,
-        version: i64,
-    ) -> CloudResult<Vec<String>> {
-        let Some(group) = self.describe_group(name).await? else {
-            return Ok(Vec::new());
-        };
-        let wanted = version.to_string();
-        let mut replaced = Vec::new();
-        for instance in group.instances() {
-            let on = instance.launch_template().and_then(|t| t.version());
-            let leaving = instance
-                .lifecycle_state()
-                .is_some_and(|l| l.as_str().starts_with("Terminat"));
-            if leaving || on.is_none_or(|v| v == wanted) {
-                continue;
-            }
-            let id = instance.instance_id().unwrap_or_default();
-            self.autoscaling
-                .terminate_instance_in_auto_scaling_group()
-                .instance_id(id)
-                .should_decrement_desired_capacity(false)
-                .send()
-                .await
-                .map_err(|e| api_error("TerminateInstanceInAutoScalingGroup", e))?;
-            replaced.push(id.to_string());
-        }
-        Ok(replaced)
-    }
-
-    /// Set the group to `size` (a budget stop: 0).
     /// Its mixed policy on-demand only: the stack's template version and
     /// the group's own types, 100% on-demand above base (sent whole).
     pub(super) async fn group_on_demand(
@@ -342,6 +309,7 @@ impl AwsCloud {
         Ok(())
     }
 
+    /// Set the group to `size` (a budget stop: 0).
     pub(super) async fn resize_group(&self, name: &str, size: i32) -> CloudResult<()> {
         self.autoscaling
             .update_auto_scaling_group()
@@ -392,6 +360,7 @@ mod tests {
             spot,
             target_group: None,
             hook_timeout_secs: 900,
+            capacity: 1,
         }
     }
 

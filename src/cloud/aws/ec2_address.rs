@@ -94,6 +94,20 @@ impl AwsCloud {
         }
     }
 
+    /// Move the stack's address to `instance` (a fall-back gives it back to
+    /// the old one, which the new one took it from).
+    pub(super) async fn claim_address(&self, allocation: &str, instance: &str) -> CloudResult<()> {
+        self.ec2
+            .associate_address()
+            .allocation_id(allocation)
+            .instance_id(instance)
+            .allow_reassociation(true)
+            .send()
+            .await
+            .map_err(|e| api_error("AssociateAddress", e))?;
+        Ok(())
+    }
+
     /// Release the stack's address (disassociated first); gone is fine.
     pub(super) async fn release_address(&self, s: &mut Session) -> CloudResult<()> {
         let Some(id) = s.state().elastic_ip_allocation_id.clone() else {

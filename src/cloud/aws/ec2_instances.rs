@@ -32,6 +32,10 @@ impl AwsCloud {
         let (template_id, version) = self.launch_template(s, &spec).await?;
         let name = group_name(req.stack.as_str());
         self.stop_bare_instance(s, &name).await?;
+        // A change of version: the new one is prepared beside the old one.
+        let current = s.state().instance_id.clone();
+        let replace = current.as_deref().filter(|_| req.options.replace_instance);
+        let outgoing = self.outgoing(&name, version, replace).await?;
         let group = GroupSpec {
             template_id,
             version,
@@ -44,37 +48,31 @@ impl AwsCloud {
             spot: req.spot,
             target_group: s.state().target_group_arn.clone(),
             hook_timeout_secs: hook_timeout(req, s.state()),
+            capacity: if outgoing.is_some() { 2 } else { 1 },
         };
         self.ensure_group(s, &group).await?;
-        let replaced = self.replace_outdated(&name, version).await?;
-        if !replaced.is_empty() {
-            // One writer: the old instance stops before the new one starts.
-            s.progress(
-                None,
-                format!(
-                    "{} stops first; then version {version} launches",
-                    replaced.join(", ")
-                ),
-            )?;
-        }
-        let market = if req.spot { "spot" } else { "on-demand" };
-        let running = self
-            .wait_for(
-                s,
-                &format!("{name} launching {market} {}", req.instance_type),
-                || self.group_instance_running(&name, version),
-            )
-            .await?;
+        let running = match &outgoing {
+            Some(old) => self.switch(s, &group, &name, old).await?,
+            None => {
+                let market = if req.spot { "spot" } else { "on-demand" };
+                self.wait_for(
+                    s,
+                    &format!("{name} launching {market} {}", req.instance_type),
+                    || self.group_instance_running(&name, version),
+                )
+                .await?
+            }
+        };
         self.record_instance(req, s, &running).await?;
+        let market = if req.spot { "spot" } else { "on-demand" };
+        let kind = running
+            .instance_type()
+            .map(|t| t.as_str())
+            .unwrap_or(&req.instance_type);
+        let switched = crate::domain::switch::told(s.state(), outgoing.is_some());
         s.progress(
             Some(1.0),
-            format!(
-                "{market} {} running in {name}",
-                running
-                    .instance_type()
-                    .map(|t| t.as_str())
-                    .unwrap_or(&req.instance_type)
-            ),
+            format!("{market} {kind} running in {name}{switched}"),
         )?;
         Ok(())
     }
@@ -408,6 +406,11 @@ fn render_user_data(
         group: &group_name(req.stack.as_str()),
         launch_hook: LAUNCH_HOOK,
         address_allocation: st.elastic_ip_allocation_id.as_deref(),
+        checks: req
+            .options
+            .instance_checks
+            .or(st.config.as_ref().and_then(|c| c.instance_checks))
+            .unwrap_or_default(),
     })
 }
 

@@ -6,6 +6,7 @@
 mod adopt;
 mod autoscaling;
 mod autoscaling_activities;
+mod autoscaling_switch;
 mod caller_ip;
 mod cloudfront;
 pub mod doctor;
@@ -31,6 +32,7 @@ mod provider;
 mod quotas;
 mod settle;
 mod ssm;
+mod ssm_run;
 mod sts;
 mod tags;
 

@@ -2,9 +2,7 @@
 //! reused), the AMI's public parameter, and commands on the instance (stage
 //! markers, compose logs).
 
-use std::time::Duration;
-
-use aws_sdk_ssm::types::{CommandInvocationStatus, ParameterType, Tag};
+use aws_sdk_ssm::types::{ParameterType, Tag};
 use rand::distr::{Alphanumeric, SampleString};
 
 use super::AwsCloud;
@@ -31,8 +29,6 @@ const DELETE_BATCH: usize = 10;
 const SECRET_LENGTH: usize = 40;
 /// n8n's rule for a password is 8 to 64 characters with a digit and a capital.
 const OWNER_PASSWORD_LENGTH: usize = 24;
-/// How long to wait for a command's output before giving up on this round.
-const COMMAND_WAIT: Duration = Duration::from_secs(20);
 
 pub fn secrets_path(stack: &str) -> String {
     format!("/geusemaker/{stack}/")
@@ -198,73 +194,6 @@ impl AwsCloud {
                 let id = i.image_id()?.to_string();
                 Some((id, i.name().unwrap_or("Deep Learning AMI").to_string()))
             }))
-    }
-
-    /// Run a shell command on the instance over SSM and return its output.
-    /// `None` when SSM cannot reach the instance yet or the output is empty.
-    pub(super) async fn run_on_instance(
-        &self,
-        instance: &str,
-        command: &str,
-    ) -> CloudResult<Option<String>> {
-        let sent = self
-            .ssm
-            .send_command()
-            .instance_ids(instance)
-            .document_name("AWS-RunShellScript")
-            .parameters("commands", vec![command.to_string()])
-            .timeout_seconds(30)
-            .send()
-            .await;
-        let command_id = match sent {
-            Ok(r) => r
-                .command()
-                .and_then(|c| c.command_id())
-                .unwrap_or_default()
-                .to_string(),
-            Err(e) => {
-                let e = api_error("SendCommand", e);
-                // The agent has not registered yet: nothing to read this round.
-                return match code_of(&e) {
-                    Some("InvalidInstanceId") => Ok(None),
-                    _ => Err(e),
-                };
-            }
-        };
-        let started = tokio::time::Instant::now();
-        loop {
-            let got = self
-                .ssm
-                .get_command_invocation()
-                .command_id(&command_id)
-                .instance_id(instance)
-                .send()
-                .await;
-            match got {
-                Ok(r) => match r.status() {
-                    Some(CommandInvocationStatus::Success) => {
-                        let out = r.standard_output_content().unwrap_or_default().to_string();
-                        return Ok((!out.trim().is_empty()).then_some(out));
-                    }
-                    Some(
-                        CommandInvocationStatus::Pending
-                        | CommandInvocationStatus::InProgress
-                        | CommandInvocationStatus::Delayed,
-                    ) => {}
-                    _ => return Ok(None),
-                },
-                Err(e) => {
-                    let e = api_error("GetCommandInvocation", e);
-                    if code_of(&e) != Some("InvocationDoesNotExist") {
-                        return Err(e);
-                    }
-                }
-            }
-            if started.elapsed() > COMMAND_WAIT {
-                return Ok(None);
-            }
-            tokio::time::sleep(self.settings.poll.min(Duration::from_secs(2))).await;
-        }
     }
 }
 

@@ -28,6 +28,9 @@ pub enum Fault {
     /// group's spot launches fail meanwhile.
     NoSpotCapacity,
     SpotCapacityBack,
+    /// The next instance the group launches starts but never becomes
+    /// healthy (a bad version): its launch hook times out.
+    NeverHealthy,
 }
 
 impl Fault {
@@ -58,6 +61,7 @@ impl Fault {
             Fault::TerminateInstance => "instance terminated from outside".into(),
             Fault::MarkUnhealthy => "instance marked unhealthy".into(),
             Fault::NoSpotCapacity => "no spot capacity".into(),
+            Fault::NeverHealthy => "next instance never healthy".into(),
             Fault::SpotCapacityBack => "spot capacity back".into(),
         }
     }
@@ -87,10 +91,11 @@ impl Fault {
             "mark-unhealthy" => no_service(Fault::MarkUnhealthy),
             "no-spot-capacity" => no_service(Fault::NoSpotCapacity),
             "spot-capacity-back" => no_service(Fault::SpotCapacityBack),
+            "never-healthy" => no_service(Fault::NeverHealthy),
             other => Err(format!(
                 "unknown fault {other:?}; use kill-service, restore-service, oom-kill, \
                  spot-interruption, throttle, caller-ip-changed, terminate-instance, \
-                 mark-unhealthy, no-spot-capacity or spot-capacity-back"
+                 mark-unhealthy, no-spot-capacity, spot-capacity-back or never-healthy"
             )),
         }
     }
@@ -120,6 +125,13 @@ impl SandboxCloud {
                 } else {
                     format!("spot capacity is back for {stack}'s types")
                 })
+            }
+            Fault::NeverHealthy => {
+                self.update_world(stack, |w| w.next_never_healthy = true)?;
+                Ok(format!(
+                    "the next instance {stack}'s group launches starts and never becomes \
+                     healthy; deploy another instance type to see the switch fall back"
+                ))
             }
             Fault::OomKill(service) => {
                 let Some(instance) = live else {

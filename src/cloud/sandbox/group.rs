@@ -92,6 +92,9 @@ pub struct Activity {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ensured {
     Instance(Box<Instance>),
+    /// A new version prepared beside the old instance, and the plan of the
+    /// switch to it.
+    Switched(Box<Instance>, Box<crate::domain::switch::Switch>),
     /// An instance is on its way out first (one writer on the EFS).
     WaitUntil(Timestamp, String),
 }
@@ -362,6 +365,9 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
         taken_out_at: None,
         lease_wait_secs,
         drain_from: None,
+        drained_for_switch: false,
+        resumed_at: None,
+        never_healthy: std::mem::take(&mut w.next_never_healthy),
     };
     w.instances.push(instance.clone());
     if let Some(g) = w.group.as_mut() {
@@ -409,6 +415,19 @@ pub fn ensure_group(
     now: Timestamp,
     fresh_id: String,
 ) -> Ensured {
+    ensure_group_replacing(w, stack, version, now, fresh_id, None)
+}
+
+/// The same; `replace` (a rollback's) is switched from while it is the
+/// group's instance, even on `version`.
+pub fn ensure_group_replacing(
+    w: &mut World,
+    stack: &str,
+    version: i64,
+    now: Timestamp,
+    fresh_id: String,
+    replace: Option<&str>,
+) -> Ensured {
     let speed = w.speed;
     let group = w.group.get_or_insert_with(|| Group {
         name: group_name(stack),
@@ -424,14 +443,25 @@ pub fn ensure_group(
     group.desired = 1;
     // A deploy asks for what it was asked for: spot again, if spot.
     group.on_demand = false;
-    let mut why = "the group launches a replacement".to_string();
+    let why = "the group launches a replacement".to_string();
     if let Some(id) = group.current.clone() {
         match w.instances.iter().find(|i| i.id == id).cloned() {
             Some(i) => match i.loss(speed) {
                 Some(_) => take_out(w, &id, now, lost_cause(now, i.unhealthy_at.is_some())),
-                None if i.template_version.is_some_and(|v| v != version) => {
-                    take_out(w, &id, now, replaced_cause(now));
-                    why = format!("{id} stops first; then version {version} launches");
+                None if i.template_version.is_some_and(|v| v != version)
+                    || replace == Some(id.as_str()) =>
+                {
+                    match switch(w, &id, now, fresh_id) {
+                        Some((new, plan)) => {
+                            return Ensured::Switched(Box::new(new), Box::new(plan));
+                        }
+                        None => {
+                            return Ensured::WaitUntil(
+                                w.group.as_ref().and_then(|g| g.replace_at).unwrap_or(now),
+                                format!("no capacity for version {version}: {id} serves on"),
+                            );
+                        }
+                    }
                 }
                 None => return Ensured::Instance(Box::new(i)),
             },
@@ -539,9 +569,12 @@ pub fn writers_at(w: &World, t: Timestamp) -> Vec<String> {
 pub use super::group_view::view;
 use capacity::try_launch;
 pub use capacity::{NO_SPOT_CAPACITY, go_on_demand};
+use switching::switch;
 
 #[path = "group_capacity.rs"]
 mod capacity;
+#[path = "group_switch.rs"]
+mod switching;
 
 #[cfg(test)]
 #[path = "lease_tests.rs"]

@@ -258,31 +258,53 @@ fn deleting_the_group_leaves_an_empty_world() {
 }
 
 #[test]
-fn a_new_instance_type_is_a_new_version_and_a_new_instance_after_the_old_one() {
+fn a_new_instance_type_is_a_new_version_prepared_beside_the_old_one() {
     let mut w = world(false);
     let first = deploy(&mut w, t(0.0));
     w.settle(t(60.0));
     let (_, version) =
         template_version(&mut w, "demo", "g4dn.xlarge", true, t(60.0), "lt-0x".into());
     assert_eq!(version, 2);
-    let Ensured::WaitUntil(at, why) = ensure_group(&mut w, "demo", 2, t(60.0), "i-0x".into())
+    let Ensured::Switched(new, plan) = ensure_group(&mut w, "demo", 2, t(60.0), "i-0x".into())
     else {
-        panic!("the old one stops first");
-    };
-    assert!(why.contains(&first.id), "{why}");
-    w.settle(at);
-    let Ensured::Instance(new) = ensure_group(&mut w, "demo", 2, at, "i-0y".into()) else {
-        panic!("launched once the old one is gone");
+        panic!("the new version launches beside the old one");
     };
     assert_eq!(
         (new.instance_type.as_str(), new.template_version),
         ("g4dn.xlarge", Some(2))
     );
-    let v = view(&w, at);
-    assert!(
-        recoveries(&v.unwrap().activities).is_empty(),
-        "a replacement asked for is no loss"
+    assert_eq!(plan.from_instance, first.id);
+    let (ready, stopped, serving) = (
+        plan.ready_at.unwrap(),
+        plan.stopped_at.unwrap(),
+        plan.serving_at.unwrap(),
     );
+    assert!(t(60.0) < ready && ready < stopped && stopped < serving);
+    let v = view(&w, ready).unwrap();
+    let state = |id: &str| {
+        v.instances
+            .iter()
+            .find(|i| i.instance_id == id)
+            .map(|i| i.lifecycle_state.clone())
+    };
+    assert_eq!(
+        state(&first.id).as_deref(),
+        Some("InService"),
+        "it serves meanwhile"
+    );
+    assert_eq!(state(&new.id).as_deref(), Some("Pending:Wait"));
+    let after = view(&w, serving.plus_secs(timing::TERMINATE_INSTANCE + 0.1)).unwrap();
+    assert_eq!(after.instances.len(), 1, "{after:?}");
+    assert_eq!(after.instances[0].instance_id, new.id);
+    assert!(
+        recoveries(&after.activities).is_empty(),
+        "a switch asked for is no loss"
+    );
+    // Deployed again: nothing more to switch.
+    match ensure_group(&mut w, "demo", 2, serving, "i-0z".into()) {
+        Ensured::Instance(i) => assert_eq!(i.id, new.id),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

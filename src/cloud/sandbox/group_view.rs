@@ -16,7 +16,7 @@ impl Instance {
             let gone = self.terminated_at.unwrap_or(out).max(out);
             return (t < gone).then_some("Terminating");
         }
-        Some(if t >= in_service {
+        Some(if t >= in_service && !self.never_healthy {
             IN_SERVICE
         } else {
             PENDING_WAIT

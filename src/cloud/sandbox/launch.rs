@@ -4,9 +4,11 @@
 
 use super::group::{self, ElasticIp, Ensured};
 use super::provider::stack_of;
+use super::world::Instance;
 use super::{SandboxCloud, new_id, timing};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 use crate::domain::Tier;
+use crate::domain::switch::{self, Switch, SwitchOutcome};
 
 /// Enough rounds for a replacement: the old instance stops, then the new
 /// one launches.
@@ -63,15 +65,32 @@ impl SandboxCloud {
             })?;
         }
         let group_name = group::group_name(&stack);
+        let replace = s
+            .state()
+            .instance_id
+            .clone()
+            .filter(|_| req.options.replace_instance);
         let mut instance = None;
+        let mut switched = false;
         for _ in 0..ROUNDS {
             let name = stack.clone();
+            let replace = replace.clone();
             let ensured = self
                 .call(
                     &stack,
                     "UpdateAutoScalingGroup",
                     timing::UPDATE_GROUP,
-                    move |w, now| group::ensure_group(w, &name, version, now, new_id("i")),
+                    move |w, now| {
+                        let id = new_id("i");
+                        group::ensure_group_replacing(
+                            w,
+                            &name,
+                            version,
+                            now,
+                            id,
+                            replace.as_deref(),
+                        )
+                    },
                 )
                 .await?;
             s.record(|st| {
@@ -81,6 +100,12 @@ impl SandboxCloud {
             match ensured {
                 Ensured::Instance(i) => {
                     instance = Some(*i);
+                    break;
+                }
+                Ensured::Switched(new, plan) => {
+                    self.follow_switch(s, &new, &plan).await?;
+                    switched = true;
+                    instance = Some(*new);
                     break;
                 }
                 Ensured::WaitUntil(at, why) => {
@@ -110,10 +135,57 @@ impl SandboxCloud {
                 cost.is_spot = instance.spot;
             }
         })?;
+        let switched = switch::told(s.state(), switched);
         s.progress(
             Some(1.0),
-            format!("{market} {} running", instance.instance_type),
+            format!("{market} {} running{switched}", instance.instance_type),
         )?;
+        Ok(())
+    }
+
+    /// Follow a switch through, as the AWS instance stage does: the new
+    /// instance ready to start while the old one serves, the old one's
+    /// drain, the new one in service. Then its record, with the gap.
+    async fn follow_switch(
+        &self,
+        s: &mut Session,
+        new: &Instance,
+        plan: &Switch,
+    ) -> CloudResult<()> {
+        let old = &plan.from_instance;
+        let fell_back = plan.outcome == SwitchOutcome::FellBack;
+        let last = if fell_back {
+            format!("{} never becomes healthy: {old} takes the lease back", new.id)
+        } else {
+            format!("{} taking the lease and going in service", new.id)
+        };
+        let steps = [
+            (
+                plan.ready_at,
+                format!("{} booting to ready-to-start while {old} serves", new.id),
+            ),
+            (
+                plan.stopped_at,
+                format!("{old} draining: n8n, PostgreSQL, Qdrant's last snapshot, then the lease"),
+            ),
+            (plan.serving_at, last),
+        ];
+        for (at, what) in steps {
+            if let Some(at) = at {
+                s.progress(None, what.clone())?;
+                let from = self.now();
+                self.wait_until(s, from, at, &what).await?;
+            }
+        }
+        let record = plan.clone();
+        s.record(|st| switch::push(&mut st.switches, record))?;
+        s.progress(None, plan.summary())?;
+        if fell_back {
+            return Err(CloudError::Refused(format!(
+                "version {} never became healthy (its launch hook timed out); {old} serves again",
+                plan.to_version
+            )));
+        }
         Ok(())
     }
 

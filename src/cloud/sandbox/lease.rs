@@ -20,12 +20,21 @@ impl Instance {
                 (*name, self.running_at.plus_secs(offset / speed + wait))
             })
             .collect();
+        if self.never_healthy {
+            // Its services never get healthy: no owner, no hook.
+            out.retain(|(name, _)| *name != "owner-ready");
+        }
         if let Some(from) = self.drain_from {
-            out.extend(
-                timing::DRAIN_MARKERS
-                    .iter()
-                    .map(|(name, offset)| (*name, from.plus_secs(offset / speed))),
-            );
+            out.extend(timing::DRAIN_MARKERS.iter().map(|(name, offset)| {
+                let name = match *name {
+                    timing::DRAIN_STARTED if self.drained_for_switch => "drain-started:switch",
+                    other => other,
+                };
+                (name, from.plus_secs(offset / speed))
+            }));
+        }
+        if let Some(at) = self.resumed_at {
+            out.push(("resumed", at));
         }
         out
     }
@@ -68,6 +77,12 @@ impl Instance {
     /// When another instance can take the lease: at once after a drain,
     /// else when the dead holder's lock expires.
     pub fn lease_free_at(&self, speed: f64) -> Option<Timestamp> {
+        if self.resumed_at.is_some() {
+            // It holds the lease again, until it is gone.
+            return self
+                .terminated_at
+                .map(|end| end.plus_secs(timing::LEASE_EXPIRY / speed));
+        }
         if let Some(from) = self.drain_from {
             return Some(from.plus_secs(timing::drain_total() / speed));
         }
@@ -78,6 +93,10 @@ impl Instance {
     /// Whether it runs the stack's services at `t`: it holds the lease and
     /// has not stopped.
     pub fn writes_at(&self, t: Timestamp, speed: f64) -> bool {
-        self.lease_taken_at(speed) <= t && self.services_end(speed).is_none_or(|end| t < end)
+        let first = self.lease_taken_at(speed) <= t && self.services_end(speed).is_none_or(|end| t < end);
+        let again = self
+            .resumed_at
+            .is_some_and(|at| at <= t && self.terminated_at.is_none_or(|end| t < end));
+        first || again
     }
 }

@@ -1,5 +1,6 @@
 //! One writer in the sandbox: the writer lease, sampled through a drained
-//! spot replacement, a hard loss and a migration from a bare instance.
+//! spot replacement, a hard loss, a migration from a bare instance, and the
+//! switches of an update and a rollback.
 
 use super::tests::t;
 use super::*;
@@ -117,10 +118,86 @@ fn a_bare_instance_from_before_groups_stops_before_its_group_starts() {
         match ensure_group(&mut w, "demo", 1, t(next), "i-0second".into()) {
             Ensured::Instance(i) => break *i,
             Ensured::WaitUntil(at, _) => next = t(0.0).secs_until(at),
+            Ensured::Switched(..) => panic!("a bare instance has no lease to hand over"),
         }
     };
     assert_ne!(launched.id, first.id);
     let mut check = w.clone();
     let writers = sample(&mut check, 0.0, 300.0);
     assert_eq!(writers, vec![first.id.clone(), launched.id.clone()]);
+}
+
+/// A deploy of `version` (a new one: an update; an older one: a rollback)
+/// at `at`: the plan of its switch.
+fn switch_to(w: &mut World, version: i64, at: f64, id: &str) -> crate::domain::switch::Switch {
+    match ensure_group(w, "demo", version, t(at), id.into()) {
+        Ensured::Switched(_, plan) => *plan,
+        other => panic!("no switch: {other:?}"),
+    }
+}
+
+#[test]
+fn an_update_and_a_rollback_switch_with_one_writer_and_a_gap_of_the_drain_and_start() {
+    let mut w = world();
+    let first = deploy(&mut w, 0.0);
+    super::template_version(&mut w, "demo", "t3.large", true, t(50.0), "lt-0b".into());
+    let update = switch_to(&mut w, 2, 50.0, "i-0second");
+    let back = switch_to(&mut w, 1, 150.0, "i-0third");
+    let writers = sample(&mut w, 0.0, 250.0);
+    assert_eq!(
+        writers,
+        ["i-0first", "i-0second", "i-0third"],
+        "{writers:?}"
+    );
+    for plan in [&update, &back] {
+        // The old one serves until the new one is ready to start.
+        let ready = plan.ready_at.unwrap();
+        assert!(writers_at(&w, ready.plus_secs(-0.1)) == [plan.from_instance.clone()]);
+        // From n8n stopping: the rest of the drain, then the new one's start.
+        let gap = plan.gap_secs().unwrap();
+        let n8n_stops = timing::DRAIN_MARKERS[1].1;
+        let start = timing::hook_completed_after() - timing::lease_offset();
+        let expected = timing::drain_total() - n8n_stops + start;
+        assert!(
+            (gap - expected).abs() < 0.01,
+            "gap {gap}, expected {expected}"
+        );
+    }
+    assert_eq!(back.to_version, 1);
+    let old = w.instances.iter().find(|i| i.id == first.id).unwrap();
+    let names: Vec<&str> = old.markers(1.0).iter().map(|(n, _)| *n).collect();
+    assert!(names.contains(&"drain-started:switch"), "{names:?}");
+    assert!(
+        old.unhealthy_at.is_none(),
+        "a switch marks nothing unhealthy"
+    );
+}
+
+#[test]
+fn a_new_version_that_never_becomes_healthy_gives_the_lease_back_to_the_old_one() {
+    let mut w = world();
+    let first = deploy(&mut w, 0.0);
+    super::template_version(&mut w, "demo", "t3.large", true, t(50.0), "lt-0b".into());
+    w.next_never_healthy = true;
+    let plan = switch_to(&mut w, 2, 50.0, "i-0bad");
+    assert_eq!(plan.outcome, crate::domain::switch::SwitchOutcome::FellBack);
+    let writers = sample(&mut w, 0.0, 150.0);
+    assert_eq!(writers, ["i-0first", "i-0bad", "i-0first"], "{writers:?}");
+    let v = view(&w, t(150.0)).unwrap();
+    let members: Vec<(&str, &str)> = v
+        .instances
+        .iter()
+        .map(|i| (i.instance_id.as_str(), i.lifecycle_state.as_str()))
+        .collect();
+    assert_eq!(members, [(first.id.as_str(), "InService")]);
+    assert_eq!(w.group.as_ref().unwrap().version, 1, "back to the old version");
+    let names: Vec<&str> = w.instances[0].markers(1.0).iter().map(|(n, _)| *n).collect();
+    assert!(names.contains(&"resumed"), "{names:?}");
+    assert!(plan.gap_secs().is_some_and(|g| g > 0.0));
+    // Then a good version switches from the resumed one, one writer again.
+    super::template_version(&mut w, "demo", "t3.xlarge", true, t(150.0), "lt-0c".into());
+    let good = switch_to(&mut w, 3, 150.0, "i-0good");
+    assert_eq!(good.outcome, crate::domain::switch::SwitchOutcome::Switched);
+    let writers = sample(&mut w, 150.0, 250.0);
+    assert_eq!(writers, ["i-0first", "i-0good"], "{writers:?}");
 }

@@ -49,7 +49,7 @@ pub const LEASE_EXPIRY: f64 = 9.0;
 /// PostgreSQL cleanly, the rest, the lease released (then it marks itself
 /// Unhealthy). Each step writes a marker.
 pub const DRAIN_MARKERS: [(&str, f64); 6] = [
-    ("drain-started:spot-notice", 0.5),
+    (DRAIN_STARTED, 0.5),
     ("drain-n8n-stopped", 2.0),
     ("drain-postgres-stopped", 3.5),
     (DRAIN_QDRANT_SNAPSHOT, 3.8),
@@ -57,6 +57,10 @@ pub const DRAIN_MARKERS: [(&str, f64); 6] = [
     ("drained", 4.2),
 ];
 
+pub const DRAIN_STARTED: &str = "drain-started:spot-notice";
+/// How long a switch's new instance may take to complete its launch hook
+/// before it is dropped (AWS: the stack's rollback timeout, 15 min).
+pub const SWITCH_HOOK_TIMEOUT: f64 = 30.0;
 /// The drain's last Qdrant snapshot to EFS.
 pub const DRAIN_QDRANT_SNAPSHOT: &str = "drain-qdrant-snapshot";
 

@@ -74,6 +74,16 @@ pub struct Instance {
     /// goes at the end of `timing::DRAIN_MARKERS`.
     #[serde(default)]
     pub drain_from: Option<Timestamp>,
+    /// Its drain was a deliberate switch's (no spot notice, no Unhealthy).
+    #[serde(default)]
+    pub drained_for_switch: bool,
+    /// A switch away from it failed: it took the lease back and started
+    /// again then (one such run after a drain is modelled).
+    #[serde(default)]
+    pub resumed_at: Option<Timestamp>,
+    /// It starts but never becomes healthy: its launch hook never completes.
+    #[serde(default)]
+    pub never_healthy: bool,
 }
 
 impl Instance {
@@ -168,6 +178,9 @@ pub struct World {
     /// No spot capacity for the stack's types (a fault): spot launches fail.
     #[serde(default)]
     pub spot_capacity_out: bool,
+    /// The next instance launched never becomes healthy (a fault).
+    #[serde(default)]
+    pub next_never_healthy: bool,
     /// Writes to Qdrant's collections, per instance (`qdrant`).
     #[serde(default)]
     pub qdrant_writes: Vec<super::qdrant::CollectionWrite>,
@@ -228,14 +241,16 @@ impl World {
         let Some(instance) = self.current_instance() else {
             return Phase::Down;
         };
-        let stopped = instance
-            .service_stops_at(service, self.speed)
-            .is_some_and(|end| t >= end);
+        let resumed = instance.resumed_at.filter(|at| t >= *at);
+        let stopped = resumed.is_none()
+            && instance
+                .service_stops_at(service, self.speed)
+                .is_some_and(|end| t >= end);
         if !instance.is_running_at(t) || stopped {
             return Phase::Down;
         }
         let ready_after = timing::service_ready_after(service) / self.speed;
-        let mut started = instance.compose_up_at(self.speed);
+        let mut started = resumed.unwrap_or_else(|| instance.compose_up_at(self.speed));
         let mut killed = false;
         for event in self.events_since(service, instance.launched_at, t) {
             match event.kind {
@@ -409,6 +424,9 @@ pub fn test_world(launched_at: Timestamp) -> World {
         taken_out_at: None,
         lease_wait_secs: 0.0,
         drain_from: None,
+        drained_for_switch: false,
+        resumed_at: None,
+        never_healthy: false,
     });
     w
 }

@@ -69,14 +69,20 @@ fn services_start_only_under_the_writer_lease_and_the_watchdog_is_bounded() {
     let watchdog = unit("geusemaker-watchdog.timer");
     assert!(watchdog.contains(&format!("OnUnitActiveSec={WATCH_SECS}")));
     let dog = &script[script.find("cat >/opt/geusemaker/watchdog.sh").unwrap()..];
-    assert!(dog.contains(&format!("THRESHOLD=\"{WATCH_THRESHOLD}\"")));
+    assert!(
+        dog.contains("THRESHOLD=\"5\""),
+        "the setting, not the default"
+    );
     assert!(dog.contains("REPLACEMENTS_PER_HOUR=2"));
     assert!(
         dog.contains("[ -e \"$STATE/switching\" ] && exit 0"),
         "disarmed in a switch"
     );
     assert!(dog.contains("--tail 500"));
-    let armed = script.find("touch /run/geusemaker/watchdog-armed").unwrap();
+    // The boot's, after the installed files (switch.sh re-arms it too).
+    let armed = script
+        .rfind("touch /run/geusemaker/watchdog-armed")
+        .unwrap();
     assert!(
         script.find("mark owner-ready").unwrap() < armed,
         "armed once the boot is done"
@@ -86,15 +92,56 @@ fn services_start_only_under_the_writer_lease_and_the_watchdog_is_bounded() {
     assert!(signals.contains("meta-data/autoscaling/target-lifecycle-state"));
     assert!(signals.contains("meta-data/events/recommendations/rebalance"));
     assert!(signals.contains("while sleep 5; do"));
-    let drain = &signals[signals.find("drain() {").unwrap()..];
+    let notice = &signals[signals.find("drain() {").unwrap()..];
+    assert!(
+        notice.find("drain.sh").unwrap() < notice.find("set-instance-health").unwrap(),
+        "on a notice: drained, then marked unhealthy so the replacement starts"
+    );
     let order = [
         "stop --timeout 30 n8n",
+        "CHECKPOINT",
         "stop --timeout 40 postgres",
+        "qdrant-snapshots.sh snapshot drain",
         "geusemaker-lease.service",
-        "set-instance-health",
+        "mark drained",
     ];
-    let at: Vec<usize> = order.iter().map(|s| drain.find(s).expect(s)).collect();
+    let at: Vec<usize> = order
+        .iter()
+        .map(|s| units::DRAIN.find(s).expect(s))
+        .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "drain order: {at:?}");
+}
+
+#[test]
+fn a_switch_drains_without_marking_unhealthy_and_resumes_through_the_lease() {
+    let switch = units::SWITCH;
+    let release = &switch[switch.find("release)").unwrap()..switch.find("resume)").unwrap()];
+    assert!(release.contains("is-active --quiet geusemaker-lease.service"));
+    assert!(
+        release
+            .find("geusemaker-spot-signals.service geusemaker-watchdog.timer")
+            .unwrap()
+            < release.find("drain.sh switch").unwrap(),
+        "no second drain, no watchdog counting the stop"
+    );
+    assert!(
+        !switch.contains("set-instance-health"),
+        "the group keeps it: GeuseMaker terminates it, or resumes it"
+    );
+    let resume = &switch[switch.find("resume)").unwrap()..];
+    assert!(
+        resume
+            .find("systemctl start geusemaker-stack.service")
+            .unwrap()
+            < resume.find("touch /run/geusemaker/watchdog-armed").unwrap()
+    );
+    let script = render(&input(false)).unwrap();
+    for file in ["/opt/geusemaker/drain.sh", "/opt/geusemaker/switch.sh"] {
+        assert!(
+            script.contains(&format!("cat >{file} <<'GEUSEMAKER_FILE'")),
+            "{file}"
+        );
+    }
 }
 
 #[test]
@@ -118,7 +165,7 @@ fn qdrant_lives_on_block_storage_and_snapshots_to_efs() {
     let restore = at("\n/opt/geusemaker/qdrant-snapshots.sh restore");
     assert!(lease < migrate && migrate < stack && stack < restore);
     let timer = &script[at("cat >/etc/systemd/system/geusemaker-qdrant-snapshots.timer")..];
-    assert!(timer.contains(&format!("OnUnitActiveSec={QDRANT_SNAPSHOT_MINUTES}min")));
+    assert!(timer.contains("OnUnitActiveSec=30min"), "the setting");
     let snapshots = units::QDRANT_SNAPSHOTS;
     assert!(snapshots.contains("KEEP=3"));
     assert!(
@@ -129,7 +176,7 @@ fn qdrant_lives_on_block_storage_and_snapshots_to_efs() {
         snapshots.contains("-H \"@$HEADER\""),
         "the key never in argv"
     );
-    let drain = &units::SPOT_SIGNALS[units::SPOT_SIGNALS.find("drain() {").unwrap()..];
+    let drain = units::DRAIN;
     let postgres = drain.find("stop --timeout 40 postgres").unwrap();
     let last = drain.find("qdrant-snapshots.sh snapshot drain").unwrap();
     let lease_off = drain.find("geusemaker-lease.service").unwrap();

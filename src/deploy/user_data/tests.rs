@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::settings::InstanceChecks;
 
 pub(super) fn input(gpu: bool) -> UserDataInput<'static> {
     UserDataInput {
@@ -13,6 +14,11 @@ pub(super) fn input(gpu: bool) -> UserDataInput<'static> {
         group: "demo-geusemaker",
         launch_hook: "geusemaker-ready",
         address_allocation: None,
+        // Not the defaults: the settings reach the instance's files.
+        checks: InstanceChecks {
+            watchdog_threshold: 5,
+            qdrant_snapshot_minutes: 30,
+        },
     }
 }
 
@@ -490,6 +496,7 @@ fn every_tier_with_the_longest_names_fits_ec2s_limit() {
             group: &format!("{stack}-geusemaker"),
             launch_hook: "geusemaker-ready",
             address_allocation: (tier == Tier::Dev).then_some("eipalloc-0123456789abcdef0"),
+            checks: InstanceChecks::default(),
         })
         .unwrap();
         // The limit is on the raw bytes, before base64: check what is sent.

@@ -3,30 +3,30 @@
 //! `assets/instance/`, each written by a quoted heredoc (nothing in them is
 //! expanded by the boot script).
 
-/// Checks of the inside view, and how many failures in a row replace the
-/// instance (the monitor's own defaults).
+use crate::domain::settings::InstanceChecks;
+
+/// How often the watchdog checks the inside view (the monitor's default).
 pub const WATCH_SECS: u32 = 30;
-pub const WATCH_THRESHOLD: u32 = 3;
-/// How often Qdrant's changed collections are snapshotted to EFS.
-pub const QDRANT_SNAPSHOT_MINUTES: u32 = 15;
 
 pub(super) const WRITER_LEASE: &str = include_str!("../../../assets/instance/writer-lease.sh");
 pub(super) const WATCHDOG: &str = include_str!("../../../assets/instance/watchdog.sh");
 pub(super) const SPOT_SIGNALS: &str = include_str!("../../../assets/instance/spot-signals.sh");
 pub(super) const QDRANT_SNAPSHOTS: &str =
     include_str!("../../../assets/instance/qdrant-snapshots.sh");
+pub(super) const DRAIN: &str = include_str!("../../../assets/instance/drain.sh");
+pub(super) const SWITCH: &str = include_str!("../../../assets/instance/switch.sh");
 
-/// (path on the instance, mode, text); `{{REGION}}` and the watchdog's
-/// figures are filled in.
-fn files(region: &str) -> Vec<(String, &'static str, String)> {
+/// (path on the instance, mode, text); `{{REGION}}`, the watchdog's
+/// figures and Qdrant's snapshot period are filled in.
+fn files(region: &str, checks: InstanceChecks) -> Vec<(String, &'static str, String)> {
     let unit = |name: &str| format!("/etc/systemd/system/{name}");
     let fill = |text: &str| {
         text.replace("{{REGION}}", region)
-            .replace("{{THRESHOLD}}", &WATCH_THRESHOLD.to_string())
+            .replace("{{THRESHOLD}}", &checks.watchdog_threshold.to_string())
             .replace("{{WATCH_SECS}}", &WATCH_SECS.to_string())
             .replace(
                 "{{QDRANT_SNAPSHOT_MINUTES}}",
-                &QDRANT_SNAPSHOT_MINUTES.to_string(),
+                &checks.qdrant_snapshot_minutes.to_string(),
             )
     };
     let script = |name: &str, text: &str| (format!("/opt/geusemaker/{name}"), "0700", fill(text));
@@ -73,6 +73,8 @@ fn files(region: &str) -> Vec<(String, &'static str, String)> {
         script("watchdog.sh", WATCHDOG),
         script("spot-signals.sh", SPOT_SIGNALS),
         script("qdrant-snapshots.sh", QDRANT_SNAPSHOTS),
+        script("drain.sh", DRAIN),
+        script("switch.sh", SWITCH),
     ];
     all.extend(
         units
@@ -83,8 +85,8 @@ fn files(region: &str) -> Vec<(String, &'static str, String)> {
 }
 
 /// The boot script's lines that write every file.
-pub(super) fn install_lines(region: &str) -> String {
-    files(region)
+pub(super) fn install_lines(region: &str, checks: InstanceChecks) -> String {
+    files(region, checks)
         .into_iter()
         .map(|(path, mode, text)| {
             format!(
@@ -99,7 +101,7 @@ pub(super) fn install_lines(region: &str) -> String {
 /// The scripts among them, filled in, for shellcheck.
 #[cfg(test)]
 pub(super) fn scripts(region: &str) -> Vec<(String, String)> {
-    files(region)
+    files(region, InstanceChecks::default())
         .into_iter()
         .filter(|(path, _, _)| path.ends_with(".sh"))
         .map(|(path, _, text)| (path, text))

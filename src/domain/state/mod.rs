@@ -291,6 +291,9 @@ pub struct DeploymentConfig {
     /// The n8n owner's e-mail; the password is a secret in SSM.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_email: Option<String>,
+    /// The instance's watchdog threshold and Qdrant snapshot period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_checks: Option<crate::domain::settings::InstanceChecks>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -368,6 +371,10 @@ pub struct DeploymentState {
     /// Instances the group lost and replaced, oldest first, bounded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recoveries: Vec<super::recovery::Recovery>,
+    /// Deliberate switches of the instance (updates, rollbacks), newest
+    /// last, bounded: each with its gap.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<super::switch::Switch>,
     #[serde(default)]
     pub public_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -463,6 +470,7 @@ impl DeploymentState {
             autoscaling_group_name: None,
             elastic_ip_allocation_id: None,
             recoveries: Vec::new(),
+            switches: Vec::new(),
             public_ip: None,
             private_ip: None,
             n8n_url: None,

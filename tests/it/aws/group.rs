@@ -11,7 +11,7 @@ use super::Harness;
 use super::cli::{DEV_KEYS, deploy, run};
 use crate::support::Home;
 
-async fn group(h: &Harness, name: &str) -> Option<AutoScalingGroup> {
+pub(super) async fn group(h: &Harness, name: &str) -> Option<AutoScalingGroup> {
     let asg = aws_sdk_autoscaling::Client::new(&h.sdk().await);
     let found = asg
         .describe_auto_scaling_groups()

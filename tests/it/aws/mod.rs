@@ -11,6 +11,7 @@ mod moto;
 mod permissions;
 mod recorder;
 mod strict;
+mod switch;
 mod tiers;
 mod wizard;
 

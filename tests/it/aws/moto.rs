@@ -7,6 +7,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct Moto {
@@ -152,17 +154,33 @@ impl Moto {
     }
 
     fn send(&self, method: &str, path: &str, headers: &str, body: &str) -> serde_json::Value {
-        let request = format!(
-            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Length: {len}\r\n\r\n{body}",
-            port = self.port,
-            len = body.len()
-        );
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("emulator");
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("answer");
-        let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"))
+        send(self.port, method, path, headers, body)
+    }
+
+    /// Sample the stack's writers (`GET /strict-api/lease`) every 20 ms from
+    /// another thread, until `stop`.
+    pub fn lease_sampler(&self, stack: &str) -> LeaseSampler {
+        let (port, stack) = (self.port, stack.to_string());
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !stopped.load(Ordering::Relaxed) {
+                let lease = send(port, "GET", "/strict-api/lease", "", "");
+                let writers: Vec<String> = lease["writers"][&stack]
+                    .as_array()
+                    .map(|w| {
+                        w.iter()
+                            .filter_map(|i| i.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                samples.push(writers);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            samples
+        });
+        LeaseSampler { stop, thread }
     }
 
     /// Poll `GET /moto-api/` until it answers (bounded: moto takes ~1-2 s).
@@ -182,6 +200,46 @@ impl Moto {
             "moto did not start: {}",
             std::fs::read_to_string(&self.log).unwrap_or_default()
         );
+    }
+}
+
+/// One HTTP/1.0 request on loopback, its JSON answer.
+fn send(port: u16, method: &str, path: &str, headers: &str, body: &str) -> serde_json::Value {
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Length: {len}\r\n\r\n{body}",
+        len = body.len()
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("emulator");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{method} {path}: {e}: {answer}"))
+}
+
+/// The writers of a stack at each sample, in order.
+pub struct LeaseSampler {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<Vec<String>>>,
+}
+
+impl LeaseSampler {
+    /// Every sample, after asserting none had two writers; returns who
+    /// wrote, in order (each once per stretch).
+    pub fn stop(self) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        let samples = self.thread.join().expect("sampler");
+        assert!(samples.len() > 10, "too few samples: {}", samples.len());
+        let mut seen: Vec<String> = Vec::new();
+        for writers in &samples {
+            assert!(writers.len() <= 1, "two writers: {writers:?}");
+            if let Some(id) = writers.first()
+                && seen.last() != Some(id)
+            {
+                seen.push(id.clone());
+            }
+        }
+        seen
     }
 }
 

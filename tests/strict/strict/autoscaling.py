@@ -13,7 +13,8 @@ as its mixed-instances policy says, and records its activities
 
 Control API (server.py): GET /strict-api/autoscaling (lifecycle.py),
 POST /strict-api/interrupt (spot.py) and POST /strict-api/spot-capacity
-(spot_capacity.py: a spot launch finds no capacity, the group retries).
+(spot_capacity.py: a spot launch finds no capacity, the group retries; so it
+does while its image is pending or deregistered, images.py).
 /strict-api/reset and /moto-api/reset clear all of it.
 """
 
@@ -174,9 +175,9 @@ def _launch(group: Any, count: int, avoid_zone: str | None = None) -> None:
         subnet, zone = _placement(group, avoid_zone)
         try:
             instance, version = _run(group, subnet, zone, *_market(group))
-        except spot_capacity.InsufficientCapacity:  # ec2.spot-capacity: tried again later
+        except spot_capacity.LaunchFailed as e:  # no capacity, or images.py: tried again later
             spot_capacity.failed_launch(group, activities.started_cause(before, before + count),
-                                        subnet, zone, _retry)
+                                        subnet, zone, _retry, e.activity)
             break
         spot_capacity.launched(group)
         state = InstanceState(instance, lifecycle_state="Pending:Wait" if hook else "InService",

@@ -165,6 +165,8 @@ GPU_PARAM = ("/aws/service/deeplearning/ami/x86_64/"
 
 def image_root(ami: Ami) -> tuple[str, int]:
     """(root device, snapshot GiB) of an image, as AWS reports it."""
+    if baked := getattr(ami, "strict_mappings", None):  # an image CreateImage made (images.py)
+        return baked[0]["DeviceName"], baked[0]["Ebs"]["VolumeSize"]
     name = ami.name or ""
     if "Deep Learning" in name:
         return GPU_ROOT

@@ -8,7 +8,9 @@ answers one line per container of the stack, `<service>\t<docker inspect
 --format '{{json .State}}'>`, as the script does on the instance. The output
 is fixed when the command is sent (the command runs once on the instance), so
 GetCommandInvocation and ListCommandInvocations agree however often they are
-read. Untagged commands keep moto's empty output.
+read. Untagged commands keep moto's empty output. Other modules answer tags of
+their own through ANSWERS (switch.py: `# geusemaker:stage`,
+`# geusemaker:switch-release`, `# geusemaker:switch-resume`).
 
 Control API (server.py): POST /strict-api/instance with
 
@@ -18,7 +20,7 @@ Control API (server.py): POST /strict-api/instance with
                           "probe_ms": 40, "failing_streak": 3,
                           "unhealthy_reads": 3}},
      "ssm": "online" | "offline",
-     "boot": "complete" | "hold",                    (default "complete")
+     "boot": "complete" | "hold" | "unhealthy",      (default "complete")
      "drain": "release" | "none",                    (default "release")
      "clear": true}                                  (drop that entry first)
 
@@ -27,12 +29,18 @@ instance without an entry of its own, launched before or after. A body
 without keys changes nothing; GET (or such a POST) answers the entries and
 the count of inside-health reads per instance. /strict-api/reset clears it.
 
-"boot" is the instance's own boot script (autoscaling.py, rule
+"boot" is the instance's own boot script (lifecycle.py, rule
 autoscaling.instance-boot): an instance held by a group's launch hook
 looks once, when it has booted (60 s), and completes the hook itself if n8n
 and postgres are set running and healthy, its agent online and "boot" is
-"complete"; "hold" makes it never complete. "unhealthy_reads" count SSM reads only: the boot
-does not see them.
+"complete" (boots()). "hold" makes it never complete: it stops before
+ready-to-start and takes no lease. "unhealthy" (agent online) goes on to
+ready-to-start, takes the stack's writer lease (waiting as usual) and starts
+the stack, but its n8n never gets healthy: it never completes the hook,
+which times out with its DefaultResult; its inside-health answers n8n
+running and unhealthy unless the test set n8n's status or health. The
+stage markers each way writes are switch.py's (rule ssm.stage-markers).
+"unhealthy_reads" count SSM reads only: the boot does not see them.
 
 "drain" is what the instance's spot-signal service does on a spot
 interruption notice (lease.py, rule efs.writer-lease): "release" drains and
@@ -45,7 +53,7 @@ from __future__ import annotations
 import datetime
 import inspect
 import json
-from typing import Any
+from typing import Any, Callable
 
 from moto.ec2.models import ec2_backends
 from moto.ssm.exceptions import SSMException
@@ -53,6 +61,7 @@ from moto.ssm.models import SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
 
 from . import core
+from . import ssm  # noqa: F401  (its SendCommand fix runs inside this module's patch)
 from .core import patch, rule
 
 INSIDE_HEALTH = rule(
@@ -94,6 +103,7 @@ HEALTHS = ("healthy", "unhealthy", "starting", None)
 # Docker's health once a container stops or restarts, unless a test says.
 HEALTH_OF_STATUS = {"running": "healthy", "exited": "unhealthy", "restarting": "starting"}
 UNHEALTHY_STREAK = 3  # Docker's default retries: unhealthy after 3 failures
+BOOTS = ("complete", "hold", "unhealthy")
 
 _entries: dict[str, dict[str, Any]] = {}
 _reads: dict[str, int] = {}
@@ -142,8 +152,8 @@ def configure(asked: dict[str, Any]) -> None:
                 raise Refused(f"{name}: {number} is a whole number >= 0")
     if asked.get("ssm", "online") not in ("online", "offline"):
         raise Refused("ssm is online or offline")
-    if asked.get("boot", "complete") not in ("complete", "hold"):
-        raise Refused("boot is complete or hold")
+    if asked.get("boot", "complete") not in BOOTS:
+        raise Refused("boot is complete, hold or unhealthy")
     if asked.get("drain", "release") not in ("release", "none"):
         raise Refused("drain is release or none")
 
@@ -200,6 +210,18 @@ def boots(instance_id: str) -> bool:
         if status != "running" or health != "healthy":
             return False
     return True
+
+
+def boot_way(instance_id: str) -> str:
+    """How far the boot script goes: "complete" (boots()), "unhealthy"
+    (takes the lease and starts the stack, never completes the hook) or
+    "stuck" (held, or as boots() says not: stops before ready-to-start)."""
+    if boots(instance_id):
+        return "complete"
+    entry = _entry_for(instance_id)
+    if entry is not None and entry["boot"] == "unhealthy" and entry["ssm"] == "online":
+        return "unhealthy"
+    return "stuck"
 
 
 # --- Docker's .State ------------------------------------------------------------
@@ -292,6 +314,9 @@ def inside_health(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
     lines = []
     for index, name in enumerate(SERVICES):
         settings = (entry or {}).get("services", {}).get(name, {})
+        if (name == "n8n" and entry is not None and entry["boot"] == "unhealthy"
+                and not {"status", "health"} & set(settings)):
+            settings = {**settings, "status": "running", "health": "unhealthy"}
         state = _container(name, index, settings, entry, started, now)
         if state is not None:
             lines.append(f"{name}\t{json.dumps(state, separators=(',', ':'))}")
@@ -301,16 +326,22 @@ def inside_health(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
 # --- SSM ------------------------------------------------------------------------
 
 
-def tagged(document_name: str | None, parameters: dict[str, Any] | None) -> bool:
+# Tag line -> what the instance prints for it (called once, at SendCommand).
+ANSWERS: dict[str, Callable[[SimpleSystemManagerBackend, str], str]] = {TAG: inside_health}
+
+
+def tag_of(document_name: str | None, parameters: dict[str, Any] | None) -> str | None:
+    """The known tag on the first line of the first command, if any."""
     if document_name != "AWS-RunShellScript":
-        return False
+        return None
     commands = (parameters or {}).get("commands") or []
     if isinstance(commands, str):
         commands = [commands]
     if not commands or not isinstance(commands[0], str):
-        return False
+        return None
     lines = commands[0].strip().splitlines()
-    return bool(lines) and lines[0].strip() == TAG
+    tag = lines[0].strip() if lines else ""
+    return tag if tag in ANSWERS else None
 
 
 def _unreachable(backend: SimpleSystemManagerBackend, instance_id: str) -> bool:
@@ -334,9 +365,10 @@ def _send_command(original, self, *args, **kwargs):
             "InvalidInstanceId",
             f"Instances [[{', '.join(bad)}]] not in a valid state for account {self.account_id}")
     command = original(self, *args, **kwargs)
-    if tagged(asked.get("document_name"), asked.get("parameters")):
+    tag = tag_of(asked.get("document_name"), asked.get("parameters"))
+    if tag is not None:
         for invocation in command.invocations:
-            invocation["StandardOutputContent"] = inside_health(self, invocation["InstanceId"])
+            invocation["StandardOutputContent"] = ANSWERS[tag](self, invocation["InstanceId"])
     return command
 
 

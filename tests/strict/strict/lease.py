@@ -21,12 +21,20 @@ name; an instance without the tag takes none and is unaffected):
   scale-in or replacement, an ABANDON, a spot interruption, StopInstances),
   stops its services at once (it is no longer a writer) and stops renewing:
   its lock is released LEASE_SECS later ("expired"). Started again, it does
-  not take the lease back (no boot is modelled outside a launch hook).
-- Drain: on a spot interruption (the only path AWS gives notice on), a holder
-  whose "drain" setting is "release" (the default: the product's
-  spot-signal service drains and releases on the notice) releases at once
-  ("released"); with "none" (a hard failure) its lock expires as above.
-  Terminations, stops and scale-ins never drain here: they expire.
+  not take the lease back (no boot is modelled outside a launch hook) unless
+  told to resume (below).
+- Who releases at once ("released"): on a spot interruption (the only path
+  AWS gives notice on), a holder whose "drain" setting is "release" (the
+  default: the product's spot-signal service drains and releases on the
+  notice); with "none" (a hard failure) its lock expires as above. And a
+  holder told by Run Command to drain for a deliberate switch (switch.py,
+  rule efs.switch-release: `# geusemaker:switch-release`, why "drained for
+  a switch"). Terminations, stops and scale-ins never drain here: they
+  expire.
+- Who takes it outside a boot: an instance told by Run Command to resume
+  after a failed switch (switch.py, rule efs.switch-resume:
+  `# geusemaker:switch-resume`) takes it as a boot does, retrying every
+  RETRY_SECS while it runs ("taken", "resumed after a failed switch").
 
 Settings (instance.py): POST /strict-api/instance
     {"instance": "i-…" | "*", "drain": "release" | "none"}.
@@ -57,7 +65,8 @@ WRITER_LEASE = rule(
     "A fake instance takes its stack's writer lease (an NFSv4.1 lock on the stack's EFS, "
     "by its Stack tag) before it runs services and completes its launch hook only once "
     "it holds it; a holder that is terminated or stopped stops renewing and its lock is "
-    "released 90 s later; a holder that drains on a spot notice releases at once",
+    "released 90 s later; a holder that drains on a spot notice (or for a switch, "
+    "efs.switch-release) releases at once",
     "https://docs.aws.amazon.com/efs/latest/ug/nfs4-unsupported-features.html",
     latency="NFSv4 lease (RFC 8881 section 8, "
     "https://www.rfc-editor.org/rfc/rfc8881#section-8): modelled 90 s, Linux nfsd's "
@@ -112,7 +121,10 @@ def _settle(stack: str) -> None:
                 f"{LEASE_SECS:.0f} s lease ran out")
 
 
-def take(instance: Any) -> bool:
+BOOT_TOOK = "the boot took the lock before starting the services"
+
+
+def take(instance: Any, why: str = BOOT_TOOK) -> bool:
     """The boot's flock: whether `instance` holds its stack's lease now
     (an instance without a Stack tag needs none)."""
     stack = stack_of(instance)
@@ -123,7 +135,7 @@ def take(instance: Any) -> bool:
     if lease is not None:
         return lease.holder is instance and lease.renewing
     _leases[stack] = Lease(instance)
-    _record(stack, instance.id, "taken", "the boot took the lock before starting the services")
+    _record(stack, instance.id, "taken", why)
     return True
 
 
@@ -135,13 +147,27 @@ def _held_by(instance: Any) -> tuple[str, Lease] | None:
     return stack, lease
 
 
+def holds(instance: Any) -> bool:
+    """Whether `instance` holds its stack's lease and renews it."""
+    return _held_by(instance) is not None
+
+
+def release(instance: Any, why: str) -> bool:
+    """A holder drains and lets go of the lock at once (flock -u: LOCKU);
+    whether it held it."""
+    held = _held_by(instance)
+    if held is None:
+        return False
+    stack, _ = held
+    _leases[stack] = None
+    _record(stack, instance.id, "released", why)
+    return True
+
+
 def notice(instance: Any) -> None:
     """A spot interruption notice: a holder set to drain releases at once."""
-    held = _held_by(instance)
-    if held is not None and fake.drain(instance.id) == "release":
-        stack, _ = held
-        _leases[stack] = None
-        _record(stack, instance.id, "released", "drained on the spot notice")
+    if fake.drain(instance.id) == "release":
+        release(instance, "drained on the spot notice")
 
 
 def _stopped_renewing(changed: list) -> None:

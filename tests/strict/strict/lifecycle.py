@@ -13,8 +13,11 @@ Control API (server.py): GET /strict-api/autoscaling answers the waiting actions
                             "default_result": "ABANDON",
                             "seconds_left": 840.0}]}      (realistic seconds)
 The fake instance's boot is instance.py's per-instance / "*" setting
-    POST /strict-api/instance {"instance": "*", "boot": "complete" | "hold"}.
-It takes the stack's writer lease first (lease.py: GET /strict-api/lease).
+    POST /strict-api/instance {"instance": "*",
+                               "boot": "complete" | "hold" | "unhealthy"}.
+It takes the stack's writer lease first (lease.py: GET /strict-api/lease) and
+writes its stage markers as it goes (switch.py: GET /strict-api/switch, and
+the `# geusemaker:stage` Run Command).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from moto.moto_api._internal import mock_random as random
 
 from . import core
 from . import instance as fake
-from . import lease
+from . import lease, switch
 from . import scaling_activities as activities
 from .core import patch, rule
 
@@ -49,7 +52,8 @@ INSTANCE_BOOT = rule(
     "postgres run healthy and its agent is online (instance.py settings; \"boot\": "
     "\"hold\" never), it takes its stack's writer lease (efs.writer-lease; waiting while "
     "another instance holds it), associates the Elastic IP tagged with its Stack tag and "
-    "completes its launch hook with CONTINUE",
+    "completes its launch hook with CONTINUE; \"boot\": \"unhealthy\" takes the lease "
+    "and starts but never completes the hook (its n8n never gets healthy)",
     "https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html",
     latency="boot about a minute (modelled 60 s)",
 )
@@ -105,6 +109,7 @@ def hold(group: Any, state: Any, hook: Any, activity: Any) -> None:
     """`state` is a new instance: it waits in Pending:Wait."""
     action = Action(group, state, hook, activity)
     ACTIONS[state.instance.id] = action
+    switch.held(state.instance.id)
     activities.waiting(activity)
     _arm(action)
     core.later(BOOT_SECS, lambda: _boot(action))
@@ -228,20 +233,32 @@ def _create_with_hooks(original, self):
 # --- the fake instance's boot ------------------------------------------------------
 
 
-def _boot(action: Action) -> None:
+def _boot(action: Action, first: bool = True) -> None:
     """What the product's user data does at the end of the boot: the stack's
-    writer lease (lease.py), then the address, then CONTINUE. A boot that
-    finds the services unhealthy leaves the hook to time out; one that finds
-    the lease held waits for it, trying every lease.RETRY_SECS, as long as
-    its lifecycle action lasts."""
+    writer lease (lease.py), then the address, then CONTINUE, writing its
+    stage markers (switch.py) on the way. A boot that finds the services
+    unhealthy (or is held) leaves the hook to time out; one that finds the
+    lease held waits for it, trying every lease.RETRY_SECS, as long as its
+    lifecycle action lasts; an "unhealthy" one takes the lease and starts,
+    then leaves the hook to time out."""
     instance = action.state.instance
-    if not _pending(action) or not instance.is_running() or not fake.boots(instance.id):
-        return  # held, unhealthy, or its action ended: the hook times out
+    if not _pending(action) or not instance.is_running():
+        return  # its action ended
+    way = fake.boot_way(instance.id)
+    if first:
+        switch.booted(instance.id, way)
+    if way == "stuck":
+        return  # held or unhealthy before the lease: the hook times out
     if not lease.take(instance):
-        core.later(lease.RETRY_SECS, lambda: _boot(action))
+        core.later(lease.RETRY_SECS, lambda: _boot(action, False))
         return
+    switch.started(instance.id, way)
+    if way == "unhealthy":
+        return  # a writer whose n8n never gets healthy: the hook times out
     _associate_stack_address(instance)
     _complete(action, "CONTINUE", "")
+    if action.state.lifecycle_state == "InService":
+        switch.owner(instance.id)
 
 
 def _associate_stack_address(instance: Any) -> None:

@@ -1,6 +1,18 @@
 """The strict emulator: moto's server app, with every rule installed and a
 control API at /strict-api/. `--plain` starts it with the rules off (plain
-moto), for debugging; /strict-api/config can switch them at run time."""
+moto), for debugging; /strict-api/config can switch them at run time.
+
+Control API (each module's docstring says its body and answer):
+    /strict-api/ (any other path)   enabled, time_scale, faults and every rule
+                                    (core.RULES: id, summary, doc, latency), after
+                                    /strict-api/config, advance, quota or reset
+    /strict-api/instance            the fake instances' settings (instance.py)
+    /strict-api/autoscaling         waiting lifecycle actions (lifecycle.py)
+    /strict-api/interrupt           a spot interruption (spot.py)
+    /strict-api/spot-capacity       spot capacity (spot_capacity.py)
+    /strict-api/lease               the stacks' writer leases (lease.py)
+    /strict-api/switch              stage markers and waiting resumes (switch.py)
+"""
 
 from __future__ import annotations
 
@@ -21,9 +33,11 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 from . import core, faults  # noqa: E402
 from . import cloudfront, consistency, ec2, efs, elbv2, extras, iam_simulate, ssm  # noqa: E402,F401
 from . import instance, sg_rules  # noqa: E402,F401
-from . import autoscaling, lease  # noqa: E402,F401
+from . import autoscaling, lease, switch  # noqa: E402,F401
+from . import images  # noqa: E402,F401
 
-CONTROL = {**autoscaling.CONTROL, **lease.CONTROL}  # GET/POST path -> handler(asked)
+# GET/POST path -> handler(asked)
+CONTROL = {**autoscaling.CONTROL, **lease.CONTROL, **switch.CONTROL}
 
 StartResponse = Callable[..., Any]
 
@@ -76,7 +90,8 @@ class StrictApp:
             if path in CONTROL:
                 try:
                     answer = CONTROL[path](asked)
-                except (autoscaling.Refused, lease.Refused, TypeError, ValueError) as e:
+                except (autoscaling.Refused, lease.Refused, switch.Refused, TypeError,
+                        ValueError) as e:
                     return _json(start_response, {"error": str(e)}, "400 Bad Request")
                 return _json(start_response, answer)
             if path == "/strict-api/config":

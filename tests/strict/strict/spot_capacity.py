@@ -68,7 +68,15 @@ class Refused(ValueError):
     pass
 
 
-class InsufficientCapacity(EC2ClientError):
+class LaunchFailed(EC2ClientError):
+    """A launch EC2 refuses. A group's launch that meets one records a Failed
+    activity with `activity` as its status message and tries again
+    (failed_launch); images.py raises them for images that cannot be run."""
+
+    activity = MESSAGE
+
+
+class InsufficientCapacity(LaunchFailed):
     """AWS answers it with HTTP 500 (a server-side condition)."""
 
     def __init__(self) -> None:
@@ -122,9 +130,10 @@ def launched(group: Any) -> None:
 
 
 def failed_launch(group: Any, cause: str, subnet: str | None, zone: str | None,
-                  retry: Any) -> None:
-    """The group's spot launch found no capacity: a Failed activity (capped),
-    and a retry in RETRY_SECS unless one is due already."""
+                  retry: Any, message: str = MESSAGE) -> None:
+    """The group's launch failed (no spot capacity, or a LaunchFailed's
+    `activity`): a Failed activity (capped), and a retry in RETRY_SECS unless
+    one is due already."""
     outage = group.__dict__.setdefault("_spot_outage", {"tries": 0, "last": None,
                                                         "retrying": False})
     outage["tries"] += 1
@@ -133,7 +142,7 @@ def failed_launch(group: Any, cause: str, subnet: str | None, zone: str | None,
             or core.now() - last >= core.scaled(RECORD_EVERY_SECS)):
         outage["last"] = core.now()
         activity = activities.record(group, "Launching a new EC2 instance", cause, subnet, zone)
-        activities.finish(activity, "Failed", MESSAGE)
+        activities.finish(activity, "Failed", message)
     if outage["retrying"]:
         return
     outage["retrying"] = True

@@ -189,3 +189,36 @@ def test_the_control_api_refuses_what_it_does_not_know(emulator):
             control(emulator, body)
         assert caught.value.code == 400
     assert control(emulator) == {"instances": {}, "reads": {}}
+
+
+def test_send_command_runs_on_the_asked_instance_only(emulator):
+    def scenario(emu):
+        asked, other = instances(emu, 2)
+        gone = launch(emu, [group(emu, "gone", default_vpc(emu)[0])])
+        emu.client("ec2").terminate_instances(InstanceIds=[gone])
+        emu.advance(SETTLE)
+        ssm = emu.client("ssm")
+        command = ssm.send_command(InstanceIds=[asked], DocumentName="AWS-RunShellScript",
+                                   Parameters={"commands": [TAG]})["Command"]
+        return asked, other, gone, command
+
+    emulator.reset(strict=False)
+    asked, other, gone, command = scenario(emulator)
+    assert sorted(command["InstanceIds"]) == sorted([asked, other, gone]), \
+        "moto: every instance in the region, the terminated one too"
+    got = emulator.client("ssm").get_command_invocation(
+        CommandId=command["CommandId"], InstanceId=other)
+    assert got["Status"] == "Success", "moto: it ran where nobody sent it"
+
+    emulator.reset(strict=True)
+    asked, other, gone, command = scenario(emulator)
+    assert command["InstanceIds"] == [asked] and command["TargetCount"] == 1
+    for instance in (other, gone):
+        with pytest.raises(Exception) as caught:
+            emulator.client("ssm").get_command_invocation(
+                CommandId=command["CommandId"], InstanceId=instance)
+        assert caught.value.response["Error"]["Code"] == "InvocationDoesNotExist"
+    listed = emulator.client("ssm").list_command_invocations(
+        CommandId=command["CommandId"])["CommandInvocations"]
+    assert [i["InstanceId"] for i in listed] == [asked]
+    assert control(emulator)["reads"] == {asked: 1}, "one instance read, not three"

@@ -46,6 +46,7 @@ def setup(emu, desired=1, hook=900, eip=False):
         LifecycleHookSpecificationList=[{
             "LifecycleHookName": HOOK, "LifecycleTransition": LAUNCHING,
             "HeartbeatTimeout": hook, "DefaultResult": "ABANDON"}])
+    return sg
 
 
 def states(emu):

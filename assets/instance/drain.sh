@@ -1,0 +1,31 @@
+#!/bin/bash
+# Drain this instance and release the writer lease, in the order the data
+# needs: n8n stops gracefully (no new executions), PostgreSQL checkpoints
+# and stops cleanly, Qdrant writes a last snapshot (bounded), the rest
+# stops, then the lease goes. Bounded throughout by the two minutes of a
+# spot notice. Run by the spot-signal poller and by a deliberate switch.
+#   drain.sh WHY        WHY: spot-notice, group-terminating, switch
+set -euo pipefail
+
+MARKERS=/var/lib/geusemaker/stage
+COMPOSE="docker compose -f /opt/geusemaker/docker-compose.yml"
+
+mark() {
+  echo "$1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$MARKERS"
+}
+
+mark "drain-started:${1:?why}"
+rm -f /run/geusemaker/watchdog-armed
+# shellcheck disable=SC2086 # COMPOSE is words on purpose
+timeout 40 $COMPOSE stop --timeout 30 n8n || mark drain-n8n-timeout
+mark drain-n8n-stopped
+# shellcheck disable=SC2086
+timeout 30 $COMPOSE exec -T postgres psql -U n8n -d n8n -qc CHECKPOINT || true
+# shellcheck disable=SC2086
+timeout 50 $COMPOSE stop --timeout 40 postgres || mark drain-postgres-timeout
+mark drain-postgres-stopped
+timeout 20 /opt/geusemaker/qdrant-snapshots.sh snapshot drain || mark drain-qdrant-snapshot-timeout
+# shellcheck disable=SC2086
+timeout 20 $COMPOSE stop --timeout 15 || true
+systemctl stop geusemaker-stack.service geusemaker-lease.service
+mark drained

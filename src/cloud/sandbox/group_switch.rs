@@ -1,0 +1,144 @@
+//! Prepare, then switch, in the sandbox's group, as on AWS: the new
+//! version launches beside the old instance, which serves until the new
+//! one is ready to start; then the old one drains and lets go of the lease,
+//! the new one takes it, and once it is in service the old one goes. A new
+//! one that never becomes healthy gives the lease back when its hook times
+//! out, and the old one starts again.
+
+use super::{Activity, World, replaced_cause, try_launch};
+use crate::cloud::sandbox::timing;
+use crate::cloud::sandbox::world::Instance;
+use crate::domain::recovery::ActivityKind;
+use crate::domain::switch::{Switch, SwitchOutcome};
+use crate::domain::{Service, Timestamp};
+
+/// Switch from `old` to a new instance of the group's version, launched at
+/// `now`. `None` when none launched (no spot capacity): the old one never
+/// stopped.
+pub(super) fn switch(
+    w: &mut World,
+    old: &str,
+    now: Timestamp,
+    fresh_id: String,
+) -> Option<(Instance, Switch)> {
+    let speed = w.speed;
+    let ready = now.plus_secs((timing::INSTANCE_PENDING + timing::lease_offset()) / speed);
+    // The old one's drain is planned first: the new one's boot waits for it.
+    set_drain(w, old, Some(ready));
+    let Some(new) = try_launch(w, now, fresh_id) else {
+        set_drain(w, old, None);
+        return None;
+    };
+    if new.never_healthy {
+        return fall_back(w, old, new, now, ready);
+    }
+    let serving = new.in_service_at?;
+    let instance = w.instances.iter_mut().find(|i| i.id == old)?;
+    let gone = serving.plus_secs(timing::TERMINATE_INSTANCE / speed);
+    instance.taken_out_at = Some(serving);
+    instance.terminated_at = Some(gone);
+    instance.state_reason = Some(super::SHUTDOWN_CODE.into());
+    // The outage starts when n8n stops, at the head of the drain.
+    let stopped = instance.service_stops_at(Service::N8n, speed);
+    let (zone, version) = (instance.zone.clone(), new.template_version.unwrap_or(0));
+    if let Some(g) = w.group.as_mut() {
+        g.record(Activity {
+            kind: ActivityKind::Terminate,
+            instance_id: old.to_string(),
+            cause: replaced_cause(serving),
+            started_at: serving,
+            ends_at: gone,
+            zone,
+            instance_reason: None,
+            failed: false,
+        });
+    }
+    let record = Switch {
+        from_instance: old.to_string(),
+        to_instance: Some(new.id.clone()),
+        to_version: version,
+        started_at: now,
+        ready_at: Some(ready),
+        stopped_at: stopped,
+        serving_at: Some(serving),
+        outcome: SwitchOutcome::Switched,
+    };
+    Some((new, record))
+}
+
+/// The new one took the lease and never became healthy: when its hook
+/// times out it lets go and is dropped; the old one takes the lease back,
+/// starts again, and the group launches its version again.
+fn fall_back(
+    w: &mut World,
+    old: &str,
+    new: Instance,
+    now: Timestamp,
+    ready: Timestamp,
+) -> Option<(Instance, Switch)> {
+    let speed = w.speed;
+    let gives_up = new
+        .launched_at
+        .plus_secs(timing::SWITCH_HOOK_TIMEOUT / speed);
+    let released = gives_up.plus_secs(timing::drain_total() / speed);
+    let gone = released.plus_secs(timing::TERMINATE_INSTANCE / speed);
+    let start = (timing::hook_completed_after() - timing::lease_offset()) / speed;
+    let resumed = released;
+    let new_id = new.id.clone();
+    if let Some(n) = w.instances.iter_mut().find(|i| i.id == new_id) {
+        n.drain_from = Some(gives_up);
+        n.drained_for_switch = true;
+        n.taken_out_at = Some(released);
+        n.terminated_at = Some(gone);
+        n.state_reason = Some(super::SHUTDOWN_CODE.into());
+    }
+    let o = w.instances.iter_mut().find(|i| i.id == old)?;
+    o.resumed_at = Some(resumed);
+    let stopped = o.service_stops_at(Service::N8n, speed);
+    let (old_version, zone) = (o.template_version, new.zone.clone());
+    if let Some(g) = w.group.as_mut() {
+        g.current = Some(old.to_string());
+        if let Some(v) = old_version {
+            g.version = v;
+        }
+        // Its launch is cancelled: the hook never completed.
+        if let Some(launch) = g
+            .activities
+            .iter_mut()
+            .rev()
+            .find(|a| a.instance_id == new_id && a.kind == ActivityKind::Launch)
+        {
+            launch.ends_at = gone;
+        }
+        g.record(Activity {
+            kind: ActivityKind::Terminate,
+            instance_id: new_id.clone(),
+            cause: replaced_cause(released),
+            started_at: released,
+            ends_at: gone,
+            zone,
+            instance_reason: None,
+            failed: false,
+        });
+    }
+    let record = Switch {
+        from_instance: old.to_string(),
+        to_instance: Some(new_id),
+        to_version: new.template_version.unwrap_or(0),
+        started_at: now,
+        ready_at: Some(ready),
+        stopped_at: stopped,
+        serving_at: Some(resumed.plus_secs(start)),
+        outcome: SwitchOutcome::FellBack,
+    };
+    Some((new, record))
+}
+
+fn set_drain(w: &mut World, id: &str, from: Option<Timestamp>) {
+    if let Some(i) = w.instances.iter_mut().find(|i| i.id == id) {
+        i.drain_from = from;
+        i.drained_for_switch = from.is_some();
+        // A new drain ends the run a failed switch gave back (one is modelled).
+        i.resumed_at = None;
+    }
+}

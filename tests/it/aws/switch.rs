@@ -1,0 +1,216 @@
+//! Prepare, then switch, against the strict emulator: an update and a
+//! rollback launch the new instance beside the old one, which serves until
+//! the new one is ready to start; then the old one drains and releases the
+//! lease, and the new one takes it. Sampled throughout: never two writers.
+//! A new one that never becomes healthy leaves the old one serving again.
+
+use geusemaker::cloud::session::StoreSink;
+use geusemaker::domain::state::RollbackTrigger;
+use geusemaker::domain::switch::SwitchOutcome;
+use geusemaker::domain::{DeploymentState, StackName, Tier};
+
+use super::Harness;
+use super::group::group;
+
+/// (instance, lifecycle state) of the group's members, and its sizes.
+async fn members(h: &Harness, stack: &str) -> (Vec<(String, String)>, (i32, i32), Vec<String>) {
+    let g = group(h, &format!("{stack}-geusemaker"))
+        .await
+        .expect("the group");
+    let members = g
+        .instances()
+        .iter()
+        .map(|i| {
+            (
+                i.instance_id().unwrap_or_default().to_string(),
+                i.lifecycle_state()
+                    .map(|l| l.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let suspended = g
+        .suspended_processes()
+        .iter()
+        .filter_map(|p| p.process_name().map(str::to_string))
+        .collect();
+    let sizes = (
+        g.max_size().unwrap_or(-1),
+        g.desired_capacity().unwrap_or(-1),
+    );
+    (members, sizes, suspended)
+}
+
+/// The stack's lease events as (instance, event, why), in order.
+fn lease_events(h: &Harness, stack: &str) -> Vec<(String, String, String)> {
+    let lease = h.moto.lease();
+    lease["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|e| e["stack"] == stack)
+        .map(|e| {
+            let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (field("instance"), field("event"), field("why"))
+        })
+        .collect()
+}
+
+fn id(state: &DeploymentState) -> String {
+    state.instance_id.clone().expect("an instance")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_and_a_rollback_are_prepared_beside_the_old_instance_with_one_writer() {
+    let h = Harness::start().await;
+    let first = h
+        .deploy_request(&Harness::request_for("sw", Tier::Dev), None)
+        .await
+        .expect("deploy");
+    let old = id(&first);
+
+    let mut update = Harness::request_for("sw", Tier::Dev);
+    update.instance_type = "t3.large".into();
+    let sampler = h.moto.lease_sampler("sw");
+    let updated = h.deploy_request(&update, None).await.expect("update");
+    let writers = sampler.stop();
+    let new = id(&updated);
+    assert_ne!(new, old);
+    assert_eq!(
+        writers,
+        [old.clone(), new.clone()],
+        "one writer, then the other"
+    );
+    let switch = updated.switches.last().expect("the switch is recorded");
+    assert_eq!(switch.outcome, SwitchOutcome::Switched, "{switch:?}");
+    assert_eq!(
+        (switch.from_instance.as_str(), switch.to_instance.as_deref()),
+        (old.as_str(), Some(new.as_str()))
+    );
+    assert!(
+        switch.ready_at.unwrap() <= switch.stopped_at.unwrap(),
+        "ready before the stop"
+    );
+    assert!(switch.gap_secs().is_some_and(|g| g > 0.0), "{switch:?}");
+    let events = lease_events(&h, "sw");
+    let at = |who: &str, what: &str| events.iter().position(|e| e.0 == who && e.1 == what);
+    let released = at(&old, "released").expect("the old one released the lease");
+    assert_eq!(events[released].2, "drained for a switch");
+    assert!(released < at(&new, "taken").expect("the new one took it"));
+    let (now, sizes, suspended) = members(&h, "sw").await;
+    assert_eq!(
+        now,
+        [(new.clone(), "InService".to_string())],
+        "the old one is gone"
+    );
+    assert_eq!(sizes, (1, 1), "one of one again");
+    assert!(suspended.is_empty(), "AZRebalance resumed: {suspended:?}");
+    assert_eq!(
+        updated.public_ip, first.public_ip,
+        "the address moved with the lease"
+    );
+
+    // A rollback: a fresh instance of the last healthy version, switched to.
+    let ctx = h.context(h.cloud(None).await);
+    let (sink, _rx) = StoreSink::new(h.store.clone());
+    let name = StackName::parse("sw").expect("name");
+    let sampler = h.moto.lease_sampler("sw");
+    let rolled = geusemaker::deploy::rollback(
+        &ctx,
+        &name,
+        RollbackTrigger::Manual,
+        "switch test",
+        Box::new(sink),
+    )
+    .await
+    .expect("rollback");
+    let writers = sampler.stop();
+    let third = id(&rolled);
+    assert_eq!(writers, [new.clone(), third.clone()]);
+    assert_eq!(rolled.switches.len(), 2);
+    assert_eq!(rolled.switches[1].outcome, SwitchOutcome::Switched);
+    assert_eq!(
+        rolled.launch_template_version,
+        updated.launch_template_version
+    );
+    let (now, sizes, _) = members(&h, "sw").await;
+    assert_eq!(now, [(third, "InService".to_string())]);
+    assert_eq!(sizes, (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_version_that_never_becomes_healthy_leaves_the_old_instance_serving_again() {
+    let h = Harness::start().await;
+    let request = Harness::request_for("fb", Tier::Dev);
+    let first = h.deploy_request(&request, None).await.expect("deploy");
+    let old = id(&first);
+    // The old one stays as it is; every new one takes the lease, starts,
+    // and never gets healthy.
+    h.moto
+        .set_instance(serde_json::json!({"instance": old, "boot": "complete"}));
+    h.moto
+        .set_instance(serde_json::json!({"instance": "*", "boot": "unhealthy"}));
+
+    // Its launch hook times out after a minute (the emulator's clock).
+    let mut update = request.clone();
+    update.instance_type = "t3.large".into();
+    update.options.rollback_timeout_minutes = Some(1);
+    update.options.auto_rollback = Some(false);
+    let sampler = h.moto.lease_sampler("fb");
+    let failed = h.deploy_request(&update, None).await;
+    let writers = sampler.stop();
+    let error = failed.expect_err("the update fails").to_string();
+    assert!(
+        error.contains("never became healthy") && error.contains(&format!("{old} serves again")),
+        "{error}"
+    );
+    assert_eq!(writers.first(), Some(&old));
+    assert_eq!(
+        writers.last(),
+        Some(&old),
+        "the old one writes again: {writers:?}"
+    );
+    assert_eq!(
+        writers.len(),
+        3,
+        "old, the new one briefly, old again: {writers:?}"
+    );
+    let events = lease_events(&h, "fb");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.0 == old && e.1 == "taken" && e.2 == "resumed after a failed switch"),
+        "{events:?}"
+    );
+    let lease = h.moto.lease();
+    assert_eq!(
+        lease["writers"]["fb"],
+        serde_json::json!([old]),
+        "{lease:#}"
+    );
+    let (now, sizes, suspended) = members(&h, "fb").await;
+    assert_eq!(now, [(old.clone(), "InService".to_string())]);
+    assert_eq!(sizes, (1, 1));
+    assert!(suspended.is_empty());
+    let g = group(&h, "fb-geusemaker").await.expect("group");
+    let version = g
+        .mixed_instances_policy()
+        .and_then(|p| p.launch_template())
+        .and_then(|t| t.launch_template_specification())
+        .and_then(|s| s.version())
+        .map(str::to_string);
+    assert_eq!(
+        version,
+        first.launch_template_version.map(|v| v.to_string()),
+        "the group launches the old version again"
+    );
+    let state = h
+        .store
+        .load(&StackName::parse("fb").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.instance_id.as_deref(), Some(old.as_str()));
+    let switch = state.switches.last().expect("recorded");
+    assert_eq!(switch.outcome, SwitchOutcome::FellBack, "{switch:?}");
+    assert!(switch.gap_secs().is_some_and(|g| g > 0.0));
+}

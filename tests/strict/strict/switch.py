@@ -1,0 +1,203 @@
+"""Prepare, then switch: the fake instance's boot stages, and the drain and
+resume a deliberate switch of a stack's instance tells it to do.
+
+The product changes a stack's instance by running the new one alongside the
+old: the new boots to ready-to-start and waits for the stack's writer lease
+(lease.py) while the old serves; the product tells the old to drain and
+release; the new takes the lease, starts and completes its launch hook; the
+product terminates the old. If the new never gets healthy, the product tells
+it to release, terminates it, and tells the old to resume. moto answers every
+Run Command with empty output and has no lease to move.
+
+Run Command (AWS-RunShellScript; the tag is the first line of the first
+`commands` element, as for instance.py's inside-health; the output is fixed
+when the command is sent; SendCommand to an unreachable instance is refused
+first, rule ssm.agent-unreachable):
+
+- `# geusemaker:stage` answers the instance's stage-marker file, one line per
+  marker, `<name> <UTC %Y-%m-%dT%H:%M:%SZ>\\n`, in the order written. Only an
+  instance held by a launch hook has a modelled boot (lifecycle.py); any
+  other answers empty output, as moto does. A hook-held instance writes, by
+  its "boot" setting (instance.py; POST /strict-api/instance):
+    at launch            nothing
+    booted (60 s later)  "complete", "unhealthy": cloud-init packages
+                         efs-mounted secrets images-pulled ready-to-start
+                         "hold" (or n8n/postgres set not healthy, or the
+                         agent offline): the first five only, and no lease
+    takes the lease      lease-taken compose-up ollama-gpu ("unhealthy":
+                         lease-taken compose-up, and never more)
+    CONTINUE             owner-ready
+    switch-release       drain-started:switch drained   (when it held it)
+    switch-resume        resumed                        (once it took it)
+- `# geusemaker:switch-release`: a holder of its stack's writer lease drains
+  and releases it at once (history "released", why "drained for a switch"):
+  it is no longer in `writers`; output `released`. An instance that does not
+  hold it answers `not-holding` and nothing changes (a boot or a resume it
+  is waiting on goes on waiting).
+- `# geusemaker:switch-resume`: the instance takes its stack's lease back as
+  lease.take does (history "taken", why "resumed after a failed switch"):
+  while another instance holds it, or a terminated holder's lock has not
+  expired, it tries again every lease.RETRY_SECS for as long as it runs;
+  once it has it, it is a writer again and writes `resumed`. Output
+  `resuming` (also when it holds the lease already: then nothing changes).
+
+Control API (server.py): GET /strict-api/switch (no settings) answers
+    {"stages": {"i-…": ["cloud-init 2026-12-02T02:14:05Z", …]},  (hook-held)
+     "resuming": ["i-…"]}           (resumes still waiting for the lease)
+/strict-api/reset and /moto-api/reset clear it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.ec2.models import ec2_backends
+from moto.ssm.models import SimpleSystemManagerBackend
+
+from . import core
+from . import instance as fake
+from . import lease
+from . import scaling_activities as activities
+from .core import rule
+
+STAGE_MARKERS = rule(
+    "ssm.stage-markers",
+    "A Run Command tagged '# geusemaker:stage' answers the fake instance's stage-marker "
+    "file, '<name> <UTC %Y-%m-%dT%H:%M:%SZ>' a line in the order written: a hook-held "
+    "instance writes cloud-init, packages, efs-mounted, secrets, images-pulled, "
+    "ready-to-start once booted (\"hold\": not ready-to-start), lease-taken, compose-up, "
+    "ollama-gpu when it takes its stack's writer lease, owner-ready on CONTINUE; any "
+    "other instance answers empty output",
+    "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html",
+    latency="boot about a minute (modelled 60 s, lifecycle.BOOT_SECS)",
+)
+SWITCH_RELEASE = rule(
+    "efs.switch-release",
+    "A Run Command tagged '# geusemaker:switch-release' drains the instance for a "
+    "deliberate switch: a holder of its stack's writer lease releases it at once and is "
+    "no longer a writer (output 'released'); any other answers 'not-holding' and "
+    "nothing changes",
+    "https://www.rfc-editor.org/rfc/rfc8881#section-18.12",
+)
+SWITCH_RESUME = rule(
+    "efs.switch-resume",
+    "A Run Command tagged '# geusemaker:switch-resume' makes the instance take its "
+    "stack's writer lease back (output 'resuming'): at once if it is free, else retrying "
+    "while another holds it or a terminated holder's lock has not expired, as long as "
+    "the instance runs; then it is a writer again",
+    "https://www.rfc-editor.org/rfc/rfc8881#section-18.10",
+    latency="retries every 5 s (lease.RETRY_SECS); an unrenewed lock goes after 90 s",
+)
+
+STAGE_TAG = "# geusemaker:stage"
+RELEASE_TAG = "# geusemaker:switch-release"
+RESUME_TAG = "# geusemaker:switch-resume"
+BOOTED = ("cloud-init", "packages", "efs-mounted", "secrets", "images-pulled")
+READY = "ready-to-start"
+STARTED = {"complete": ("lease-taken", "compose-up", "ollama-gpu"),
+           "unhealthy": ("lease-taken", "compose-up")}
+OWNER = "owner-ready"
+DRAINED = ("drain-started:switch", "drained")
+RESUMED = "resumed"
+DRAINED_WHY = "drained for a switch"
+RESUMED_WHY = "resumed after a failed switch"
+
+_stages: dict[str, list[str]] = {}  # hook-held instance -> its marker lines
+_resuming: set[str] = set()  # instances whose resume waits for the lease
+
+
+@core.on_reset
+def _clear() -> None:
+    _stages.clear()
+    _resuming.clear()
+
+
+class Refused(ValueError):
+    pass
+
+
+# --- the boot's markers (called by lifecycle.py) -------------------------------------
+
+
+def mark(instance_id: str, *names: str) -> None:
+    """Append markers, at the emulator's time, to a hook-held instance's file."""
+    if instance_id not in _stages:
+        return  # no modelled boot: no file
+    at = activities.utc()
+    _stages[instance_id].extend(f"{name} {at:%Y-%m-%dT%H:%M:%SZ}" for name in names)
+
+
+def held(instance_id: str) -> None:
+    """A launch hook holds the new instance: it has a boot, and no markers yet."""
+    _stages.setdefault(instance_id, [])
+
+
+def booted(instance_id: str, way: str) -> None:
+    """The boot ran (BOOT_SECS after launch), `way` as instance.boot_way says."""
+    mark(instance_id, *BOOTED, *(() if way == "stuck" else (READY,)))
+
+
+def started(instance_id: str, way: str) -> None:
+    """The boot took the lease and started the stack."""
+    mark(instance_id, *STARTED[way])
+
+
+def owner(instance_id: str) -> None:
+    """The boot completed the launch hook with CONTINUE."""
+    mark(instance_id, OWNER)
+
+
+# --- Run Command ------------------------------------------------------------------
+
+
+def _instance(backend: SimpleSystemManagerBackend, instance_id: str) -> Any:
+    # SendCommand refused unknown instances already (ssm.agent-unreachable).
+    return ec2_backends[backend.account_id][backend.region_name].get_instance(instance_id)
+
+
+def stage_file(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
+    return "".join(line + "\n" for line in _stages.get(instance_id, []))
+
+
+def switch_release(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
+    if not lease.release(_instance(backend, instance_id), DRAINED_WHY):
+        return "not-holding\n"
+    mark(instance_id, *DRAINED)
+    return "released\n"
+
+
+def switch_resume(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
+    instance = _instance(backend, instance_id)
+    if not lease.holds(instance) and instance_id not in _resuming:
+        _resuming.add(instance_id)
+        _resume(instance)
+    return "resuming\n"
+
+
+def _resume(instance: Any) -> None:
+    if instance.id not in _resuming:
+        return  # reset
+    if instance._state.name != "running":
+        _resuming.discard(instance.id)  # gone: it never takes it
+        return
+    if not lease.take(instance, RESUMED_WHY):
+        core.later(lease.RETRY_SECS, lambda: _resume(instance))
+        return
+    _resuming.discard(instance.id)
+    mark(instance.id, RESUMED)
+
+
+fake.ANSWERS.update({STAGE_TAG: stage_file, RELEASE_TAG: switch_release,
+                     RESUME_TAG: switch_resume})
+
+
+def state(asked: dict[str, Any]) -> dict[str, Any]:
+    """GET /strict-api/switch."""
+    if asked:
+        raise Refused("GET /strict-api/switch takes no settings")
+    core.tick()
+    return {"stages": {i: list(lines) for i, lines in _stages.items()},
+            "resuming": sorted(_resuming)}
+
+
+CONTROL = {"/strict-api/switch": state}
