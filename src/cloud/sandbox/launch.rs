@@ -155,7 +155,10 @@ impl SandboxCloud {
         let old = &plan.from_instance;
         let fell_back = plan.outcome == SwitchOutcome::FellBack;
         let last = if fell_back {
-            format!("{} never becomes healthy: {old} takes the lease back", new.id)
+            format!(
+                "{} never becomes healthy: {old} takes the lease back",
+                new.id
+            )
         } else {
             format!("{} taking the lease and going in service", new.id)
         };

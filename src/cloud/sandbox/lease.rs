@@ -93,7 +93,8 @@ impl Instance {
     /// Whether it runs the stack's services at `t`: it holds the lease and
     /// has not stopped.
     pub fn writes_at(&self, t: Timestamp, speed: f64) -> bool {
-        let first = self.lease_taken_at(speed) <= t && self.services_end(speed).is_none_or(|end| t < end);
+        let first =
+            self.lease_taken_at(speed) <= t && self.services_end(speed).is_none_or(|end| t < end);
         let again = self
             .resumed_at
             .is_some_and(|at| at <= t && self.terminated_at.is_none_or(|end| t < end));

@@ -190,8 +190,16 @@ fn a_new_version_that_never_becomes_healthy_gives_the_lease_back_to_the_old_one(
         .map(|i| (i.instance_id.as_str(), i.lifecycle_state.as_str()))
         .collect();
     assert_eq!(members, [(first.id.as_str(), "InService")]);
-    assert_eq!(w.group.as_ref().unwrap().version, 1, "back to the old version");
-    let names: Vec<&str> = w.instances[0].markers(1.0).iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        w.group.as_ref().unwrap().version,
+        1,
+        "back to the old version"
+    );
+    let names: Vec<&str> = w.instances[0]
+        .markers(1.0)
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
     assert!(names.contains(&"resumed"), "{names:?}");
     assert!(plan.gap_secs().is_some_and(|g| g > 0.0));
     // Then a good version switches from the resumed one, one writer again.
