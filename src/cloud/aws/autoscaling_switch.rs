@@ -188,6 +188,8 @@ impl AwsCloud {
                     },
                 )
                 .await?;
+                // Done once it is gone, as a terminate is.
+                self.wait_terminated(s, &old.id).await?;
                 Ok(new)
             }
             Err(e) if released => {
@@ -351,6 +353,19 @@ impl AwsCloud {
             .send()
             .await
             .map_err(|e| api_error("TerminateInstanceInAutoScalingGroup", e))?;
+        Ok(())
+    }
+
+    /// AZRebalance back on if a switch cut short left it suspended.
+    pub(super) async fn rebalancing_restored(&self, name: &str) -> CloudResult<()> {
+        let suspended = self.describe_group(name).await?.is_some_and(|g| {
+            g.suspended_processes()
+                .iter()
+                .any(|p| p.process_name() == Some(AZ_REBALANCE))
+        });
+        if suspended {
+            self.rebalancing(name, true).await?;
+        }
         Ok(())
     }
 

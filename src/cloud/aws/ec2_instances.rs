@@ -51,10 +51,11 @@ impl AwsCloud {
             capacity: if outgoing.is_some() { 2 } else { 1 },
         };
         self.ensure_group(s, &group).await?;
+        let market = if req.spot { "spot" } else { "on-demand" };
         let running = match &outgoing {
             Some(old) => self.switch(s, &group, &name, old).await?,
             None => {
-                let market = if req.spot { "spot" } else { "on-demand" };
+                self.rebalancing_restored(&name).await?;
                 self.wait_for(
                     s,
                     &format!("{name} launching {market} {}", req.instance_type),
@@ -64,7 +65,6 @@ impl AwsCloud {
             }
         };
         self.record_instance(req, s, &running).await?;
-        let market = if req.spot { "spot" } else { "on-demand" };
         let kind = running
             .instance_type()
             .map(|t| t.as_str())
@@ -357,10 +357,6 @@ impl AwsCloud {
     }
 
     async fn terminate_by_id(&self, s: &mut Session, id: &str) -> CloudResult<()> {
-        let gone = |i: Option<&aws_sdk_ec2::types::Instance>| {
-            let name = i.and_then(|i| i.state()).and_then(|st| st.name()).cloned();
-            matches!(name, None | Some(InstanceStateName::Terminated))
-        };
         // Its group's scale-in may have taken it already.
         if gone(self.describe_instance(id).await?.as_ref()) {
             return Ok(());
@@ -372,11 +368,22 @@ impl AwsCloud {
                 return Err(e);
             }
         }
+        self.wait_terminated(s, id).await
+    }
+
+    /// Until EC2 says `id` is terminated (or no longer knows it).
+    pub(super) async fn wait_terminated(&self, s: &mut Session, id: &str) -> CloudResult<()> {
         self.wait_for(s, &format!("{id} shutting-down"), || async {
             Ok(gone(self.describe_instance(id).await?.as_ref()).then_some(()))
         })
         .await
     }
+}
+
+/// Terminated, or unknown to EC2.
+fn gone(i: Option<&Instance>) -> bool {
+    let name = i.and_then(|i| i.state()).and_then(|st| st.name()).cloned();
+    matches!(name, None | Some(InstanceStateName::Terminated))
 }
 
 /// The boot script for this stack and its group.

@@ -214,3 +214,63 @@ async fn a_new_version_that_never_becomes_healthy_leaves_the_old_instance_servin
     assert_eq!(switch.outcome, SwitchOutcome::FellBack, "{switch:?}");
     assert!(switch.gap_secs().is_some_and(|g| g > 0.0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run() {
+    use std::sync::atomic::Ordering;
+
+    use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+
+    use super::crash::{CRASH_TIME_SCALE, CrashAfter, assert_cut_short};
+    use super::deploy::live_instances;
+
+    let h = Harness::start_scaled(Some(CRASH_TIME_SCALE)).await;
+    let types = ["t3.medium", "t3.large"];
+    let request = |n: usize| {
+        let mut r = Harness::request_for("cut", Tier::Dev);
+        r.instance_type = types[n % 2].into();
+        r
+    };
+    h.deploy_request(&request(0), None).await.expect("deploy");
+    let counter = CrashAfter::new(usize::MAX);
+    let calls = counter.calls.clone();
+    h.deploy_request(&request(1), Some(SharedInterceptor::new(counter)))
+        .await
+        .expect("a whole update");
+    let total = calls.load(Ordering::SeqCst);
+    eprintln!("an update with its switch makes {total} AWS calls");
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
+    let sampler = h.moto.lease_sampler("cut");
+    for n in 1..total {
+        let crash = CrashAfter::new(n);
+        let made = crash.calls.clone();
+        let cut = h
+            .deploy_request(&request(n + 1), Some(SharedInterceptor::new(crash)))
+            .await;
+        assert_cut_short(&cut, n, made.load(Ordering::SeqCst), total);
+        let state = h
+            .deploy_request(&request(n + 1), None)
+            .await
+            .unwrap_or_else(|e| panic!("after call {n}: {e}"));
+        let ours = id(&state);
+        let (now, sizes, suspended) = members(&h, "cut").await;
+        assert_eq!(
+            now,
+            [(ours.clone(), "InService".to_string())],
+            "after call {n}"
+        );
+        assert_eq!(sizes, (1, 1), "after call {n}");
+        assert!(suspended.is_empty(), "after call {n}: {suspended:?}");
+        assert_eq!(
+            live_instances(&ec2, "cut").await,
+            std::slice::from_ref(&ours),
+            "after call {n}"
+        );
+        assert_eq!(
+            h.moto.lease()["writers"]["cut"],
+            serde_json::json!([ours]),
+            "after call {n}"
+        );
+    }
+    sampler.stop();
+}
