@@ -42,16 +42,7 @@ pub(super) fn switch(
     let stopped = instance.service_stops_at(Service::N8n, speed);
     let (zone, version) = (instance.zone.clone(), new.template_version.unwrap_or(0));
     if let Some(g) = w.group.as_mut() {
-        g.record(Activity {
-            kind: ActivityKind::Terminate,
-            instance_id: old.to_string(),
-            cause: replaced_cause(serving),
-            started_at: serving,
-            ends_at: gone,
-            zone,
-            instance_reason: None,
-            failed: false,
-        });
+        g.record(dropped(old, serving, gone, zone));
     }
     let record = Switch {
         from_instance: old.to_string(),
@@ -110,16 +101,7 @@ fn fall_back(
         {
             launch.ends_at = gone;
         }
-        g.record(Activity {
-            kind: ActivityKind::Terminate,
-            instance_id: new_id.clone(),
-            cause: replaced_cause(released),
-            started_at: released,
-            ends_at: gone,
-            zone,
-            instance_reason: None,
-            failed: false,
-        });
+        g.record(dropped(&new_id, released, gone, zone));
     }
     let record = Switch {
         from_instance: old.to_string(),
@@ -132,6 +114,20 @@ fn fall_back(
         outcome: SwitchOutcome::FellBack,
     };
     Some((new, record))
+}
+
+/// The activity of a member the switch terminated on purpose (no loss).
+fn dropped(id: &str, at: Timestamp, gone: Timestamp, zone: Option<String>) -> Activity {
+    Activity {
+        kind: ActivityKind::Terminate,
+        instance_id: id.to_string(),
+        cause: replaced_cause(at),
+        started_at: at,
+        ends_at: gone,
+        zone,
+        instance_reason: None,
+        failed: false,
+    }
 }
 
 fn set_drain(w: &mut World, id: &str, from: Option<Timestamp>) {
