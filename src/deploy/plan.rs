@@ -40,7 +40,8 @@ pub struct PlannedStage {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedResource {
-    /// "create" or "reuse" (the stack already has it, or it is given).
+    /// "create", "reuse" (the stack already has it, or it is given), or
+    /// "move" (a bare instance from before groups goes into the group).
     pub action: &'static str,
     pub what: String,
 }
@@ -222,13 +223,26 @@ fn resources(
                 format!("5 SecureString parameters under /geusemaker/{stack}/"),
             ),
         ],
-        Stage::Instance => vec![item(
-            has(|s| s.instance_id.as_ref()),
-            format!(
-                "{market} {} instance, IMDSv2 (hop limit 1), encrypted gp3 root",
-                req.instance_type
-            ),
-        )],
+        Stage::Instance => {
+            let group = item(
+                has(|s| s.autoscaling_group_name.as_ref()),
+                format!(
+                    "group of one: {market} {}, IMDSv2 hop limit 1, encrypted gp3 root",
+                    req.instance_type
+                ),
+            );
+            let bare = existing
+                .filter(|s| s.autoscaling_group_name.is_none())
+                .and_then(|s| s.instance_id.as_deref());
+            let moving = bare.map(|id| PlannedResource {
+                action: "move",
+                what: format!(
+                    "{id}, deployed before groups, into the group: the group's instance boots \
+                     beside it and takes over once it has drained; the same EFS and secrets"
+                ),
+            });
+            std::iter::once(group).chain(moving).collect()
+        }
         Stage::LoadBalancer => {
             let listeners = if req.options.certificate_arn.is_some() {
                 "listeners 443 → n8n and 80 → 443"
@@ -352,5 +366,42 @@ mod tests {
         assert_eq!(efs.action, "reuse");
         assert!(efs.what.contains("fs-1"));
         assert!(plan.over_budget, "{}", plan.monthly_estimate);
+    }
+
+    #[test]
+    fn a_bare_instance_from_before_groups_is_planned_to_move_into_the_group() {
+        let mut existing = DeploymentState::new(
+            "x1",
+            Tier::Dev,
+            "us-east-1",
+            crate::domain::Provider::Aws,
+            now(),
+        );
+        existing.instance_id = Some("i-bare".into());
+        existing.efs_id = Some("fs-1".into());
+        let plan = make(
+            &request(Tier::Dev),
+            Some(existing.clone()),
+            &prices(),
+            now(),
+        );
+        let instance = |plan: &Plan| {
+            plan.stages
+                .iter()
+                .find(|s| s.resources.iter().any(|r| r.what.contains("group of one")))
+                .map(|s| s.resources.clone())
+                .expect("the instance stage")
+        };
+        let planned = instance(&plan);
+        assert_eq!(planned[0].action, "create", "the group is new: {planned:?}");
+        assert_eq!(planned[1].action, "move");
+        assert!(
+            planned[1].what.contains("i-bare") && planned[1].what.contains("same EFS"),
+            "{planned:?}"
+        );
+        existing.autoscaling_group_name = Some("x1-geusemaker".into());
+        let grouped = instance(&make(&request(Tier::Dev), Some(existing), &prices(), now()));
+        assert_eq!(grouped.len(), 1, "a member moves nowhere: {grouped:?}");
+        assert_eq!(grouped[0].action, "reuse");
     }
 }

@@ -8,6 +8,7 @@ use base64::Engine;
 const SCRIPT: &str = include_str!("../../assets/user-data.sh");
 const COMPOSE: &str = include_str!("../../assets/docker-compose.yml");
 const INSIDE_HEALTH: &str = include_str!("../../assets/inside-health.sh");
+const MIGRATION: &str = include_str!("../../assets/instance/migration.sh");
 /// The compose plugin release the instance downloads (AL2023 does not package it).
 pub const COMPOSE_VERSION: &str = "v2.32.4";
 /// EC2's limit on user data, before base64.
@@ -227,6 +228,32 @@ fn n8n_url_env(input: &UserDataInput<'_>) -> String {
 /// its service, a tab, and Docker's `.State` as JSON (`cloud::inside` reads it).
 pub fn inside_health_script() -> &'static str {
     INSIDE_HEALTH
+}
+
+/// A step of moving a bare instance (deployed before groups) into the
+/// stack's group: `assets/instance/migration.sh`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationStep {
+    /// Take the writer lease on its behalf while it serves on.
+    Hold,
+    /// Drain and let go of the lease.
+    Release,
+    /// Take the lease back and start again.
+    Resume,
+}
+
+/// The Run Command of `step` for the bare instance, which has no script of
+/// ours installed: the tag line the switch's commands share (what the
+/// strict emulator answers by), then the whole script.
+pub fn migration_command(step: MigrationStep) -> String {
+    let (tag, name) = match step {
+        MigrationStep::Hold => ("migration-hold", "hold"),
+        MigrationStep::Release => ("switch-release", "release"),
+        MigrationStep::Resume => ("switch-resume", "resume"),
+    };
+    // The tag takes the first line; SSM runs the rest with bash.
+    let body = MIGRATION.strip_prefix("#!/bin/bash\n").unwrap_or(MIGRATION);
+    format!("# geusemaker:{tag}\n{}", body.replace("{{STEP}}", name))
 }
 
 /// The boot script for this stack, as text.

@@ -23,6 +23,7 @@ use super::AwsCloud;
 use super::autoscaling::GroupSpec;
 use super::errors::api_error;
 use crate::cloud::{CloudError, CloudResult, Session};
+use crate::deploy::user_data::{MigrationStep, migration_command};
 use crate::domain::switch::{self, Switch, SwitchOutcome};
 
 /// The instance's stage markers (tagged, so the strict emulator answers).
@@ -39,11 +40,38 @@ const READY: [&str; 2] = ["ready-to-start", "lease-taken"];
 const RESUMED: &str = "resumed";
 const AZ_REBALANCE: &str = "AZRebalance";
 
-/// The instance a switch replaces: a live member on another version.
+/// The instance a switch replaces: a live member on another version, or
+/// a bare instance from before groups (no member, no version).
 #[derive(Clone, Debug)]
 pub(super) struct Outgoing {
     pub id: String,
     pub version: Option<i64>,
+    pub bare: bool,
+}
+
+impl Outgoing {
+    fn member(m: &aws_sdk_autoscaling::types::Instance) -> Option<Self> {
+        Some(Self {
+            id: m.instance_id()?.to_string(),
+            version: version_of(m),
+            bare: false,
+        })
+    }
+
+    /// Its drain (or resume): the installed `switch.sh`, or for a bare
+    /// instance, which has none, `migration.sh` sent whole.
+    fn command(&self, resume: bool) -> String {
+        let step = if resume {
+            MigrationStep::Resume
+        } else {
+            MigrationStep::Release
+        };
+        match (self.bare, resume) {
+            (true, _) => migration_command(step),
+            (false, false) => RELEASE.to_string(),
+            (false, true) => RESUME.to_string(),
+        }
+    }
 }
 
 fn leaving(member: &aws_sdk_autoscaling::types::Instance) -> bool {
@@ -75,11 +103,7 @@ fn outgoing_of(group: &AutoScalingGroup, version: i64) -> Option<Outgoing> {
         .filter(|m| !leaving(m) && version_of(m).is_some_and(|v| v != version))
         .collect();
     old.sort_by_key(|m| m.lifecycle_state().map(|l| l.as_str()) != Some("InService"));
-    let member = old.first()?;
-    Some(Outgoing {
-        id: member.instance_id()?.to_string(),
-        version: version_of(member),
-    })
+    Outgoing::member(old.first()?)
 }
 
 impl AwsCloud {
@@ -99,10 +123,7 @@ impl AwsCloud {
             .iter()
             .find(|m| !leaving(m) && m.instance_id().is_some() && m.instance_id() == replace);
         Ok(match current {
-            Some(m) => Some(Outgoing {
-                id: m.instance_id().unwrap_or_default().to_string(),
-                version: version_of(m),
-            }),
+            Some(m) => Outgoing::member(m),
             None => outgoing_of(&group, version),
         })
     }
@@ -151,15 +172,18 @@ impl AwsCloud {
             Ok(new) => new,
             Err(e) => return Err(self.abandon(s, spec, name, old, e).await),
         };
-        let new_id = new.instance_id().unwrap_or_default().to_string();
-        record.to_instance = Some(new_id.clone());
-        let what = format!("{new_id} booting to ready-to-start while {} serves", old.id);
-        if let Err(e) = self
-            .wait_for(s, &what, || self.ready_to_start(&new_id))
+        let first = new.instance_id().unwrap_or_default().to_string();
+        record.to_instance = Some(first.clone());
+        let what = format!("{first} booting to ready-to-start while {} serves", old.id);
+        let new = match self
+            .wait_for(s, &what, || self.ready_member(name, v, &old.id))
             .await
         {
-            return Err(self.abandon(s, spec, name, old, e).await);
-        }
+            Ok(new) => new,
+            Err(e) => return Err(self.abandon(s, spec, name, old, e).await),
+        };
+        let new_id = new.instance_id().unwrap_or_default().to_string();
+        record.to_instance = Some(new_id.clone());
         record.ready_at = Some(s.now());
         s.progress(
             None,
@@ -170,7 +194,7 @@ impl AwsCloud {
         )?;
         // The outage starts with the drain: n8n stops first.
         record.stopped_at = Some(s.now());
-        let released = self.release(&old.id).await?;
+        let released = self.release(&old.id, &old.command(false)).await?;
         let what = format!("{new_id} taking the lease and going in service");
         match self
             .wait_for(s, &what, || self.in_service(name, &new_id))
@@ -179,17 +203,7 @@ impl AwsCloud {
             Ok(()) => {
                 record.serving_at = Some(s.now());
                 record.outcome = SwitchOutcome::Switched;
-                self.drop_member(&old.id).await?;
-                self.ensure_group(
-                    s,
-                    &GroupSpec {
-                        capacity: 1,
-                        ..spec.clone()
-                    },
-                )
-                .await?;
-                // Done once it is gone, as a terminate is.
-                self.wait_terminated(s, &old.id).await?;
+                self.retire(s, spec, name, old).await?;
                 Ok(new)
             }
             Err(e) if released => {
@@ -231,6 +245,24 @@ impl AwsCloud {
         Ok(instance.filter(|_| running))
     }
 
+    /// The new member once its boot is ready to start. Asked afresh each
+    /// time: one its launch hook gave up on is replaced by the group, and
+    /// the replacement is the one to wait for.
+    async fn ready_member(
+        &self,
+        name: &str,
+        version: i64,
+        old: &str,
+    ) -> CloudResult<Option<Instance>> {
+        let Some(new) = self.member_running(name, version, old).await? else {
+            return Ok(None);
+        };
+        let ready = self
+            .ready_to_start(new.instance_id().unwrap_or_default())
+            .await?;
+        Ok(ready.map(|()| new))
+    }
+
     /// Whether its boot has reached ready-to-start (or gone past it).
     async fn ready_to_start(&self, id: &str) -> CloudResult<Option<()>> {
         let markers = self.run_on_instance(id, STAGE).await?.unwrap_or_default();
@@ -247,11 +279,33 @@ impl AwsCloud {
         Ok(written(&markers, &[marker]).then_some(()))
     }
 
-    /// Drain `id` and release its lease. Whether it held the lease (and so
-    /// served); an instance SSM cannot reach is not serving either, and its
-    /// lock, if any, expires.
-    async fn release(&self, id: &str) -> CloudResult<bool> {
-        let said = self.run_on_instance_within(id, RELEASE, DRAIN_WAIT).await?;
+    /// The old one goes once the new one serves: a member is dropped and
+    /// the group is one of one again; a bare one is terminated. Done once
+    /// it is gone, as a terminate is.
+    async fn retire(
+        &self,
+        s: &mut Session,
+        spec: &GroupSpec,
+        name: &str,
+        old: &Outgoing,
+    ) -> CloudResult<()> {
+        if old.bare {
+            return self.terminate_by_id(s, &old.id).await;
+        }
+        self.drop_member(name, &old.id).await?;
+        let one = GroupSpec {
+            capacity: 1,
+            ..spec.clone()
+        };
+        self.ensure_group(s, &one).await?;
+        self.wait_terminated(s, &old.id).await
+    }
+
+    /// Drain `id` and release its lease (`command`). Whether it held the
+    /// lease (and so served); an instance SSM cannot reach is not serving
+    /// either, and its lock, if any, expires.
+    async fn release(&self, id: &str, command: &str) -> CloudResult<bool> {
+        let said = self.run_on_instance_within(id, command, DRAIN_WAIT).await?;
         Ok(said.is_some_and(|out| out.trim_end().ends_with("released")))
     }
 
@@ -299,20 +353,24 @@ impl AwsCloud {
     ) -> CloudResult<()> {
         self.back_to(s, spec, name, old).await?;
         s.progress(None, format!("{} taking the lease back", old.id))?;
-        self.run_on_instance_within(&old.id, RESUME, RESUME_WAIT)
+        self.run_on_instance_within(&old.id, &old.command(true), RESUME_WAIT)
             .await?;
         // Its marker says it holds the lease and runs again.
         let what = format!("{} starting again under the lease", old.id);
         self.wait_for(s, &what, || self.has_marker(&old.id, RESUMED))
             .await?;
-        if let Some(allocation) = s.state().elastic_ip_allocation_id.clone() {
+        // A bare one never had the address: its own stayed with it.
+        if let Some(allocation) = s.state().elastic_ip_allocation_id.clone()
+            && !old.bare
+        {
             self.claim_address(&allocation, &old.id).await?;
         }
         Ok(())
     }
 
     /// Every member but `old` lets go of the lease and is dropped; the group
-    /// launches `old`'s version again, one of one.
+    /// launches `old`'s version again, one of one, or for a bare `old`
+    /// (which serves outside it) stays at none until the next deploy.
     async fn back_to(
         &self,
         s: &mut Session,
@@ -333,8 +391,11 @@ impl AwsCloud {
             .unwrap_or_default();
         for id in &others {
             // At once, rather than its lock expiring after it is gone.
-            let _ = self.release(id).await;
-            self.drop_member(id).await?;
+            let _ = self.release(id, RELEASE).await;
+            self.drop_member(name, id).await?;
+        }
+        if old.bare {
+            return self.resize_group(name, 0).await;
         }
         let back = GroupSpec {
             version: old.version.unwrap_or(spec.version),
@@ -345,15 +406,25 @@ impl AwsCloud {
     }
 
     /// Terminate a member and shrink the group by one, so nothing replaces it.
-    async fn drop_member(&self, id: &str) -> CloudResult<()> {
-        self.autoscaling
+    async fn drop_member(&self, name: &str, id: &str) -> CloudResult<()> {
+        let dropped = self
+            .autoscaling
             .terminate_instance_in_auto_scaling_group()
             .instance_id(id)
             .should_decrement_desired_capacity(true)
             .send()
             .await
-            .map_err(|e| api_error("TerminateInstanceInAutoScalingGroup", e))?;
-        Ok(())
+            .map_err(|e| api_error("TerminateInstanceInAutoScalingGroup", e));
+        let Err(e) = dropped else {
+            return Ok(());
+        };
+        // A retry after the first call took it out: AWS says no group holds it.
+        let still = self.describe_group(name).await?.is_some_and(|g| {
+            g.instances()
+                .iter()
+                .any(|m| m.instance_id() == Some(id) && !leaving(m))
+        });
+        if still { Err(e) } else { Ok(()) }
     }
 
     /// AZRebalance back on if a switch cut short left it suspended.

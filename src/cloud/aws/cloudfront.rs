@@ -255,6 +255,18 @@ impl AwsCloud {
         }
     }
 
+    /// Whether the distribution's config is still enabled.
+    async fn distribution_enabled(&self, id: &str) -> CloudResult<bool> {
+        let current = self
+            .cloudfront
+            .get_distribution_config()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| api_error("GetDistributionConfig", e))?;
+        Ok(current.distribution_config().is_some_and(|c| c.enabled()))
+    }
+
     async fn wait_deployed(&self, s: &mut Session, id: &str, what: &str) -> CloudResult<()> {
         self.wait_for(s, what, || async {
             let r = self
@@ -303,14 +315,24 @@ impl AwsCloud {
         {
             s.progress(Some(0.1), format!("disabling {id}"))?;
             config.enabled = false;
-            self.cloudfront
+            let disabled = self
+                .cloudfront
                 .update_distribution()
                 .id(&id)
                 .if_match(current.e_tag().unwrap_or_default())
                 .distribution_config(config)
                 .send()
                 .await
-                .map_err(|e| api_error("UpdateDistribution", e))?;
+                .map_err(|e| api_error("UpdateDistribution", e));
+            match disabled {
+                // A retry whose first try took effect: the ETag moved on.
+                Err(e) if code_of(&e) == Some("PreconditionFailed") => {
+                    if self.distribution_enabled(&id).await? {
+                        return Err(e);
+                    }
+                }
+                other => other.map(drop)?,
+            }
         }
         self.wait_deployed(s, &id, "disabling, waiting for Deployed")
             .await?;

@@ -31,11 +31,16 @@ impl AwsCloud {
         let spec = self.launch_spec(req, s).await?;
         let (template_id, version) = self.launch_template(s, &spec).await?;
         let name = group_name(req.stack.as_str());
-        self.stop_bare_instance(s, &name).await?;
-        // A change of version: the new one is prepared beside the old one.
-        let current = s.state().instance_id.clone();
-        let replace = current.as_deref().filter(|_| req.options.replace_instance);
-        let outgoing = self.outgoing(&name, version, replace).await?;
+        // A change of version, or a bare instance from before groups: the
+        // new one is prepared beside the old one.
+        let outgoing = match self.bare_outgoing(s, &name).await? {
+            Some(bare) => Some(bare),
+            None => {
+                let current = s.state().instance_id.clone();
+                let replace = current.as_deref().filter(|_| req.options.replace_instance);
+                self.outgoing(&name, version, replace).await?
+            }
+        };
         let group = GroupSpec {
             template_id,
             version,
@@ -48,7 +53,12 @@ impl AwsCloud {
             spot: req.spot,
             target_group: s.state().target_group_arn.clone(),
             hook_timeout_secs: hook_timeout(req, s.state()),
-            capacity: if outgoing.is_some() { 2 } else { 1 },
+            // A bare one is no member: the group stays at one.
+            capacity: if outgoing.as_ref().is_some_and(|o| !o.bare) {
+                2
+            } else {
+                1
+            },
         };
         self.ensure_group(s, &group).await?;
         let market = if req.spot { "spot" } else { "on-demand" };
@@ -107,40 +117,6 @@ impl AwsCloud {
             // The group replaces one that fails to start.
             _ => Ok(None),
         }
-    }
-
-    /// A stack deployed before groups runs a bare instance: it stops before
-    /// the group launches, so two never run the services on one EFS.
-    async fn stop_bare_instance(&self, s: &mut Session, group: &str) -> CloudResult<()> {
-        let Some(id) = s.state().instance_id.clone() else {
-            return Ok(());
-        };
-        let members: Vec<String> = match self.describe_group(group).await? {
-            Some(g) => g
-                .instances()
-                .iter()
-                .filter_map(|i| i.instance_id().map(str::to_string))
-                .collect(),
-            None => Vec::new(),
-        };
-        let bare = self.describe_instance(&id).await?.filter(is_live);
-        if bare.is_none() || members.contains(&id) || self.is_group_member(&id).await? {
-            return Ok(());
-        }
-        s.progress(
-            None,
-            format!("moving into a group: {id} stops first (the EFS stays)"),
-        )?;
-        self.terminate_by_id(s, &id).await
-    }
-
-    /// Whether EC2 says an Auto Scaling group launched `id`.
-    async fn is_group_member(&self, id: &str) -> CloudResult<bool> {
-        Ok(self.describe_instance(id).await?.is_some_and(|i| {
-            i.tags()
-                .iter()
-                .any(|t| t.key() == Some("aws:autoscaling:groupName"))
-        }))
     }
 
     async fn record_instance(
@@ -356,7 +332,7 @@ impl AwsCloud {
         self.release_address(s).await
     }
 
-    async fn terminate_by_id(&self, s: &mut Session, id: &str) -> CloudResult<()> {
+    pub(super) async fn terminate_by_id(&self, s: &mut Session, id: &str) -> CloudResult<()> {
         // Its group's scale-in may have taken it already.
         if gone(self.describe_instance(id).await?.as_ref()) {
             return Ok(());
@@ -463,7 +439,7 @@ fn root_gb(snapshot_gb: i32) -> i32 {
     ROOT_GB.max(snapshot_gb)
 }
 
-fn is_live(instance: &Instance) -> bool {
+pub(super) fn is_live(instance: &Instance) -> bool {
     matches!(
         instance.state().and_then(|s| s.name()),
         Some(InstanceStateName::Pending | InstanceStateName::Running)

@@ -14,7 +14,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::AwsCloud;
-use super::errors::api_error;
+use super::errors::{api_error, code_of};
 use crate::cloud::CloudResult;
 use crate::domain::exposure::{self, Publish};
 use crate::domain::{DeploymentState, Tier};
@@ -247,12 +247,18 @@ impl AwsCloud {
                 continue;
             }
             if let Some(arn) = rule.rule_arn() {
-                self.elb
+                let deleted = self
+                    .elb
                     .delete_rule()
                     .rule_arn(arn)
                     .send()
                     .await
-                    .map_err(|e| api_error("DeleteRule", e))?;
+                    .map_err(|e| api_error("DeleteRule", e));
+                match deleted {
+                    // A retry of a delete whose answer was lost.
+                    Err(e) if code_of(&e) == Some("RuleNotFound") => {}
+                    other => other.map(drop)?,
+                }
             }
         }
         for (priority, condition) in (1..).zip(forward_when) {

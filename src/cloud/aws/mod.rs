@@ -6,6 +6,7 @@
 mod adopt;
 mod autoscaling;
 mod autoscaling_activities;
+mod autoscaling_migrate;
 mod autoscaling_switch;
 mod caller_ip;
 mod cloudfront;

@@ -445,6 +445,11 @@ fn shellcheck_passes() {
         ("user-data.sh", render(&input(false)).unwrap()),
         ("user-data-gpu.sh", render(&https).unwrap()),
         ("inside-health.sh", inside_health_script().to_string()),
+        ("migration-hold.sh", migration_command(MigrationStep::Hold)),
+        (
+            "migration-release.sh",
+            migration_command(MigrationStep::Release),
+        ),
     ]
     .into_iter()
     .map(|(name, text)| (name.to_string(), text))

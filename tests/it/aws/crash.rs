@@ -2,14 +2,15 @@
 //! effect in moto, its answer never reached us), for every N, then deploy
 //! again. It must finish with no duplicates, every tagged resource recorded.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
@@ -27,6 +28,8 @@ pub(super) const CRASH_TIME_SCALE: f64 = 0.001;
 #[derive(Debug)]
 pub(super) struct CrashAfter {
     pub(super) calls: Arc<AtomicUsize>,
+    /// Each call's operation, in order: what a failure after call N names.
+    pub(super) operations: Arc<Mutex<Vec<String>>>,
     limit: usize,
 }
 
@@ -34,9 +37,22 @@ impl CrashAfter {
     pub(super) fn new(limit: usize) -> Self {
         Self {
             calls: Arc::new(AtomicUsize::new(0)),
+            operations: Arc::default(),
             limit,
         }
     }
+}
+
+/// "3 DescribeInstances, 4 SendCommand, …": the calls up to and after `n`.
+pub(super) fn around(operations: &Mutex<Vec<String>>, n: usize) -> String {
+    let ops = operations.lock().map(|o| o.clone()).unwrap_or_default();
+    ops.iter()
+        .enumerate()
+        .skip(n.saturating_sub(6))
+        .take(8)
+        .map(|(i, op)| format!("{} {op}", i + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Intercept for CrashAfter {
@@ -47,9 +63,12 @@ impl Intercept for CrashAfter {
     fn read_before_execution(
         &self,
         _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if let (Ok(mut ops), Some(meta)) = (self.operations.lock(), cfg.load::<Metadata>()) {
+            ops.push(meta.name().to_string());
+        }
         if n > self.limit {
             return Err("simulated crash: the process is gone".into());
         }

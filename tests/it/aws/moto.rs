@@ -148,6 +148,13 @@ impl Moto {
         self.send("GET", "/strict-api/lease", "", "")
     }
 
+    /// The fake instances' boot stages (`GET /strict-api/switch`):
+    /// `{"stages": {id: ["cloud-init <at>", ..]}, "resuming": [ids]}`, for
+    /// every instance a launch hook held.
+    pub fn stages(&self) -> serde_json::Value {
+        self.send("GET", "/strict-api/switch", "", "")
+    }
+
     /// One HTTP/1.0 POST on loopback, its JSON answer.
     fn post(&self, path: &str, headers: &str, body: &str) -> serde_json::Value {
         self.send("POST", path, headers, body)

@@ -28,6 +28,7 @@ from typing import Any
 
 from moto.autoscaling.models import (
     ASG_NAME_TAG, AutoScalingBackend, FakeAutoScalingGroup, InstanceState)
+from moto.autoscaling.exceptions import ValidationError as AutoscalingValidationError
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.launch_templates import LaunchTemplate
 
@@ -52,6 +53,14 @@ MIXED = rule(
     "its subnets' zones; an update without MixedInstancesPolicy keeps it; each "
     "instance reports the template version it was launched from",
     "https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-mixed-instances-groups.html",
+)
+
+TERMINATE_UNKNOWN = rule(
+    "autoscaling.terminate-not-a-member",
+    "TerminateInstanceInAutoScalingGroup of an instance no group holds (a retry after "
+    "the first call took it out) answers ValidationError 'Instance Id not found - No "
+    "managed instance found for instance ID …' (moto crashes with a 500)",
+    "https://docs.aws.amazon.com/autoscaling/ec2/APIReference/CommonErrors.html",
 )
 
 DETECT_SECS = 30.0
@@ -324,7 +333,8 @@ def _terminate_instance(original, self, instance_id, should_decrement):
     state = next((s for g in self.autoscaling_groups.values() for s in g.instance_states
                   if s.instance.id == instance_id), None)
     if state is None:
-        return original(self, instance_id, should_decrement)
+        raise AutoscalingValidationError(
+            f"Instance Id not found - No managed instance found for instance ID {instance_id}")
     group = state.auto_scaling_group
     desired = group.desired_capacity or 0
     # Recorded first: AWS terminates, then launches the replacement.

@@ -31,7 +31,8 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 
 from . import core, faults  # noqa: E402
-from . import cloudfront, consistency, ec2, efs, elbv2, extras, iam_simulate, ssm  # noqa: E402,F401
+from . import cloudfront, consistency, ec2, efs, elbv2, extras, iam_profiles, iam_simulate, ssm  # noqa: E402,F401
+from . import retries  # noqa: E402,F401
 from . import instance, sg_rules  # noqa: E402,F401
 from . import autoscaling, lease, switch  # noqa: E402,F401
 from . import images  # noqa: E402,F401

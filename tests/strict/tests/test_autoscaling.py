@@ -461,3 +461,25 @@ def test_a_group_launches_from_a_version_made_by_create_launch_template_version(
                 asg.update_auto_scaling_group(
                     AutoScalingGroupName="g", MinSize=1, MaxSize=1, DesiredCapacity=1,
                     LaunchTemplate=spec)
+
+
+def test_terminating_an_instance_no_group_holds_is_a_validation_error(emulator):
+    """A retry of TerminateInstanceInAutoScalingGroup after its answer was
+    lost: moto crashes (500), AWS answers ValidationError."""
+    codes = []
+    for strict in (False, True):
+        emulator.reset(strict=strict)
+        setup(emulator, hook=None)
+        ((first, _),) = states(emulator)
+        asg = emulator.client("autoscaling")
+        asg.terminate_instance_in_auto_scaling_group(
+            InstanceId=first, ShouldDecrementDesiredCapacity=True)
+        with pytest.raises(Exception) as caught:
+            asg.terminate_instance_in_auto_scaling_group(
+                InstanceId=first, ShouldDecrementDesiredCapacity=True)
+        error = getattr(caught.value, "response", {}).get("Error", {})
+        codes.append((error.get("Code") or type(caught.value).__name__,
+                      error.get("Message", "")))
+    assert codes[0][0] != "ValidationError", codes
+    assert codes[1][0] == "ValidationError", codes
+    assert "No managed instance found for instance ID" in codes[1][1], codes

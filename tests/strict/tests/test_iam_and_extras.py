@@ -37,3 +37,28 @@ def test_ec2_service_quotas_are_answered(run, emulator):
     emulator.reset(strict=True)
     with pytest.raises(RuntimeError):
         scenario(emulator)
+
+
+def test_removing_a_role_the_profile_does_not_hold_is_no_such_entity(emulator):
+    """A removal retried after its answer was lost: moto crashes (500), AWS
+    says NoSuchEntity, which a destroy takes as already done."""
+
+    def remove_twice(emu):
+        iam = emu.client("iam")
+        iam.create_role(RoleName="r", AssumeRolePolicyDocument=POLICY)
+        iam.create_instance_profile(InstanceProfileName="p")
+        emu.advance(11)
+        iam.add_role_to_instance_profile(InstanceProfileName="p", RoleName="r")
+        iam.remove_role_from_instance_profile(InstanceProfileName="p", RoleName="r")
+        iam.remove_role_from_instance_profile(InstanceProfileName="p", RoleName="r")
+
+    codes = []
+    for strict in (False, True):
+        emulator.reset(strict=strict)
+        with pytest.raises(Exception) as caught:
+            remove_twice(emulator)
+        error = getattr(caught.value, "response", {}).get("Error", {})
+        codes.append(error.get("Code") or type(caught.value).__name__)
+    # moto alone: an HTML 500 that boto3 cannot even parse as an AWS error.
+    assert codes[0] != "NoSuchEntity", codes
+    assert codes[1] == "NoSuchEntity", codes
