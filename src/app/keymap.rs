@@ -36,6 +36,8 @@ pub enum Action {
     CopyLine,
     /// Who can reach what on the selected stack.
     Exposure,
+    /// The selected stack's recoveries and switches.
+    Events,
     /// A Session Manager shell on the selected stack's instance.
     Shell,
     /// The `forward` command of the Health pane's service.
@@ -342,6 +344,14 @@ pub const KEYMAP: &[Binding] = &[
         short: "exposure",
         help: "Who can reach what, and n8n as seen from here",
         in_footer: true,
+    },
+    Binding {
+        keys: &[key('e')],
+        action: Action::Events,
+        scope: Scope::Global,
+        short: "events",
+        help: "The stack's recoveries and switches, newest first",
+        in_footer: false,
     },
     Binding {
         keys: &[key('S')],

@@ -150,6 +150,11 @@ pub enum Overlay {
         stack: String,
         scroll: u16,
     },
+    /// The stack's recoveries and switches, scrolled down `scroll` rows.
+    Events {
+        stack: String,
+        scroll: u16,
+    },
     Command(Box<CommandDialog>),
     Secrets(SecretPicker),
 }

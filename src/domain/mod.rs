@@ -3,6 +3,7 @@
 pub mod budget;
 pub mod cost;
 pub mod doctor;
+pub mod events;
 pub mod exposure;
 pub mod lenient;
 pub mod list_prices;

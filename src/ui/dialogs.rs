@@ -219,3 +219,37 @@ pub fn confirm_rollback(model: &Model, stack: &str, frame: &mut Frame, area: Rec
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
     frame.render_widget(Span::styled("y roll back · n cancel", theme::DIM), keys);
 }
+
+/// A dialog `width` wide whose `lines` scroll under a fixed `heading`, with
+/// the keys that move and close it.
+pub fn scrolling(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    title: &str,
+    heading: Line<'static>,
+    lines: Vec<Line<'static>>,
+    scroll: u16,
+) {
+    let height = (lines.len() as u16 + 4).min(area.height);
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = theme::dialog(title.to_string());
+    let body = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [top, text, keys] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(body);
+    frame.render_widget(heading, top);
+    let hidden = (lines.len() as u16).saturating_sub(text.height);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll.min(hidden), 0)), text);
+    let hint = if hidden > 0 {
+        "j/k scroll · Esc close"
+    } else {
+        "Esc close"
+    };
+    frame.render_widget(Span::styled(hint, theme::DIM), keys);
+}

@@ -3,12 +3,11 @@
 //! from here and the allowed CIDRs under it.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
 
-use super::layout::{centered, fit, wrap};
+use super::layout::{fit, wrap};
 use super::theme;
 use crate::app::model::Model;
 use crate::domain::exposure::{self, ExposureRow};
@@ -132,25 +131,6 @@ pub fn dialog(model: &Model, stack: &str, scroll: u16, frame: &mut Frame, area: 
     for line in wrap(&allowed, inner) {
         lines.push(Line::from(Span::styled(line, theme::DIM)));
     }
-    let height = (lines.len() as u16 + 4).min(area.height);
-    let rect = centered(area, width, height);
-    frame.render_widget(Clear, rect);
-    let block = theme::dialog(format!(" Who can reach {stack} "));
-    let body = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [top, text, keys] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-    ])
-    .areas(body);
-    frame.render_widget(heading, top);
-    let hidden = (lines.len() as u16).saturating_sub(text.height);
-    frame.render_widget(Paragraph::new(lines).scroll((scroll.min(hidden), 0)), text);
-    let hint = if hidden > 0 {
-        "j/k scroll · Esc close"
-    } else {
-        "Esc close"
-    };
-    frame.render_widget(Span::styled(hint, theme::DIM), keys);
+    let title = format!(" Who can reach {stack} ");
+    super::dialogs::scrolling(frame, area, width, &title, heading, lines, scroll);
 }

@@ -3,6 +3,7 @@
 mod commands;
 mod cost;
 mod dialogs;
+mod events;
 mod exposure;
 mod footer;
 mod header;
@@ -58,6 +59,9 @@ pub fn view(model: &Model, frame: &mut Frame) {
         Some(Overlay::Exposure { stack, scroll }) => {
             exposure::dialog(model, stack, *scroll, frame, area)
         }
+        Some(Overlay::Events { stack, scroll }) => {
+            events::dialog(model, stack, *scroll, frame, area)
+        }
         Some(Overlay::Command(dialog)) => commands::command(dialog, frame, area),
         Some(Overlay::Secrets(picker)) => commands::secrets(picker, frame, area),
     }
@@ -67,3 +71,5 @@ pub fn view(model: &Model, frame: &mut Frame) {
 mod tests;
 #[cfg(test)]
 mod tests_access;
+#[cfg(test)]
+mod tests_events;

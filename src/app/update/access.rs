@@ -47,6 +47,16 @@ pub fn open_exposure(model: &mut Model) {
     });
 }
 
+/// `e`: what the group and the deploys did to the stack's instance.
+pub fn open_events(model: &mut Model) {
+    if let Some(state) = selected_or_say(model) {
+        model.overlay = Some(Overlay::Events {
+            stack: state.stack_name,
+            scroll: 0,
+        });
+    }
+}
+
 /// `S`: the shell itself when the tools are here, else the command and how
 /// to install what is missing.
 pub fn open_shell(model: &mut Model) -> Vec<Effect> {
@@ -186,17 +196,6 @@ pub fn open_secrets(model: &mut Model) {
         stack: state.stack_name,
         selected: 0,
     }));
-}
-
-pub fn exposure_key(stack: String, scroll: u16, key: KeyEvent) -> Outcome {
-    let scroll = match key.code {
-        KeyCode::Esc | KeyCode::Char('q' | 'x') | KeyCode::Enter => return (None, Vec::new()),
-        // The view stops at the last row.
-        KeyCode::Char('j') | KeyCode::Down => scroll.saturating_add(1).min(64),
-        KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-        _ => scroll,
-    };
-    (Some(Overlay::Exposure { stack, scroll }), Vec::new())
 }
 
 pub fn command_key(dialog: Box<CommandDialog>, key: KeyEvent) -> Outcome {

@@ -24,7 +24,14 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Overlay::Faults(menu) => faults_key(menu, key),
         Overlay::Offer(offer) => offer_key(model, offer, key),
         Overlay::ConfirmRollback(stack) => rollback_key(model, stack, key),
-        Overlay::Exposure { stack, scroll } => super::access::exposure_key(stack, scroll, key),
+        Overlay::Exposure { stack, scroll } => {
+            let kept = scrolled(scroll, key, 'x').map(|scroll| Overlay::Exposure { stack, scroll });
+            (kept, Vec::new())
+        }
+        Overlay::Events { stack, scroll } => {
+            let kept = scrolled(scroll, key, 'e').map(|scroll| Overlay::Events { stack, scroll });
+            (kept, Vec::new())
+        }
         Overlay::Command(dialog) => super::access::command_key(dialog, key),
         Overlay::Secrets(picker) => super::access::secrets_key(model, picker, key),
     };
@@ -33,6 +40,19 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
 }
 
 type Outcome = (Option<Overlay>, Vec<Effect>);
+
+/// A scrolling dialog's keys (`own` opened it and closes it): the new
+/// scroll, or `None` to close.
+fn scrolled(scroll: u16, key: KeyEvent, own: char) -> Option<u16> {
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => None,
+        KeyCode::Char(c) if c == own => None,
+        // The view stops at the last row.
+        KeyCode::Char('j') | KeyCode::Down => Some(scroll.saturating_add(1).min(64)),
+        KeyCode::Char('k') | KeyCode::Up => Some(scroll.saturating_sub(1)),
+        _ => Some(scroll),
+    }
+}
 
 fn close() -> Outcome {
     (None, Vec::new())

@@ -389,13 +389,13 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
 
 /// How long an instance running from `running_at` waits at "ready to
 /// start" for the writer lease: until every earlier instance has let it go
-/// (a bare one, from before groups, held none: it stopped first).
+/// (a bare one, from before groups, held it only from a migration's start).
 fn lease_wait(w: &World, running_at: Timestamp) -> f64 {
     let ready = running_at.plus_secs(timing::lease_offset() / w.speed);
     w.instances
         .iter()
         .filter_map(|i| {
-            if i.in_group() {
+            if i.in_group() || i.drain_from.is_some() || i.resumed_at.is_some() {
                 i.lease_free_at(w.speed)
             } else {
                 i.terminated_at
@@ -406,8 +406,9 @@ fn lease_wait(w: &World, running_at: Timestamp) -> f64 {
 }
 
 /// The instances running the stack's services at `t`: one at most, or the
-/// one-writer rule is broken. A bare instance (from before groups) held no
-/// lease: it writes from compose up until it is gone.
+/// one-writer rule is broken. A bare instance (from before groups) took no
+/// lease: it writes from compose up until it drains or is gone, and again
+/// once it resumes.
 pub fn writers_at(w: &World, t: Timestamp) -> Vec<String> {
     w.instances
         .iter()
@@ -415,7 +416,12 @@ pub fn writers_at(w: &World, t: Timestamp) -> Vec<String> {
             if i.in_group() {
                 i.writes_at(t, w.speed)
             } else {
-                i.is_running_at(t) && i.compose_up_at(w.speed) <= t
+                let ran = i.compose_up_at(w.speed) <= t
+                    && i.services_end(w.speed).is_none_or(|end| t < end);
+                let again = i
+                    .resumed_at
+                    .is_some_and(|at| at <= t && i.terminated_at.is_none_or(|end| t < end));
+                i.is_running_at(t) && (ran || again)
             }
         })
         .map(|i| i.id.clone())

@@ -77,20 +77,20 @@ pub fn ensure_group_replacing(
             }
         }
     }
-    // A stack deployed before groups runs a bare instance: it stops first,
-    // so two never run the services on one EFS.
-    if let Some(bare) = w.live_instance_mut().filter(|i| !i.in_group()) {
-        let end = now.plus_secs(timing::TERMINATE_INSTANCE / speed);
-        bare.terminated_at = Some(end);
-        bare.state_reason = Some(SHUTDOWN_CODE.into());
-        let why = format!(
-            "moving into a group: {} stops first (the EFS stays)",
-            bare.id
-        );
-        if let Some(g) = w.group.as_mut() {
-            g.replace_at = Some(end);
-        }
-        return Ensured::WaitUntil(end, why);
+    // A stack deployed before groups runs a bare instance: it holds the
+    // lease for itself and serves on while the group's instance prepares.
+    let bare = w
+        .live_instance_mut()
+        .filter(|i| !i.in_group())
+        .map(|i| i.id.clone());
+    if let Some(bare) = bare {
+        return match switch(w, &bare, now, fresh_id) {
+            Some((new, plan)) => Ensured::Switched(Box::new(new), Box::new(plan)),
+            None => Ensured::WaitUntil(
+                w.group.as_ref().and_then(|g| g.replace_at).unwrap_or(now),
+                format!("no capacity for the group: {bare} serves on"),
+            ),
+        };
     }
     match w.group.as_ref().and_then(|g| g.replace_at) {
         Some(at) if at > now => Ensured::WaitUntil(at, why),

@@ -41,7 +41,9 @@ pub(super) fn switch(
     // The outage starts when n8n stops, at the head of the drain.
     let stopped = instance.service_stops_at(Service::N8n, speed);
     let (zone, version) = (instance.zone.clone(), new.template_version.unwrap_or(0));
-    if let Some(g) = w.group.as_mut() {
+    // A bare one (from before groups) was never the group's to drop.
+    let member = instance.in_group();
+    if let Some(g) = w.group.as_mut().filter(|_| member) {
         g.record(dropped(old, serving, gone, zone));
     }
     let record = Switch {
@@ -86,9 +88,14 @@ fn fall_back(
     let o = w.instances.iter_mut().find(|i| i.id == old)?;
     o.resumed_at = Some(resumed);
     let stopped = o.service_stops_at(Service::N8n, speed);
-    let (old_version, zone) = (o.template_version, new.zone.clone());
+    let (old_version, zone, member) = (o.template_version, new.zone.clone(), o.in_group());
     if let Some(g) = w.group.as_mut() {
-        g.current = Some(old.to_string());
+        // A bare one serves outside the group, which wants none until the
+        // next deploy.
+        g.current = member.then(|| old.to_string());
+        if !member {
+            g.desired = 0;
+        }
         if let Some(v) = old_version {
             g.version = v;
         }

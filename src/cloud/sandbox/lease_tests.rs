@@ -5,6 +5,7 @@
 use super::tests::t;
 use super::*;
 use crate::cloud::sandbox::world::SpotNotice;
+use crate::domain::switch::SwitchOutcome;
 
 fn world() -> World {
     super::tests::world(false)
@@ -108,23 +109,55 @@ fn after_a_hard_loss_the_replacement_waits_for_the_dead_holders_lock_to_expire()
 }
 
 #[test]
-fn a_bare_instance_from_before_groups_stops_before_its_group_starts() {
+fn a_bare_instance_from_before_groups_serves_until_its_group_instance_is_ready() {
     let mut w = world();
     let first = deploy(&mut w, 0.0);
     w.group = None;
     w.instances[0].in_service_at = None; // as the previous version ran it
-    let mut next = 200.0;
-    let launched = loop {
-        match ensure_group(&mut w, "demo", 1, t(next), "i-0second".into()) {
-            Ensured::Instance(i) => break *i,
-            Ensured::WaitUntil(at, _) => next = t(0.0).secs_until(at),
-            Ensured::Switched(..) => panic!("a bare instance has no lease to hand over"),
-        }
+    let (launched, plan) = match ensure_group(&mut w, "demo", 1, t(200.0), "i-0second".into()) {
+        Ensured::Switched(i, plan) => (*i, *plan),
+        other => panic!("a bare instance is switched from: {other:?}"),
     };
     assert_ne!(launched.id, first.id);
+    assert_eq!(plan.from_instance, first.id);
+    assert_eq!(plan.outcome, SwitchOutcome::Switched);
+    let (ready, stopped) = (plan.ready_at.unwrap(), plan.stopped_at.unwrap());
+    assert!(
+        ready <= stopped,
+        "it served while the new one booted: {plan:?}"
+    );
+    let launch_to_serving = plan.started_at.secs_until(plan.serving_at.unwrap());
+    assert!(
+        plan.gap_secs().is_some_and(|g| g < launch_to_serving / 2.0),
+        "the gap is the drain and the start, not the launch and boot: {plan:?}"
+    );
+    let group = w.group.as_ref().unwrap();
+    assert!(
+        !group.activities.iter().any(|a| a.instance_id == first.id),
+        "the bare one was never the group's"
+    );
     let mut check = w.clone();
-    let writers = sample(&mut check, 0.0, 300.0);
+    let writers = sample(&mut check, 0.0, 400.0);
     assert_eq!(writers, vec![first.id.clone(), launched.id.clone()]);
+}
+
+#[test]
+fn a_bare_instance_whose_group_instance_never_gets_healthy_serves_again() {
+    let mut w = world();
+    let first = deploy(&mut w, 0.0);
+    w.group = None;
+    w.instances[0].in_service_at = None;
+    w.next_never_healthy = true;
+    let plan = match ensure_group(&mut w, "demo", 1, t(200.0), "i-0second".into()) {
+        Ensured::Switched(_, plan) => *plan,
+        other => panic!("no switch: {other:?}"),
+    };
+    assert_eq!(plan.outcome, SwitchOutcome::FellBack);
+    let group = w.group.as_ref().unwrap();
+    assert_eq!((group.desired, group.current.as_deref()), (0, None));
+    let writers = sample(&mut w, 0.0, 600.0);
+    assert_eq!(writers.first(), Some(&first.id));
+    assert_eq!(writers.last(), Some(&first.id), "{writers:?}");
 }
 
 /// A deploy of `version` (a new one: an update; an older one: a rollback)
@@ -180,7 +213,7 @@ fn a_new_version_that_never_becomes_healthy_gives_the_lease_back_to_the_old_one(
     super::template_version(&mut w, "demo", "t3.large", true, t(50.0), "lt-0b".into());
     w.next_never_healthy = true;
     let plan = switch_to(&mut w, 2, 50.0, "i-0bad");
-    assert_eq!(plan.outcome, crate::domain::switch::SwitchOutcome::FellBack);
+    assert_eq!(plan.outcome, SwitchOutcome::FellBack);
     let writers = sample(&mut w, 0.0, 150.0);
     assert_eq!(writers, ["i-0first", "i-0bad", "i-0first"], "{writers:?}");
     let v = view(&w, t(150.0)).unwrap();

@@ -10,11 +10,12 @@ is fixed when the command is sent (the command runs once on the instance), so
 GetCommandInvocation and ListCommandInvocations agree however often they are
 read. Untagged commands keep moto's empty output. Other modules answer tags of
 their own through ANSWERS (switch.py: `# geusemaker:stage`,
-`# geusemaker:switch-release`, `# geusemaker:switch-resume`).
+`# geusemaker:switch-release`, `# geusemaker:switch-resume`; migration.py:
+`# geusemaker:migration-hold`).
 
 Control API (server.py): POST /strict-api/instance with
 
-    {"instance": "<instance-id>" | "*",              (default "*")
+    {"instance": "<instance-id>" | "*" | "next",     (default "*")
      "services": {"n8n": {"status": "running" | "exited" | "restarting" | "missing",
                           "health": "healthy" | "unhealthy" | "starting" | null,
                           "probe_ms": 40, "failing_streak": 3,
@@ -22,6 +23,7 @@ Control API (server.py): POST /strict-api/instance with
      "ssm": "online" | "offline",
      "boot": "complete" | "hold" | "unhealthy",      (default "complete")
      "drain": "release" | "none",                    (default "release")
+     "bare": true,                                   (an instance id only)
      "clear": true}                                  (drop that entry first)
 
 Settings merge into the entry, service by service. "*" applies to every
@@ -46,6 +48,17 @@ stage markers each way writes are switch.py's (rule ssm.stage-markers).
 interruption notice (lease.py, rule efs.writer-lease): "release" drains and
 releases the stack's writer lease at once; "none" (a hard failure) leaves
 the lock to expire.
+
+"bare" marks a running instance as the previous version's bare instance
+(migration.py, rule efs.bare-writer): launched by RunInstances outside any
+Auto Scaling group, with a Stack tag, it runs its stack's services with no
+writer lease from then on. Only an existing, running instance id (not "*" or
+"next") that belongs to no group and has a Stack tag is marked; `true` again
+changes nothing, `false` leaves an instance that is not bare as it is, and
+is refused for one that is (a version does not go back). A body of only
+"instance" and "bare" gives the instance no entry of its own: it keeps "*"'s
+settings. A bare instance has no spot-signal service: "drain" does not apply
+to it (on a spot notice its lock, if it took one, expires).
 """
 
 from __future__ import annotations
@@ -105,6 +118,11 @@ HEALTH_OF_STATUS = {"running": "healthy", "exited": "unhealthy", "restarting": "
 UNHEALTHY_STREAK = 3  # Docker's default retries: unhealthy after 3 failures
 BOOTS = ("complete", "hold", "unhealthy")
 
+# migration.py's (rule efs.bare-writer): check a "bare" setting for an
+# instance id, raising Refused; then apply it.
+check_bare: Callable[[str, bool], None] = lambda instance_id, bare: None
+set_bare: Callable[[str, bool], None] = lambda instance_id, bare: None
+
 _entries: dict[str, dict[str, Any]] = {}
 _reads: dict[str, int] = {}
 
@@ -128,7 +146,7 @@ def configure(asked: dict[str, Any]) -> None:
     """Apply one POST /strict-api/instance (validated before anything changes)."""
     if not asked:
         return
-    unknown = set(asked) - {"instance", "services", "ssm", "boot", "drain", "clear"}
+    unknown = set(asked) - {"instance", "services", "ssm", "boot", "drain", "bare", "clear"}
     if unknown:
         raise Refused(f"unknown keys {sorted(unknown)}")
     key = asked.get("instance", "*")
@@ -156,7 +174,17 @@ def configure(asked: dict[str, Any]) -> None:
         raise Refused("boot is complete, hold or unhealthy")
     if asked.get("drain", "release") not in ("release", "none"):
         raise Refused("drain is release or none")
+    if "bare" in asked:
+        if not isinstance(asked["bare"], bool):
+            raise Refused("bare is true or false")
+        if key in ("*", NEXT):
+            raise Refused(f"bare is set on one running instance by its id, not {key!r}")
+        check_bare(key, asked["bare"])
 
+    if "bare" in asked:
+        set_bare(key, asked["bare"])
+    if "bare" in asked and set(asked) <= {"instance", "bare"}:
+        return  # the instance keeps "*"'s settings
     if asked.get("clear"):
         _entries.pop(key, None)
     entry = _entries.setdefault(key, _new_entry())
@@ -184,6 +212,15 @@ def state() -> dict[str, Any]:
 
 def _entry_for(instance_id: str) -> dict[str, Any] | None:
     return _entries.get(instance_id) or _entries.get("*")
+
+
+def launched(instance_id: str) -> None:
+    """A launch hook holds a new instance: the "next" entry becomes its own."""
+    if NEXT in _entries:
+        _entries[instance_id] = _entries.pop(NEXT)
+
+
+NEXT = "next"
 
 
 def drain(instance_id: str) -> str:

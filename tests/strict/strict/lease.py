@@ -34,24 +34,40 @@ name; an instance without the tag takes none and is unaffected):
 - Who takes it outside a boot: an instance told by Run Command to resume
   after a failed switch (switch.py, rule efs.switch-resume:
   `# geusemaker:switch-resume`) takes it as a boot does, retrying every
-  RETRY_SECS while it runs ("taken", "resumed after a failed switch").
+  RETRY_SECS while it runs ("taken", "resumed after a failed switch"). And
+  the previous version's bare instance told to hold it for a migration
+  (migration.py, rule efs.migration-hold: `# geusemaker:migration-hold`),
+  which tries once and does not wait ("taken", "held for a migration by the
+  bare instance, its services running").
+- Who writes without it: the previous version's bare instance (migration.py,
+  rule efs.bare-writer; POST /strict-api/instance {"bare": true}). Its boot
+  took no lease: it runs its stack's services while it runs and has not
+  drained, beside any holder (the locks are advisory: nothing stops a client
+  that never locks). It stops them on a stop or a termination (any route),
+  and on a switch-release while it holds the lease; a resume runs them again.
+  A bare instance that holds the lease is a writer only while it runs them;
+  it has no spot-signal service, so on a spot notice its lock expires.
 
 Settings (instance.py): POST /strict-api/instance
-    {"instance": "i-…" | "*", "drain": "release" | "none"}.
+    {"instance": "i-…" | "*", "drain": "release" | "none"}, and
+    {"instance": "i-…", "bare": true} for the previous version's instance.
 Control API (server.py): GET /strict-api/lease (no settings) answers
     {"stacks": {"<stack>": {"holder": "i-…" | null,
                             "expires_in": 42.0 | null}},   (realistic seconds)
-     "writers": {"<stack>": ["i-…"]},     (the holder while it runs services)
+     "writers": {"<stack>": ["i-…"]},     (the holder while it runs services,
+                                            then any bare instance that runs
+                                            them: once each)
      "history": [{"at": "2026-12-02T02:14:05.123Z", "stack": "<stack>",
                   "instance": "i-…", "event": "taken" | "released" | "expired",
                   "why": "…"}]}
+A stack that only a bare instance writes is in "stacks" with holder null.
 /strict-api/reset and /moto-api/reset clear it all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from moto.ec2.models import EC2Backend
 
@@ -80,6 +96,20 @@ RUNNING = ("pending", "running")
 
 class Refused(ValueError):
     pass
+
+
+# migration.py's (rule efs.bare-writer): the previous version's bare
+# instances, each with whether it runs its stack's services now (it runs and
+# has not drained); none while the strict layer is off.
+bare: Callable[[], list[tuple[Any, bool]]] = list
+
+
+def writes(instance: Any) -> bool:
+    """Whether a holder runs its stack's services: while it runs, unless it
+    is a bare instance that drained (and took the lease again without them)."""
+    if instance._state.name not in RUNNING:
+        return False
+    return next((serving for b, serving in bare() if b is instance), True)
 
 
 @dataclass(eq=False)
@@ -165,8 +195,9 @@ def release(instance: Any, why: str) -> bool:
 
 
 def notice(instance: Any) -> None:
-    """A spot interruption notice: a holder set to drain releases at once."""
-    if fake.drain(instance.id) == "release":
+    """A spot interruption notice: a holder set to drain releases at once
+    (a bare instance has no spot-signal service: its lock expires)."""
+    if fake.drain(instance.id) == "release" and all(b is not instance for b, _ in bare()):
         release(instance, "drained on the spot notice")
 
 
@@ -213,7 +244,15 @@ def state(asked: dict[str, Any]) -> dict[str, Any]:
             "expires_in": (max(0.0, (lease.expires - core.now()) / scale)
                            if lease and not lease.renewing else None)}
         writers[stack] = ([lease.holder.id] if lease and lease.renewing
-                          and lease.holder._state.name in RUNNING else [])
+                          and writes(lease.holder) else [])
+    for instance, serving in bare():
+        stack = stack_of(instance)
+        if not serving or stack is None or instance._state.name not in RUNNING:
+            continue
+        stacks.setdefault(stack, {"holder": None, "expires_in": None})
+        ids = writers.setdefault(stack, [])
+        if instance.id not in ids:
+            ids.append(instance.id)
     return {"stacks": stacks, "writers": writers, "history": list(_history)}
 
 

@@ -109,6 +109,7 @@ def hold(group: Any, state: Any, hook: Any, activity: Any) -> None:
     """`state` is a new instance: it waits in Pending:Wait."""
     action = Action(group, state, hook, activity)
     ACTIONS[state.instance.id] = action
+    fake.launched(state.instance.id)
     switch.held(state.instance.id)
     activities.waiting(activity)
     _arm(action)

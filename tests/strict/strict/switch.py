@@ -6,8 +6,11 @@ old: the new boots to ready-to-start and waits for the stack's writer lease
 (lease.py) while the old serves; the product tells the old to drain and
 release; the new takes the lease, starts and completes its launch hook; the
 product terminates the old. If the new never gets healthy, the product tells
-it to release, terminates it, and tells the old to resume. moto answers every
-Run Command with empty output and has no lease to move.
+it to release, terminates it, and tells the old to resume. The old may be the
+previous version's bare instance, which serves with no lease until it is told
+to hold it (migration.py: `# geusemaker:migration-hold`); then the same
+release and resume apply to it. moto answers every Run Command with empty
+output and has no lease to move.
 
 Run Command (AWS-RunShellScript; the tag is the first line of the first
 `commands` element, as for instance.py's inside-health; the output is fixed
@@ -16,9 +19,12 @@ first, rule ssm.agent-unreachable):
 
 - `# geusemaker:stage` answers the instance's stage-marker file, one line per
   marker, `<name> <UTC %Y-%m-%dT%H:%M:%SZ>\\n`, in the order written. Only an
-  instance held by a launch hook has a modelled boot (lifecycle.py); any
-  other answers empty output, as moto does. A hook-held instance writes, by
-  its "boot" setting (instance.py; POST /strict-api/instance):
+  instance held by a launch hook has a modelled boot (lifecycle.py), and
+  only it and a bare instance (migration.py) have a file; any other answers
+  empty output, as moto does. A bare instance's file is empty until a
+  switch-release or switch-resume writes (the lines below). A hook-held
+  instance writes, by its "boot" setting (instance.py; POST
+  /strict-api/instance):
     at launch            nothing
     booted (60 s later)  "complete", "unhealthy": cloud-init packages
                          efs-mounted secrets images-pulled ready-to-start
@@ -39,17 +45,20 @@ first, rule ssm.agent-unreachable):
   while another instance holds it, or a terminated holder's lock has not
   expired, it tries again every lease.RETRY_SECS for as long as it runs;
   once it has it, it is a writer again and writes `resumed`. Output
-  `resuming` (also when it holds the lease already: then nothing changes).
+  `resuming` (also when it holds the lease already: then nothing changes,
+  unless it is a bare instance that drained and then held the lease again:
+  it runs its services again and writes `resumed` at once).
 
 Control API (server.py): GET /strict-api/switch (no settings) answers
-    {"stages": {"i-…": ["cloud-init 2026-12-02T02:14:05Z", …]},  (hook-held)
-     "resuming": ["i-…"]}           (resumes still waiting for the lease)
+    {"stages": {"i-…": ["cloud-init 2026-12-02T02:14:05Z", …]},  (hook-held, bare)
+     "resuming": ["i-…"],           (resumes still waiting for the lease)
+     "bare": ["i-…"]}               (bare instances running their services)
 /strict-api/reset and /moto-api/reset clear it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from moto.ec2.models import ec2_backends
 from moto.ssm.models import SimpleSystemManagerBackend
@@ -66,7 +75,8 @@ STAGE_MARKERS = rule(
     "file, '<name> <UTC %Y-%m-%dT%H:%M:%SZ>' a line in the order written: a hook-held "
     "instance writes cloud-init, packages, efs-mounted, secrets, images-pulled, "
     "ready-to-start once booted (\"hold\": not ready-to-start), lease-taken, compose-up, "
-    "ollama-gpu when it takes its stack's writer lease, owner-ready on CONTINUE; any "
+    "ollama-gpu when it takes its stack's writer lease, owner-ready on CONTINUE; a "
+    "bare instance (efs.bare-writer) has a file that only a drain or resume writes; any "
     "other instance answers empty output",
     "https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetCommandInvocation.html",
     latency="boot about a minute (modelled 60 s, lifecycle.BOOT_SECS)",
@@ -102,7 +112,7 @@ RESUMED = "resumed"
 DRAINED_WHY = "drained for a switch"
 RESUMED_WHY = "resumed after a failed switch"
 
-_stages: dict[str, list[str]] = {}  # hook-held instance -> its marker lines
+_stages: dict[str, list[str]] = {}  # hook-held or bare instance -> its marker lines
 _resuming: set[str] = set()  # instances whose resume waits for the lease
 
 
@@ -116,6 +126,12 @@ class Refused(ValueError):
     pass
 
 
+# migration.py's: what else a drain for a switch, and a resume that took the
+# lease, do (a bare instance stops, or runs again, its services).
+after_drain: Callable[[Any], None] = lambda instance: None
+after_resume: Callable[[Any], None] = lambda instance: None
+
+
 # --- the boot's markers (called by lifecycle.py) -------------------------------------
 
 
@@ -127,9 +143,14 @@ def mark(instance_id: str, *names: str) -> None:
     _stages[instance_id].extend(f"{name} {at:%Y-%m-%dT%H:%M:%SZ}" for name in names)
 
 
+def new_file(instance_id: str) -> None:
+    """The instance has a stage-marker file, empty until something writes."""
+    _stages.setdefault(instance_id, [])
+
+
 def held(instance_id: str) -> None:
     """A launch hook holds the new instance: it has a boot, and no markers yet."""
-    _stages.setdefault(instance_id, [])
+    new_file(instance_id)
 
 
 def booted(instance_id: str, way: str) -> None:
@@ -160,18 +181,28 @@ def stage_file(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
 
 
 def switch_release(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
-    if not lease.release(_instance(backend, instance_id), DRAINED_WHY):
+    instance = _instance(backend, instance_id)
+    if not lease.release(instance, DRAINED_WHY):
         return "not-holding\n"
     mark(instance_id, *DRAINED)
+    after_drain(instance)
     return "released\n"
 
 
 def switch_resume(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
     instance = _instance(backend, instance_id)
-    if not lease.holds(instance) and instance_id not in _resuming:
+    if lease.holds(instance):
+        if not lease.writes(instance):  # a drained bare instance that held it again
+            _resumed(instance)
+    elif instance_id not in _resuming:
         _resuming.add(instance_id)
         _resume(instance)
     return "resuming\n"
+
+
+def _resumed(instance: Any) -> None:
+    mark(instance.id, RESUMED)
+    after_resume(instance)
 
 
 def _resume(instance: Any) -> None:
@@ -184,7 +215,7 @@ def _resume(instance: Any) -> None:
         core.later(lease.RETRY_SECS, lambda: _resume(instance))
         return
     _resuming.discard(instance.id)
-    mark(instance.id, RESUMED)
+    _resumed(instance)
 
 
 fake.ANSWERS.update({STAGE_TAG: stage_file, RELEASE_TAG: switch_release,
@@ -197,7 +228,10 @@ def state(asked: dict[str, Any]) -> dict[str, Any]:
         raise Refused("GET /strict-api/switch takes no settings")
     core.tick()
     return {"stages": {i: list(lines) for i, lines in _stages.items()},
-            "resuming": sorted(_resuming)}
+            "resuming": sorted(_resuming),
+            "bare": sorted(instance.id for instance, serving in lease.bare() if serving)}
 
 
 CONTROL = {"/strict-api/switch": state}
+
+from . import migration  # noqa: E402,F401  (the bare instance's tag and its hooks here)

@@ -127,7 +127,7 @@ def test_moto_alone_answers_the_switch_commands_with_nothing_and_moves_no_lease(
     assert states(emulator) == {old: "InService", new: "InService"}, \
         "moto: both run the stack's services at once, with no lease between them"
     assert lease(emulator) == {"stacks": {}, "writers": {}, "history": []}
-    assert switch_state(emulator) == {"stages": {}, "resuming": []}
+    assert switch_state(emulator) == {"stages": {}, "resuming": [], "bare": []}
 
     emulator.reset(strict=True)
     old, new, answers = scenario(emulator)
@@ -192,4 +192,23 @@ def test_the_switch_control_api_and_the_boot_setting_refuse_what_they_do_not_kno
     emulator.advance(BOOT)
     assert list(switch_state(emulator)["stages"]) == list(states(emulator))
     control(emulator, "/strict-api/reset", {})
-    assert switch_state(emulator) == {"stages": {}, "resuming": []}
+    assert switch_state(emulator) == {"stages": {}, "resuming": [], "bare": []}
+
+
+def test_a_next_setting_belongs_to_the_next_launch_alone(emulator):
+    """"next": the first new instance a hook holds is held back, and the one
+    its group launches after its hook times out boots as every other does."""
+    emulator.reset(strict=True)
+    setup(emulator, hook=90)
+    emulator.advance(BOOT + 2)
+    (old,) = writers(emulator)
+    set_instance(emulator, {"instance": "next", "boot": "hold"})
+    held = scale_out(emulator)
+    emulator.advance(BOOT + 1)
+    assert stages(emulator, held) == BOOTED, "the next launch took the setting"
+    emulator.advance(30)  # its hook times out: ABANDON, and a replacement
+    (replacement,) = set(states(emulator)) - {old, held}
+    emulator.advance(BOOT + 1)
+    assert stages(emulator, replacement) == READY, "the replacement boots as usual"
+    assert states(emulator) == {old: "InService", replacement: "Pending:Wait"}
+    assert writers(emulator) == [old]

@@ -1,0 +1,62 @@
+//! Snapshots of the `e` dialog: a night's recovery and two switches, and a
+//! stack with none yet.
+
+use super::tests::{chat_bot_with, draw, key, t};
+use crate::app::model::Overlay;
+use crate::domain::recovery::Recovery;
+use crate::domain::switch::{Switch, SwitchOutcome};
+
+fn switch(from: &str, to: &str, v: i64, at: f64, outcome: SwitchOutcome) -> Switch {
+    Switch {
+        from_instance: from.into(),
+        to_instance: Some(to.into()),
+        to_version: v,
+        started_at: t(at),
+        ready_at: Some(t(at + 70.0)),
+        stopped_at: Some(t(at + 71.0)),
+        serving_at: Some(t(at + 77.2)),
+        outcome,
+    }
+}
+
+#[test]
+fn events_dialog_lists_recoveries_and_switches_newest_first() {
+    let mut m = chat_bot_with(|stack, _| {
+        stack.recoveries.push(Recovery {
+            lost_instance: "i-0a1b2c3d4e5f60718".into(),
+            signal: "spot interruption".into(),
+            signal_at: t(-30_000.0),
+            replaced_by: Some("i-0b2c3d4e5f6071829".into()),
+            launched_at: Some(t(-29_990.0)),
+            zone: Some("eu-west-1b".into()),
+            in_service_at: Some(t(-29_800.0)),
+            down_secs: Some(221.0),
+        });
+        stack.switches.push(switch(
+            "i-0b2c3d4e5f6071829",
+            "i-0c3d4e5f607182930",
+            2,
+            -3_600.0,
+            SwitchOutcome::Switched,
+        ));
+        stack.switches.push(switch(
+            "i-0c3d4e5f607182930",
+            "i-0d4e5f60718293041",
+            3,
+            -600.0,
+            SwitchOutcome::FellBack,
+        ));
+    });
+    key(&mut m, 'e');
+    assert!(matches!(m.overlay, Some(Overlay::Events { .. })));
+    insta::assert_snapshot!(draw(&m, 100, 24).backend().to_string());
+    key(&mut m, 'e');
+    assert!(m.overlay.is_none(), "e closes it too");
+}
+
+#[test]
+fn events_dialog_of_a_stack_with_none_says_what_will_show() {
+    let mut m = chat_bot_with(|_, _| {});
+    key(&mut m, 'e');
+    insta::assert_snapshot!(draw(&m, 80, 24).backend().to_string());
+}
