@@ -35,7 +35,7 @@ pub fn events(state: &DeploymentState) -> Vec<Event> {
         .map(recovery)
         .chain(state.switches.iter().map(switch))
         .collect();
-    all.sort_by(|a, b| b.at.cmp(&a.at));
+    all.sort_by_key(|e| std::cmp::Reverse(e.at));
     all
 }
 
