@@ -358,8 +358,17 @@ pub trait Cloud: Send + Sync {
     async fn ensure_network(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
     async fn ensure_security_groups(&self, req: &DeployRequest, s: &mut Session)
     -> CloudResult<()>;
-    /// EFS, encrypted, with mount targets available.
+    /// EFS, encrypted, with its mount targets created: `storage_ready`
+    /// waits for them, once the stages that need only the id have run.
     async fn ensure_storage(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
+    /// Until the stack's mount targets are available.
+    async fn storage_ready(&self, _req: &DeployRequest, _s: &mut Session) -> CloudResult<()> {
+        Ok(())
+    }
+    /// Whether they are available now (one look, no wait).
+    async fn storage_available(&self, _state: &DeploymentState) -> CloudResult<bool> {
+        Ok(true)
+    }
     /// Instance role and profile, and the stack's secrets.
     async fn ensure_identity(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
     /// Launch (or find) the instance and wait until it runs.

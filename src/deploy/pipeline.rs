@@ -75,15 +75,43 @@ async fn run(
     })?;
     s.begin_operation(OperationKind::Deploy, &stages)?;
 
+    // The mount targets become available while the role, the secrets, the
+    // launch and the load balancer go on (the boot retries its mount, and
+    // the role's policy needs only the file system's id): Storage finishes
+    // before the first stage that needs the EFS mounted.
+    let mut storage_pending = false;
     for stage in stages {
+        // One look, best effort: a failed one leaves it to the wait below.
+        let available = storage_pending
+            && ctx
+                .cloud
+                .storage_available(s.state())
+                .await
+                .unwrap_or(false);
+        if storage_pending && (available || needs_mounted_efs(stage)) {
+            storage_pending = false;
+            if let Err(error) = settle_storage(ctx, req, &mut s).await {
+                return Err(fail(&mut s, Stage::Storage, error));
+            }
+        }
         let expected = ctx.cloud.typical_secs(stage);
         s.start_stage(stage, expected)?;
         if let Err(error) = run_stage_with_retry(ctx, req, &mut s, stage).await {
             if stage == Stage::Validate && matches!(error, CloudError::Refused(_)) {
                 return Err(refuse(ctx, s, before, &req.stack, error));
             }
+            if storage_pending {
+                let why = "mount targets created, not waited for: the deploy stopped";
+                s.finish_stage(Stage::Storage, StageStatus::Skipped, Some(why.into()))?;
+            }
             let failure = fail(&mut s, stage, error);
             return Err(roll_back_if_stuck(ctx, &mut s, stage, failure).await);
+        }
+        if stage == Stage::Storage {
+            storage_pending = true;
+            let detail = "mount targets becoming available; the next stages go on meanwhile";
+            s.progress(None, detail)?;
+            continue;
         }
         s.finish_stage(stage, StageStatus::Done, None)?;
     }
@@ -101,6 +129,25 @@ async fn run(
     let snapshot = healthy_snapshot(s.state());
     s.record(|st| st.last_healthy_state = snapshot)?;
     Ok(s.into_state())
+}
+
+/// Whether `stage` needs the instance to have mounted the EFS.
+fn needs_mounted_efs(stage: Stage) -> bool {
+    matches!(stage, Stage::Services | Stage::Health)
+}
+
+/// Storage's second half, under its own stage: the mount targets available.
+async fn settle_storage(ctx: &Context, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match ctx.cloud.storage_ready(req, s).await {
+            Err(e) if retry::should_retry(s, &e, attempt, ctx.timing.backoff_base).await => {}
+            Err(e) => return Err(e),
+            Ok(()) => break,
+        }
+    }
+    Ok(s.finish_stage(Stage::Storage, StageStatus::Done, None)?)
 }
 
 async fn run_stage_with_retry(

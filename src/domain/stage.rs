@@ -171,9 +171,12 @@ impl Operation {
         self.stages.iter_mut().find(|r| r.stage == stage)
     }
 
+    /// The stage started last of those running (Storage runs on while
+    /// the next stages do).
     pub fn running_stage(&self) -> Option<&StageRecord> {
         self.stages
             .iter()
+            .rev()
             .find(|r| r.status == StageStatus::Running)
     }
 

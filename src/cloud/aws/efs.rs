@@ -11,6 +11,7 @@ use super::ec2_security::stack_groups;
 use super::errors::{api_error, code_of};
 use super::tags::{pairs, short_hash};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::domain::DeploymentState;
 
 /// EFS creation tokens are at most 64 characters
 /// (<https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html>):
@@ -24,6 +25,15 @@ pub fn creation_token(stack: &str) -> String {
     }
     let head = full[..LIMIT - 9].trim_end_matches('-');
     format!("{head}-{:08x}", short_hash(&full))
+}
+
+/// An available mount target in each of `subnets`, among (id, subnet, state).
+fn all_available(subnets: &[String], targets: &[(String, String, String)]) -> bool {
+    subnets.iter().all(|subnet| {
+        targets
+            .iter()
+            .any(|(_, on, state)| on == subnet && state == "available")
+    })
 }
 
 impl AwsCloud {
@@ -170,14 +180,30 @@ impl AwsCloud {
             })?;
             ids.push(id);
         }
-        let total = ids.len();
+        Ok(())
+    }
+
+    /// Whether the file system has an available mount target in each of
+    /// the stack's subnets.
+    pub(super) async fn mount_targets_ready(&self, state: &DeploymentState) -> CloudResult<bool> {
+        let Some(fs_id) = state.efs_id.as_deref() else {
+            return Ok(true);
+        };
+        let now = self.mount_target_list(fs_id).await?;
+        Ok(all_available(&state.subnet_ids, &now))
+    }
+
+    /// Until the file system has an available mount target in each of the
+    /// stack's subnets.
+    pub(super) async fn mount_targets_available(&self, s: &mut Session) -> CloudResult<()> {
+        let Some(fs_id) = s.state().efs_id.clone() else {
+            return Ok(());
+        };
+        let subnets = s.state().subnet_ids.clone();
+        let total = subnets.len();
         self.wait_for(s, &format!("mount targets 0/{total} available"), || async {
-            let now = self.mount_target_list(fs_id).await?;
-            let ready = now
-                .iter()
-                .filter(|(id, _, state)| ids.contains(id) && state == "available")
-                .count();
-            Ok((ready == total).then_some(()))
+            let now = self.mount_target_list(&fs_id).await?;
+            Ok(all_available(&subnets, &now).then_some(()))
         })
         .await?;
         s.progress(Some(1.0), format!("mount targets {total}/{total}"))?;

@@ -64,6 +64,14 @@ impl Cloud for AwsCloud {
         self.storage(req, s).await
     }
 
+    async fn storage_ready(&self, _req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+        self.mount_targets_available(s).await
+    }
+
+    async fn storage_available(&self, state: &DeploymentState) -> CloudResult<bool> {
+        self.mount_targets_ready(state).await
+    }
+
     async fn ensure_identity(&self, _req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
         self.instance_role(s).await?;
         self.secrets(s).await?;

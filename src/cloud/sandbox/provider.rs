@@ -179,6 +179,21 @@ impl Cloud for SandboxCloud {
                 }
             })?;
         }
+        Ok(())
+    }
+
+    async fn storage_available(&self, state: &DeploymentState) -> CloudResult<bool> {
+        let now = self.now();
+        Ok(self
+            .world(&state.stack_name)?
+            .mount_targets
+            .iter()
+            .all(|m| m.available_at <= now))
+    }
+
+    async fn storage_ready(&self, _: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+        let stack = stack_of(s);
+        let total = s.state().subnet_ids.len();
         let last_ready = self
             .world(&stack)?
             .mount_targets

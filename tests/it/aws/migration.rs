@@ -210,3 +210,55 @@ async fn a_bare_instance_ssm_cannot_reach_stops_before_its_group_starts() {
         Some(InstanceStateName::Terminated)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bare_instance_whose_group_instance_never_gets_healthy_serves_again() {
+    let h = Harness::start().await;
+    let before = previous_version(&h, "mf").await;
+    let bare = before.instance_id.clone().expect("bare");
+    // The group's first instance takes the lease, starts, never gets
+    // healthy; its hook times out after two minutes (the emulator's clock:
+    // a minute would end it at the moment it boots).
+    h.moto
+        .set_instance(serde_json::json!({"instance": "next", "boot": "unhealthy"}));
+    let mut request = Harness::request_for("mf", Tier::Dev);
+    request.options.rollback_timeout_minutes = Some(2);
+    request.options.auto_rollback = Some(false);
+    let sampler = h.moto.lease_sampler("mf");
+    let failed = h.deploy_request(&request, None).await;
+    let writers = sampler.stop();
+    let error = failed.expect_err("the move fails").to_string();
+    assert!(
+        error.contains("never became healthy") && error.contains(&format!("{bare} serves again")),
+        "{error}"
+    );
+    assert_eq!(
+        writers.len(),
+        3,
+        "bare, the new one briefly, bare again: {writers:?}"
+    );
+    assert_eq!(
+        (writers.first(), writers.last()),
+        (Some(&bare), Some(&bare))
+    );
+    assert_eq!(writers_now(&h, "mf"), serde_json::json!([bare]));
+    let g = group(&h, "mf-geusemaker").await.expect("the group");
+    assert_eq!(
+        g.desired_capacity(),
+        Some(0),
+        "the group waits for the next deploy"
+    );
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
+    assert_eq!(
+        state_of(&ec2, &bare).await,
+        Some(InstanceStateName::Running)
+    );
+    let saved = h
+        .store
+        .load(&StackName::parse("mf").unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.instance_id.as_deref(), Some(bare.as_str()));
+    let switch = saved.switches.last().expect("recorded");
+    assert_eq!(switch.outcome, SwitchOutcome::FellBack, "{switch:?}");
+}

@@ -107,10 +107,12 @@ impl Moto {
         self.post("/strict-api/config", "", &settings.to_string())
     }
 
-    /// Set what the fake instance's inside-health command reports
-    /// (`/strict-api/instance`): `{"instance": id or "*", "services": {"n8n":
-    /// {"status", "health", "probe_ms", "failing_streak", "unhealthy_reads"}},
-    /// "ssm": "online" | "offline"}`; the answer is as `instance_reads`.
+    /// Set what a fake instance does (`/strict-api/instance`): `{"instance":
+    /// id, "*" or "next" (the next one a launch hook holds), "services":
+    /// {"n8n": {"status", "health", "probe_ms", "failing_streak",
+    /// "unhealthy_reads"}}, "ssm": "online" | "offline", "boot": "complete" |
+    /// "hold" | "unhealthy", "bare": true (the previous version's instance,
+    /// serving with no lease)}`; the answer is as `instance_reads`.
     pub fn set_instance(&self, settings: serde_json::Value) -> serde_json::Value {
         self.post("/strict-api/instance", "", &settings.to_string())
     }
@@ -149,8 +151,8 @@ impl Moto {
     }
 
     /// The fake instances' boot stages (`GET /strict-api/switch`):
-    /// `{"stages": {id: ["cloud-init <at>", ..]}, "resuming": [ids]}`, for
-    /// every instance a launch hook held.
+    /// `{"stages": {id: ["cloud-init <at>", ..]}, "resuming": [ids], "bare":
+    /// [ids]}`, for every instance a launch hook held, and bare ones.
     pub fn stages(&self) -> serde_json::Value {
         self.send("GET", "/strict-api/switch", "", "")
     }

@@ -32,7 +32,7 @@ from moto.autoscaling.exceptions import ValidationError as AutoscalingValidation
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.launch_templates import LaunchTemplate
 
-from . import core, ec2, lifecycle, spot, spot_capacity
+from . import core, ec2, lifecycle, size_bounds, spot, spot_capacity  # noqa: F401
 from . import scaling_activities as activities
 from .core import patch, rule
 from .lifecycle import ACTIONS, alive

@@ -11,7 +11,7 @@ Control API (each module's docstring says its body and answer):
     /strict-api/interrupt           a spot interruption (spot.py)
     /strict-api/spot-capacity       spot capacity (spot_capacity.py)
     /strict-api/lease               the stacks' writer leases (lease.py)
-    /strict-api/switch              stage markers and waiting resumes (switch.py)
+    /strict-api/switch              stage markers, waiting resumes, bare instances (switch.py, migration.py)
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ DETECT, BOOT = 30.0, 60.0
 USER_DATA = base64.b64encode(b"#!/bin/bash\necho boot\n").decode()
 
 
-def setup(emu, hook=900, default="ABANDON", spot=True, eip=False, desired=1):
+def setup(emu, hook=900, default="ABANDON", spot=True, eip=False, desired=1, sizes=None):
     """The product's group of one over two subnets: a mixed-instances policy,
-    a target group, the Stack tag propagated, and (hook) the launch hook."""
+    a target group, the Stack tag propagated, and (hook) the launch hook;
+    `sizes` overrides MinSize, MaxSize, DesiredCapacity."""
     vpc, subnets = default_vpc(emu)
     sg = group(emu, "inst", vpc)
     arn = profile(emu, "inst")
@@ -50,6 +51,7 @@ def setup(emu, hook=900, default="ABANDON", spot=True, eip=False, desired=1):
         HealthCheckGracePeriod=300,
         Tags=[{"Key": "Stack", "Value": "s1", "PropagateAtLaunch": True},
               {"Key": "Owner", "Value": "me", "PropagateAtLaunch": False}])
+    args.update(sizes or {})
     if hook:
         args["LifecycleHookSpecificationList"] = [{
             "LifecycleHookName": HOOK, "LifecycleTransition": LAUNCHING,
@@ -483,3 +485,85 @@ def test_terminating_an_instance_no_group_holds_is_a_validation_error(emulator):
     assert codes[0][0] != "ValidationError", codes
     assert codes[1][0] == "ValidationError", codes
     assert "No managed instance found for instance ID" in codes[1][1], codes
+
+
+def sizes(emu):
+    found = emu.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["g"])["AutoScalingGroups"][0]
+    return found["MinSize"], found["MaxSize"], found["DesiredCapacity"]
+
+
+@pytest.mark.parametrize("asked, message", [
+    ({"MinSize": 1, "MaxSize": 1, "DesiredCapacity": 2},
+     "Desired capacity:2 must be between the specified min size:1 and max size:1"),
+    ({"MinSize": 1, "MaxSize": 2, "DesiredCapacity": 0},
+     "Desired capacity:0 must be between the specified min size:1 and max size:2"),
+    ({"MinSize": 2, "MaxSize": 1, "DesiredCapacity": 1},
+     "Max bound, 1, must be greater than or equal to min bound, 2"),
+    ({"MinSize": 2, "MaxSize": 1}, "Max bound, 1, must be greater than or equal to min bound, 2"),
+])
+def test_a_group_created_with_inconsistent_sizes_is_refused(run, asked, message):
+    def scenario(emu):
+        setup(emu, hook=None, sizes=asked)
+
+    assert message in run.both(scenario, "ValidationError")
+
+
+@pytest.mark.parametrize("asked, message", [
+    ({"DesiredCapacity": 2},  # over the group's max of 1
+     "Desired capacity:2 must be between the specified min size:1 and max size:1"),
+    ({"DesiredCapacity": 0},  # under the group's min of 1
+     "Desired capacity:0 must be between the specified min size:1 and max size:1"),
+    ({"MinSize": 2}, "Max bound, 1, must be greater than or equal to min bound, 2"),
+    ({"MaxSize": 0}, "Max bound, 0, must be greater than or equal to min bound, 1"),
+    ({"MinSize": 0, "MaxSize": 2, "DesiredCapacity": 3},
+     "Desired capacity:3 must be between the specified min size:0 and max size:2"),
+])
+def test_an_update_to_inconsistent_sizes_is_refused_against_the_groups_own(run, asked, message):
+    """What the update leaves out keeps the group's value (1, 1, 1 here)."""
+    def scenario(emu):
+        setup(emu, hook=None)
+        emu.client("autoscaling").update_auto_scaling_group(AutoScalingGroupName="g", **asked)
+
+    assert message in run.both(scenario, "ValidationError")
+    assert sizes(run.emu) == (1, 1, 1), "refused: nothing changed"
+
+
+def test_an_update_without_desired_capacity_moves_it_to_the_new_bound(emulator):
+    """AWS: a new MinSize above the group's size, or MaxSize below it, without a
+    DesiredCapacity sets the desired capacity to it; not refused."""
+    for strict in (False, True):
+        emulator.reset(strict=strict)
+        setup(emulator, hook=None, sizes={"MinSize": 0, "MaxSize": 2, "DesiredCapacity": 2})
+        asg = emulator.client("autoscaling")
+        asg.update_auto_scaling_group(AutoScalingGroupName="g", MaxSize=1)
+        assert sizes(emulator) == (0, 1, 1)
+        asg.update_auto_scaling_group(AutoScalingGroupName="g", MinSize=0, MaxSize=3)
+        assert sizes(emulator) == (0, 3, 1), "within the bounds: kept"
+        asg.update_auto_scaling_group(AutoScalingGroupName="g", MinSize=2)
+        assert sizes(emulator) == (2, 3, 2)
+        asg.update_auto_scaling_group(AutoScalingGroupName="g", HealthCheckGracePeriod=60)
+        assert sizes(emulator) == (2, 3, 2)
+
+    # The desired capacity follows, not the instance count (moto's test): a
+    # group that could launch nothing still ends within its new bounds.
+    emulator.reset(strict=True)
+    control(emulator, "/strict-api/spot-capacity", {"available": False})
+    setup(emulator, hook=None)
+    assert members(emulator) == []
+    emulator.client("autoscaling").update_auto_scaling_group(
+        AutoScalingGroupName="g", MinSize=0, MaxSize=0)
+    assert sizes(emulator) == (0, 0, 0)
+
+
+def test_the_size_bounds_bind_the_api_not_the_emulators_own_calls(emulator):
+    from moto.autoscaling.models import autoscaling_backends
+
+    emulator.reset(strict=True)
+    setup(emulator, hook=None)
+    backend = autoscaling_backends["123456789012"]["us-east-1"]
+    backend.update_auto_scaling_group(
+        name="g", availability_zones=[], desired_capacity=0, max_size=None, min_size=None,
+        launch_config_name=None, launch_template={}, vpc_zone_identifier=None,
+        health_check_period=None, health_check_type=None)
+    assert sizes(emulator) == (1, 1, 0)
