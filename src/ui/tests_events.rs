@@ -1,9 +1,11 @@
-//! Snapshots of the `e` dialog: a night's recovery and two switches, and a
-//! stack with none yet.
+//! Snapshots of what happens to a stack's instance as it happens: the `e`
+//! dialog (a night's recovery and two switches, and a stack with none yet),
+//! and a deploy whose EFS stage runs on beside the launch.
 
-use super::tests::{chat_bot_with, draw, key, t};
+use super::tests::{chat_bot_with, draw, draw_pane, key, model, t};
 use crate::app::model::Overlay;
 use crate::domain::recovery::Recovery;
+use crate::domain::stage::StageStatus;
 use crate::domain::switch::{Switch, SwitchOutcome};
 
 fn switch(from: &str, to: &str, v: i64, at: f64, outcome: SwitchOutcome) -> Switch {
@@ -59,4 +61,22 @@ fn events_dialog_of_a_stack_with_none_says_what_will_show() {
     let mut m = chat_bot_with(|_, _| {});
     key(&mut m, 'e');
     insta::assert_snapshot!(draw(&m, 80, 24).backend().to_string());
+}
+
+#[test]
+fn pipeline_pane_shows_the_efs_stage_running_beside_the_launch() {
+    let mut m = model();
+    let stack = m.stacks.iter_mut().find(|s| s.stack_name == "prod-ai");
+    let op = stack.and_then(|s| s.operation.as_mut()).expect("a deploy");
+    // EFS started at 2.6 s and is still waiting for its mount targets; the
+    // role and secrets took 1.4 s after it, and the launch runs.
+    let efs = &mut op.stages[3];
+    efs.status = StageStatus::Running;
+    efs.finished_at = None;
+    efs.progress = None;
+    efs.detail = Some("mount targets becoming available; the next stages go on meanwhile".into());
+    op.stages[4].started_at = Some(t(3.2));
+    op.stages[4].finished_at = Some(t(4.6));
+    op.stages[5].started_at = Some(t(4.6));
+    insta::assert_snapshot!(draw_pane(&m, 60, 10, super::pipeline::render).backend());
 }
