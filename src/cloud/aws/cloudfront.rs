@@ -5,6 +5,7 @@
 //! again by its comment; removed by disabling, waiting, then deleting with
 //! the ETag.
 
+use aws_sdk_cloudfront::operation::get_distribution_config::GetDistributionConfigOutput;
 use aws_sdk_cloudfront::types::{
     AllowedMethods, CachedMethods, CustomHeaders, CustomOriginConfig, DefaultCacheBehavior,
     DistributionConfig, DistributionConfigWithTags, Method, Origin, OriginCustomHeader,
@@ -173,13 +174,7 @@ impl AwsCloud {
     /// ALB answers 403 without it. Nothing is sent when it is there.
     async fn ensure_origin_header(&self, stack: &str, id: &str) -> CloudResult<()> {
         let secret = self.secret_value(stack, ORIGIN_SECRET).await?;
-        let current = self
-            .cloudfront
-            .get_distribution_config()
-            .id(id)
-            .send()
-            .await
-            .map_err(|e| api_error("GetDistributionConfig", e))?;
+        let current = self.distribution_config(id).await?;
         let Some(mut config) = current.distribution_config().cloned() else {
             return Ok(());
         };
@@ -255,15 +250,19 @@ impl AwsCloud {
         }
     }
 
-    /// Whether the distribution's config is still enabled.
-    async fn distribution_enabled(&self, id: &str) -> CloudResult<bool> {
-        let current = self
-            .cloudfront
+    /// The distribution's config and its ETag.
+    async fn distribution_config(&self, id: &str) -> CloudResult<GetDistributionConfigOutput> {
+        self.cloudfront
             .get_distribution_config()
             .id(id)
             .send()
             .await
-            .map_err(|e| api_error("GetDistributionConfig", e))?;
+            .map_err(|e| api_error("GetDistributionConfig", e))
+    }
+
+    /// Whether the distribution's config is still enabled.
+    async fn distribution_enabled(&self, id: &str) -> CloudResult<bool> {
+        let current = self.distribution_config(id).await?;
         Ok(current.distribution_config().is_some_and(|c| c.enabled()))
     }
 
@@ -290,16 +289,9 @@ impl AwsCloud {
         let Some(id) = s.state().cloudfront_id.clone() else {
             return Ok(());
         };
-        let current = self
-            .cloudfront
-            .get_distribution_config()
-            .id(&id)
-            .send()
-            .await;
-        let current = match current {
+        let current = match self.distribution_config(&id).await {
             Ok(c) => c,
             Err(e) => {
-                let e = api_error("GetDistributionConfig", e);
                 if code_of(&e) == Some("NoSuchDistribution") {
                     s.record(|st| {
                         st.cloudfront_id = None;
