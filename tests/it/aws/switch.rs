@@ -151,10 +151,11 @@ async fn a_new_version_that_never_becomes_healthy_leaves_the_old_instance_servin
     h.moto
         .set_instance(serde_json::json!({"instance": "*", "boot": "unhealthy"}));
 
-    // Its launch hook times out after a minute (the emulator's clock).
+    // Its launch hook times out after two minutes (the emulator's clock: a
+    // minute would end it at the moment it boots).
     let mut update = request.clone();
     update.instance_type = "t3.large".into();
-    update.options.rollback_timeout_minutes = Some(1);
+    update.options.rollback_timeout_minutes = Some(2);
     update.options.auto_rollback = Some(false);
     let sampler = h.moto.lease_sampler("fb");
     let failed = h.deploy_request(&update, None).await;
