@@ -29,10 +29,9 @@ from typing import Any
 from moto.autoscaling.models import (
     ASG_NAME_TAG, AutoScalingBackend, FakeAutoScalingGroup, InstanceState)
 from moto.autoscaling.exceptions import ValidationError as AutoscalingValidationError
-from moto.ec2.models import EC2Backend
 from moto.ec2.models.launch_templates import LaunchTemplate
 
-from . import core, ec2, lifecycle, size_bounds, spot, spot_capacity  # noqa: F401
+from . import core, ec2, ec2_stops, lifecycle, size_bounds, spot, spot_capacity  # noqa: F401
 from . import scaling_activities as activities
 from .core import patch, rule
 from .lifecycle import ACTIONS, alive
@@ -358,6 +357,7 @@ def _watch(group: Any) -> None:
     core.later(DETECT_SECS, lambda: _detect(group))
 
 
+@ec2_stops.on_stopped
 def _watch_instances(changed: list) -> None:
     for instance, _previous in changed:
         group = getattr(instance, "autoscaling_group", None)
@@ -365,18 +365,6 @@ def _watch_instances(changed: list) -> None:
             _watch(group)
 
 
-@patch(EC2Backend, "terminate_instances")
-def _ec2_terminate(original, self, instance_ids):
-    changed = original(self, instance_ids)
-    _watch_instances(changed)
-    return changed
-
-
-@patch(EC2Backend, "stop_instances")
-def _ec2_stop(original, self, instance_ids):
-    changed = original(self, instance_ids)
-    _watch_instances(changed)
-    return changed
 
 
 @patch(AutoScalingBackend, "notify_terminate_instances")

@@ -69,12 +69,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from moto.ec2.models import EC2Backend
 
-from . import core
+from . import core, ec2_stops
 from . import instance as fake
 from . import scaling_activities as activities
-from .core import patch, rule
+from .core import rule
 
 WRITER_LEASE = rule(
     "efs.writer-lease",
@@ -201,6 +200,7 @@ def notice(instance: Any) -> None:
         release(instance, "drained on the spot notice")
 
 
+@ec2_stops.on_stopped
 def _stopped_renewing(changed: list) -> None:
     for instance, _previous in changed:
         if instance._state.name in RUNNING:
@@ -215,18 +215,6 @@ def _stopped_renewing(changed: list) -> None:
         core.later(LEASE_SECS, lambda s=stack: _settle(s))
 
 
-@patch(EC2Backend, "terminate_instances")
-def _terminate_instances(original, self, instance_ids):
-    changed = original(self, instance_ids)
-    _stopped_renewing(changed)
-    return changed
-
-
-@patch(EC2Backend, "stop_instances")
-def _stop_instances(original, self, instance_ids):
-    changed = original(self, instance_ids)
-    _stopped_renewing(changed)
-    return changed
 
 
 def state(asked: dict[str, Any]) -> dict[str, Any]:

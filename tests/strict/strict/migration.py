@@ -67,12 +67,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from moto.autoscaling.models import autoscaling_backends
-from moto.ec2.models import EC2Backend, ec2_backends
+from moto.ec2.models import ec2_backends
 from moto.ssm.models import SimpleSystemManagerBackend
 
-from . import core, lease, switch
+from . import core, ec2_stops, lease, switch
 from . import instance as fake
-from .core import patch, rule
+from .core import rule
 
 BARE_WRITER = rule(
     "efs.bare-writer",
@@ -209,21 +209,10 @@ fake.ANSWERS[HOLD_TAG] = migration_hold
 # --- its services stop with it -----------------------------------------------------
 
 
+@ec2_stops.on_stopped
 def _stopped(changed: list) -> None:
     for instance, _previous in changed:
         if instance._state.name != "running" and (b := _of(instance)) is not None:
             b.serving = False  # a start does not run them again (no boot is modelled)
 
 
-@patch(EC2Backend, "terminate_instances")
-def _terminate_instances(original, self, instance_ids):
-    changed = original(self, instance_ids)
-    _stopped(changed)
-    return changed
-
-
-@patch(EC2Backend, "stop_instances")
-def _stop_instances(original, self, instance_ids):
-    changed = original(self, instance_ids)
-    _stopped(changed)
-    return changed
