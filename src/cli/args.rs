@@ -315,11 +315,13 @@ pub struct FaultArgs {
     /// caller-ip-changed (this machine's address changes: unreachable from
     /// here), terminate-instance or mark-unhealthy (its group replaces it),
     /// no-spot-capacity or spot-capacity-back, never-healthy (the next
-    /// instance launched never becomes healthy: a switch to it falls back)
+    /// instance launched never becomes healthy: a switch to it falls back),
+    /// bake-fails (the next image builder fails: the deploy goes on with
+    /// the base image)
     #[arg(value_parser = [
         "kill-service", "restore-service", "oom-kill", "spot-interruption", "throttle",
         "caller-ip-changed", "terminate-instance", "mark-unhealthy", "no-spot-capacity",
-        "spot-capacity-back", "never-healthy",
+        "spot-capacity-back", "never-healthy", "bake-fails",
     ])]
     pub fault: String,
     /// The service, for kill-service, restore-service and oom-kill

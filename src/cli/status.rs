@@ -193,6 +193,9 @@ fn describe(s: &DeploymentState, now: crate::domain::Timestamp) -> String {
             .unwrap_or_default();
         out.push(format!("  group     {group}{version}"));
     }
+    if let Some(line) = crate::domain::image::summary(s) {
+        out.push(format!("  image     {line}"));
+    }
     for r in s.recoveries.iter().rev().take(3) {
         out.push(format!("  recovery  {}", r.timeline()));
     }

@@ -370,6 +370,25 @@ pub trait Cloud: Send + Sync {
         Ok(true)
     }
     /// Instance role and profile, and the stack's secrets.
+    /// The Image stage's first half: the stack's baked image of its base
+    /// found, or its builder started; the deploy goes on while it bakes.
+    async fn ensure_image(&self, _req: &DeployRequest, _s: &mut Session) -> CloudResult<()> {
+        Ok(())
+    }
+    /// Its second half, before the instance: the image ready. `Some(why)`
+    /// when the bake was given up on: the instance boots from the base.
+    async fn image_ready(
+        &self,
+        _req: &DeployRequest,
+        _s: &mut Session,
+    ) -> CloudResult<Option<String>> {
+        Ok(None)
+    }
+    /// Deregister the stack's baked images, with their snapshots: those no
+    /// rollback can use, or (`all`) every one, and stop a builder.
+    async fn delete_images(&self, _s: &mut Session, _all: bool) -> CloudResult<()> {
+        Ok(())
+    }
     async fn ensure_identity(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;
     /// Launch (or find) the instance and wait until it runs.
     async fn ensure_instance(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()>;

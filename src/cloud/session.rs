@@ -56,6 +56,9 @@ pub struct Session {
     sink: Box<dyn StateSink>,
     clock: Arc<dyn Clock>,
     _lock: Option<StackLock>,
+    /// The stage progress goes to while a background stage is finished:
+    /// otherwise the last one started.
+    focus: Option<Stage>,
 }
 
 impl Session {
@@ -70,7 +73,14 @@ impl Session {
             sink,
             clock,
             _lock: lock,
+            focus: None,
         }
+    }
+
+    /// Send progress to `stage` (a background one being finished), or
+    /// (`None`) to the last one started again.
+    pub fn focus(&mut self, stage: Option<Stage>) {
+        self.focus = stage;
     }
 
     pub fn state(&self) -> &DeploymentState {
@@ -126,7 +136,7 @@ impl Session {
         detail: impl Into<String>,
     ) -> Result<(), StoreError> {
         let detail = detail.into();
-        let Some(stage) = self.running_stage() else {
+        let Some(stage) = self.focus.or_else(|| self.running_stage()) else {
             return Ok(());
         };
         self.update_stage(stage, |r| {
@@ -170,6 +180,12 @@ impl Session {
                 op.error = error;
             }
         })
+    }
+
+    /// How far `stage` said it is.
+    pub fn stage_progress(&self, stage: Stage) -> Option<f64> {
+        let op = self.state.operation.as_ref()?;
+        op.stages.iter().find(|r| r.stage == stage)?.progress
     }
 
     pub fn running_stage(&self) -> Option<Stage> {

@@ -198,6 +198,18 @@ async fn run_stage(
             note.push("group, launch template and address deleted".into());
             Ok((StageStatus::Done, Some(note.join("; "))))
         }
+        Stage::Image if st.images.is_empty() && st.image_builder.is_none() => {
+            skipped("no baked image")
+        }
+        Stage::Image => {
+            let ids: Vec<String> = st.images.iter().map(|i| i.image_id.clone()).collect();
+            cloud.delete_images(s, true).await?;
+            let note = match ids.is_empty() {
+                true => "the builder terminated".to_string(),
+                false => format!("{} deregistered, with their snapshots", ids.join(", ")),
+            };
+            Ok((StageStatus::Done, Some(note)))
+        }
         Stage::Security => {
             cloud.delete_security_groups(s).await?;
             Ok((StageStatus::Done, None))

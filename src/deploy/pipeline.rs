@@ -75,24 +75,14 @@ async fn run(
     })?;
     s.begin_operation(OperationKind::Deploy, &stages)?;
 
-    // The mount targets become available while the role, the secrets, the
-    // launch and the load balancer go on (the boot retries its mount, and
-    // the role's policy needs only the file system's id): Storage finishes
-    // before the first stage that needs the EFS mounted.
-    let mut storage_pending = false;
+    // Some stages finish in the background while the next go on: the mount
+    // targets become available meanwhile (the boot retries its mount, and
+    // the role's policy needs only the file system's id), and the image
+    // bakes. Each finishes before the first stage that needs it.
+    let mut background: Vec<Background> = Vec::new();
     for stage in stages {
-        // One look, best effort: a failed one leaves it to the wait below.
-        let available = storage_pending
-            && ctx
-                .cloud
-                .storage_available(s.state())
-                .await
-                .unwrap_or(false);
-        if storage_pending && (available || needs_mounted_efs(stage)) {
-            storage_pending = false;
-            if let Err(error) = settle_storage(ctx, req, &mut s).await {
-                return Err(fail(&mut s, Stage::Storage, error));
-            }
+        if let Err((at, error)) = settle_due(ctx, req, &mut s, &mut background, stage).await {
+            return Err(fail(&mut s, at, error));
         }
         let expected = ctx.cloud.typical_secs(stage);
         s.start_stage(stage, expected)?;
@@ -100,20 +90,31 @@ async fn run(
             if stage == Stage::Validate && matches!(error, CloudError::Refused(_)) {
                 return Err(refuse(ctx, s, before, &req.stack, error));
             }
-            if storage_pending {
-                let why = "mount targets created, not waited for: the deploy stopped";
-                s.finish_stage(Stage::Storage, StageStatus::Skipped, Some(why.into()))?;
+            for left in background.drain(..) {
+                let why = "left unfinished: the deploy stopped";
+                s.finish_stage(left.stage(), StageStatus::Skipped, Some(why.into()))?;
             }
             let failure = fail(&mut s, stage, error);
             return Err(roll_back_if_stuck(ctx, &mut s, stage, failure).await);
         }
-        if stage == Stage::Storage {
-            storage_pending = true;
-            let detail = "mount targets becoming available; the next stages go on meanwhile";
-            s.progress(None, detail)?;
+        // One already done (a re-run's) is finished at once.
+        if let Some(left) = Background::of(stage) {
+            if s.stage_progress(stage) == Some(1.0) {
+                if let Err(error) = settle(ctx, req, &mut s, left).await {
+                    return Err(fail(&mut s, stage, error));
+                }
+            } else {
+                background.push(left);
+                s.progress(None, left.meanwhile())?;
+            }
             continue;
         }
         s.finish_stage(stage, StageStatus::Done, None)?;
+    }
+    for left in std::mem::take(&mut background) {
+        if let Err(error) = settle(ctx, req, &mut s, left).await {
+            return Err(fail(&mut s, left.stage(), error));
+        }
     }
 
     let size = ctx.cloud.storage_size(s.state()).await.ok().flatten();
@@ -128,26 +129,121 @@ async fn run(
     // The snapshot a rollback restores (seed 001 §4.6), taken while healthy.
     let snapshot = healthy_snapshot(s.state());
     s.record(|st| st.last_healthy_state = snapshot)?;
+    // Images no rollback can use any more: best effort, the next deploy
+    // (or destroy) looks again.
+    if let Err(e) = ctx.cloud.delete_images(&mut s, false).await {
+        tracing::warn!(error = %e, "could not delete the stack's unused images");
+    }
     Ok(s.into_state())
 }
 
-/// Whether `stage` needs the instance to have mounted the EFS.
-fn needs_mounted_efs(stage: Stage) -> bool {
-    matches!(stage, Stage::Services | Stage::Health)
+/// A stage left running while later ones go on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Background {
+    /// The mount targets becoming available.
+    Storage,
+    /// The image baking.
+    Image,
 }
 
-/// Storage's second half, under its own stage: the mount targets available.
-async fn settle_storage(ctx: &Context, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+impl Background {
+    fn of(stage: Stage) -> Option<Self> {
+        match stage {
+            Stage::Storage => Some(Self::Storage),
+            Stage::Image => Some(Self::Image),
+            _ => None,
+        }
+    }
+
+    fn stage(self) -> Stage {
+        match self {
+            Self::Storage => Stage::Storage,
+            Self::Image => Stage::Image,
+        }
+    }
+
+    fn meanwhile(self) -> &'static str {
+        match self {
+            Self::Storage => "mount targets becoming available; the next stages go on meanwhile",
+            Self::Image => "the image bakes on its builder; the next stages go on meanwhile",
+        }
+    }
+
+    /// Whether `stage` needs this one finished: the instance launches from
+    /// the image, and mounts the EFS before its services start.
+    fn needed_by(self, stage: Stage) -> bool {
+        match self {
+            Self::Storage => matches!(stage, Stage::Services | Stage::Health),
+            Self::Image => stage == Stage::Instance,
+        }
+    }
+}
+
+/// Finish the background stages `next` needs, and the storage when one
+/// look (best effort) sees it done. The stage that failed, and why.
+async fn settle_due(
+    ctx: &Context,
+    req: &DeployRequest,
+    s: &mut Session,
+    background: &mut Vec<Background>,
+    next: Stage,
+) -> Result<(), (Stage, CloudError)> {
+    for left in background.clone() {
+        let due = left.needed_by(next)
+            || (left == Background::Storage
+                && ctx
+                    .cloud
+                    .storage_available(s.state())
+                    .await
+                    .unwrap_or(false));
+        if !due {
+            continue;
+        }
+        background.retain(|b| *b != left);
+        settle(ctx, req, s, left)
+            .await
+            .map_err(|e| (left.stage(), e))?;
+    }
+    Ok(())
+}
+
+/// A background stage's second half, under its own stage, retried.
+async fn settle(
+    ctx: &Context,
+    req: &DeployRequest,
+    s: &mut Session,
+    left: Background,
+) -> CloudResult<()> {
+    s.focus(Some(left.stage()));
+    let note = settle_with_retry(ctx, req, s, left).await;
+    s.focus(None);
+    let note = note?;
+    let status = if note.is_some() {
+        StageStatus::Skipped
+    } else {
+        StageStatus::Done
+    };
+    Ok(s.finish_stage(left.stage(), status, note)?)
+}
+
+async fn settle_with_retry(
+    ctx: &Context,
+    req: &DeployRequest,
+    s: &mut Session,
+    left: Background,
+) -> CloudResult<Option<String>> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match ctx.cloud.storage_ready(req, s).await {
+        let done = match left {
+            Background::Storage => ctx.cloud.storage_ready(req, s).await.map(|()| None),
+            Background::Image => ctx.cloud.image_ready(req, s).await,
+        };
+        match done {
             Err(e) if retry::should_retry(s, &e, attempt, ctx.timing.backoff_base).await => {}
-            Err(e) => return Err(e),
-            Ok(()) => break,
+            other => return other,
         }
     }
-    Ok(s.finish_stage(Stage::Storage, StageStatus::Done, None)?)
 }
 
 async fn run_stage_with_retry(
@@ -202,6 +298,7 @@ async fn run_stage(
         Stage::Network => cloud.ensure_network(req, s).await,
         Stage::Security => cloud.ensure_security_groups(req, s).await,
         Stage::Storage => cloud.ensure_storage(req, s).await,
+        Stage::Image => cloud.ensure_image(req, s).await,
         Stage::Identity => cloud.ensure_identity(req, s).await,
         Stage::Instance => cloud.ensure_instance(req, s).await,
         Stage::Terminate => cloud.terminate_instance(s).await,

@@ -213,6 +213,25 @@ fn resources(
             has(|s| s.efs_id.as_ref()),
             format!("encrypted EFS geusemaker-{stack} with a mount target in 2 zones, backups on"),
         )],
+        Stage::Image => {
+            let baked = existing.and_then(|s| s.images.iter().rev().find(|i| i.ready));
+            vec![match baked {
+                Some(i) => PlannedResource {
+                    action: "reuse",
+                    what: format!(
+                        "baked image ({}) while its base image is current; else bake anew",
+                        i.image_id
+                    ),
+                },
+                None => PlannedResource {
+                    action: "create",
+                    what: "baked image: a builder (no role, no secrets, no EFS) installs Docker \
+                           and pulls the 5 pinned images, then is terminated; relaunches boot \
+                           from it straight to the lease"
+                        .into(),
+                },
+            }]
+        }
         Stage::Identity => vec![
             item(
                 has(|s| s.iam_role_name.as_ref()),
@@ -308,13 +327,14 @@ mod tests {
             [
                 "Network",
                 "Security",
+                "Image",
                 "EFS",
                 "IAM+secrets",
                 "ALB",
                 "Instance"
             ]
         );
-        let alb = &plan.stages[4].resources;
+        let alb = &plan.stages[5].resources;
         assert!(alb.iter().all(|r| r.action == "create"));
         assert!(alb[0].what.contains("Application Load Balancer"));
         let components: Vec<&str> = plan.costs.iter().map(|c| c.component).collect();
@@ -326,6 +346,7 @@ mod tests {
                 "public_ipv4",
                 "alb",
                 "root_volume",
+                "images",
                 "efs_backups",
                 "efs_elastic"
             ]

@@ -327,7 +327,9 @@ pub fn encode(script: &str) -> Result<String, UserDataError> {
     Ok(engine.encode(packed))
 }
 
+mod bake;
 mod units;
+pub use bake::{bake_key, pinned_images, render_bake};
 pub use units::WATCH_SECS;
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ pub mod cost;
 pub mod doctor;
 pub mod events;
 pub mod exposure;
+pub mod hash;
+pub mod image;
 pub mod lenient;
 pub mod list_prices;
 pub mod recovery;

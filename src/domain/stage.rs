@@ -26,6 +26,8 @@ pub enum Stage {
     Network,
     Security,
     Storage,
+    /// The baked image: Docker, compose and the pinned images on the base.
+    Image,
     Identity,
     Instance,
     /// Terminating the instance (destroy, rollback).
@@ -56,6 +58,7 @@ impl Stage {
             Stage::Security => "Security",
             Stage::Storage if kind == OperationKind::Rollback => "EFS intact",
             Stage::Storage => "EFS",
+            Stage::Image => "Image",
             Stage::Identity if destroying => "IAM role",
             Stage::Identity => "IAM+secrets",
             Stage::Instance => "Instance",
@@ -75,6 +78,11 @@ impl Stage {
             Stage::Network => state.vpc_id.as_deref(),
             Stage::Security => state.security_group_id.as_deref(),
             Stage::Storage => state.efs_id.as_deref(),
+            Stage::Image => state
+                .images
+                .last()
+                .map(|i| i.image_id.as_str())
+                .or_else(|| state.image_builder.as_ref()?.instance_id.as_deref()),
             Stage::Identity => state.iam_role_name.as_deref(),
             Stage::Instance => state.instance_id.as_deref(),
             Stage::LoadBalancer => state.alb_dns_name.as_deref(),

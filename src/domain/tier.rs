@@ -63,6 +63,8 @@ impl Tier {
             Stage::Validate,
             Stage::Network,
             Stage::Security,
+            // Baked beside the rest; the instance waits for it.
+            Stage::Image,
             Stage::Storage,
             Stage::Identity,
         ];
@@ -88,7 +90,13 @@ impl Tier {
         if self.has_load_balancer() {
             stages.push(Stage::LoadBalancer);
         }
-        stages.extend([Stage::Security, Stage::Identity, Stage::Storage]);
+        // The builder runs in the stack's security group: it goes first.
+        stages.extend([
+            Stage::Image,
+            Stage::Security,
+            Stage::Identity,
+            Stage::Storage,
+        ]);
         if delete_data {
             stages.push(Stage::Network);
         }

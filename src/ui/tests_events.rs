@@ -70,13 +70,37 @@ fn pipeline_pane_shows_the_efs_stage_running_beside_the_launch() {
     let op = stack.and_then(|s| s.operation.as_mut()).expect("a deploy");
     // EFS started at 2.6 s and is still waiting for its mount targets; the
     // role and secrets took 1.4 s after it, and the launch runs.
-    let efs = &mut op.stages[3];
+    let efs = &mut op.stages[4];
     efs.status = StageStatus::Running;
     efs.finished_at = None;
     efs.progress = None;
     efs.detail = Some("mount targets becoming available; the next stages go on meanwhile".into());
-    op.stages[4].started_at = Some(t(3.2));
-    op.stages[4].finished_at = Some(t(4.6));
-    op.stages[5].started_at = Some(t(4.6));
+    op.stages[5].started_at = Some(t(3.2));
+    op.stages[5].finished_at = Some(t(4.6));
+    op.stages[6].started_at = Some(t(4.6));
     insta::assert_snapshot!(draw_pane(&m, 60, 10, super::pipeline::render).backend());
+}
+
+#[test]
+fn pipeline_pane_shows_the_image_baking_beside_the_efs_and_the_role() {
+    let mut m = model();
+    let stack = m.stacks.iter_mut().find(|s| s.stack_name == "prod-ai");
+    let st = stack.expect("prod-ai");
+    st.images.clear();
+    let op = st.operation.as_mut().expect("a deploy");
+    // The builder started at 2.6 s; EFS and the role went on beside it.
+    let image = &mut op.stages[3];
+    image.status = StageStatus::Running;
+    image.finished_at = None;
+    image.progress = None;
+    image.expected_secs = Some(540.0);
+    image.detail =
+        Some("i-0b1d2e3f4a5b6c7d8 installing Docker and pulling the images (95s)".into());
+    for later in &mut op.stages[6..] {
+        later.status = StageStatus::Pending;
+        later.started_at = None;
+        later.finished_at = None;
+        later.detail = None;
+    }
+    insta::assert_snapshot!(draw_pane(&m, 72, 12, super::pipeline::render).backend());
 }

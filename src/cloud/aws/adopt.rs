@@ -48,6 +48,7 @@ impl AwsCloud {
             found.push(format!("instance {id}"));
             s.record(|st| st.instance_id = Some(id))?;
         }
+        found.extend(self.find_unrecorded_images(s).await?);
         if st.autoscaling_group_name.is_none() {
             let name = super::autoscaling::group_name(&stack);
             if self.describe_group(&name).await?.is_some() {

@@ -242,16 +242,27 @@ impl AwsCloud {
             .send()
             .await
             .map_err(|e| api_error("DescribeInstances", e))?;
+        // The image builder is tagged with the stack too, and is not it.
+        let builder = |i: &&Instance| {
+            i.tags().iter().any(|t| {
+                t.key() == Some(super::ec2_images::ROLE_TAG)
+                    && t.value() == Some(super::ec2_images::BUILDER_ROLE)
+            })
+        };
         Ok(r.reservations()
             .iter()
             .flat_map(|x| x.instances())
-            .next()
+            .find(|i| !builder(i))
             .cloned())
     }
 
-    /// What the launch template says: the image, the type, the user data
-    /// rendered for this stack and group, its profile, group and root.
-    async fn launch_spec(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<LaunchSpec> {
+    /// The base image: the one asked for, else Amazon's newest AL2023 (or
+    /// Deep Learning GPU image) for the type's architecture; recorded.
+    pub(super) async fn base_image(
+        &self,
+        req: &DeployRequest,
+        s: &mut Session,
+    ) -> CloudResult<String> {
         let arch = match s
             .state()
             .config
@@ -280,6 +291,18 @@ impl AwsCloud {
             }
         };
         s.record(|st| st.ami_id = Some(ami.clone()))?;
+        Ok(ami)
+    }
+
+    /// What the launch template says: the image, the type, the user data
+    /// rendered for this stack and group, its profile, group and root.
+    async fn launch_spec(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<LaunchSpec> {
+        let base = self.base_image(req, s).await?;
+        let gpu = req.tier == Tier::Gpu || has_nvidia_gpu(&req.instance_type);
+        // The image baked from this base, once it is ready.
+        let ami = crate::domain::image::baked(s.state(), &user_data::bake_key(&base))
+            .filter(|i| i.ready)
+            .map_or(base, |i| i.image_id.clone());
         let script = render_user_data(req, s.state(), gpu)
             .map_err(|e| CloudError::Refused(e.to_string()))?;
         let user_data =
@@ -412,7 +435,7 @@ impl AwsCloud {
     /// The image's own root device, encrypted gp3, at least as large as its
     /// snapshot: RunInstances refuses a smaller one, and a mapping for
     /// another device name would only add a second, unused volume.
-    async fn root_mapping(&self, ami: &str) -> CloudResult<(String, i32)> {
+    pub(super) async fn root_mapping(&self, ami: &str) -> CloudResult<(String, i32)> {
         let images = self
             .ec2
             .describe_images()

@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::{
 
 use super::AwsCloud;
 use super::errors::{api_error, code_of};
-use super::tags::{ec2_spec, ours, pairs, short_hash, short_name};
+use super::tags::{ec2_spec, ours, pairs, short_name};
 use crate::cloud::{CloudError, CloudResult, Session};
 
 /// What one template version launches.
@@ -35,12 +35,7 @@ impl LaunchSpec {
     /// version, so a re-run makes none.
     fn fingerprint(&self) -> String {
         let text = format!("{self:?}");
-        let reversed: String = text.chars().rev().collect();
-        format!(
-            "geusemaker {:08x}{:08x}",
-            short_hash(&text),
-            short_hash(&reversed)
-        )
+        format!("geusemaker {}", crate::domain::hash::fingerprint(&text))
     }
 
     fn data(&self, stack: &str) -> RequestLaunchTemplateData {

@@ -29,6 +29,8 @@ impl Cloud for AwsCloud {
             Stage::Network => 5.0,
             Stage::Security => 5.0,
             Stage::Storage => 90.0,
+            // Builder: boot, packages, pulls (~5 min); CreateImage (~4 min).
+            Stage::Image => 540.0,
             Stage::Identity => 15.0,
             Stage::Instance => 45.0,
             Stage::Terminate => 60.0,
@@ -81,6 +83,22 @@ impl Cloud for AwsCloud {
 
     async fn ensure_instance(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
         self.instance(req, s).await
+    }
+
+    async fn ensure_image(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+        self.start_bake(req, s).await
+    }
+
+    async fn image_ready(
+        &self,
+        _req: &DeployRequest,
+        s: &mut Session,
+    ) -> CloudResult<Option<String>> {
+        self.finish_bake(s).await
+    }
+
+    async fn delete_images(&self, s: &mut Session, all: bool) -> CloudResult<()> {
+        self.remove_images(s, all).await
     }
 
     async fn ensure_load_balancer(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {

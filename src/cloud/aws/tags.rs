@@ -54,13 +54,7 @@ pub fn short_name(stack: &str, suffix: &str, limit: usize) -> String {
     format!("{head}-{:08x}-{suffix}", short_hash(&full))
 }
 
-/// A stable 32-bit FNV-1a hash, for names that must be shortened.
-pub fn short_hash(text: &str) -> u32 {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    hash as u32
-}
+pub use crate::domain::hash::short_hash;
 
 /// IAM role and profile names: at most 64 characters.
 pub fn iam_name(stack: &str, suffix: &str) -> String {

@@ -31,6 +31,9 @@ pub enum Fault {
     /// The next instance the group launches starts but never becomes
     /// healthy (a bad version): its launch hook times out.
     NeverHealthy,
+    /// The next image builder's script fails (Docker Hub's rate limit): the
+    /// instance boots from the base image and pulls at each boot.
+    BakeFails,
 }
 
 impl Fault {
@@ -46,6 +49,7 @@ impl Fault {
             Fault::MarkUnhealthy,
             Fault::Throttle,
             Fault::CallerIpChanged,
+            Fault::BakeFails,
         ]);
         all
     }
@@ -62,6 +66,7 @@ impl Fault {
             Fault::MarkUnhealthy => "instance marked unhealthy".into(),
             Fault::NoSpotCapacity => "no spot capacity".into(),
             Fault::NeverHealthy => "next instance never healthy".into(),
+            Fault::BakeFails => "next image bake fails".into(),
             Fault::SpotCapacityBack => "spot capacity back".into(),
         }
     }
@@ -92,10 +97,11 @@ impl Fault {
             "no-spot-capacity" => no_service(Fault::NoSpotCapacity),
             "spot-capacity-back" => no_service(Fault::SpotCapacityBack),
             "never-healthy" => no_service(Fault::NeverHealthy),
+            "bake-fails" => no_service(Fault::BakeFails),
             other => Err(format!(
                 "unknown fault {other:?}; use kill-service, restore-service, oom-kill, \
                  spot-interruption, throttle, caller-ip-changed, terminate-instance, \
-                 mark-unhealthy, no-spot-capacity, spot-capacity-back or never-healthy"
+                 mark-unhealthy, no-spot-capacity, spot-capacity-back, never-healthy or bake-fails"
             )),
         }
     }
@@ -131,6 +137,13 @@ impl SandboxCloud {
                 Ok(format!(
                     "the next instance {stack}'s group launches starts and never becomes \
                      healthy; deploy another instance type to see the switch fall back"
+                ))
+            }
+            Fault::BakeFails => {
+                self.update_world(stack, |w| w.next_bake_fails = true)?;
+                Ok(format!(
+                    "the next image builder {stack} starts fails to pull its images; \
+                     destroy and deploy (or change --ami-id) to see the deploy go on without it"
                 ))
             }
             Fault::OomKill(service) => {

@@ -29,6 +29,9 @@ pub struct TemplateVersion {
     pub instance_type: String,
     pub spot: bool,
     pub created_at: Timestamp,
+    /// The baked image it launches, or none: the base image.
+    #[serde(default)]
+    pub image: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -174,11 +177,23 @@ pub fn template_version(
     now: Timestamp,
     new_id: String,
 ) -> (String, i64) {
+    template_version_of(w, stack, (instance_type, spot, None), now, new_id)
+}
+
+/// The same, for a version that launches `image` (a baked one) too.
+pub fn template_version_of(
+    w: &mut World,
+    stack: &str,
+    (instance_type, spot, image): (&str, bool, Option<String>),
+    now: Timestamp,
+    new_id: String,
+) -> (String, i64) {
     let version = |number| TemplateVersion {
         number,
         instance_type: instance_type.to_string(),
         spot,
         created_at: now,
+        image: image.clone(),
     };
     let template = w.template.get_or_insert_with(|| LaunchTemplate {
         id: new_id,
@@ -186,7 +201,7 @@ pub fn template_version(
         versions: vec![version(1)],
     });
     let latest = template.latest();
-    if latest.instance_type != instance_type || latest.spot != spot {
+    if latest.instance_type != instance_type || latest.spot != spot || latest.image != image {
         let next = latest.number + 1;
         template.versions.push(version(next));
     }
@@ -301,12 +316,13 @@ fn replacement_id(w: &World, at: Timestamp) -> String {
     format!("i-0{:016x}", super::networks::fnv(&key))
 }
 
-/// The group launches `id` at `at`, from its template version, in the zone
-/// after its last instance's (the other one of two), claiming the address.
-fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
-    let speed = w.speed;
-    let version = w
-        .group
+/// Whether the group's version launches a baked image.
+pub(super) fn launches_baked(w: &World) -> bool {
+    version_of(w).is_some_and(|v| v.image.is_some())
+}
+
+fn version_of(w: &World) -> Option<TemplateVersion> {
+    w.group
         .as_ref()
         .and_then(|g| {
             let t = w.template.as_ref()?;
@@ -315,7 +331,14 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
                 .find(|v| v.number == g.version)
                 .or(Some(t.latest()))
         })
-        .cloned();
+        .cloned()
+}
+
+/// The group launches `id` at `at`, from its template version, in the zone
+/// after its last instance's (the other one of two), claiming the address.
+fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
+    let speed = w.speed;
+    let version = version_of(w);
     let subnets = w
         .vpc
         .as_ref()
@@ -334,7 +357,8 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
     let n = w.instances.len() % 200;
     let last = w.instances.last();
     let running_at = at.plus_secs(timing::INSTANCE_PENDING / speed);
-    let lease_wait_secs = lease_wait(w, running_at);
+    let baked = version.as_ref().is_some_and(|v| v.image.is_some());
+    let lease_wait_secs = lease_wait(w, running_at, baked);
     let instance = Instance {
         id,
         instance_type: version.as_ref().map_or_else(
@@ -359,7 +383,7 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
         subnet_id: subnet.map(|s| s.id.clone()),
         template_version: version.as_ref().map(|v| v.number),
         in_service_at: Some(
-            running_at.plus_secs(timing::hook_completed_after() / speed + lease_wait_secs),
+            running_at.plus_secs(timing::hook_completed_after(baked) / speed + lease_wait_secs),
         ),
         unhealthy_at: None,
         taken_out_at: None,
@@ -368,6 +392,7 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
         drained_for_switch: false,
         resumed_at: None,
         never_healthy: std::mem::take(&mut w.next_never_healthy),
+        baked,
     };
     w.instances.push(instance.clone());
     if let Some(g) = w.group.as_mut() {
@@ -390,8 +415,8 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
 /// How long an instance running from `running_at` waits at "ready to
 /// start" for the writer lease: until every earlier instance has let it go
 /// (a bare one, from before groups, held it only from a migration's start).
-fn lease_wait(w: &World, running_at: Timestamp) -> f64 {
-    let ready = running_at.plus_secs(timing::lease_offset() / w.speed);
+fn lease_wait(w: &World, running_at: Timestamp, baked: bool) -> f64 {
+    let ready = running_at.plus_secs(timing::lease_offset(baked) / w.speed);
     w.instances
         .iter()
         .filter_map(|i| {

@@ -22,7 +22,8 @@ pub(super) fn switch(
     fresh_id: String,
 ) -> Option<(Instance, Switch)> {
     let speed = w.speed;
-    let ready = now.plus_secs((timing::INSTANCE_PENDING + timing::lease_offset()) / speed);
+    let baked = super::launches_baked(w);
+    let ready = now.plus_secs((timing::INSTANCE_PENDING + timing::lease_offset(baked)) / speed);
     // The old one's drain is planned first: the new one's boot waits for it.
     set_drain(w, old, Some(ready));
     let Some(new) = try_launch(w, now, fresh_id) else {
@@ -75,7 +76,7 @@ fn fall_back(
         .plus_secs(timing::SWITCH_HOOK_TIMEOUT / speed);
     let released = gives_up.plus_secs(timing::drain_total() / speed);
     let gone = released.plus_secs(timing::TERMINATE_INSTANCE / speed);
-    let start = (timing::hook_completed_after() - timing::lease_offset()) / speed;
+    let start = (timing::hook_completed_after(new.baked) - timing::lease_offset(new.baked)) / speed;
     let resumed = released;
     let new_id = new.id.clone();
     if let Some(n) = w.instances.iter_mut().find(|i| i.id == new_id) {

@@ -64,7 +64,7 @@ fn settled(w: &World, at: Timestamp) -> World {
 
 /// Boot to InService after a launch: pending, then the hook's markers.
 fn boot() -> f64 {
-    timing::INSTANCE_PENDING + timing::hook_completed_after()
+    timing::INSTANCE_PENDING + timing::hook_completed_after(false)
 }
 
 #[test]

@@ -7,6 +7,7 @@ use super::provider::stack_of;
 use super::world::Instance;
 use super::{SandboxCloud, new_id, timing};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::deploy::user_data::bake_key;
 use crate::domain::Tier;
 use crate::domain::switch::{self, Switch, SwitchOutcome};
 
@@ -25,13 +26,19 @@ impl SandboxCloud {
         s.progress(None, format!("{market} {}", req.instance_type))?;
         let (instance_type, spot) = (req.instance_type.clone(), req.spot);
         let name = stack.clone();
+        // The image baked from the base, once ready; else the base itself.
+        let base = s.state().ami_id.clone().unwrap_or_default();
+        let image = crate::domain::image::baked(s.state(), &bake_key(&base))
+            .filter(|i| i.ready)
+            .map(|i| i.image_id.clone());
         let (template_id, version) = self
             .call(
                 &stack,
                 "CreateLaunchTemplateVersion",
                 timing::LAUNCH_TEMPLATE,
                 move |w, now| {
-                    group::template_version(w, &name, &instance_type, spot, now, new_id("lt"))
+                    let what = (instance_type.as_str(), spot, image);
+                    group::template_version_of(w, &name, what, now, new_id("lt"))
                 },
             )
             .await?;

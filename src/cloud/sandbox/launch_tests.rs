@@ -92,7 +92,7 @@ async fn a_spot_interruption_is_replaced_with_no_monitor_running() {
         + timing::GROUP_NOTICES_LOSS
         + timing::GROUP_LAUNCHES_REPLACEMENT
         + timing::INSTANCE_PENDING
-        + timing::hook_completed_after();
+        + timing::hook_completed_after(false);
     tokio::time::sleep(Duration::from_secs_f64(whole / SPEED + 0.2)).await;
     let view = cloud.group_view(s.state()).await.unwrap().unwrap();
     let serving = view.serving().expect("replaced and in service");

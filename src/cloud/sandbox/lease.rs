@@ -11,7 +11,7 @@ impl Instance {
     /// wait for it. Then, if it drained, the drain's markers.
     pub fn markers(&self, speed: f64) -> Vec<(&'static str, Timestamp)> {
         let mut wait = 0.0;
-        let mut out: Vec<(&'static str, Timestamp)> = timing::BOOT_MARKERS
+        let mut out: Vec<(&'static str, Timestamp)> = timing::boot_markers(self.baked)
             .iter()
             .map(|(name, offset)| {
                 if *name == timing::LEASE_MARKER {
@@ -42,7 +42,7 @@ impl Instance {
     /// When it took the writer lease.
     pub fn lease_taken_at(&self, speed: f64) -> Timestamp {
         self.running_at
-            .plus_secs(timing::lease_offset() / speed + self.lease_wait_secs)
+            .plus_secs(timing::lease_offset(self.baked) / speed + self.lease_wait_secs)
     }
 
     /// When `service` stopped in a drain (n8n first, then PostgreSQL, then

@@ -87,14 +87,14 @@ fn after_a_hard_loss_the_replacement_waits_for_the_dead_holders_lock_to_expire()
     w.instances[0].taken_out_at = Some(t(55.0));
     let new = launch(&mut w, t(50.0), "i-0second".into());
     let expiry = t(55.0 + timing::LEASE_EXPIRY);
-    let ready = new.running_at.plus_secs(timing::lease_offset());
+    let ready = new.running_at.plus_secs(timing::lease_offset(false));
     assert!(ready < expiry, "the case under test");
     assert_eq!(new.lease_taken_at(1.0), expiry);
     assert_eq!(
         new.in_service_at,
         Some(
             new.running_at
-                .plus_secs(timing::hook_completed_after() + ready.secs_until(expiry))
+                .plus_secs(timing::hook_completed_after(false) + ready.secs_until(expiry))
         )
     );
     let writers = sample(&mut w, 0.0, 150.0);
@@ -189,7 +189,7 @@ fn an_update_and_a_rollback_switch_with_one_writer_and_a_gap_of_the_drain_and_st
         // From n8n stopping: the rest of the drain, then the new one's start.
         let gap = plan.gap_secs().unwrap();
         let n8n_stops = timing::DRAIN_MARKERS[1].1;
-        let start = timing::hook_completed_after() - timing::lease_offset();
+        let start = timing::hook_completed_after(false) - timing::lease_offset(false);
         let expected = timing::drain_total() - n8n_stops + start;
         assert!(
             (gap - expected).abs() < 0.01,

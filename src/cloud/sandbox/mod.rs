@@ -10,6 +10,7 @@ pub use networks::catalogue as networks_of;
 mod faults;
 pub mod group;
 mod group_view;
+mod images;
 mod launch;
 mod lease;
 pub mod logs;

@@ -214,6 +214,18 @@ impl Cloud for SandboxCloud {
         Ok(())
     }
 
+    async fn ensure_image(&self, _: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+        self.start_bake(s).await
+    }
+
+    async fn image_ready(&self, _: &DeployRequest, s: &mut Session) -> CloudResult<Option<String>> {
+        self.finish_bake(s).await
+    }
+
+    async fn delete_images(&self, s: &mut Session, all: bool) -> CloudResult<()> {
+        self.remove_images(s, all).await
+    }
+
     async fn ensure_identity(&self, _: &DeployRequest, s: &mut Session) -> CloudResult<()> {
         let stack = stack_of(s);
         s.progress(Some(0.0), "instance role and profile")?;

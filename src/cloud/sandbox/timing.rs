@@ -21,6 +21,10 @@ pub const LAUNCH_TEMPLATE: f64 = 0.2;
 pub const ALLOCATE_ADDRESS: f64 = 0.1;
 pub const UPDATE_GROUP: f64 = RUN_INSTANCE - LAUNCH_TEMPLATE - ALLOCATE_ADDRESS;
 pub const INSTANCE_PENDING: f64 = 3.0;
+/// The image builder: boot, packages and the pulls, until it powers off.
+pub const BUILDER_BAKES: f64 = 6.0;
+/// CreateImage: the image pending while EBS snapshots the root.
+pub const IMAGE_BECOMES_AVAILABLE: f64 = 4.0;
 pub const CREATE_LOAD_BALANCER: f64 = 0.8;
 pub const LOAD_BALANCER_PROVISIONING: f64 = 5.0;
 pub const CREATE_LISTENER: f64 = 0.3;
@@ -88,23 +92,47 @@ pub const BOOT_MARKERS: [(&str, f64); 8] = [
 ];
 const COMPOSE_UP: f64 = 6.0;
 
-/// From the instance running to taking the lease, when it is free.
-pub fn lease_offset() -> f64 {
-    BOOT_MARKERS
+/// What a baked image saves at boot: dnf and the compose download, and the
+/// pulls of every image (they are on its root already).
+pub const BAKED_SAVES_PACKAGES: f64 = 0.8;
+pub const BAKED_SAVES_PULLS: f64 = 1.8;
+
+/// The boot markers of an instance from the base image, or a baked one.
+pub fn boot_markers(baked: bool) -> [(&'static str, f64); 8] {
+    let mut markers = BOOT_MARKERS;
+    if baked {
+        for (name, at) in markers.iter_mut() {
+            *at -= match *name {
+                "cloud-init" => 0.0,
+                "packages" | "efs-mounted" | "secrets" => BAKED_SAVES_PACKAGES,
+                _ => BAKED_SAVES_PACKAGES + BAKED_SAVES_PULLS,
+            };
+        }
+    }
+    markers
+}
+
+fn marker_at(baked: bool, marker: &str) -> f64 {
+    boot_markers(baked)
         .iter()
-        .find(|(name, _)| *name == LEASE_MARKER)
+        .find(|(name, _)| *name == marker)
         .map_or(0.0, |(_, at)| *at)
+}
+
+/// From the instance running to taking the lease, when it is free.
+pub fn lease_offset(baked: bool) -> f64 {
+    marker_at(baked, LEASE_MARKER)
 }
 
 /// From the instance running to its boot completing the launch hook
 /// (services up, n8n's owner set up): then the group has it InService.
-pub fn hook_completed_after() -> f64 {
-    BOOT_MARKERS[BOOT_MARKERS.len() - 1].1
+pub fn hook_completed_after(baked: bool) -> f64 {
+    marker_at(baked, "owner-ready")
 }
 
 /// From the instance running to compose up.
-pub fn boot_total() -> f64 {
-    COMPOSE_UP
+pub fn boot_total(baked: bool) -> f64 {
+    marker_at(baked, "compose-up")
 }
 
 /// From container start to ready.
@@ -141,6 +169,7 @@ pub fn deploy_stage(stage: Stage) -> f64 {
                 + 2.0 * CREATE_MOUNT_TARGET
                 + MOUNT_TARGET_BECOMES_AVAILABLE
         }
+        Stage::Image => BUILDER_BAKES + IMAGE_BECOMES_AVAILABLE,
         Stage::Identity => 2.0 * CREATE_ROLE + 3.0 * PUT_SECRET,
         Stage::Instance => RUN_INSTANCE + INSTANCE_PENDING,
         Stage::Terminate => TERMINATE_INSTANCE,

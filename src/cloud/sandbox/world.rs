@@ -84,6 +84,9 @@ pub struct Instance {
     /// It starts but never becomes healthy: its launch hook never completes.
     #[serde(default)]
     pub never_healthy: bool,
+    /// Launched from the stack's baked image: no installs, no pulls.
+    #[serde(default)]
+    pub baked: bool,
 }
 
 impl Instance {
@@ -103,7 +106,7 @@ impl Instance {
     /// When compose has started the containers.
     pub fn compose_up_at(&self, speed: f64) -> Timestamp {
         self.running_at
-            .plus_secs(timing::boot_total() / speed + self.lease_wait_secs)
+            .plus_secs(timing::boot_total(self.baked) / speed + self.lease_wait_secs)
     }
 }
 
@@ -181,6 +184,14 @@ pub struct World {
     /// The next instance launched never becomes healthy (a fault).
     #[serde(default)]
     pub next_never_healthy: bool,
+    /// The stack's baked images, and the builder baking one.
+    #[serde(default)]
+    pub images: Vec<super::images::WorldImage>,
+    #[serde(default)]
+    pub builder: Option<super::images::WorldBuilder>,
+    /// The next builder's script fails (a fault).
+    #[serde(default)]
+    pub next_bake_fails: bool,
     /// Writes to Qdrant's collections, per instance (`qdrant`).
     #[serde(default)]
     pub qdrant_writes: Vec<super::qdrant::CollectionWrite>,
@@ -427,6 +438,7 @@ pub fn test_world(launched_at: Timestamp) -> World {
         drained_for_switch: false,
         resumed_at: None,
         never_healthy: false,
+        baked: false,
     });
     w
 }
@@ -446,7 +458,7 @@ mod tests {
     #[test]
     fn services_come_up_after_compose() {
         let w = world_with_instance();
-        let up = 3.0 + timing::boot_total();
+        let up = 3.0 + timing::boot_total(false);
         assert_eq!(w.phase(Service::Postgres, t(1.0)), Phase::Down);
         assert_eq!(w.phase(Service::Postgres, t(up + 0.5)), Phase::Starting);
         assert_eq!(w.phase(Service::Postgres, t(up + 1.0)), Phase::Ready);
@@ -456,7 +468,7 @@ mod tests {
     #[test]
     fn a_killed_service_is_down_until_restored_then_restarts() {
         let mut w = world_with_instance();
-        let up = 3.0 + timing::boot_total();
+        let up = 3.0 + timing::boot_total(false);
         w.service_events.push(ServiceEvent {
             at: t(up + 20.0),
             service: Service::Postgres,

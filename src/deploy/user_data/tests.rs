@@ -445,6 +445,10 @@ fn shellcheck_passes() {
         ("user-data.sh", render(&input(false)).unwrap()),
         ("user-data-gpu.sh", render(&https).unwrap()),
         ("inside-health.sh", inside_health_script().to_string()),
+        (
+            "bake.sh",
+            render_bake("demo", &bake_key("ami-0123456789abcdef0")),
+        ),
         ("migration-hold.sh", migration_command(MigrationStep::Hold)),
         (
             "migration-release.sh",

@@ -22,6 +22,8 @@ pub const BACKUP_GB_MONTH: f64 = 0.05;
 /// EFS elastic throughput, per GB read and per GB written.
 pub const ELASTIC_READ_GB: f64 = 0.03;
 pub const ELASTIC_WRITE_GB: f64 = 0.06;
+/// EBS snapshots, standard tier (us-east-1), per GB-month: a baked image's.
+pub const SNAPSHOT_GB_MONTH: f64 = 0.05;
 
 /// What an instance adds per hour besides its price: its public address and
 /// its root volume.
@@ -205,7 +207,9 @@ fn standing_cost(
         0.0
     };
     let efs_extras = self::efs_monthly(state).map_or(0.0, |(_, gb, _)| efs_extras_monthly(gb));
-    (efs_monthly + efs_extras + alb_monthly) * hours / HOURS_PER_MONTH + alb_addresses * hours
+    let images = super::image::monthly(state, SNAPSHOT_GB_MONTH);
+    (efs_monthly + efs_extras + alb_monthly + images) * hours / HOURS_PER_MONTH
+        + alb_addresses * hours
 }
 
 /// The monthly estimate of the stack once all of `tier` runs: what a plan
@@ -229,6 +233,17 @@ pub fn planned_summary(state: &DeploymentState, tier: super::Tier, now: Timestam
     }
     if let Some(cost) = planned.cost.as_mut() {
         cost.instance_start_time.get_or_insert(now);
+    }
+    if planned.images.is_empty() {
+        planned.images.push(super::image::BakedImage {
+            image_id: "planned".into(),
+            key: String::new(),
+            base_ami: String::new(),
+            snapshot_ids: Vec::new(),
+            size_gb: ROOT_VOLUME_GB as u32,
+            ready: false,
+            created_at: now,
+        });
     }
     summarize(&planned, now)
 }
@@ -343,6 +358,18 @@ fn items(
             estimate: false,
             note: format!(
                 "{ROOT_VOLUME_GB:.0} GB gp3 at ${GP3_GB_MONTH}/GB-month, gone with the instance"
+            ),
+        });
+    }
+    let image_gb: u32 = state.images.iter().map(|i| i.size_gb).sum();
+    if image_gb > 0 {
+        items.push(CostItem {
+            component: "images",
+            hourly: None,
+            monthly: f64::from(image_gb) * SNAPSHOT_GB_MONTH,
+            estimate: true,
+            note: format!(
+                "baked image: {image_gb} GB of EBS snapshots at ${SNAPSHOT_GB_MONTH}/GB-month, billed on the blocks stored (at most this), also while nothing runs"
             ),
         });
     }

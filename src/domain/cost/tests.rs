@@ -165,10 +165,11 @@ fn a_plan_counts_what_its_tier_will_create() {
     s.cost.as_mut().unwrap().instance_start_time = None;
     let now = t("2026-01-01T00:00:00Z");
     let dev = planned_monthly(&s, Tier::Dev, now);
-    // 9.125 instance + 3.65 IPv4 + 10 GB assumed * 0.30, the root volume
-    // and the EFS's backups and elastic throughput
+    // 9.125 instance + 3.65 IPv4 + 10 GB assumed * 0.30, the root volume,
+    // the baked image's 30 GB of snapshots, and the EFS's backups and
+    // elastic throughput
     assert!(
-        (dev - (9.125 + 3.65 + 3.0 + 2.40 + 0.86)).abs() < 1e-9,
+        (dev - (9.125 + 3.65 + 3.0 + 2.40 + 1.50 + 0.86)).abs() < 1e-9,
         "{dev}"
     );
     let automation = planned_monthly(&s, Tier::Automation, now);

@@ -368,6 +368,11 @@ pub struct DeploymentState {
     /// at boot, so n8n's URL survives a replacement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elastic_ip_allocation_id: Option<String>,
+    /// The stack's baked images (oldest first), and the builder baking one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<super::image::BakedImage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_builder: Option<super::image::Builder>,
     /// Instances the group lost and replaced, oldest first, bounded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recoveries: Vec<super::recovery::Recovery>,
@@ -469,6 +474,8 @@ impl DeploymentState {
             launch_template_version: None,
             autoscaling_group_name: None,
             elastic_ip_allocation_id: None,
+            images: Vec::new(),
+            image_builder: None,
             recoveries: Vec::new(),
             switches: Vec::new(),
             public_ip: None,

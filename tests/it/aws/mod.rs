@@ -7,6 +7,7 @@ mod doctor;
 mod exposure;
 mod fakes;
 mod group;
+mod images;
 mod migration;
 mod moto;
 mod permissions;

@@ -39,12 +39,6 @@ USER_DATA_LIMIT = rule(
     "RunInstances refuses user data over 16 KB (raw, before base64)",
     "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html",
 )
-CLIENT_TOKEN = rule(
-    "ec2.client-token",
-    "RunInstances with a ClientToken already used returns the first call's "
-    "instances instead of launching more",
-    "https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html",
-)
 SHUTDOWN = rule(
     "ec2.shutting-down",
     "A terminated instance is shutting-down for a while; its interface keeps its "
@@ -260,21 +254,12 @@ def _user_data_check(user_data) -> None:
             f"User data is limited to 16384 bytes (got {len(raw)})")
 
 
-_tokens: dict[str, object] = {}
-core.on_reset(_tokens.clear)
-
-
 @patch(EC2Backend, "run_instances")
 def _run_instances(original, self, image_id, count, user_data, security_group_names, **kwargs):
-    token = kwargs.get("client_token")
-    if token and token != "ABCDE" and token in _tokens:
-        return _tokens[token]
     _user_data_check(user_data)
     _root_check(self, image_id, kwargs.get("block_device_mappings"))
     _profile_check(kwargs)
     reservation = original(self, image_id, count, user_data, security_group_names, **kwargs)
-    if token and token != "ABCDE":
-        _tokens[token] = reservation
     for instance in reservation.instances:
         BIRTHS.born(instance.id)
     return reservation

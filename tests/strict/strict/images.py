@@ -16,6 +16,11 @@ currently in use by ami-…"), for every snapshot made here too.
 
 Here CreateImage of an instance (the layer on):
 
+- refuses an instance that is not running, stopping or stopped (moto
+  accepts a shutting-down or terminated one): InvalidParameterValue,
+  "Invalid value 'i-…' for instanceId. Instance is not in state 'running'
+  or 'stopping' or 'stopped'". The product's builder (builder.py) is
+  stopped when it is imaged;
 - checks the Name: 3-128 letters, digits and ( ) [ ] space . / - ' @ _
   (InvalidAMIName.Malformed), not the name of another image the account
   owns in the region, pending or available (InvalidAMIName.Duplicate); a
@@ -116,6 +121,12 @@ IMAGE_NAME = rule(
     "region (InvalidAMIName.Duplicate)",
     "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html",
 )
+IMAGE_INSTANCE_STATE = rule(
+    "ec2.image-instance-state",
+    "CreateImage of an instance that is not running, stopping or stopped (shutting-down, "
+    "terminated) is refused (InvalidParameterValue)",
+    "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html",
+)
 SNAPSHOT_OWNERS = rule(
     "ec2.snapshot-owners",
     "DescribeSnapshots OwnerIds (self, account ids, amazon) lists only those owners' "
@@ -127,6 +138,7 @@ BASE_SECS = 60.0
 PER_GIB_SECS = 6.0
 MOTO_ROOT = "/dev/sda1"  # where moto attaches an instance's default root volume
 NAME = re.compile(r"[A-Za-z0-9()\[\] ./\-'@_]{3,128}")
+IMAGEABLE = ("running", "stopping", "stopped")  # what AWS's refusal names
 
 
 class Unrunnable(spot_capacity.LaunchFailed):
@@ -209,6 +221,11 @@ def _create_image(original, self, instance_id, name, description, tag_specificat
     _check_name(self, name)
     image_tags, snapshot_tags = _split_tags(tag_specifications)
     instance = self.get_instance(instance_id)
+    if instance._state.name not in IMAGEABLE:
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"Invalid value '{instance_id}' for instanceId. Instance is not in state "
+            "'running' or 'stopping' or 'stopped'")
     specs = [{"ResourceType": "image", "Tags": image_tags}] if image_tags else []
     ami = original(self, instance_id, name, description, tag_specifications=specs)
     self.snapshots.pop(ami.ebs_snapshot.id, None)  # moto's stand-in

@@ -23,6 +23,7 @@ Control API (server.py): POST /strict-api/instance with
      "ssm": "online" | "offline",
      "boot": "complete" | "hold" | "unhealthy",      (default "complete")
      "drain": "release" | "none",                    (default "release")
+     "bake": "complete" | "fail" | "hang",           (default "complete")
      "bare": true,                                   (an instance id only)
      "clear": true}                                  (drop that entry first)
 
@@ -48,6 +49,18 @@ stage markers each way writes are switch.py's (rule ssm.stage-markers).
 interruption notice (lease.py, rule efs.writer-lease): "release" drains and
 releases the stack's writer lease at once; "none" (a hard failure) leaves
 the lock to expire.
+
+"bake" is the image builder's bake script (builder.py, rules
+ec2.instance-initiated-shutdown and ec2.console-output): an instance
+launched by RunInstances with the tag geusemaker:role=image-builder prints
+`geusemaker-bake: started` once booted (60 s); "complete" prints
+`geusemaker-bake: done` at 300 s and powers the machine off (stopped, or
+terminated as its InstanceInitiatedShutdownBehavior says); "fail" prints
+`geusemaker-bake: failed: <why>` at 120 s and keeps running; "hang" prints
+nothing more. It is read when each step is due (120 s for "fail", 300 s for
+"complete"), so a test may set it by the builder's id after the launch,
+before that step. A builder takes the "next" entry when it is launched (the
+next instance launched, as a group's instance held by a launch hook does).
 
 "bare" marks a running instance as the previous version's bare instance
 (migration.py, rule efs.bare-writer): launched by RunInstances outside any
@@ -117,6 +130,7 @@ HEALTHS = ("healthy", "unhealthy", "starting", None)
 HEALTH_OF_STATUS = {"running": "healthy", "exited": "unhealthy", "restarting": "starting"}
 UNHEALTHY_STREAK = 3  # Docker's default retries: unhealthy after 3 failures
 BOOTS = ("complete", "hold", "unhealthy")
+BAKES = ("complete", "fail", "hang")
 
 # migration.py's (rule efs.bare-writer): check a "bare" setting for an
 # instance id, raising Refused; then apply it.
@@ -139,14 +153,15 @@ class Refused(ValueError):
 
 def _new_entry() -> dict[str, Any]:
     return {"services": {}, "ssm": "online", "boot": "complete", "drain": "release",
-            "unhealthy_left": {}, "unhealthy_seen": {}}
+            "bake": "complete", "unhealthy_left": {}, "unhealthy_seen": {}}
 
 
 def configure(asked: dict[str, Any]) -> None:
     """Apply one POST /strict-api/instance (validated before anything changes)."""
     if not asked:
         return
-    unknown = set(asked) - {"instance", "services", "ssm", "boot", "drain", "bare", "clear"}
+    unknown = set(asked) - {"instance", "services", "ssm", "boot", "drain", "bake", "bare",
+                            "clear"}
     if unknown:
         raise Refused(f"unknown keys {sorted(unknown)}")
     key = asked.get("instance", "*")
@@ -174,6 +189,8 @@ def configure(asked: dict[str, Any]) -> None:
         raise Refused("boot is complete, hold or unhealthy")
     if asked.get("drain", "release") not in ("release", "none"):
         raise Refused("drain is release or none")
+    if asked.get("bake", "complete") not in BAKES:
+        raise Refused("bake is complete, fail or hang")
     if "bare" in asked:
         if not isinstance(asked["bare"], bool):
             raise Refused("bare is true or false")
@@ -194,7 +211,7 @@ def configure(asked: dict[str, Any]) -> None:
             entry["unhealthy_left"][name] = int(settings.pop("unhealthy_reads"))
             entry["unhealthy_seen"][name] = 0
         entry["services"].setdefault(name, {}).update(settings)
-    for key in ("ssm", "boot", "drain"):
+    for key in ("ssm", "boot", "drain", "bake"):
         if key in asked:
             entry[key] = asked[key]
 
@@ -203,7 +220,8 @@ def state() -> dict[str, Any]:
     return {
         "instances": {
             key: {"services": e["services"], "ssm": e["ssm"], "boot": e["boot"],
-                  "drain": e["drain"], "unhealthy_reads": dict(e["unhealthy_left"])}
+                  "drain": e["drain"], "bake": e["bake"],
+                  "unhealthy_reads": dict(e["unhealthy_left"])}
             for key, e in _entries.items()
         },
         "reads": dict(_reads),
@@ -215,7 +233,8 @@ def _entry_for(instance_id: str) -> dict[str, Any] | None:
 
 
 def launched(instance_id: str) -> None:
-    """A launch hook holds a new instance: the "next" entry becomes its own."""
+    """A launch hook holds a new instance, or an image builder is launched
+    (builder.py): the "next" entry becomes its own."""
     if NEXT in _entries:
         _entries[instance_id] = _entries.pop(NEXT)
 
@@ -227,6 +246,12 @@ def drain(instance_id: str) -> str:
     """What the instance does with its writer lease on a spot notice."""
     entry = _entry_for(instance_id)
     return "release" if entry is None else entry["drain"]
+
+
+def bake(instance_id: str) -> str:
+    """How the image builder's bake script ends (builder.py)."""
+    entry = _entry_for(instance_id)
+    return "complete" if entry is None else entry["bake"]
 
 
 BOOT_SERVICES = ("n8n", "postgres")  # what the boot script waits for

@@ -6,7 +6,8 @@ Control API (each module's docstring says its body and answer):
     /strict-api/ (any other path)   enabled, time_scale, faults and every rule
                                     (core.RULES: id, summary, doc, latency), after
                                     /strict-api/config, advance, quota or reset
-    /strict-api/instance            the fake instances' settings (instance.py)
+    /strict-api/instance            the fake instances' settings (instance.py; the
+                                    image builder's bake: builder.py)
     /strict-api/autoscaling         waiting lifecycle actions (lifecycle.py)
     /strict-api/interrupt           a spot interruption (spot.py)
     /strict-api/spot-capacity       spot capacity (spot_capacity.py)
@@ -36,6 +37,8 @@ from . import retries  # noqa: E402,F401
 from . import instance, sg_rules  # noqa: E402,F401
 from . import autoscaling, lease, switch  # noqa: E402,F401
 from . import images  # noqa: E402,F401
+from . import builder  # noqa: E402,F401
+from . import idempotency  # noqa: E402,F401
 
 # GET/POST path -> handler(asked)
 CONTROL = {**autoscaling.CONTROL, **lease.CONTROL, **switch.CONTROL}

@@ -1,0 +1,93 @@
+#!/bin/bash
+# GeuseMaker image builder for {{STACK}}: a throw-away instance from the base
+# image that installs Docker, the compose plugin and the EFS utilities, pulls
+# the stack's pinned images, cleans itself and powers off. GeuseMaker then
+# makes an image of it (CreateImage) and terminates it. It never receives a
+# secret and never mounts EFS: it has no instance role, and this script names
+# neither. What it prints to the console (`geusemaker-bake: …`) is how
+# GeuseMaker learns that it failed, as it has no role to say so otherwise.
+set -Eeuo pipefail
+shopt -s inherit_errexit 2>/dev/null || true
+
+IMAGES="{{IMAGES}}"
+BAKE_KEY="{{BAKE_KEY}}"
+STEP="starting"
+
+say() {
+  echo "geusemaker-bake: $1" | tee /dev/console >&2 || true
+}
+on_err() {
+  trap - ERR
+  say "failed: $STEP (exit $1 at line $2)"
+  exit 1
+}
+fail() {
+  trap - ERR
+  say "failed: $1"
+  exit 1
+}
+# retry TRIES CMD...: package mirrors, GitHub and Docker Hub have bad minutes.
+retry() {
+  local tries=$1 n=1 pause=5
+  shift
+  until "$@"; do
+    [ "$n" -lt "$tries" ] || return 1
+    sleep "$pause"
+    n=$((n + 1))
+    pause=$((pause * 2 > 60 ? 60 : pause * 2))
+  done
+}
+download() {
+  curl -fsSL --connect-timeout 10 --max-time 300 -o "$1" "$2"
+}
+# pull IMAGE: retried; a Docker Hub rate limit is named, as the boot does.
+pull() {
+  local out
+  if retry 5 docker pull --quiet "$1" >/dev/null 2>/tmp/pull.err; then return 0; fi
+  out=$(cat /tmp/pull.err)
+  case "$out" in
+    *toomanyrequests* | *"pull rate limit"*) fail "images: Docker Hub rate limit reached pulling $1" ;;
+  esac
+  fail "images: could not pull $1"
+}
+
+trap 'on_err $? $LINENO' ERR
+say "started"
+
+STEP="installing packages"
+if command -v dnf >/dev/null; then PKG=dnf; else PKG=yum; fi
+retry 5 "$PKG" install -y docker amazon-efs-utils jq ||
+  fail "packages: $PKG could not install docker, amazon-efs-utils and jq"
+
+STEP="installing the compose plugin"
+ARCH=$(uname -m)
+COMPOSE_URL="https://github.com/docker/compose/releases/download/{{COMPOSE_VERSION}}/docker-compose-linux-$ARCH"
+DOWNLOAD=$(mktemp -d)
+retry 5 download "$DOWNLOAD/compose" "$COMPOSE_URL" ||
+  fail "packages: could not download the compose plugin from GitHub"
+retry 5 download "$DOWNLOAD/compose.sha256" "$COMPOSE_URL.sha256" ||
+  fail "packages: could not download the compose plugin's checksum from GitHub"
+SUM=$(cut -d' ' -f1 "$DOWNLOAD/compose.sha256")
+echo "$SUM  $DOWNLOAD/compose" | sha256sum -c --quiet - ||
+  fail "packages: the compose plugin does not match its published SHA-256"
+mkdir -p /usr/local/lib/docker/cli-plugins
+install -m 0755 "$DOWNLOAD/compose" /usr/local/lib/docker/cli-plugins/docker-compose
+rm -rf "$DOWNLOAD"
+
+STEP="pulling images"
+systemctl start docker
+for image in $IMAGES; do pull "$image"; done
+
+STEP="cleaning up"
+# Docker starts only once the boot has mounted EFS and taken the lease: it
+# is left disabled here, and the boot's drop-ins order it.
+systemctl disable docker.service docker.socket
+systemctl stop docker.service docker.socket
+mkdir -p /opt/geusemaker
+# What the boot reads to skip the installs and the pulls.
+printf 'key=%s\nimages=%s\n' "$BAKE_KEY" "$IMAGES" >/opt/geusemaker/baked
+# Nothing of this instance's in the image. cloud-init runs the user data
+# again on each new instance id, so its state needs no cleaning.
+rm -rf /var/lib/geusemaker /tmp/pull.err
+say "done"
+systemctl poweroff
