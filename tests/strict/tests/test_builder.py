@@ -88,9 +88,9 @@ def test_a_complete_bake_prints_done_and_the_builder_stops_itself(emulator):
     assert console(emulator, instance) == "", "nothing printed before the boot"
     emulator.advance(BOOTED)
     assert bake_lines(emulator, instance) == [STARTED]
-    emulator.advance(DONE_AT - BOOTED - 1)
+    emulator.advance(DONE_AT - BOOTED - 10)
     assert state(emulator, instance) == "running"
-    emulator.advance(1)
+    emulator.advance(10)
     got = described(emulator, instance)
     assert got["State"] == {"Code": 64, "Name": "stopping"}
     assert got["StateReason"] == OS_SHUTDOWN
@@ -122,9 +122,9 @@ def test_a_failed_bake_prints_why_and_the_builder_runs_on(emulator):
     emulator.reset(strict=True)
     instance = builder(emulator)
     set_bake(emulator, instance, "fail")  # read when the step is due: after the launch is fine
-    emulator.advance(FAIL_AT - 1)
+    emulator.advance(FAIL_AT - 10)
     assert bake_lines(emulator, instance) == [STARTED]
-    emulator.advance(1)
+    emulator.advance(10)
     assert bake_lines(emulator, instance) == [STARTED, FAILED]
     assert bake_lines(emulator, instance, latest=False) == [STARTED], \
         "no state transition, no new post: only Latest shows the failure"

@@ -23,9 +23,9 @@ def test_stage_markers_follow_the_boot_and_each_read_is_fixed_when_sent(emulator
     (first,) = states(emulator)
     early, early_id = send(emulator, first, STAGE)
     assert early == "", "at launch: nothing"
-    emulator.advance(BOOT - 1)
+    emulator.advance(BOOT - 10)
     assert send(emulator, first, STAGE)[0] == ""
-    emulator.advance(1)
+    emulator.advance(10)
     text, booted_id = send(emulator, first, STAGE)
     found = parse(text)
     assert [name for name, _ in found] == OWNER
