@@ -98,7 +98,7 @@ impl AwsCloud {
             }
         }
         self.stop_builder(s).await?;
-        s.progress(Some(1.0), format!("{} baked from {base}", made.image_id))?;
+        s.progress(Some(1.0), format!("baked from {base}"))?;
         Ok(None)
     }
 

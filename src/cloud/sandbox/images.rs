@@ -106,7 +106,7 @@ impl SandboxCloud {
                         .await?;
                     self.record_image(s, &made)?;
                     self.drop_builder(s).await?;
-                    s.progress(Some(1.0), format!("{} baked from {BASE_AMI}", made.id))?;
+                    s.progress(Some(1.0), format!("baked from {BASE_AMI}"))?;
                 }
                 Seen::Builder(b) => {
                     let what = format!("{} installing Docker and pulling the images", b.id);
