@@ -6,14 +6,15 @@
 //! deploy: the instance then boots from the base image, as before.
 
 use aws_sdk_ec2::types::{
-    BlockDeviceMapping, EbsBlockDevice, HttpTokensState, Image, ImageState, Instance,
+    BlockDeviceMapping, EbsBlockDevice, HttpTokensState, Image, ImageState,
     InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName, ResourceType,
-    ShutdownBehavior, Tag, TagSpecification, VolumeType,
+    ShutdownBehavior, VolumeType,
 };
 
 use super::AwsCloud;
+use super::ec2_images_found::{alive, baked_of, snapshot_ids};
 use super::errors::{api_error, code_of};
-use super::tags::{filter, ours, pairs, short_name};
+use super::tags::{ec2_spec_with, short_name};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 use crate::deploy::user_data;
 use crate::domain::image::{self, BakedImage, Builder};
@@ -23,8 +24,8 @@ pub(super) const ROLE_TAG: &str = "geusemaker:role";
 pub(super) const BUILDER_ROLE: &str = "image-builder";
 /// On an image: what it was baked from, so one found by its tags (a
 /// CreateImage whose answer was lost) is recorded as it should be.
-const KEY_TAG: &str = "geusemaker:bake-key";
-const BASE_TAG: &str = "geusemaker:base-ami";
+pub(super) const KEY_TAG: &str = "geusemaker:bake-key";
+pub(super) const BASE_TAG: &str = "geusemaker:base-ami";
 /// What the bake script prints to the console when it fails.
 const FAILED_LINE: &str = "geusemaker-bake: failed: ";
 
@@ -235,8 +236,18 @@ impl AwsCloud {
                     )
                     .build(),
             )
-            .tag_specifications(builder_tags(ResourceType::Instance, &stack, &name))
-            .tag_specifications(builder_tags(ResourceType::Volume, &stack, &name))
+            .tag_specifications(ec2_spec_with(
+                ResourceType::Instance,
+                &stack,
+                &name,
+                &[(ROLE_TAG, BUILDER_ROLE)],
+            ))
+            .tag_specifications(ec2_spec_with(
+                ResourceType::Volume,
+                &stack,
+                &name,
+                &[(ROLE_TAG, BUILDER_ROLE)],
+            ))
             .send()
             .await
             .map_err(|e| api_error("RunInstances", e))?;
@@ -288,7 +299,7 @@ impl AwsCloud {
     ) -> CloudResult<()> {
         let stack = s.state().stack_name.clone();
         let name = image_name(&stack, key);
-        let tags = |kind| image_tags(kind, &stack, &name, key, base);
+        let tags = |kind| ec2_spec_with(kind, &stack, &name, &[(KEY_TAG, key), (BASE_TAG, base)]);
         let made = self
             .ec2
             .create_image()
@@ -379,150 +390,6 @@ impl AwsCloud {
             "{why}; the instance boots from {base}, and installs and pulls at each boot"
         )))
     }
-
-    /// Deregister the stack's images (`all`, or those no rollback uses)
-    /// and delete their snapshots, which a deregistration leaves, billed.
-    pub(super) async fn remove_images(&self, s: &mut Session, all: bool) -> CloudResult<()> {
-        if all {
-            self.stop_builder(s).await?;
-        }
-        let going = if all {
-            s.state().images.clone()
-        } else {
-            image::unused(s.state())
-        };
-        for made in going {
-            self.deregister(s, &made).await?;
-        }
-        Ok(())
-    }
-
-    async fn deregister(&self, s: &mut Session, made: &BakedImage) -> CloudResult<()> {
-        // The snapshots to delete: recorded, or read off the image.
-        let mut snapshots = made.snapshot_ids.clone();
-        if let Some(found) = self.describe_image(&made.image_id).await? {
-            for id in snapshot_ids(&found) {
-                if !snapshots.contains(&id) {
-                    snapshots.push(id);
-                }
-            }
-            let r = self
-                .ec2
-                .deregister_image()
-                .image_id(&made.image_id)
-                .send()
-                .await;
-            if let Err(e) = r.map_err(|e| api_error("DeregisterImage", e))
-                && !matches!(
-                    code_of(&e),
-                    Some("InvalidAMIID.NotFound" | "InvalidAMIID.Unavailable")
-                )
-            {
-                return Err(e);
-            }
-        }
-        for snapshot in &snapshots {
-            let r = self
-                .ec2
-                .delete_snapshot()
-                .snapshot_id(snapshot)
-                .send()
-                .await;
-            if let Err(e) = r.map_err(|e| api_error("DeleteSnapshot", e))
-                && code_of(&e) != Some("InvalidSnapshot.NotFound")
-            {
-                return Err(e);
-            }
-        }
-        s.record(|st| st.images.retain(|i| i.image_id != made.image_id))
-            .map_err(CloudError::from)
-    }
-
-    /// Before a destroy: images and a builder a cut-short run never
-    /// recorded, recorded now. Returns what it found.
-    pub(super) async fn find_unrecorded_images(&self, s: &mut Session) -> CloudResult<Vec<String>> {
-        let stack = s.state().stack_name.clone();
-        let mut found = Vec::new();
-        for image in self.tagged_images(&stack).await? {
-            if let Some(made) = baked_of(&image, s.now())
-                && !s.state().images.iter().any(|i| i.image_id == made.image_id)
-            {
-                found.push(format!("image {}", made.image_id));
-                s.record(|st| st.images.push(made))?;
-            }
-        }
-        // stop_builder finds every tagged builder; one recorded is enough.
-        if s.state().image_builder.is_none()
-            && let Some(builder) = self.tagged_builders(&stack).await?.first()
-        {
-            let id = builder.instance_id().unwrap_or_default().to_string();
-            found.push(format!("image builder {id}"));
-            let unknown = Builder {
-                token: String::new(),
-                key: String::new(),
-                base_ami: builder.image_id().unwrap_or_default().to_string(),
-                instance_id: Some(id),
-                started_at: s.now(),
-            };
-            s.record(|st| st.image_builder = Some(unknown))?;
-        }
-        Ok(found)
-    }
-
-    async fn describe_image(&self, id: &str) -> CloudResult<Option<Image>> {
-        let r = self.ec2.describe_images().image_ids(id).send().await;
-        match r.map_err(|e| api_error("DescribeImages", e)) {
-            Ok(r) => Ok(r.images().first().cloned()),
-            Err(e) if code_of(&e) == Some("InvalidAMIID.NotFound") => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The account's images tagged with the stack, pending or available.
-    async fn tagged_images(&self, stack: &str) -> CloudResult<Vec<Image>> {
-        let r = self
-            .ec2
-            .describe_images()
-            .owners("self")
-            .set_filters(Some(ours(stack)))
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("state")
-                    .values("pending")
-                    .values("available")
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeImages", e))?;
-        Ok(r.images().to_vec())
-    }
-
-    /// The stack's builders that are not terminated.
-    async fn tagged_builders(&self, stack: &str) -> CloudResult<Vec<Instance>> {
-        let r = self
-            .ec2
-            .describe_instances()
-            .set_filters(Some(ours(stack)))
-            .filters(filter(&format!("tag:{ROLE_TAG}"), BUILDER_ROLE))
-            .send()
-            .await
-            .map_err(|e| api_error("DescribeInstances", e))?;
-        Ok(r.reservations()
-            .iter()
-            .flat_map(|x| x.instances())
-            .filter(|i| alive(i))
-            .cloned()
-            .collect())
-    }
-}
-
-/// Not terminated, nor on its way there.
-fn alive(i: &Instance) -> bool {
-    !matches!(
-        i.state().and_then(|s| s.name()),
-        None | Some(InstanceStateName::ShuttingDown | InstanceStateName::Terminated)
-    )
 }
 
 fn record_ready(s: &mut Session, key: &str, available: &Image) -> CloudResult<()> {
@@ -540,41 +407,6 @@ fn record_ready(s: &mut Session, key: &str, available: &Image) -> CloudResult<()
         }
     })
     .map_err(CloudError::from)
-}
-
-fn snapshot_ids(image: &Image) -> Vec<String> {
-    image
-        .block_device_mappings()
-        .iter()
-        .filter_map(|m| m.ebs()?.snapshot_id().map(str::to_string))
-        .collect()
-}
-
-/// An image found by its tags, as the state records it.
-fn baked_of(image: &Image, now: crate::domain::Timestamp) -> Option<BakedImage> {
-    let tag = |key: &str| {
-        image
-            .tags()
-            .iter()
-            .find(|t| t.key() == Some(key))
-            .and_then(|t| t.value())
-            .map(str::to_string)
-    };
-    let ready = image.state() == Some(&ImageState::Available);
-    Some(BakedImage {
-        image_id: image.image_id()?.to_string(),
-        key: tag(KEY_TAG)?,
-        base_ami: tag(BASE_TAG)?,
-        snapshot_ids: snapshot_ids(image),
-        size_gb: image
-            .block_device_mappings()
-            .iter()
-            .filter_map(|m| m.ebs()?.volume_size())
-            .sum::<i32>()
-            .max(0) as u32,
-        ready,
-        created_at: now,
-    })
 }
 
 /// Unique per account and region, and the same for the same bake, so a
@@ -601,34 +433,6 @@ fn builder_type(arch: &str) -> &'static str {
     } else {
         "t3.large"
     }
-}
-
-fn builder_tags(kind: ResourceType, stack: &str, name: &str) -> TagSpecification {
-    let tags = pairs(stack, name)
-        .into_iter()
-        .chain([(ROLE_TAG, BUILDER_ROLE.to_string())])
-        .map(|(k, v)| Tag::builder().key(k).value(v).build());
-    TagSpecification::builder()
-        .resource_type(kind)
-        .set_tags(Some(tags.collect()))
-        .build()
-}
-
-fn image_tags(
-    kind: ResourceType,
-    stack: &str,
-    name: &str,
-    key: &str,
-    base: &str,
-) -> TagSpecification {
-    let tags = pairs(stack, name)
-        .into_iter()
-        .chain([(KEY_TAG, key.to_string()), (BASE_TAG, base.to_string())])
-        .map(|(k, v)| Tag::builder().key(k).value(v).build());
-    TagSpecification::builder()
-        .resource_type(kind)
-        .set_tags(Some(tags.collect()))
-        .build()
 }
 
 #[cfg(test)]

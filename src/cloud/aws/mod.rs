@@ -13,6 +13,7 @@ mod cloudfront;
 pub mod doctor;
 mod ec2_address;
 mod ec2_images;
+mod ec2_images_found;
 mod ec2_ingress;
 mod ec2_instances;
 mod ec2_launch_template;

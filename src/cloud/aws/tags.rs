@@ -15,8 +15,20 @@ pub fn pairs(stack: &str, name: &str) -> [(&'static str, String); 3] {
 }
 
 pub fn ec2_spec(kind: ResourceType, stack: &str, name: &str) -> TagSpecification {
+    ec2_spec_with(kind, stack, name, &[])
+}
+
+/// The stack's tags and `extra` ones besides.
+pub fn ec2_spec_with(
+    kind: ResourceType,
+    stack: &str,
+    name: &str,
+    extra: &[(&'static str, &str)],
+) -> TagSpecification {
+    let extra = extra.iter().map(|(k, v)| (*k, v.to_string()));
     let tags = pairs(stack, name)
         .into_iter()
+        .chain(extra)
         .map(|(k, v)| Tag::builder().key(k).value(v).build());
     TagSpecification::builder()
         .resource_type(kind)
