@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use geusemaker::app::log_view::{DEFAULT_LOG_CAPACITY, LogView};
 use geusemaker::domain::Timestamp;
-use geusemaker::monitor::log_line;
+use geusemaker::instance::log_line;
 
 const LINES: usize = 1_000_000;
 const BATCH: usize = 1_000;

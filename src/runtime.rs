@@ -35,8 +35,7 @@ pub enum RuntimeError {
     Aws(String),
 }
 
-/// How long a deploy may wait for the services before rolling back (seed 001).
-pub const ROLLBACK_TIMEOUT_MINUTES: u32 = 15;
+pub use crate::domain::ROLLBACK_TIMEOUT_MINUTES;
 
 #[derive(Clone)]
 pub struct Runtime {
@@ -58,6 +57,7 @@ impl Runtime {
         let (settings, quarantined) = store.settings()?;
         let notices = quarantined.into_iter().map(|q| q.to_string()).collect();
         let sandbox_speed = if options.sandbox {
+            sandbox::timing::latencies_from_env().map_err(RuntimeError::BadInput)?;
             sandbox::speed_from_env().map_err(RuntimeError::BadInput)?
         } else {
             1.0

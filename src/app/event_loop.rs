@@ -187,7 +187,7 @@ mod tests {
                 store,
                 clock: clock.clone(),
                 health_interval: Duration::from_secs(3600),
-                policy: crate::monitor::policy::Policy::default(),
+                policy: crate::health::policy::Policy::default(),
             },
         );
         let mut model = Model::new(Provider::Aws, "eu-west-1".into(), clock.now());

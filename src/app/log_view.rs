@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::domain::{Service, Timestamp};
-use crate::monitor::log_line::{Level, LogLine};
+use crate::instance::log_line::{Level, LogLine};
 
 /// Lines kept per stack unless settings say otherwise; older ones fall off.
 pub const DEFAULT_LOG_CAPACITY: usize = 50_000;
@@ -219,7 +219,7 @@ impl Matcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitor::log_line;
+    use crate::instance::log_line;
 
     fn now() -> Timestamp {
         "2026-11-23T12:00:00Z".parse().unwrap()

@@ -6,7 +6,7 @@ use super::model::Offer;
 use crate::cloud::{Cidr, NetworkChoice, Prices};
 use crate::domain::stage::OperationKind;
 use crate::domain::{DeploymentState, Timestamp};
-use crate::monitor::log_line::LogLine;
+use crate::instance::log_line::LogLine;
 use crate::monitor::watch::SweepReport;
 
 #[derive(Debug)]

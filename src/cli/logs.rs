@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cloud::LogQuery;
+use crate::cloud::log_cursor::LogCursor;
 use crate::domain::Timestamp;
-use crate::monitor::log_cursor::LogCursor;
-use crate::monitor::log_line::{self, Level, LogLine};
+use crate::instance::log_line::{self, Level, LogLine};
 use crate::runtime::Runtime;
 
 use super::args::LogsArgs;

@@ -12,8 +12,9 @@ use super::args::StatusArgs;
 use super::output::{self, money_per_month, print_json, print_text, table};
 use super::{Failure, load_existing};
 use crate::domain::exposure;
-use crate::monitor::policy::record_samples;
-use crate::monitor::{health, observe};
+use crate::health::check as health;
+use crate::health::policy::record_samples;
+use crate::monitor::observe;
 
 pub fn list(rt: &Runtime, json: bool) -> Result<(), Failure> {
     let listing = rt.store.list_brief()?;
@@ -115,7 +116,7 @@ pub async fn status(rt: &Runtime, args: &StatusArgs, json: bool) -> Result<(), F
     if let Some(check) = &live {
         if let Ok(samples) = &check.inside {
             state.services = record_samples(&state.services, samples, now, false);
-            crate::cloud::inside::record_oom_kills(&mut state.services, &check.containers);
+            crate::instance::inside::record_oom_kills(&mut state.services, &check.containers);
         }
         if check.outside.is_some() {
             state.outside = check.outside.clone();

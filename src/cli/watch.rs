@@ -8,7 +8,7 @@ use crate::cloud::session::StoreSink;
 use crate::deploy;
 use crate::domain::state::{RollbackTrigger, ServiceStatus};
 use crate::domain::{Provider, StackName};
-use crate::monitor::policy::Policy;
+use crate::health::policy::Policy;
 use crate::monitor::watch::{SweepReport, Watch, WatchError, suggest_on_demand};
 use crate::runtime::Runtime;
 use crate::ui::symbols;

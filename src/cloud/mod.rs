@@ -6,11 +6,10 @@
 //! creates through the `Session` before its next call.
 
 pub mod aws;
-pub mod boot;
 pub mod endpoints;
 pub mod error;
 pub mod group;
-pub mod inside;
+pub mod log_cursor;
 pub mod sandbox;
 pub mod session;
 pub mod session_manager;
@@ -300,7 +299,7 @@ pub struct BootProgress {
     /// then the services answering is the sign the boot is over.
     pub markers_readable: bool,
     /// The boot script stopped: it will not finish, so waiting is pointless.
-    pub failed: Option<boot::BootFailure>,
+    pub failed: Option<crate::instance::boot::BootFailure>,
 }
 
 impl Default for BootProgress {
@@ -414,7 +413,7 @@ pub trait Cloud: Send + Sync {
     async fn inside_health(
         &self,
         state: &DeploymentState,
-    ) -> CloudResult<Vec<inside::ContainerHealth>>;
+    ) -> CloudResult<Vec<crate::instance::inside::ContainerHealth>>;
     /// Make the rules that admit n8n say exactly `cidrs` (adding what is
     /// new and revoking what is not in the set), and record the set.
     async fn set_access(&self, s: &mut Session, cidrs: &[Cidr]) -> CloudResult<()>;

@@ -59,6 +59,9 @@ pub struct Session {
     /// The stage progress goes to while a background stage is finished:
     /// otherwise the last one started.
     focus: Option<Stage>,
+    /// When the settling stage's work was in fact done, if the cloud knows
+    /// and it was before the pipeline looked (a background stage).
+    done_at: Option<(Stage, Timestamp)>,
 }
 
 impl Session {
@@ -74,6 +77,7 @@ impl Session {
             clock,
             _lock: lock,
             focus: None,
+            done_at: None,
         }
     }
 
@@ -81,6 +85,12 @@ impl Session {
     /// (`None`) to the last one started again.
     pub fn focus(&mut self, stage: Option<Stage>) {
         self.focus = stage;
+    }
+
+    /// The work of the stage being settled was done at `at`, before now:
+    /// its row shows its own duration, not the wait for the pipeline.
+    pub fn done_at(&mut self, at: Timestamp) {
+        self.done_at = self.focus.map(|stage| (stage, at));
     }
 
     pub fn state(&self) -> &DeploymentState {
@@ -152,9 +162,14 @@ impl Session {
         detail: Option<String>,
     ) -> Result<(), StoreError> {
         let now = self.now();
+        let done_at = match self.done_at {
+            Some((of, at)) if of == stage => self.done_at.take().map(|_| at),
+            _ => None,
+        };
         self.update_stage(stage, |r| {
             r.status = status;
-            r.finished_at = Some(now);
+            let done = done_at.filter(|t| *t <= now && r.started_at.is_none_or(|s| s <= *t));
+            r.finished_at = Some(done.unwrap_or(now));
             if r.started_at.is_none() {
                 r.started_at = Some(now);
             }
@@ -206,5 +221,76 @@ impl Session {
                 change(record);
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::domain::{OperationKind, Provider, Tier};
+
+    #[derive(Debug)]
+    struct SetClock(Mutex<Timestamp>);
+
+    impl Clock for SetClock {
+        fn now(&self) -> Timestamp {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    fn finished(s: &Session, stage: Stage) -> Option<Timestamp> {
+        let op = s.state().operation.as_ref()?;
+        op.stages.iter().find(|r| r.stage == stage)?.finished_at
+    }
+
+    #[test]
+    fn a_background_stage_ends_when_its_work_was_done_not_when_it_was_looked_at() {
+        let t0: Timestamp = "2026-12-03T12:00:00Z".parse().unwrap();
+        let clock = Arc::new(SetClock(Mutex::new(t0)));
+        let state = DeploymentState::new("demo", Tier::Dev, "us-east-1", Provider::Sandbox, t0);
+        let mut s = Session::new(state, Box::new(MemorySink::default()), clock.clone(), None);
+        let stages = [Stage::Storage, Stage::Image, Stage::Instance];
+        s.begin_operation(OperationKind::Deploy, &stages).unwrap();
+        s.start_stage(Stage::Storage, 3.0).unwrap();
+        s.start_stage(Stage::Image, 10.0).unwrap();
+        *clock.0.lock().unwrap() = t0.plus_secs(20.0);
+        // The storage was ready at 3 s; the pipeline settles the image first.
+        s.focus(Some(Stage::Storage));
+        s.done_at(t0.plus_secs(3.0));
+        s.focus(None);
+        s.finish_stage(Stage::Image, StageStatus::Done, None)
+            .unwrap();
+        assert_eq!(finished(&s, Stage::Image), Some(t0.plus_secs(20.0)));
+        s.finish_stage(Stage::Storage, StageStatus::Done, None)
+            .unwrap();
+        assert_eq!(finished(&s, Stage::Storage), Some(t0.plus_secs(3.0)));
+        // Said once: a later stage ends when it ends.
+        s.start_stage(Stage::Instance, 1.0).unwrap();
+        s.finish_stage(Stage::Instance, StageStatus::Done, None)
+            .unwrap();
+        assert_eq!(finished(&s, Stage::Instance), Some(t0.plus_secs(20.0)));
+    }
+
+    #[test]
+    fn a_done_at_before_the_stage_started_or_after_now_is_ignored() {
+        let t0: Timestamp = "2026-12-03T12:00:00Z".parse().unwrap();
+        let clock = Arc::new(SetClock(Mutex::new(t0.plus_secs(5.0))));
+        let state = DeploymentState::new("demo", Tier::Dev, "us-east-1", Provider::Sandbox, t0);
+        let mut s = Session::new(state, Box::new(MemorySink::default()), clock.clone(), None);
+        s.begin_operation(OperationKind::Deploy, &[Stage::Storage])
+            .unwrap();
+        s.start_stage(Stage::Storage, 3.0).unwrap();
+        s.focus(Some(Stage::Storage));
+        s.done_at(t0);
+        s.finish_stage(Stage::Storage, StageStatus::Done, None)
+            .unwrap();
+        assert_eq!(finished(&s, Stage::Storage), Some(t0.plus_secs(5.0)));
+        s.start_stage(Stage::Storage, 3.0).unwrap();
+        s.done_at(t0.plus_secs(60.0));
+        s.finish_stage(Stage::Storage, StageStatus::Done, None)
+            .unwrap();
+        assert_eq!(finished(&s, Stage::Storage), Some(t0.plus_secs(5.0)));
     }
 }

@@ -10,7 +10,6 @@ mod readiness;
 mod retry;
 mod rollback;
 mod stop;
-pub mod user_data;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,7 +77,7 @@ impl Context {
         }
         if let Some(minutes) = req.options.rollback_timeout_minutes {
             // Scaled like the default (the sandbox runs faster than real time).
-            let ratio = f64::from(minutes) / f64::from(crate::runtime::ROLLBACK_TIMEOUT_MINUTES);
+            let ratio = f64::from(minutes) / f64::from(crate::domain::ROLLBACK_TIMEOUT_MINUTES);
             ctx.timing.ready_timeout = self.timing.ready_timeout.mul_f64(ratio);
         }
         ctx

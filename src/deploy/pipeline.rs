@@ -476,6 +476,6 @@ pub(super) fn config_of(
     }
     config
         .owner_email
-        .get_or_insert_with(|| super::user_data::default_owner_email(req.stack.as_str()));
+        .get_or_insert_with(|| crate::instance::user_data::default_owner_email(req.stack.as_str()));
     config
 }

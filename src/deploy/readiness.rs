@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use crate::cloud::{BootProgress, CloudError, CloudResult, Session};
 use crate::domain::DeploymentState;
-use crate::monitor::policy::record_samples;
-use crate::monitor::{health, probe};
+use crate::health::policy::record_samples;
+use crate::health::{check as health, probe};
 
 use super::Context;
 
@@ -197,13 +197,13 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::cloud::boot::BootFailure;
     use crate::cloud::session::MemorySink;
     use crate::cloud::{
         Cidr, Cloud, DeployRequest, Endpoints, LogQuery, NetworkChoice, Prices, SpotNotice,
     };
     use crate::domain::time::SystemClock;
     use crate::domain::{Provider, Stage, Tier};
+    use crate::instance::boot::BootFailure;
     use crate::store::Store;
 
     fn progress(done: &[&str], failed: Option<BootFailure>) -> BootProgress {
@@ -351,7 +351,7 @@ mod tests {
         async fn inside_health(
             &self,
             _: &DeploymentState,
-        ) -> CloudResult<Vec<crate::cloud::inside::ContainerHealth>> {
+        ) -> CloudResult<Vec<crate::instance::inside::ContainerHealth>> {
             unreachable!()
         }
         async fn set_access(&self, _: &mut Session, _: &[Cidr]) -> CloudResult<()> {

@@ -22,6 +22,9 @@ pub mod switch;
 pub mod tier;
 pub mod time;
 
+/// How long a deploy may wait for the services before rolling back (seed 001).
+pub const ROLLBACK_TIMEOUT_MINUTES: u32 = 15;
+
 pub use service::Service;
 pub use stack_name::StackName;
 pub use stage::{Operation, OperationKind, Stage, StageStatus};

@@ -1,9 +1,7 @@
-//! Watching a running stack: health probes and compose log parsing.
+//! Above the deploy: the observer that rebuilds a stack's recoveries from
+//! its group's activities (`observe`), and the watch that keeps the
+//! judgement calls: rollback after a failed deploy, the budget, the
+//! on-demand fallback (`watch`).
 
-pub mod health;
-pub mod log_cursor;
-pub mod log_line;
 pub mod observe;
-pub mod policy;
-pub mod probe;
 pub mod watch;

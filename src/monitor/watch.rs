@@ -16,9 +16,9 @@ use crate::domain::state::{
 use crate::domain::{DeploymentState, StackName, StackStatus, Timestamp};
 use crate::store::{LockHolder, StoreError};
 
-use super::health;
-use super::policy::{self, Policy, Verdict};
 use crate::domain::exposure::OutsideHealth;
+use crate::health::check as health;
+use crate::health::policy::{self, Policy, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -123,7 +123,7 @@ impl Watch {
         let services = match &check.inside {
             Ok(samples) => {
                 let mut services = policy::record_samples(&state.services, samples, now, false);
-                crate::cloud::inside::record_oom_kills(&mut services, &check.containers);
+                crate::instance::inside::record_oom_kills(&mut services, &check.containers);
                 services
             }
             Err(why) => {

@@ -13,7 +13,7 @@ use super::layout::{fit, truncate};
 use super::theme;
 use crate::app::log_view::{LogView, LogWindow, Matcher};
 use crate::app::model::{Model, Pane};
-use crate::monitor::log_line::LogLine;
+use crate::instance::log_line::LogLine;
 
 const SOURCE_WIDTH: usize = 9;
 /// From this width on, timestamps show unless turned off.
@@ -180,7 +180,7 @@ fn coloured_spans(coloured: &str, base: Style) -> Vec<Span<'static>> {
             })
             .unwrap_or_default(),
         Err(_) => vec![Span::styled(
-            crate::monitor::log_line::sanitize(coloured),
+            crate::instance::log_line::sanitize(coloured),
             base,
         )],
     }

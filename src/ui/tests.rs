@@ -10,7 +10,7 @@ use crate::app::update::update;
 use crate::domain::stage::{Operation, OperationKind, OperationResult, StageStatus};
 use crate::domain::state::{CostTracking, ServiceStatus};
 use crate::domain::{DeploymentState, Provider, Service, StackStatus, Tier, Timestamp};
-use crate::monitor::log_line;
+use crate::instance::log_line;
 
 pub(super) fn t(secs: f64) -> Timestamp {
     "2026-11-23T20:00:00Z"

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType};
 
 use crate::domain::state::ServiceStatus;
 use crate::domain::{Service, StackStatus, StageStatus};
-use crate::monitor::log_line::Level;
+use crate::instance::log_line::Level;
 
 pub const ACCENT: Color = Color::Cyan;
 pub const DIM: Style = Style::new().fg(Color::DarkGray);

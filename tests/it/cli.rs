@@ -574,6 +574,7 @@ fn cost_lists_every_component_and_a_budget_below_the_projection_warns() {
             "public_ipv4",
             "alb",
             "root_volume",
+            "images",
             "efs_backups",
             "efs_elastic"
         ],

@@ -52,7 +52,7 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
             store: store.clone(),
             clock: clock.clone(),
             health_interval: Duration::from_millis(100),
-            policy: geusemaker::monitor::policy::Policy::default(),
+            policy: geusemaker::health::policy::Policy::default(),
         },
     );
     let mut model = Model::new(Provider::Sandbox, "us-east-1".into(), clock.now());
@@ -244,7 +244,7 @@ async fn a_key_pressed_while_idle_is_handled_at_once_not_at_the_next_tick() {
             store: store.clone(),
             clock: clock.clone(),
             health_interval: Duration::from_secs(3600),
-            policy: geusemaker::monitor::policy::Policy::default(),
+            policy: geusemaker::health::policy::Policy::default(),
         },
     );
     let mut model = Model::new(Provider::Sandbox, "us-east-1".into(), clock.now());

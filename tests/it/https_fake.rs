@@ -31,8 +31,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, ServerConfig};
 
 use geusemaker::domain::Service;
+use geusemaker::health::probe::{OutsideTarget, ProbeOutcome, probe_outside_with};
 use geusemaker::http::Http;
-use geusemaker::monitor::probe::{OutsideTarget, ProbeOutcome, probe_outside_with};
 
 /// Serves HTTPS on 127.0.0.1 with a certificate for one host name, issued by
 /// a CA made for it alone. `GET /healthz/readiness` answers 200

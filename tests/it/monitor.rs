@@ -12,7 +12,7 @@ use geusemaker::deploy::{Context, Timing};
 use geusemaker::domain::state::RollbackTrigger;
 use geusemaker::domain::time::SystemClock;
 use geusemaker::domain::{DeploymentState, Provider, Service, StackName, StackStatus, Tier};
-use geusemaker::monitor::policy::Policy;
+use geusemaker::health::policy::Policy;
 use geusemaker::monitor::watch::{SweepReport, Watch};
 use geusemaker::store::Store;
 

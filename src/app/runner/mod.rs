@@ -30,7 +30,7 @@ use crate::domain::StackName;
 use crate::domain::stage::OperationKind;
 use crate::domain::state::RollbackTrigger;
 use crate::domain::time::Clock;
-use crate::monitor::policy::Policy;
+use crate::health::policy::Policy;
 use crate::monitor::watch::Watch;
 use crate::runtime::ROLLBACK_TIMEOUT_MINUTES;
 use crate::store::Store;

@@ -8,10 +8,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::super::msg::Msg;
 use super::super::subscriptions::LogPace;
+use crate::cloud::log_cursor::LogCursor;
 use crate::cloud::{Cloud, LogQuery};
 use crate::domain::{DeploymentState, Provider};
-use crate::monitor::log_cursor::LogCursor;
-use crate::monitor::log_line;
+use crate::instance::log_line;
 use crate::monitor::watch::{Watch, WatchError};
 use crate::store::{ListingCache, Store};
 

@@ -64,7 +64,7 @@ async fn a_copied_secret_reaches_the_terminal_and_only_its_name_the_loop() {
             store,
             clock,
             health_interval: Duration::from_secs(3600),
-            policy: crate::monitor::policy::Policy::default(),
+            policy: crate::health::policy::Policy::default(),
         },
     )
     .with_terminal(out);

@@ -6,7 +6,7 @@ use crate::app::effect::Effect;
 use crate::app::model::{HEALTH_HISTORY, HealthPoint, Model, NoticeLevel, Overlay};
 use crate::app::msg::Msg;
 use crate::domain::DeploymentState;
-use crate::monitor::log_line::LogLine;
+use crate::instance::log_line::LogLine;
 use crate::monitor::watch::SweepReport;
 
 pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {

@@ -99,7 +99,7 @@ fn save_logs(model: &mut Model) -> Vec<Effect> {
 }
 
 /// A line as compose printed it, without colour.
-fn plain(l: &crate::monitor::log_line::LogLine) -> String {
+fn plain(l: &crate::instance::log_line::LogLine) -> String {
     let at = l.at.map(|t| format!("{t} ")).unwrap_or_default();
     let source = l.service.map_or(l.source.as_str(), |s| s.name());
     format!("{source:<9}| {at}{}", l.message)

@@ -257,6 +257,27 @@ impl AwsCloud {
         Ok(())
     }
 
+    /// Restart the launch hook's timeout of `id`, still held by it: the
+    /// switch gives it a whole timeout from the drain to being healthy.
+    /// False when no launch action of it is open (it left, or is in
+    /// service): AWS answers ValidationError.
+    pub(super) async fn extend_hook(&self, name: &str, id: &str) -> CloudResult<bool> {
+        let beat = self
+            .autoscaling
+            .record_lifecycle_action_heartbeat()
+            .auto_scaling_group_name(name)
+            .lifecycle_hook_name(LAUNCH_HOOK)
+            .instance_id(id)
+            .send()
+            .await
+            .map_err(|e| api_error("RecordLifecycleActionHeartbeat", e));
+        match beat {
+            Ok(_) => Ok(true),
+            Err(e) if super::errors::code_of(&e) == Some("ValidationError") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     pub(super) async fn describe_group(&self, name: &str) -> CloudResult<Option<AutoScalingGroup>> {
         let found = self
             .autoscaling

@@ -13,7 +13,7 @@ use super::AwsCloud;
 use super::autoscaling_switch::Outgoing;
 use super::ec2_instances::is_live;
 use crate::cloud::{CloudResult, Session};
-use crate::deploy::user_data::{MigrationStep, migration_command};
+use crate::instance::user_data::{MigrationStep, migration_command};
 
 impl AwsCloud {
     /// The bare instance to switch from, holding the lease for it; `None`

@@ -4,7 +4,9 @@
 //! 1. The group, at two, launches the new version beside the old one, which
 //!    serves. The new one boots to ready-to-start (images pulled, EFS
 //!    mounted) and waits there for the writer lease.
-//! 2. The old one drains and releases the lease (SSM: `switch.sh release`).
+//! 2. Its launch hook's timeout is restarted (a heartbeat), so it has a whole
+//!    one to become healthy; then the old one drains and releases the lease
+//!    (SSM: `switch.sh release`).
 //! 3. The new one takes it, starts, and completes its launch hook: in service.
 //! 4. The old one is terminated and the group is one of one again.
 //!
@@ -23,8 +25,8 @@ use super::AwsCloud;
 use super::autoscaling::GroupSpec;
 use super::errors::api_error;
 use crate::cloud::{CloudError, CloudResult, Session};
-use crate::deploy::user_data::{MigrationStep, migration_command};
 use crate::domain::switch::{self, Switch, SwitchOutcome};
+use crate::instance::user_data::{MigrationStep, migration_command};
 
 /// The instance's stage markers (tagged, so the strict emulator answers).
 const STAGE: &str = "# geusemaker:stage\ncat /var/lib/geusemaker/stage 2>/dev/null || true";
@@ -39,6 +41,8 @@ const READY: [&str; 2] = ["ready-to-start", "lease-taken"];
 /// Written by `switch.sh resume` once the old one runs again.
 const RESUMED: &str = "resumed";
 const AZ_REBALANCE: &str = "AZRebalance";
+/// New instances whose launch hook may run out before a switch drains.
+const HOOK_TRIES: usize = 3;
 
 /// The instance a switch replaces: a live member on another version, or
 /// a bare instance from before groups (no member, no version).
@@ -172,18 +176,12 @@ impl AwsCloud {
             Ok(new) => new,
             Err(e) => return Err(self.abandon(s, spec, name, old, e).await),
         };
-        let first = new.instance_id().unwrap_or_default().to_string();
-        record.to_instance = Some(first.clone());
-        let what = format!("{first} booting to ready-to-start while {} serves", old.id);
-        let new = match self
-            .wait_for(s, &what, || self.ready_member(name, v, &old.id))
-            .await
-        {
+        record.to_instance = new.instance_id().map(str::to_string);
+        let new = match self.ready_and_held(s, name, v, old, record).await {
             Ok(new) => new,
             Err(e) => return Err(self.abandon(s, spec, name, old, e).await),
         };
         let new_id = new.instance_id().unwrap_or_default().to_string();
-        record.to_instance = Some(new_id.clone());
         record.ready_at = Some(s.now());
         s.progress(
             None,
@@ -218,6 +216,43 @@ impl AwsCloud {
             // The old one served nothing: nothing to go back to.
             Err(e) => Err(e),
         }
+    }
+
+    /// The new member once it is ready to start and its launch hook's
+    /// timeout is restarted (or it is in service already). Only then is the
+    /// old one worth draining: one whose hook ran out meanwhile (a deploy
+    /// cut short, run again later) is on its way out, and the group's
+    /// replacement is the one to wait for.
+    async fn ready_and_held(
+        &self,
+        s: &mut Session,
+        name: &str,
+        version: i64,
+        old: &Outgoing,
+        record: &mut Switch,
+    ) -> CloudResult<Instance> {
+        for _ in 0..HOOK_TRIES {
+            let who = record.to_instance.clone().unwrap_or_default();
+            let what = format!("{who} booting to ready-to-start while {} serves", old.id);
+            let new = self
+                .wait_for(s, &what, || self.ready_member(name, version, &old.id))
+                .await?;
+            let id = new.instance_id().unwrap_or_default().to_string();
+            record.to_instance = Some(id.clone());
+            match self.in_service(name, &id).await {
+                // Past its hook: a run cut short after the old one drained.
+                Ok(Some(())) => return Ok(new),
+                Ok(None) if self.extend_hook(name, &id).await? => return Ok(new),
+                _ => {}
+            }
+            s.progress(
+                None,
+                format!("{id}'s launch hook ran out; waiting for its replacement"),
+            )?;
+        }
+        Err(CloudError::Refused(format!(
+            "{HOOK_TRIES} new instances of version {version} ran out their launch hook before the switch"
+        )))
     }
 
     /// The group's running member on `version`, other than `old`.
@@ -266,7 +301,7 @@ impl AwsCloud {
     /// Whether its boot has reached ready-to-start (or gone past it).
     async fn ready_to_start(&self, id: &str) -> CloudResult<Option<()>> {
         let markers = self.run_on_instance(id, STAGE).await?.unwrap_or_default();
-        if let Some(failed) = crate::cloud::boot::failure(&markers) {
+        if let Some(failed) = crate::instance::boot::failure(&markers) {
             return Err(CloudError::Refused(format!(
                 "{id}'s boot failed at {failed}"
             )));

@@ -16,8 +16,8 @@ use super::ec2_images_found::{alive, baked_of, snapshot_ids};
 use super::errors::{api_error, code_of};
 use super::tags::{ec2_spec_with, short_name};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
-use crate::deploy::user_data;
 use crate::domain::image::{self, BakedImage, Builder};
+use crate::instance::user_data;
 
 /// What tells a builder from the stack's instance.
 pub(super) const ROLE_TAG: &str = "geusemaker:role";

@@ -12,10 +12,10 @@ use super::ec2_launch_template::LaunchSpec;
 use super::errors::{api_error, code_of};
 use super::tags::ours;
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
-use crate::deploy::user_data::{self, UserDataInput};
 use crate::domain::list_prices::has_nvidia_gpu;
 use crate::domain::spot_pool::spot_pool;
 use crate::domain::{Tier, Timestamp};
+use crate::instance::user_data::{self, UserDataInput};
 
 /// The smallest root volume: images, Docker's layers and logs.
 const ROOT_GB: i32 = 30;
@@ -427,7 +427,7 @@ fn hook_timeout(req: &DeployRequest, st: &crate::domain::DeploymentState) -> i32
         .options
         .rollback_timeout_minutes
         .or_else(|| st.config.as_ref().and_then(|c| c.rollback_timeout_minutes))
-        .unwrap_or(15);
+        .unwrap_or(crate::domain::ROLLBACK_TIMEOUT_MINUTES);
     (minutes as i32 * 60).clamp(30, 7200)
 }
 

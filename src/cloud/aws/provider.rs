@@ -5,15 +5,15 @@ use async_trait::async_trait;
 use super::AwsCloud;
 use super::ec2_network::ignore_gone;
 use super::ec2_security::stack_groups;
-use crate::cloud::boot;
 use crate::cloud::endpoints::{self, Endpoint, Endpoints};
-use crate::cloud::inside::{self, ContainerHealth};
+use crate::cloud::log_cursor;
 use crate::cloud::{
     BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, GroupView, LogQuery,
     NetworkChoice, Prices, Session, SpotNotice,
 };
 use crate::domain::{DeploymentState, Provider, Service, Stage, Timestamp};
-use crate::monitor::log_cursor;
+use crate::instance::boot;
+use crate::instance::inside::{self, ContainerHealth};
 
 const COMPOSE_FILE: &str = "/opt/geusemaker/docker-compose.yml";
 
@@ -198,7 +198,7 @@ impl Cloud for AwsCloud {
             .instance_id
             .as_deref()
             .ok_or_else(|| CloudError::Refused("the stack has no instance".into()))?;
-        let script: String = crate::deploy::user_data::inside_health_script().into();
+        let script: String = crate::instance::user_data::inside_health_script().into();
         match self.run_on_instance(id, &script).await? {
             Some(out) => inside::parse(&out).map_err(CloudError::Refused),
             None => Err(CloudError::Refused(format!(

@@ -18,7 +18,7 @@ impl SandboxCloud {
             .call(
                 &stack,
                 "CreateSecurityGroup",
-                timing::CREATE_SECURITY_GROUP,
+                timing::lat().create_security_group,
                 |w, _| w.alb_sg.get_or_insert_with(|| new_id("sg")).clone(),
             )
             .await?;
@@ -26,7 +26,7 @@ impl SandboxCloud {
         s.progress(Some(0.1), "internet-facing ALB in 2 zones")?;
         let (speed, region, name) = (self.speed, req.region.clone(), stack.clone());
         let lb = self
-            .call(&stack, "CreateLoadBalancer", timing::CREATE_LOAD_BALANCER, move |w, now| {
+            .call(&stack, "CreateLoadBalancer", timing::lat().create_load_balancer, move |w, now| {
                 w.load_balancer
                     .get_or_insert_with(|| {
                         let id = format!("{:016x}", rand::random::<u64>());
@@ -34,7 +34,7 @@ impl SandboxCloud {
                         LoadBalancer {
                             arn: format!("arn:aws:elasticloadbalancing:{region}:{account}:loadbalancer/app/{name}-alb/{id}"),
                             dns_name: format!("{name}-alb-{}.{region}.elb.amazonaws.com", &id[..8]),
-                            active_at: now.plus_secs(timing::LOAD_BALANCER_PROVISIONING / speed),
+                            active_at: now.plus_secs(timing::lat().load_balancer_provisioning / speed),
                             target_group_arn: format!("arn:aws:elasticloadbalancing:{region}:{account}:targetgroup/{name}-n8n/{id}"),
                             listener_arn: format!("arn:aws:elasticloadbalancing:{region}:{account}:listener/app/{name}-alb/{id}/80"),
                         }
@@ -54,7 +54,7 @@ impl SandboxCloud {
         self.wait_until(s, from, lb.active_at, "ALB provisioning")
             .await?;
         s.progress(Some(1.0), "listener :80 → n8n:5678, target registered")?;
-        self.pause(timing::CREATE_LISTENER).await;
+        self.pause(timing::lat().create_listener).await;
         Ok(())
     }
 
@@ -70,7 +70,7 @@ impl SandboxCloud {
             .call(
                 &stack,
                 "CreateDistribution",
-                timing::CREATE_DISTRIBUTION,
+                timing::lat().create_distribution,
                 move |w, now| {
                     w.distribution
                         .get_or_insert_with(|| {
@@ -80,7 +80,8 @@ impl SandboxCloud {
                             Distribution {
                                 domain: format!("d{}.cloudfront.net", id.to_lowercase()),
                                 id,
-                                deployed_at: now.plus_secs(timing::DISTRIBUTION_DEPLOYING / speed),
+                                deployed_at: now
+                                    .plus_secs(timing::lat().distribution_deploying / speed),
                             }
                         })
                         .clone()
@@ -108,14 +109,14 @@ impl SandboxCloud {
         self.call(
             &stack,
             "UpdateDistribution",
-            timing::DISABLE_DISTRIBUTION,
+            timing::lat().disable_distribution,
             |_, _| (),
         )
         .await?;
         self.call(
             &stack,
             "DeleteDistribution",
-            timing::DELETE_SIMPLE,
+            timing::lat().delete_simple,
             |w, _| {
                 w.distribution = None;
             },
@@ -135,7 +136,7 @@ impl SandboxCloud {
             self.call(
                 &stack,
                 "DeleteLoadBalancer",
-                timing::DELETE_LOAD_BALANCER,
+                timing::lat().delete_load_balancer,
                 |w, _| {
                     w.load_balancer = None;
                 },
@@ -156,7 +157,7 @@ impl SandboxCloud {
             self.call(
                 &stack,
                 "DeleteSecurityGroup",
-                timing::DELETE_SIMPLE,
+                timing::lat().delete_simple,
                 |w, _| {
                     w.alb_sg = None;
                 },

@@ -214,7 +214,7 @@ impl SandboxCloud {
                         instance.id
                     ));
                 }
-                let terminate_at = now.plus_secs(timing::SPOT_NOTICE / self.speed);
+                let terminate_at = now.plus_secs(timing::lat().spot_notice / self.speed);
                 let drained = now.plus_secs(timing::drain_total() / self.speed);
                 let id = instance.id.clone();
                 self.update_world(stack, |w| {
@@ -298,7 +298,7 @@ impl SandboxCloud {
         }
         let end = self
             .now()
-            .plus_secs(timing::TERMINATE_INSTANCE / self.speed);
+            .plus_secs(timing::lat().terminate_instance / self.speed);
         self.update_world(stack, |w| {
             if let Some(i) = w.instances.iter_mut().find(|i| i.id == id) {
                 i.terminated_at = Some(end);

@@ -220,7 +220,7 @@ impl Instance {
         if self.taken_out_at.is_some() {
             return None;
         }
-        let delay = timing::GROUP_NOTICES_LOSS / speed;
+        let delay = timing::lat().group_notices_loss / speed;
         let ec2 = self.terminated_at.map(|end| (end.plus_secs(delay), false));
         let user = self.unhealthy_at.map(|at| (at.plus_secs(delay), true));
         match (ec2, user) {
@@ -281,7 +281,7 @@ fn take_out(w: &mut World, id: &str, at: Timestamp, cause: String) {
     };
     instance.taken_out_at = Some(at);
     if instance.terminated_at.is_none() {
-        instance.terminated_at = Some(at.plus_secs(timing::TERMINATE_INSTANCE / speed));
+        instance.terminated_at = Some(at.plus_secs(timing::lat().terminate_instance / speed));
         instance.state_reason = Some(SHUTDOWN_CODE.into());
     }
     let gone = instance.terminated_at.unwrap_or(at).max(at);
@@ -303,8 +303,8 @@ fn take_out(w: &mut World, id: &str, at: Timestamp, cause: String) {
         if g.current.as_deref() == Some(id) {
             g.current = None;
         }
-        g.replace_at =
-            (g.desired > 0).then(|| gone.plus_secs(timing::GROUP_LAUNCHES_REPLACEMENT / speed));
+        g.replace_at = (g.desired > 0)
+            .then(|| gone.plus_secs(timing::lat().group_launches_replacement / speed));
     }
 }
 
@@ -356,7 +356,7 @@ fn launch(w: &mut World, at: Timestamp, id: String) -> Instance {
     let subnet = subnets.get(index);
     let n = w.instances.len() % 200;
     let last = w.instances.last();
-    let running_at = at.plus_secs(timing::INSTANCE_PENDING / speed);
+    let running_at = at.plus_secs(timing::lat().instance_pending / speed);
     let baked = version.as_ref().is_some_and(|v| v.image.is_some());
     let lease_wait_secs = lease_wait(w, running_at, baked);
     let instance = Instance {

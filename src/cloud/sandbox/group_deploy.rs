@@ -141,7 +141,7 @@ pub fn scale_in(w: &mut World, now: Timestamp, end: Timestamp) -> Option<String>
 /// `delete_instance_group`'s side: the group (force-deleted with whatever it
 /// still runs), its template and the address go.
 pub fn delete(w: &mut World, now: Timestamp) {
-    let end = now.plus_secs(timing::TERMINATE_INSTANCE / w.speed);
+    let end = now.plus_secs(timing::lat().terminate_instance / w.speed);
     for instance in w.instances.iter_mut().filter(|i| i.in_group()) {
         instance.taken_out_at.get_or_insert(now);
         if instance.terminated_at.is_none() {

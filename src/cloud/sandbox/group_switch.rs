@@ -23,7 +23,8 @@ pub(super) fn switch(
 ) -> Option<(Instance, Switch)> {
     let speed = w.speed;
     let baked = super::launches_baked(w);
-    let ready = now.plus_secs((timing::INSTANCE_PENDING + timing::lease_offset(baked)) / speed);
+    let ready =
+        now.plus_secs((timing::lat().instance_pending + timing::lease_offset(baked)) / speed);
     // The old one's drain is planned first: the new one's boot waits for it.
     set_drain(w, old, Some(ready));
     let Some(new) = try_launch(w, now, fresh_id) else {
@@ -35,7 +36,7 @@ pub(super) fn switch(
     }
     let serving = new.in_service_at?;
     let instance = w.instances.iter_mut().find(|i| i.id == old)?;
-    let gone = serving.plus_secs(timing::TERMINATE_INSTANCE / speed);
+    let gone = serving.plus_secs(timing::lat().terminate_instance / speed);
     instance.taken_out_at = Some(serving);
     instance.terminated_at = Some(gone);
     instance.state_reason = Some(super::SHUTDOWN_CODE.into());
@@ -73,9 +74,9 @@ fn fall_back(
     let speed = w.speed;
     let gives_up = new
         .launched_at
-        .plus_secs(timing::SWITCH_HOOK_TIMEOUT / speed);
+        .plus_secs(timing::lat().switch_hook_timeout / speed);
     let released = gives_up.plus_secs(timing::drain_total() / speed);
-    let gone = released.plus_secs(timing::TERMINATE_INSTANCE / speed);
+    let gone = released.plus_secs(timing::lat().terminate_instance / speed);
     let start = (timing::hook_completed_after(new.baked) - timing::lease_offset(new.baked)) / speed;
     let resumed = released;
     let new_id = new.id.clone();

@@ -52,7 +52,7 @@ fn interrupt(w: &mut World, at: f64) {
     w.spot_notice = Some(SpotNotice {
         instance_id: w.group.as_ref().unwrap().current.clone().unwrap(),
         at: t(at),
-        terminate_at: t(at + timing::SPOT_NOTICE),
+        terminate_at: t(at + timing::lat().spot_notice),
     });
 }
 
@@ -64,7 +64,7 @@ fn settled(w: &World, at: Timestamp) -> World {
 
 /// Boot to InService after a launch: pending, then the hook's markers.
 fn boot() -> f64 {
-    timing::INSTANCE_PENDING + timing::hook_completed_after(false)
+    timing::lat().instance_pending + timing::hook_completed_after(false)
 }
 
 #[test]
@@ -119,9 +119,9 @@ fn a_spot_interruption_with_no_monitor_is_replaced_in_the_other_zone() {
     let mut w = world(false);
     deploy(&mut w, t(0.0));
     interrupt(&mut w, 100.0);
-    let gone = 100.0 + timing::SPOT_NOTICE; // 120
-    let noticed = gone + timing::GROUP_NOTICES_LOSS; // 150
-    let launched = noticed + timing::GROUP_LAUNCHES_REPLACEMENT; // 152
+    let gone = 100.0 + timing::lat().spot_notice; // 120
+    let noticed = gone + timing::lat().group_notices_loss; // 150
+    let launched = noticed + timing::lat().group_launches_replacement; // 152
     let in_service = launched + boot(); // 164.5
 
     // Terminated, not noticed yet: still InService to the group, unhealthy.
@@ -193,12 +193,12 @@ fn an_unhealthy_instance_is_terminated_before_its_replacement_launches() {
     deploy(&mut w, t(0.0));
     w.instances[0].unhealthy_at = Some(t(40.0));
     w.settle(t(200.0));
-    let noticed = 40.0 + timing::GROUP_NOTICES_LOSS;
-    let gone = noticed + timing::TERMINATE_INSTANCE;
+    let noticed = 40.0 + timing::lat().group_notices_loss;
+    let gone = noticed + timing::lat().terminate_instance;
     assert_eq!(w.instances[0].terminated_at, Some(t(gone)));
     assert_eq!(
         w.instances[1].launched_at,
-        t(gone + timing::GROUP_LAUNCHES_REPLACEMENT),
+        t(gone + timing::lat().group_launches_replacement),
         "one writer on the EFS at a time"
     );
     let v = view(&w, t(200.0)).unwrap();
@@ -217,7 +217,7 @@ fn terminate_sets_the_group_to_zero_and_records_no_loss() {
     let mut w = world(true);
     deploy(&mut w, t(0.0));
     w.settle(t(30.0));
-    let end = t(30.0 + timing::TERMINATE_INSTANCE);
+    let end = t(30.0 + timing::lat().terminate_instance);
     assert_eq!(scale_in(&mut w, t(30.0), end), Some("i-0first".into()));
     let going = view(&w, t(31.0)).unwrap();
     assert_eq!(going.desired, 0);
@@ -293,7 +293,11 @@ fn a_new_instance_type_is_a_new_version_prepared_beside_the_old_one() {
         "it serves meanwhile"
     );
     assert_eq!(state(&new.id).as_deref(), Some("Pending:Wait"));
-    let after = view(&w, serving.plus_secs(timing::TERMINATE_INSTANCE + 0.1)).unwrap();
+    let after = view(
+        &w,
+        serving.plus_secs(timing::lat().terminate_instance + 0.1),
+    )
+    .unwrap();
     assert_eq!(after.instances.len(), 1, "{after:?}");
     assert_eq!(after.instances[0].instance_id, new.id);
     assert!(

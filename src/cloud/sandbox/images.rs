@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::provider::stack_of;
 use super::{SandboxCloud, new_id, timing};
 use crate::cloud::{CloudResult, Session};
-use crate::deploy::user_data::bake_key;
 use crate::domain::Timestamp;
 use crate::domain::image::{self, BakedImage, Builder};
+use crate::instance::user_data::bake_key;
 
 /// The sandbox's base image: Amazon Linux 2023, as the resolution finds it.
 pub const BASE_AMI: &str = "ami-0sandbox2023al";
@@ -58,7 +58,7 @@ impl SandboxCloud {
             .call(
                 &stack,
                 "RunInstances",
-                timing::RUN_INSTANCE,
+                timing::lat().run_instance(),
                 move |w, now| {
                     if let Some(b) = w.builder.clone().filter(|b| b.key == wanted) {
                         return b;
@@ -67,7 +67,7 @@ impl SandboxCloud {
                     let b = WorldBuilder {
                         id: new_id("i"),
                         key: wanted,
-                        done_at: now.plus_secs(timing::BUILDER_BAKES / speed),
+                        done_at: now.plus_secs(timing::lat().builder_bakes / speed),
                         fails,
                     };
                     w.builder = Some(b.clone());
@@ -142,14 +142,14 @@ impl SandboxCloud {
         self.call(
             stack,
             "CreateImage",
-            timing::DELETE_SIMPLE,
+            timing::lat().delete_simple,
             move |w, now| {
                 if !w.images.iter().any(|i| i.key == key) {
                     w.images.push(WorldImage {
                         id: new_id("ami"),
                         key,
                         snapshot_id: new_id("snap"),
-                        available_at: now.plus_secs(timing::IMAGE_BECOMES_AVAILABLE / speed),
+                        available_at: now.plus_secs(timing::lat().image_becomes_available / speed),
                     });
                 }
             },
@@ -180,7 +180,7 @@ impl SandboxCloud {
         self.call(
             &stack,
             "TerminateInstances",
-            timing::DELETE_SIMPLE,
+            timing::lat().delete_simple,
             |w, _| {
                 w.builder = None;
             },
@@ -214,7 +214,7 @@ impl SandboxCloud {
             self.call(
                 &stack,
                 "DeregisterImage",
-                timing::DELETE_SIMPLE,
+                timing::lat().delete_simple,
                 move |w, _| {
                     w.images.retain(|i| i.id != gone);
                 },

@@ -7,9 +7,9 @@ use super::provider::stack_of;
 use super::world::Instance;
 use super::{SandboxCloud, new_id, timing};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
-use crate::deploy::user_data::bake_key;
 use crate::domain::Tier;
 use crate::domain::switch::{self, Switch, SwitchOutcome};
+use crate::instance::user_data::bake_key;
 
 /// Enough rounds for a replacement: the old instance stops, then the new
 /// one launches.
@@ -35,7 +35,7 @@ impl SandboxCloud {
             .call(
                 &stack,
                 "CreateLaunchTemplateVersion",
-                timing::LAUNCH_TEMPLATE,
+                timing::lat().launch_template,
                 move |w, now| {
                     let what = (instance_type.as_str(), spot, image);
                     group::template_version_of(w, &name, what, now, new_id("lt"))
@@ -53,7 +53,7 @@ impl SandboxCloud {
                 .call(
                     &stack,
                     "AllocateAddress",
-                    timing::ALLOCATE_ADDRESS,
+                    timing::lat().allocate_address,
                     move |w, _| {
                         w.address
                             .get_or_insert_with(|| ElasticIp {
@@ -86,7 +86,7 @@ impl SandboxCloud {
                 .call(
                     &stack,
                     "UpdateAutoScalingGroup",
-                    timing::UPDATE_GROUP,
+                    timing::lat().update_group,
                     move |w, now| {
                         let id = new_id("i");
                         group::ensure_group_replacing(
@@ -209,7 +209,7 @@ impl SandboxCloud {
             self.call(
                 &stack,
                 "DeleteAutoScalingGroup",
-                timing::DELETE_SIMPLE,
+                timing::lat().delete_simple,
                 group::delete,
             )
             .await?;
@@ -218,15 +218,18 @@ impl SandboxCloud {
             self.call(
                 &stack,
                 "DeleteLaunchTemplate",
-                timing::DELETE_SIMPLE,
+                timing::lat().delete_simple,
                 |w, _| w.template = None,
             )
             .await?;
         }
         if world.address.is_some() {
-            self.call(&stack, "ReleaseAddress", timing::DELETE_SIMPLE, |w, _| {
-                w.address = None
-            })
+            self.call(
+                &stack,
+                "ReleaseAddress",
+                timing::lat().delete_simple,
+                |w, _| w.address = None,
+            )
             .await?;
         }
         s.record(|st| {

@@ -88,10 +88,10 @@ async fn a_spot_interruption_is_replaced_with_no_monitor_running() {
     let old = s.state().instance_id.clone().unwrap();
     let said = cloud.inject("demo", Fault::SpotInterruption).unwrap();
     assert!(said.contains(&old), "{said}");
-    let whole = timing::SPOT_NOTICE
-        + timing::GROUP_NOTICES_LOSS
-        + timing::GROUP_LAUNCHES_REPLACEMENT
-        + timing::INSTANCE_PENDING
+    let whole = timing::lat().spot_notice
+        + timing::lat().group_notices_loss
+        + timing::lat().group_launches_replacement
+        + timing::lat().instance_pending
         + timing::hook_completed_after(false);
     tokio::time::sleep(Duration::from_secs_f64(whole / SPEED + 0.2)).await;
     let view = cloud.group_view(s.state()).await.unwrap().unwrap();

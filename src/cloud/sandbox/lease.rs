@@ -25,7 +25,7 @@ impl Instance {
             out.retain(|(name, _)| *name != "owner-ready");
         }
         if let Some(from) = self.drain_from {
-            out.extend(timing::DRAIN_MARKERS.iter().map(|(name, offset)| {
+            out.extend(timing::lat().drain_markers.iter().map(|(name, offset)| {
                 let name = match *name {
                     timing::DRAIN_STARTED if self.drained_for_switch => "drain-started:switch",
                     other => other,
@@ -54,7 +54,10 @@ impl Instance {
             _ => "lease-released",
         };
         let drained = self.drain_from.and_then(|from| {
-            let (_, offset) = timing::DRAIN_MARKERS.iter().find(|(m, _)| *m == marker)?;
+            let (_, offset) = timing::lat()
+                .drain_markers
+                .iter()
+                .find(|(m, _)| *m == marker)?;
             Some(from.plus_secs(offset / speed))
         });
         match (drained, self.terminated_at) {
@@ -81,13 +84,13 @@ impl Instance {
             // It holds the lease again, until it is gone.
             return self
                 .terminated_at
-                .map(|end| end.plus_secs(timing::LEASE_EXPIRY / speed));
+                .map(|end| end.plus_secs(timing::lat().lease_expiry / speed));
         }
         if let Some(from) = self.drain_from {
             return Some(from.plus_secs(timing::drain_total() / speed));
         }
         self.terminated_at
-            .map(|end| end.plus_secs(timing::LEASE_EXPIRY / speed))
+            .map(|end| end.plus_secs(timing::lat().lease_expiry / speed))
     }
 
     /// Whether it runs the stack's services at `t`: it holds the lease and

@@ -45,7 +45,7 @@ fn drain_notice(w: &mut World, at: f64) {
     w.spot_notice = Some(SpotNotice {
         instance_id: id,
         at: t(at),
-        terminate_at: t(at + timing::SPOT_NOTICE),
+        terminate_at: t(at + timing::lat().spot_notice),
     });
 }
 
@@ -64,7 +64,9 @@ fn a_drained_spot_instance_hands_the_lease_over_and_never_shares_it() {
     assert!(new.lease_taken_at(1.0) >= released);
     // Marked Unhealthy when drained: replaced without waiting for AWS's
     // termination at the end of the notice.
-    assert!(new.launched_at < t(100.0 + timing::SPOT_NOTICE + timing::GROUP_NOTICES_LOSS));
+    assert!(
+        new.launched_at < t(100.0 + timing::lat().spot_notice + timing::lat().group_notices_loss)
+    );
     let names: Vec<&str> = old.markers(1.0).iter().map(|(n, _)| *n).collect();
     for marker in [
         "drain-started:spot-notice",
@@ -86,7 +88,7 @@ fn after_a_hard_loss_the_replacement_waits_for_the_dead_holders_lock_to_expire()
     w.instances[0].terminated_at = Some(t(55.0));
     w.instances[0].taken_out_at = Some(t(55.0));
     let new = launch(&mut w, t(50.0), "i-0second".into());
-    let expiry = t(55.0 + timing::LEASE_EXPIRY);
+    let expiry = t(55.0 + timing::lat().lease_expiry);
     let ready = new.running_at.plus_secs(timing::lease_offset(false));
     assert!(ready < expiry, "the case under test");
     assert_eq!(new.lease_taken_at(1.0), expiry);
@@ -188,7 +190,7 @@ fn an_update_and_a_rollback_switch_with_one_writer_and_a_gap_of_the_drain_and_st
         assert!(writers_at(&w, ready.plus_secs(-0.1)) == [plan.from_instance.clone()]);
         // From n8n stopping: the rest of the drain, then the new one's start.
         let gap = plan.gap_secs().unwrap();
-        let n8n_stops = timing::DRAIN_MARKERS[1].1;
+        let n8n_stops = timing::lat().drain_markers[1].1;
         let start = timing::hook_completed_after(false) - timing::lease_offset(false);
         let expected = timing::drain_total() - n8n_stops + start;
         assert!(

@@ -5,14 +5,14 @@ use async_trait::async_trait;
 
 use super::world::{Efs, MountTarget, Vpc};
 use super::{SandboxCloud, logs, networks, new_id, timing};
-use crate::cloud::boot;
-use crate::cloud::inside::ContainerHealth;
 use crate::cloud::{
     BootProgress, Cidr, Cloud, CloudError, CloudResult, DeployRequest, Endpoints, GroupView,
     LogQuery, NetworkChoice, Prices, Session, SpotNotice,
 };
 use crate::domain::list_prices;
 use crate::domain::{DeploymentState, Provider, Stage, Tier};
+use crate::instance::boot;
+use crate::instance::inside::ContainerHealth;
 
 /// What a deployed stack's EFS holds: mostly the Ollama model.
 const EFS_BYTES_WITH_MODELS: u64 = 2_587_000_000;
@@ -34,7 +34,7 @@ impl Cloud for SandboxCloud {
 
     async fn preflight(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
         s.progress(None, "checking instance type")?;
-        self.pause(timing::PREFLIGHT).await;
+        self.pause(timing::lat().preflight).await;
         if list_prices::price_of(&req.instance_type).is_none() {
             let offered: Vec<_> = list_prices::offered_types().collect();
             return Err(CloudError::Refused(format!(
@@ -62,7 +62,7 @@ impl Cloud for SandboxCloud {
         self.call(
             &stack_of(s),
             "DescribeVpcs",
-            timing::DISCOVER_VPC,
+            timing::lat().discover_vpc,
             |w, _| {
                 w.vpc = Some(recorded);
             },
@@ -95,7 +95,7 @@ impl Cloud for SandboxCloud {
             .call(
                 &stack,
                 "CreateSecurityGroup",
-                timing::CREATE_SECURITY_GROUP,
+                timing::lat().create_security_group,
                 |w, _| w.instance_sg.get_or_insert_with(|| new_id("sg")).clone(),
             )
             .await?;
@@ -108,7 +108,7 @@ impl Cloud for SandboxCloud {
             .call(
                 &stack,
                 "CreateSecurityGroup",
-                timing::CREATE_SECURITY_GROUP,
+                timing::lat().create_security_group,
                 |w, _| w.efs_sg.get_or_insert_with(|| new_id("sg")).clone(),
             )
             .await?;
@@ -128,15 +128,20 @@ impl Cloud for SandboxCloud {
         s.progress(Some(0.0), "creating encrypted EFS")?;
         let speed = self.speed;
         let (efs, reused) = self
-            .call(&stack, "CreateFileSystem", timing::CREATE_EFS, |w, now| {
-                let reused = w.efs.is_some();
-                let efs = w.efs.get_or_insert_with(|| Efs {
-                    id: new_id("fs"),
-                    available_at: now.plus_secs(timing::EFS_BECOMES_AVAILABLE / speed),
-                    size_bytes: EFS_BYTES_EMPTY,
-                });
-                (efs.clone(), reused)
-            })
+            .call(
+                &stack,
+                "CreateFileSystem",
+                timing::lat().create_efs,
+                |w, now| {
+                    let reused = w.efs.is_some();
+                    let efs = w.efs.get_or_insert_with(|| Efs {
+                        id: new_id("fs"),
+                        available_at: now.plus_secs(timing::lat().efs_becomes_available / speed),
+                        size_bytes: EFS_BYTES_EMPTY,
+                    });
+                    (efs.clone(), reused)
+                },
+            )
             .await?;
         s.record(|st| {
             st.efs_id = Some(efs.id.clone());
@@ -157,7 +162,7 @@ impl Cloud for SandboxCloud {
                 .call(
                     &stack,
                     "CreateMountTarget",
-                    timing::CREATE_MOUNT_TARGET,
+                    timing::lat().create_mount_target,
                     |w, now| {
                         if let Some(mt) = w.mount_targets.iter().find(|m| &m.subnet_id == subnet) {
                             return mt.clone();
@@ -166,7 +171,7 @@ impl Cloud for SandboxCloud {
                             id: new_id("fsmt"),
                             subnet_id: subnet.clone(),
                             available_at: now
-                                .plus_secs(timing::MOUNT_TARGET_BECOMES_AVAILABLE / speed),
+                                .plus_secs(timing::lat().mount_target_becomes_available / speed),
                         };
                         w.mount_targets.push(mt.clone());
                         mt
@@ -202,6 +207,7 @@ impl Cloud for SandboxCloud {
             .max();
         if let Some(ready_at) = last_ready {
             let from = self.now();
+            s.done_at(ready_at);
             self.wait_until(
                 s,
                 from,
@@ -234,7 +240,7 @@ impl Cloud for SandboxCloud {
         self.call(
             &stack,
             "CreateRole",
-            2.0 * timing::CREATE_ROLE,
+            2.0 * timing::lat().create_role,
             move |w, _| {
                 w.role.get_or_insert(created);
             },
@@ -249,12 +255,17 @@ impl Cloud for SandboxCloud {
         for (i, name) in crate::domain::secrets::SECRET_NAMES.iter().enumerate() {
             s.progress(Some(0.4 + 0.1 * i as f64), format!("secret {path}{name}"))?;
             let full = format!("{path}{name}");
-            self.call(&stack, "PutParameter", timing::PUT_SECRET, move |w, _| {
-                // Generated once, reused on every redeploy: never overwritten.
-                if !w.secrets.contains(&full) {
-                    w.secrets.push(full);
-                }
-            })
+            self.call(
+                &stack,
+                "PutParameter",
+                timing::lat().put_secret,
+                move |w, _| {
+                    // Generated once, reused on every redeploy: never overwritten.
+                    if !w.secrets.contains(&full) {
+                        w.secrets.push(full);
+                    }
+                },
+            )
             .await?;
         }
         s.record(|st| st.secrets_path = Some(path))?;
@@ -287,12 +298,12 @@ impl Cloud for SandboxCloud {
         let mut done: Vec<String> = instance
             .markers(world.speed)
             .into_iter()
-            .take(timing::BOOT_MARKERS.len())
+            .take(timing::lat().boot_markers.len())
             .filter(|(_, at)| *at <= now)
             .map(|(name, _)| name.to_string())
             .collect();
         // The simulated GPU is always there: Ollama gets it with compose.
-        if done.len() == timing::BOOT_MARKERS.len() && state.tier() == Tier::Gpu {
+        if done.len() == timing::lat().boot_markers.len() && state.tier() == Tier::Gpu {
             done.push(boot::OLLAMA_ON_GPU.to_string());
         }
         let instance_lost = instance.terminated_at.map(|_| {
@@ -365,7 +376,7 @@ impl Cloud for SandboxCloud {
         self.call(
             &stack,
             "AuthorizeSecurityGroupIngress",
-            timing::CREATE_SECURITY_GROUP,
+            timing::lat().create_security_group,
             |w, _| w.allowed_cidrs = set.clone(),
         )
         .await?;
@@ -400,7 +411,7 @@ impl Cloud for SandboxCloud {
     }
 
     async fn discover_networks(&self, region: &str) -> CloudResult<Vec<NetworkChoice>> {
-        self.pause(timing::DISCOVER_VPC).await;
+        self.pause(timing::lat().discover_vpc).await;
         Ok(networks::catalogue(region))
     }
 

@@ -97,7 +97,8 @@ fn snapshot_times(w: &World, instance: &Instance) -> Vec<Timestamp> {
         next = next.plus_secs(SNAPSHOT_EVERY / speed);
     }
     if let Some(from) = instance.drain_from {
-        let offset = timing::DRAIN_MARKERS
+        let offset = timing::lat()
+            .drain_markers
             .iter()
             .find(|(m, _)| *m == timing::DRAIN_QDRANT_SNAPSHOT)
             .map_or(0.0, |(_, at)| *at);

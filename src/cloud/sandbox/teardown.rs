@@ -14,9 +14,9 @@ impl SandboxCloud {
             .call(
                 &stack,
                 "UpdateAutoScalingGroup",
-                timing::DELETE_SIMPLE,
+                timing::lat().delete_simple,
                 move |w, now| {
-                    let end = now.plus_secs(timing::TERMINATE_INSTANCE / speed);
+                    let end = now.plus_secs(timing::lat().terminate_instance / speed);
                     w.spot_notice = None;
                     group::scale_in(w, now, end);
                     // A stack deployed before groups, or one the group lost:
@@ -46,7 +46,7 @@ impl SandboxCloud {
         self.call(
             &stack,
             "DeleteSecurityGroup",
-            timing::DELETE_SIMPLE,
+            timing::lat().delete_simple,
             |w, _| {
                 w.instance_sg = None;
             },
@@ -62,18 +62,28 @@ impl SandboxCloud {
         with_secrets: bool,
     ) -> CloudResult<()> {
         let stack = stack_of(s);
-        self.call(&stack, "DeleteRole", 2.0 * timing::DELETE_SIMPLE, |w, _| {
-            w.role = None;
-        })
+        self.call(
+            &stack,
+            "DeleteRole",
+            2.0 * timing::lat().delete_simple,
+            |w, _| {
+                w.role = None;
+            },
+        )
         .await?;
         s.record(|st| {
             st.iam_role_name = None;
             st.iam_instance_profile_name = None;
         })?;
         if with_secrets {
-            self.call(&stack, "DeleteParameters", timing::DELETE_SIMPLE, |w, _| {
-                w.secrets.clear();
-            })
+            self.call(
+                &stack,
+                "DeleteParameters",
+                timing::lat().delete_simple,
+                |w, _| {
+                    w.secrets.clear();
+                },
+            )
             .await?;
             s.record(|st| st.secrets_path = None)?;
         }
@@ -87,7 +97,7 @@ impl SandboxCloud {
         self.call(
             &stack,
             "DeleteMountTarget",
-            timing::DELETE_MOUNT_TARGET,
+            timing::lat().delete_mount_target,
             |w, _| {
                 w.mount_targets.clear();
             },
@@ -95,9 +105,14 @@ impl SandboxCloud {
         .await?;
         s.record(|st| st.efs_mount_target_ids.clear())?;
         s.progress(Some(0.7), "deleting the file system")?;
-        self.call(&stack, "DeleteFileSystem", timing::DELETE_SIMPLE, |w, _| {
-            w.efs = None;
-        })
+        self.call(
+            &stack,
+            "DeleteFileSystem",
+            timing::lat().delete_simple,
+            |w, _| {
+                w.efs = None;
+            },
+        )
         .await?;
         s.record(|st| {
             st.efs_id = None;
@@ -107,7 +122,7 @@ impl SandboxCloud {
             self.call(
                 &stack,
                 "DeleteSecurityGroup",
-                timing::DELETE_SIMPLE,
+                timing::lat().delete_simple,
                 |w, _| {
                     w.efs_sg = None;
                 },
@@ -122,11 +137,16 @@ impl SandboxCloud {
         let stack = stack_of(s);
         // A default or given VPC is the account's and stays; the stack's
         // record of it goes.
-        self.call(&stack, "DescribeVpcs", timing::DELETE_SIMPLE, |w, _| {
-            w.vpc = None;
-            w.instances.clear();
-            w.service_events.clear();
-        })
+        self.call(
+            &stack,
+            "DescribeVpcs",
+            timing::lat().delete_simple,
+            |w, _| {
+                w.vpc = None;
+                w.instances.clear();
+                w.service_events.clear();
+            },
+        )
         .await?;
         s.record(|st| {
             st.vpc_id = None;

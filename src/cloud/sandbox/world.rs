@@ -71,7 +71,7 @@ pub struct Instance {
     #[serde(default)]
     pub lease_wait_secs: f64,
     /// When a spot notice's drain began: its services stop and its lease
-    /// goes at the end of `timing::DRAIN_MARKERS`.
+    /// goes at the end of `timing::lat().drain_markers`.
     #[serde(default)]
     pub drain_from: Option<Timestamp>,
     /// Its drain was a deliberate switch's (no spot notice, no Unhealthy).
@@ -312,7 +312,7 @@ impl World {
     /// What Docker on the instance would report at `t`: a container for each
     /// service once compose is up; a killed one exited, one starting up in
     /// its healthcheck's start period.
-    pub fn containers(&self, t: Timestamp) -> Vec<crate::cloud::inside::ContainerHealth> {
+    pub fn containers(&self, t: Timestamp) -> Vec<crate::instance::inside::ContainerHealth> {
         let Some(instance) = self.current_instance().filter(|i| i.is_running_at(t)) else {
             return Vec::new();
         };
@@ -334,7 +334,7 @@ impl World {
                     Phase::Starting => ("running", Some("starting")),
                     Phase::Ready => ("running", Some("healthy")),
                 };
-                crate::cloud::inside::ContainerHealth {
+                crate::instance::inside::ContainerHealth {
                     service,
                     state: state.into(),
                     health: health.map(str::to_string),

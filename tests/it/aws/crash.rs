@@ -62,12 +62,21 @@ impl Intercept for CrashAfter {
 
     fn read_before_execution(
         &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if let (Ok(mut ops), Some(meta)) = (self.operations.lock(), cfg.load::<Metadata>()) {
-            ops.push(meta.name().to_string());
+        // The operation's name; else its input's type, as Debug names it.
+        let name = match cfg.load::<Metadata>() {
+            Some(meta) => meta.name().to_string(),
+            None => {
+                let input = format!("{:?}", context.input());
+                let end = input.find([' ', '{', '(']).unwrap_or(input.len());
+                input[..end].trim_end_matches("Input").to_string()
+            }
+        };
+        if let Ok(mut ops) = self.operations.lock() {
+            ops.push(name);
         }
         if n > self.limit {
             return Err("simulated crash: the process is gone".into());

@@ -464,7 +464,7 @@ async fn services_that_never_come_up_are_rolled_back_keeping_the_efs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_monitor_replaces_a_failing_instance_on_the_same_efs() {
-    use geusemaker::monitor::policy::Policy;
+    use geusemaker::health::policy::Policy;
     use geusemaker::monitor::watch::Watch;
 
     let h = Harness::start().await;
@@ -533,7 +533,7 @@ async fn the_monitor_replaces_a_failing_instance_on_the_same_efs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stack_healthy_inside_but_unreachable_from_here_is_never_rolled_back() {
-    use geusemaker::monitor::policy::Policy;
+    use geusemaker::health::policy::Policy;
     use geusemaker::monitor::watch::Watch;
 
     let h = Harness::start().await;

@@ -279,7 +279,7 @@ async fn an_interrupted_instance_is_replaced_with_no_monitor_and_status_tells_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_no_spot_capacity_the_monitor_moves_the_group_to_on_demand_when_allowed() {
-    use geusemaker::monitor::policy::Policy;
+    use geusemaker::health::policy::Policy;
     use geusemaker::monitor::watch::Watch;
 
     let h = Harness::start().await;

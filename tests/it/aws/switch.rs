@@ -271,6 +271,11 @@ async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run(
     let request = |n: usize| {
         let mut r = Harness::request_for("cut", Tier::Dev);
         r.instance_type = types[n % 2].into();
+        // The launch hook's timeout at this time scale: 15 minutes is 0.9 s
+        // of real time, which a loaded machine can spend before the boot is
+        // ready; 30 minutes is 1.8 s. (It also doubles the readiness wait,
+        // which a few cut points spend in full.)
+        r.options.rollback_timeout_minutes = Some(30);
         r
     };
     h.deploy_request(&request(0), None).await.expect("deploy");
@@ -285,6 +290,7 @@ async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run(
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
     let sampler = h.moto.lease_sampler("cut");
     for n in crash_points(total) {
+        let started = std::time::Instant::now();
         let crash = CrashAfter::new(n);
         let made = crash.calls.clone();
         let cut = h
@@ -314,6 +320,7 @@ async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run(
             serde_json::json!([ours]),
             "after call {n}"
         );
+        eprintln!("call {n}: {:.1} s", started.elapsed().as_secs_f64());
     }
     sampler.stop();
 }

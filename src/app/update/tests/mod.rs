@@ -12,7 +12,7 @@ use crate::app::msg::Msg;
 use crate::domain::stage::OperationKind;
 use crate::domain::state::ServiceStatus;
 use crate::domain::{DeploymentState, Provider, Service, StackStatus, Tier, Timestamp};
-use crate::monitor::log_line;
+use crate::instance::log_line;
 
 pub(super) fn t(secs: f64) -> Timestamp {
     Timestamp::from_unix_millis(1_790_000_000_000).plus_secs(secs)

@@ -6,10 +6,10 @@ use std::cell::Cell;
 use proptest::prelude::*;
 
 use crate::cloud::CloudResult;
-use crate::cloud::boot::{self, BOOT_MARKERS, OLLAMA_ON_CPU, OLLAMA_ON_GPU};
+use crate::cloud::log_cursor::{self, LogCursor, SSM_OUTPUT_LIMIT};
 use crate::domain::state::proptests::config;
 use crate::domain::{Tier, Timestamp};
-use crate::monitor::log_cursor::{self, LogCursor, SSM_OUTPUT_LIMIT};
+use crate::instance::boot::{self, BOOT_MARKERS, OLLAMA_ON_CPU, OLLAMA_ON_GPU};
 
 fn tier() -> impl Strategy<Value = Tier> {
     prop::sample::select(Tier::ALL.to_vec())

@@ -9,6 +9,8 @@ const SCRIPT: &str = include_str!("../../assets/user-data.sh");
 const COMPOSE: &str = include_str!("../../assets/docker-compose.yml");
 const INSIDE_HEALTH: &str = include_str!("../../assets/inside-health.sh");
 const MIGRATION: &str = include_str!("../../assets/instance/migration.sh");
+/// Docker, efs-utils, jq and the compose plugin: the boot's and the bake's.
+const INSTALL_PACKAGES: &str = include_str!("../../assets/install-packages.sh");
 /// The compose plugin release the instance downloads (AL2023 does not package it).
 pub const COMPOSE_VERSION: &str = "v2.32.4";
 /// EC2's limit on user data, before base64.
@@ -264,6 +266,7 @@ pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
         .replace("{{OLLAMA_GPU}}\n", if input.gpu { OLLAMA_GPU } else { "" })
         .replace("{{N8N_URL_ENV}}\n", &n8n_url_env(input));
     let script = SCRIPT
+        .replace("{{INSTALL_PACKAGES}}\n", INSTALL_PACKAGES)
         .replace("{{STACK}}", input.stack)
         .replace("{{REGION}}", input.region)
         .replace("{{EFS_ID}}", input.efs_id)

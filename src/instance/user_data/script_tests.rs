@@ -130,7 +130,7 @@ fn an_owner_already_there_is_left_and_any_other_answer_fails_the_boot() {
     ] {
         let (out, markers, _, _) = owner_setup(status, body);
         assert!(!out.status.success(), "{status}");
-        let failed = crate::cloud::boot::failure(&markers).expect("no failure marker");
+        let failed = crate::instance::boot::failure(&markers).expect("no failure marker");
         assert_eq!(
             failed.reason,
             format!("n8n: owner setup answered HTTP {status}")
@@ -275,7 +275,7 @@ fn a_secret_that_cannot_be_read_or_is_empty_fails_closed() {
         let (out, markers) = run_prelude(body, &[("aws", aws)]);
         assert!(!out.status.success());
         assert!(!printed(&out).contains("went-on"), "went on after {why}");
-        let failed = crate::cloud::boot::failure(&markers).expect("no failure marker");
+        let failed = crate::instance::boot::failure(&markers).expect("no failure marker");
         assert_eq!(markers.lines().count(), 1, "{markers}");
         assert!(
             failed
@@ -296,7 +296,7 @@ fn any_failing_command_leaves_one_marker_with_its_line_and_step() {
         assert!(!out.status.success(), "{failing}");
         assert!(!printed(&out).contains("went-on"), "{failing}");
         assert_eq!(markers.lines().count(), 1, "{failing}: {markers}");
-        let failed = crate::cloud::boot::failure(&markers).unwrap();
+        let failed = crate::instance::boot::failure(&markers).unwrap();
         assert_eq!(failed.line, Some(line_of(&body, failing)), "{failing}");
         assert_eq!(failed.reason, "pulling images (exit 1)");
     }
@@ -307,14 +307,14 @@ fn a_docker_hub_rate_limit_is_named() {
     let docker = "echo 'Error response from daemon: toomanyrequests: You have reached your pull rate limit.' >&2; exit 1";
     let (out, markers) = run_prelude("pull n8nio/n8n:1.81.4", &[("docker", docker)]);
     assert!(!out.status.success());
-    let failed = crate::cloud::boot::failure(&markers).unwrap();
+    let failed = crate::instance::boot::failure(&markers).unwrap();
     assert!(failed.reason.contains("Docker Hub rate limit"), "{failed}");
     assert!(failed.reason.contains("n8nio/n8n:1.81.4"));
     // Retried before giving up: 5 tries, 4 waits.
     assert_eq!(printed(&out).matches("again in").count(), 4);
     let (out, markers) = run_prelude("pull qdrant/qdrant:v1.12.4", &[("docker", "exit 1")]);
     assert!(!out.status.success());
-    let failed = crate::cloud::boot::failure(&markers).unwrap();
+    let failed = crate::instance::boot::failure(&markers).unwrap();
     assert_eq!(
         failed.reason,
         "images: could not pull qdrant/qdrant:v1.12.4"
@@ -371,6 +371,6 @@ echo "$*" >>"$STUBS/curl-args""#;
     let body = format!("touch \"$STUBS/no-ip\"\n{body}");
     let (out, markers) = run_prelude(&body, &[("curl", curl)]);
     assert!(!out.status.success());
-    let failed = crate::cloud::boot::failure(&markers).expect("no failure marker");
+    let failed = crate::instance::boot::failure(&markers).expect("no failure marker");
     assert!(failed.reason.contains("no public IPv4 address"), "{failed}");
 }

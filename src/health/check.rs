@@ -7,10 +7,11 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::cloud::inside::{self, ContainerHealth};
+use super::inside;
 use crate::cloud::{Cidr, Cloud};
 use crate::domain::exposure::{self, OutsideHealth};
 use crate::domain::{DeploymentState, Service, Timestamp};
+use crate::instance::inside::ContainerHealth;
 
 use super::probe::{self, OutsideTarget, ProbeOutcome, ProbeSample};
 

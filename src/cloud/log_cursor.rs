@@ -11,7 +11,7 @@ use std::future::Future;
 use crate::cloud::CloudResult;
 use crate::domain::Timestamp;
 
-use super::log_line;
+use crate::instance::log_line;
 
 /// What `GetCommandInvocation` returns of a command's output, at most.
 pub const SSM_OUTPUT_LIMIT: usize = 24_000;

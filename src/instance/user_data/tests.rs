@@ -411,7 +411,7 @@ fn the_inside_health_script_prints_one_line_per_container_or_nothing() {
         assert!(out.status.success(), "{out:?}");
         let text = String::from_utf8(out.stdout).unwrap();
         assert_eq!(text.lines().count(), expected, "{text}");
-        let parsed = crate::cloud::inside::parse(&text).unwrap();
+        let parsed = crate::instance::inside::parse(&text).unwrap();
         assert_eq!(parsed.len(), expected);
     }
 }
@@ -566,7 +566,7 @@ fn the_script_stops_on_any_error_and_marks_it() {
     assert!(script.contains("shopt -s inherit_errexit"));
     assert!(script.contains("trap 'on_err $? $LINENO' ERR"));
     assert!(script.contains("echo \"failed:$1 $(date"));
-    assert!(script.contains(&format!("{}$1 ", crate::cloud::boot::FAILED_PREFIX)));
+    assert!(script.contains(&format!("{}$1 ", crate::instance::boot::FAILED_PREFIX)));
 }
 
 #[test]

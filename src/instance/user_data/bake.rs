@@ -2,7 +2,7 @@
 //! holds (Docker, compose, efs-utils, the pinned images), and the key that
 //! says when to bake again.
 
-use super::{COMPOSE, COMPOSE_VERSION, unfilled};
+use super::{COMPOSE, COMPOSE_VERSION, INSTALL_PACKAGES, unfilled};
 
 const BAKE: &str = include_str!("../../../assets/bake.sh");
 /// Bumped when what a baked image holds changes beyond the script itself.
@@ -18,10 +18,10 @@ pub fn pinned_images() -> Vec<&'static str> {
 }
 
 /// What a baked image is a function of: its base image, the images it
-/// pulls, the compose plugin and the script. A change of any bakes again.
+/// pulls, the compose plugin and the scripts. A change of any bakes again.
 pub fn bake_key(base_ami: &str) -> String {
     let text = format!(
-        "{BAKE_FORMAT}\n{base_ami}\n{}\n{COMPOSE_VERSION}\n{BAKE}",
+        "{BAKE_FORMAT}\n{base_ami}\n{}\n{COMPOSE_VERSION}\n{BAKE}\n{INSTALL_PACKAGES}",
         pinned_images().join(" ")
     );
     crate::domain::hash::fingerprint(&text)
@@ -31,6 +31,7 @@ pub fn bake_key(base_ami: &str) -> String {
 /// secret: the builder has neither.
 pub fn render_bake(stack: &str, key: &str) -> String {
     let script = BAKE
+        .replace("{{INSTALL_PACKAGES}}\n", INSTALL_PACKAGES)
         .replace("{{STACK}}", stack)
         .replace("{{IMAGES}}", &pinned_images().join(" "))
         .replace("{{BAKE_KEY}}", key)
