@@ -7,12 +7,10 @@
 #   drain.sh WHY        WHY: spot-notice, group-terminating, switch
 set -euo pipefail
 
-MARKERS=/var/lib/geusemaker/stage
 COMPOSE="docker compose -f /opt/geusemaker/docker-compose.yml"
 
-mark() {
-  echo "$1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$MARKERS"
-}
+# shellcheck source=/dev/null # installed beside this script
+. /opt/geusemaker/mark.sh
 
 mark "drain-started:${1:?why}"
 rm -f /run/geusemaker/watchdog-armed

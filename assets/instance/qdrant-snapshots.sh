@@ -19,11 +19,9 @@ STAMPS=/var/lib/geusemaker/qdrant-stamps
 KEEP=3
 QDRANT=http://127.0.0.1:6333
 HEADER=/run/geusemaker/qdrant.header
-MARKERS=/var/lib/geusemaker/stage
 
-mark() {
-  echo "$1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$MARKERS"
-}
+# shellcheck source=/dev/null # installed beside this script
+. /opt/geusemaker/mark.sh
 
 # The API key as a header file on tmpfs: never in a command's arguments.
 header() {

@@ -12,13 +12,11 @@
 set -euo pipefail
 
 REGION="{{REGION}}"
-MARKERS=/var/lib/geusemaker/stage
 COMPOSE="docker compose -f /opt/geusemaker/docker-compose.yml"
 IMDS=http://169.254.169.254
 
-mark() {
-  echo "$1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$MARKERS"
-}
+# shellcheck source=/dev/null # installed beside this script
+. /opt/geusemaker/mark.sh
 
 # imds PATH: the body of a 200, else nothing (404: no such signal).
 imds() {

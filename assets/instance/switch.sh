@@ -9,11 +9,9 @@
 #                       start the services again, re-arm the watchdog
 set -euo pipefail
 
-MARKERS=/var/lib/geusemaker/stage
 
-mark() {
-  echo "$1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$MARKERS"
-}
+# shellcheck source=/dev/null # installed beside this script
+. /opt/geusemaker/mark.sh
 
 case "${1:-}" in
 release)

@@ -13,14 +13,12 @@ REGION="{{REGION}}"
 THRESHOLD="{{THRESHOLD}}"
 REPLACEMENTS_PER_HOUR=2
 STATE=/mnt/efs/.geusemaker
-MARKERS=/var/lib/geusemaker/stage
 ARMED=/run/geusemaker/watchdog-armed
 FAILURES=/run/geusemaker/watchdog-failures
 COMPOSE_FILE=/opt/geusemaker/docker-compose.yml
 
-mark() {
-  echo "$1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$MARKERS"
-}
+# shellcheck source=/dev/null # installed beside this script
+. /opt/geusemaker/mark.sh
 
 # "healthy", or what Docker says of the service's container.
 health_of() {

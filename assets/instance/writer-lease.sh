@@ -12,11 +12,9 @@
 set -euo pipefail
 
 LEASE_DIR=/mnt/efs/.geusemaker
-MARKERS=/var/lib/geusemaker/stage
 
-mark() {
-  echo "$1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$MARKERS"
-}
+# shellcheck source=/dev/null # installed beside this script
+. /opt/geusemaker/mark.sh
 
 if [ "${1:-}" = released ]; then
   mark lease-released

@@ -47,6 +47,48 @@ impl CloudError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Throttled { .. })
     }
+
+    /// The caller's own credentials or permissions were refused: a wait for
+    /// an instance or a service cannot end well, so it should end now
+    /// rather than at its timeout.
+    pub fn waiting_cannot_fix(&self) -> bool {
+        let Self::Api { code, .. } = self else {
+            return false;
+        };
+        matches!(
+            code.as_str(),
+            "Credentials"
+                | "UnauthorizedOperation"
+                | "AccessDenied"
+                | "AccessDeniedException"
+                | "AuthFailure"
+                | "InvalidClientTokenId"
+                | "UnrecognizedClientException"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "RequestExpired"
+        )
+    }
 }
 
 pub type CloudResult<T> = Result<T, CloudError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_refused_credentials_and_permissions_end_a_wait_early() {
+        for code in ["Credentials", "AccessDeniedException", "ExpiredToken"] {
+            assert!(CloudError::api("SendCommand", code, "no").waiting_cannot_fix());
+        }
+        for code in ["InvalidInstanceId", "Unreachable", "InternalError"] {
+            assert!(!CloudError::api("SendCommand", code, "no").waiting_cannot_fix());
+        }
+        let throttled = CloudError::Throttled {
+            operation: "SendCommand".into(),
+        };
+        assert!(!throttled.waiting_cannot_fix());
+    }
+}

@@ -408,6 +408,17 @@ pub trait Cloud: Send + Sync {
     fn http(&self) -> Option<&crate::http::Http> {
         None
     }
+    /// The stage markers the instances `ids` left on the stack's EFS, read
+    /// on `on_instance` (which mounts it): (id, its file's text) for each
+    /// found. A cloud with no instances of its own (a test's) has none.
+    async fn markers_left(
+        &self,
+        _state: &DeploymentState,
+        _on_instance: &str,
+        _ids: &[String],
+    ) -> CloudResult<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
     /// Docker's own view of each container, read on the instance: the view
     /// a rollback follows.
     async fn inside_health(

@@ -81,6 +81,9 @@ pub async fn wait_for_health(ctx: &Context, s: &mut Session) -> CloudResult<()> 
     loop {
         let now = s.now();
         let check = health::check(ctx.cloud.as_ref(), s.state(), now).await;
+        if check.inside_refused {
+            return Err(CloudError::Refused(why_not_healthy(&check)));
+        }
         let samples = check.inside.clone().unwrap_or_default();
         let ready = samples
             .iter()
@@ -242,35 +245,34 @@ mod tests {
         assert!(boot_stopped(&progress(&["cloud-init"], None)).is_none());
     }
 
-    /// A cloud whose boot reports what the test scripted, one per poll.
+    /// A cloud whose boot reports what the test scripted, one per poll, and
+    /// whose inside read fails with `inside_code`.
     struct ScriptedBoot {
         reports: Mutex<VecDeque<BootProgress>>,
         polls: Mutex<usize>,
+        inside_code: &'static str,
     }
 
-    #[tokio::test]
-    async fn the_wait_stops_at_the_first_failure_marker() {
-        let cloud = Arc::new(ScriptedBoot {
-            reports: Mutex::new(VecDeque::from([
-                progress(&["cloud-init"], None),
-                progress(&["cloud-init", "packages", "efs-mounted"], None),
-                progress(
-                    &["cloud-init", "packages", "efs-mounted"],
-                    Some(secrets_empty()),
-                ),
-                progress(&["cloud-init", "packages", "efs-mounted"], None),
-            ])),
-            polls: Mutex::new(0),
-        });
+    impl ScriptedBoot {
+        fn new(reports: Vec<BootProgress>, inside_code: &'static str) -> Arc<Self> {
+            Arc::new(Self {
+                reports: Mutex::new(reports.into()),
+                polls: Mutex::new(0),
+                inside_code,
+            })
+        }
+    }
+
+    /// A context on `cloud` and a session on a fresh dev stack.
+    fn waiting_on(cloud: Arc<ScriptedBoot>, ready_timeout: Duration) -> (Context, Session) {
         let home = tempfile::tempdir().unwrap();
         let ctx = Context {
-            cloud: cloud.clone(),
+            cloud,
             store: Store::open(home.path()).unwrap(),
             clock: Arc::new(SystemClock),
             timing: crate::deploy::Timing {
                 poll: Duration::from_millis(1),
-                // Short, so a wait that misses the marker fails fast, as a timeout.
-                ready_timeout: Duration::from_secs(5),
+                ready_timeout,
                 backoff_base: Duration::from_millis(1),
             },
             auto_rollback: false,
@@ -282,12 +284,31 @@ mod tests {
             Provider::Sandbox,
             ctx.clock.now(),
         );
-        let mut s = Session::new(
+        let s = Session::new(
             state,
             Box::new(MemorySink::default()),
             ctx.clock.clone(),
             None,
         );
+        (ctx, s)
+    }
+
+    #[tokio::test]
+    async fn the_wait_stops_at_the_first_failure_marker() {
+        let cloud = ScriptedBoot::new(
+            vec![
+                progress(&["cloud-init"], None),
+                progress(&["cloud-init", "packages", "efs-mounted"], None),
+                progress(
+                    &["cloud-init", "packages", "efs-mounted"],
+                    Some(secrets_empty()),
+                ),
+                progress(&["cloud-init", "packages", "efs-mounted"], None),
+            ],
+            "InvalidInstanceId",
+        );
+        // Short, so a wait that misses the marker fails fast, as a timeout.
+        let (ctx, mut s) = waiting_on(cloud.clone(), Duration::from_secs(5));
         let started = Instant::now();
         let error = wait_for_boot(&ctx, &mut s).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(5), "waited it out");
@@ -295,6 +316,26 @@ mod tests {
         assert!(error.to_string().contains("line 131"), "{error}");
         assert!(error.to_string().contains("last step done: efs-mounted"));
         assert_eq!(*cloud.polls.lock().unwrap(), 3, "polled past the failure");
+    }
+
+    #[tokio::test]
+    async fn refused_credentials_end_the_health_wait_at_once_and_a_late_agent_does_not() {
+        let refused = ScriptedBoot::new(Vec::new(), "AccessDeniedException");
+        let (ctx, mut s) = waiting_on(refused.clone(), Duration::from_secs(30));
+        let error = wait_for_health(&ctx, &mut s).await.unwrap_err();
+        assert!(matches!(error, CloudError::Refused(_)), "{error:?}");
+        assert!(error.to_string().contains("could not be read"), "{error}");
+        assert_eq!(
+            *refused.polls.lock().unwrap(),
+            1,
+            "read again after a refusal"
+        );
+
+        let late = ScriptedBoot::new(Vec::new(), "InvalidInstanceId");
+        let (ctx, mut s) = waiting_on(late.clone(), Duration::from_millis(50));
+        let error = wait_for_health(&ctx, &mut s).await.unwrap_err();
+        assert!(error.to_string().contains("did not finish"), "{error}");
+        assert!(*late.polls.lock().unwrap() > 1, "gave up on a late agent");
     }
 
     #[async_trait]
@@ -352,7 +393,8 @@ mod tests {
             &self,
             _: &DeploymentState,
         ) -> CloudResult<Vec<crate::instance::inside::ContainerHealth>> {
-            unreachable!()
+            *self.polls.lock().unwrap() += 1;
+            Err(CloudError::api("SendCommand", self.inside_code, "scripted"))
         }
         async fn set_access(&self, _: &mut Session, _: &[Cidr]) -> CloudResult<()> {
             unreachable!()

@@ -93,6 +93,7 @@ mod tests {
             zone: Some("us-east-1b".into()),
             in_service_at: Some(at(200.0)),
             down_secs: Some(140.0),
+            drain: Default::default(),
         });
         state.switches.push(Switch {
             from_instance: "i-2".into(),

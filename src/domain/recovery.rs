@@ -81,9 +81,67 @@ pub struct Recovery {
     /// services were healthy inside and it completed the lifecycle hook.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_service_at: Option<Timestamp>,
-    /// From the signal to in service: the honest figure.
+    /// From n8n stopping (or, without a drain, the signal) to in service:
+    /// the honest figure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub down_secs: Option<f64>,
+    /// What the instances left on EFS: the lost one's drain, and when its
+    /// replacement took the writer lease.
+    #[serde(default, skip_serializing_if = "Drain::is_empty")]
+    pub drain: Drain,
+}
+
+/// A recovery's steps from the stage markers on EFS
+/// (`assets/instance/mark.sh`), which outlive the lost instance.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Drain {
+    /// Its drain began: the spot notice (or the group's Terminating
+    /// state), within the poller's 5 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_at: Option<Timestamp>,
+    /// n8n stopped: the outage starts here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<Timestamp>,
+    /// Everything stopped and the lease released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drained_at: Option<Timestamp>,
+    /// The replacement took the writer lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_at: Option<Timestamp>,
+    /// The markers were read (found or not): no need to read them again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read: bool,
+}
+
+impl Drain {
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// From the lost instance's markers and its replacement's.
+    pub fn from_markers(lost: &[(String, Timestamp)], replacement: &[(String, Timestamp)]) -> Self {
+        let first = |markers: &[(String, Timestamp)], wanted: &dyn Fn(&str) -> bool| {
+            markers.iter().find(|(m, _)| wanted(m)).map(|(_, at)| *at)
+        };
+        Self {
+            notice_at: first(lost, &|m| m.starts_with("drain-started:")),
+            stopped_at: first(lost, &|m| m == "drain-n8n-stopped"),
+            drained_at: first(lost, &|m| m == "drained"),
+            // The last one: a replacement that resumed after a switch took it again.
+            lease_at: replacement
+                .iter()
+                .rev()
+                .find(|(m, _)| m == "lease-taken")
+                .map(|(_, at)| *at),
+            read: true,
+        }
+    }
+
+    /// "drained in 38 s", when it drained.
+    fn took(&self) -> Option<String> {
+        let secs = self.notice_at?.secs_until(self.drained_at?);
+        Some(format!("drained in {}", format_elapsed(secs.max(0.0))))
+    }
 }
 
 impl Recovery {
@@ -97,10 +155,13 @@ impl Recovery {
         let clock = |t: &Timestamp| t.to_string().get(11..16).unwrap_or("").to_string();
         let mut parts = vec![format!(
             "{} {} of {}",
-            clock(&self.signal_at),
+            clock(self.drain.notice_at.as_ref().unwrap_or(&self.signal_at)),
             self.signal,
             self.lost_instance
         )];
+        if let (Some(at), Some(took)) = (&self.drain.drained_at, self.drain.took()) {
+            parts.push(format!("{} {took}", clock(at)));
+        }
         if let (Some(at), Some(id)) = (&self.launched_at, &self.replaced_by) {
             let zone = self
                 .zone
@@ -108,6 +169,9 @@ impl Recovery {
                 .map(|z| format!(" ({z})"))
                 .unwrap_or_default();
             parts.push(format!("{} replaced by {id}{zone}", clock(at)));
+        }
+        if let Some(at) = &self.drain.lease_at {
+            parts.push(format!("{} lease taken", clock(at)));
         }
         match (&self.in_service_at, self.down_secs) {
             (Some(at), Some(down)) => parts.push(format!(
@@ -118,6 +182,23 @@ impl Recovery {
             _ => parts.push("not in service yet".into()),
         }
         parts.join(" · ")
+    }
+
+    /// Fold in what the instances left on EFS; the outage then counts from
+    /// n8n stopping, not from the group noticing the loss.
+    pub fn with_drain(&mut self, drain: Drain) {
+        self.drain = drain;
+        self.down_secs = self.down_secs_now();
+    }
+
+    fn down_secs_now(&self) -> Option<f64> {
+        let down_from = self.drain.stopped_at.unwrap_or(self.signal_at);
+        self.in_service_at.map(|t| down_from.secs_until(t).max(0.0))
+    }
+
+    /// Finished, and what its instances left on EFS not read yet.
+    pub fn wants_markers(&self) -> bool {
+        self.finished() && self.replaced_by.is_some() && !self.drain.read
     }
 }
 
@@ -149,6 +230,7 @@ pub fn recoveries(activities: &[ScalingActivity]) -> Vec<Recovery> {
             zone: launch.and_then(|l| l.zone.clone()),
             in_service_at,
             down_secs: in_service_at.map(|t| lost.started_at.secs_until(t)),
+            drain: Drain::default(),
         });
     }
     out
@@ -162,7 +244,12 @@ pub fn merge(kept: &mut Vec<Recovery>, seen: Vec<Recovery>) {
             .iter_mut()
             .find(|k| k.lost_instance == recovery.lost_instance)
         {
-            Some(k) => *k = recovery,
+            Some(k) => {
+                // The activities say nothing of a drain: keep what EFS told.
+                let drain = std::mem::take(&mut k.drain);
+                *k = recovery;
+                k.with_drain(drain);
+            }
             None => kept.push(recovery),
         }
     }
@@ -224,6 +311,74 @@ mod tests {
             r.timeline(),
             "02:14 spot interruption of i-old · 02:14 replaced by i-new (us-east-1b) · 02:17 in service: down for 3:41"
         );
+    }
+
+    fn markers(lines: &[(&str, &str)]) -> Vec<(String, Timestamp)> {
+        lines.iter().map(|(m, t)| (m.to_string(), at(t))).collect()
+    }
+
+    #[test]
+    fn a_drain_left_on_efs_dates_the_outage_from_n8n_stopping_and_outlives_a_merge() {
+        let mut lost = activity(
+            ActivityKind::Terminate,
+            "i-old",
+            LOST,
+            "2026-12-02T02:14:45Z",
+        );
+        lost.instance_reason = Some("Server.SpotInstanceTermination: …".into());
+        let mut new = activity(ActivityKind::Launch, "i-new", GROW, "2026-12-02T02:14:50Z");
+        new.status = "Successful".into();
+        new.ended_at = Some(at("2026-12-02T02:17:46Z"));
+        let mut kept = recoveries(&[lost.clone(), new.clone()]);
+        assert!(kept[0].wants_markers());
+        let drain = Drain::from_markers(
+            &markers(&[
+                ("drain-started:spot-notice", "2026-12-02T02:14:02Z"),
+                ("drain-n8n-stopped", "2026-12-02T02:14:14Z"),
+                ("drained", "2026-12-02T02:14:40Z"),
+            ]),
+            &markers(&[
+                ("efs-mounted", "2026-12-02T02:15:30Z"),
+                ("lease-taken", "2026-12-02T02:16:10Z"),
+            ]),
+        );
+        kept[0].with_drain(drain);
+        assert!(!kept[0].wants_markers());
+        assert_eq!(
+            kept[0].down_secs,
+            Some(212.0),
+            "from 02:14:14, not 02:14:45"
+        );
+        assert_eq!(
+            kept[0].timeline(),
+            "02:14 spot interruption of i-old · 02:14 drained in 38.0s · 02:14 replaced by \
+             i-new (us-east-1b) · 02:16 lease taken · 02:17 in service: down for 3:32"
+        );
+        merge(&mut kept, recoveries(&[lost, new]));
+        assert_eq!(
+            kept[0].down_secs,
+            Some(212.0),
+            "the activities forgot the drain"
+        );
+        assert!(kept[0].drain.read);
+    }
+
+    #[test]
+    fn a_loss_without_a_drain_counts_from_the_signal_once_its_markers_were_read() {
+        let lost = activity(
+            ActivityKind::Terminate,
+            "i-old",
+            LOST,
+            "2026-12-02T02:14:05Z",
+        );
+        let mut new = activity(ActivityKind::Launch, "i-new", GROW, "2026-12-02T02:14:20Z");
+        new.status = "Successful".into();
+        new.ended_at = Some(at("2026-12-02T02:17:46Z"));
+        let mut r = recoveries(&[lost, new]).remove(0);
+        r.with_drain(Drain::from_markers(&[], &[]));
+        assert_eq!(r.down_secs, Some(221.0));
+        assert!(!r.wants_markers(), "read once, found nothing");
+        assert!(!r.timeline().contains("drained"));
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct HealthCheck {
     /// One sample per service from Docker's view, or why it could not be read.
     pub inside: Result<Vec<ProbeSample>, String>,
     pub containers: Vec<ContainerHealth>,
+    /// The inside read was refused for good (credentials, permissions):
+    /// waiting for health cannot end well.
+    pub inside_refused: bool,
     /// `None` when the stack has no URL yet.
     pub outside: Option<OutsideHealth>,
 }
@@ -48,6 +51,7 @@ impl HealthCheck {
 /// Check both views once, now.
 pub async fn check(cloud: &dyn Cloud, state: &DeploymentState, now: Timestamp) -> HealthCheck {
     let (inside, outside) = tokio::join!(cloud.inside_health(state), outside(cloud, state, now));
+    let inside_refused = inside.as_ref().is_err_and(|e| e.waiting_cannot_fix());
     let (inside, containers) = match inside {
         Ok(containers) => (Ok(inside::samples(&containers)), containers),
         Err(e) => (Err(e.to_string()), Vec::new()),
@@ -55,6 +59,7 @@ pub async fn check(cloud: &dyn Cloud, state: &DeploymentState, now: Timestamp) -
     HealthCheck {
         inside,
         containers,
+        inside_refused,
         outside,
     }
 }

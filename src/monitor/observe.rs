@@ -5,24 +5,42 @@
 //! night with the laptop closed is told at the next look.
 
 use crate::cloud::{Cloud, GroupView};
-use crate::domain::recovery::{self, Recovery};
+use crate::domain::recovery::{self, Drain, Recovery};
 use crate::domain::{DeploymentState, StackName, StackStatus, Timestamp, cost};
+use crate::instance::markers;
 use crate::store::{LockHolder, Store, StoreError};
 
-/// Fold what the group shows into `state`; a line for each change seen.
-pub fn apply(state: &mut DeploymentState, view: &GroupView, now: Timestamp) -> Vec<String> {
-    let mut notes = Vec::new();
-    let seen = recovery::recoveries(&view.activities);
-    for r in &seen {
-        let known = state
+/// A lost instance and what it and its replacement left on EFS.
+pub type DrainRead = (String, Drain);
+
+/// Fold what the group shows, and the drains read from EFS, into `state`;
+/// a line for each change seen.
+pub fn apply(
+    state: &mut DeploymentState,
+    view: &GroupView,
+    drains: Vec<DrainRead>,
+    now: Timestamp,
+) -> Vec<String> {
+    let before = state.recoveries.clone();
+    recovery::merge(
+        &mut state.recoveries,
+        recovery::recoveries(&view.activities),
+    );
+    for (lost, drain) in drains {
+        if let Some(r) = state
             .recoveries
-            .iter()
-            .any(|k| k.lost_instance == r.lost_instance && k.finished() == r.finished());
-        if !known {
-            notes.push(r.timeline());
+            .iter_mut()
+            .find(|r| r.lost_instance == lost)
+        {
+            r.with_drain(drain);
         }
     }
-    recovery::merge(&mut state.recoveries, seen);
+    let mut notes: Vec<String> = state
+        .recoveries
+        .iter()
+        .filter(|r| !before.contains(r))
+        .map(Recovery::timeline)
+        .collect();
     let Some(serving) = view.serving() else {
         if let Some(joining) = view.joining() {
             notes.push(format!(
@@ -91,6 +109,8 @@ pub async fn observe(
     let Ok(stack) = StackName::parse(&state.stack_name) else {
         return Ok(None);
     };
+    // Read before the lock: a Run Command takes seconds.
+    let drains = read_drains(cloud, state, &view).await;
     let holder = LockHolder::this_process("observe", now);
     let lock = match store.lock(&stack, &holder) {
         Ok(lock) => Some(lock),
@@ -104,7 +124,7 @@ pub async fn observe(
     if !is_observed(fresh.status) {
         return Ok(None);
     }
-    let notes = apply(&mut fresh, &view, now);
+    let notes = apply(&mut fresh, &view, drains, now);
     if lock.is_some() && !notes.is_empty() {
         store.save(&fresh)?;
     }
@@ -113,6 +133,63 @@ pub async fn observe(
         notes,
         view,
     }))
+}
+
+/// For each finished recovery not read before, what its lost instance and
+/// its replacement left on EFS, read on the instance serving now (the lost
+/// one is gone; EFS keeps its markers). Nothing when that cannot be read:
+/// the next look tries again.
+async fn read_drains(
+    cloud: &dyn Cloud,
+    state: &DeploymentState,
+    view: &GroupView,
+) -> Vec<DrainRead> {
+    let Some(serving) = view.serving() else {
+        return Vec::new();
+    };
+    let read_before = |r: &Recovery| {
+        state
+            .recoveries
+            .iter()
+            .any(|k| k.lost_instance == r.lost_instance && k.drain.read)
+    };
+    let wanted: Vec<Recovery> = recovery::recoveries(&view.activities)
+        .into_iter()
+        .filter(|r| r.wants_markers() && !read_before(r))
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<String> = wanted
+        .iter()
+        .flat_map(|r| [Some(r.lost_instance.clone()), r.replaced_by.clone()])
+        .flatten()
+        .collect();
+    let files = match cloud.markers_left(state, &serving.instance_id, &ids).await {
+        Ok(files) => files,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the markers left on EFS");
+            return Vec::new();
+        }
+    };
+    let of = |id: Option<&str>| {
+        files
+            .iter()
+            .find(|(found, _)| Some(found.as_str()) == id)
+            .map(|(_, text)| markers::with_times(text))
+            .unwrap_or_default()
+    };
+    wanted
+        .iter()
+        .map(|r| {
+            let lost = of(Some(&r.lost_instance));
+            let replacement = of(r.replaced_by.as_deref());
+            (
+                r.lost_instance.clone(),
+                Drain::from_markers(&lost, &replacement),
+            )
+        })
+        .collect()
 }
 
 /// A stack whose group serves (or should): not while an operation of ours
@@ -212,7 +289,7 @@ mod tests {
     #[test]
     fn a_replacement_is_adopted_with_its_recovery_and_its_own_cost_period() {
         let mut st = state();
-        let notes = apply(&mut st, &view(), at("2026-12-02T08:00:00Z"));
+        let notes = apply(&mut st, &view(), Vec::new(), at("2026-12-02T08:00:00Z"));
         assert_eq!(st.instance_id.as_deref(), Some("i-new"));
         assert_eq!(
             st.public_ip.as_deref(),
@@ -230,7 +307,7 @@ mod tests {
                 .any(|n| n.contains("terminated from outside of i-old")),
             "{notes:?}"
         );
-        let again = apply(&mut st, &view(), at("2026-12-02T08:01:00Z"));
+        let again = apply(&mut st, &view(), Vec::new(), at("2026-12-02T08:01:00Z"));
         assert!(again.is_empty(), "nothing new: {again:?}");
     }
 
@@ -241,7 +318,7 @@ mod tests {
         v.instances[0].lifecycle_state = "Pending:Wait".into();
         v.activities[0].ended_at = None;
         v.activities[0].status = "InProgress".into();
-        let notes = apply(&mut st, &v, at("2026-12-02T02:15:00Z"));
+        let notes = apply(&mut st, &v, Vec::new(), at("2026-12-02T02:15:00Z"));
         assert_eq!(st.instance_id.as_deref(), Some("i-old"));
         assert!(notes.iter().any(|n| n.contains("i-new is booting")));
         assert!(in_progress(&st).is_some());

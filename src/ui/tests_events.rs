@@ -4,7 +4,7 @@
 
 use super::tests::{chat_bot_with, draw, draw_pane, key, model, t};
 use crate::app::model::Overlay;
-use crate::domain::recovery::Recovery;
+use crate::domain::recovery::{Drain, Recovery};
 use crate::domain::stage::StageStatus;
 use crate::domain::switch::{Switch, SwitchOutcome};
 
@@ -32,7 +32,14 @@ fn events_dialog_lists_recoveries_and_switches_newest_first() {
             launched_at: Some(t(-29_990.0)),
             zone: Some("eu-west-1b".into()),
             in_service_at: Some(t(-29_800.0)),
-            down_secs: Some(221.0),
+            down_secs: Some(212.0),
+            drain: Drain {
+                notice_at: Some(t(-30_043.0)),
+                stopped_at: Some(t(-30_012.0)),
+                drained_at: Some(t(-30_005.0)),
+                lease_at: Some(t(-29_830.0)),
+                read: true,
+            },
         });
         stack.switches.push(switch(
             "i-0b2c3d4e5f6071829",

@@ -158,6 +158,27 @@ async fn a_spot_interruption_is_healed_by_the_group_and_the_monitor_only_records
     assert_eq!(recovery.lost_instance, before.instance_id.clone().unwrap());
     assert_eq!(recovery.replaced_by, after.instance_id);
     assert!(recovery.signal.contains("spot"), "{recovery:?}");
+    // The drain and the lease, from the markers left on EFS.
+    let drain = &recovery.drain;
+    let (notice, stopped, drained) = (
+        drain.notice_at.expect("notice"),
+        drain.stopped_at.expect("n8n stopped"),
+        drain.drained_at.expect("drained"),
+    );
+    assert!(notice < stopped && stopped < drained, "{drain:?}");
+    assert!(
+        drained <= recovery.signal_at,
+        "drained before the group noticed"
+    );
+    let lease = drain.lease_at.expect("the replacement's lease");
+    let in_service = recovery.in_service_at.unwrap();
+    assert!(recovery.launched_at.unwrap() < lease && lease <= in_service);
+    assert_eq!(recovery.down_secs, Some(stopped.secs_until(in_service)));
+    assert!(
+        recovery.timeline().contains("drained in"),
+        "{}",
+        recovery.timeline()
+    );
 }
 
 /// Sweep until `done` holds for the stack's state (bounded), returning the

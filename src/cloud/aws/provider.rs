@@ -12,8 +12,8 @@ use crate::cloud::{
     NetworkChoice, Prices, Session, SpotNotice,
 };
 use crate::domain::{DeploymentState, Provider, Service, Stage, Timestamp};
-use crate::instance::boot;
 use crate::instance::inside::{self, ContainerHealth};
+use crate::instance::{boot, markers};
 
 const COMPOSE_FILE: &str = "/opt/geusemaker/docker-compose.yml";
 
@@ -191,6 +191,20 @@ impl Cloud for AwsCloud {
 
     fn http(&self) -> Option<&crate::http::Http> {
         self.http.as_ref()
+    }
+
+    async fn markers_left(
+        &self,
+        _state: &DeploymentState,
+        on_instance: &str,
+        ids: &[String],
+    ) -> CloudResult<Vec<(String, String)>> {
+        let output = self
+            .run_on_instance(on_instance, &markers::read_command(ids))
+            .await?;
+        Ok(output
+            .map(|o| markers::split_sections(&o))
+            .unwrap_or_default())
     }
 
     async fn inside_health(&self, state: &DeploymentState) -> CloudResult<Vec<ContainerHealth>> {

@@ -365,6 +365,29 @@ impl Cloud for SandboxCloud {
             .map_err(|e| CloudError::Refused(format!("could not start the sandbox services: {e}")))
     }
 
+    async fn markers_left(
+        &self,
+        state: &DeploymentState,
+        _on_instance: &str,
+        ids: &[String],
+    ) -> CloudResult<Vec<(String, String)>> {
+        let world = self.world(&state.stack_name)?;
+        let now = self.now();
+        Ok(world
+            .instances
+            .iter()
+            .filter(|i| ids.contains(&i.id))
+            .map(|i| {
+                let written = i
+                    .markers(world.speed)
+                    .into_iter()
+                    .filter(|(_, at)| *at <= now);
+                let file = written.map(|(name, at)| format!("{name} {at}\n")).collect();
+                (i.id.clone(), file)
+            })
+            .collect())
+    }
+
     async fn inside_health(&self, state: &DeploymentState) -> CloudResult<Vec<ContainerHealth>> {
         let world = self.world(&state.stack_name)?;
         Ok(world.containers(self.now()))

@@ -182,3 +182,61 @@ fn qdrant_lives_on_block_storage_and_snapshots_to_efs() {
     let lease_off = drain.find("geusemaker-lease.service").unwrap();
     assert!(postgres < last && last < lease_off);
 }
+
+#[test]
+fn a_marker_is_copied_to_efs_once_it_is_mounted_and_every_script_marks_through_it() {
+    use std::os::unix::fs::PermissionsExt;
+    for (mountpoint, copied) in [("exit 0", true), ("exit 1", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let stub = bin.join("mountpoint");
+        std::fs::write(&stub, format!("#!/bin/bash\n{mountpoint}\n")).unwrap();
+        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let at = |p: &str| dir.path().join(p).display().to_string();
+        std::fs::write(at("instance-id"), "i-0abc\n").unwrap();
+        let mark = units::MARK
+            .replace("/var/lib/geusemaker/stage", &at("stage"))
+            .replace("/var/lib/geusemaker/instance-id", &at("instance-id"))
+            .replace("/mnt/efs/.geusemaker/markers", &at("efs"));
+        std::fs::write(at("mark.sh"), mark).unwrap();
+        let out = std::process::Command::new("bash")
+            .args([
+                "-euc",
+                ". \"$1\"; mark drain-n8n-stopped",
+                "_",
+                &at("mark.sh"),
+            ])
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let local = std::fs::read_to_string(at("stage")).unwrap();
+        assert!(local.starts_with("drain-n8n-stopped 20") && local.ends_with("Z\n"));
+        let on_efs = std::fs::read_to_string(at("efs/i-0abc")).ok();
+        assert_eq!(
+            on_efs.as_deref(),
+            copied.then_some(local.as_str()),
+            "{mountpoint}"
+        );
+    }
+    for (name, text) in units::scripts("us-east-1") {
+        let own = text.contains("\nmark() {");
+        assert!(
+            !own || name.ends_with("/mark.sh"),
+            "{name} marks on its own"
+        );
+        let marks = text.contains("\n  mark ") || text.contains("\nmark ");
+        assert!(
+            !marks || text.contains(". /opt/geusemaker/mark.sh"),
+            "{name}"
+        );
+    }
+}

@@ -15,6 +15,8 @@ pub(super) const QDRANT_SNAPSHOTS: &str =
     include_str!("../../../assets/instance/qdrant-snapshots.sh");
 pub(super) const DRAIN: &str = include_str!("../../../assets/instance/drain.sh");
 pub(super) const SWITCH: &str = include_str!("../../../assets/instance/switch.sh");
+/// `mark NAME`, sourced by the others: the stage markers, copied to EFS.
+pub(super) const MARK: &str = include_str!("../../../assets/instance/mark.sh");
 
 /// (path on the instance, mode, text); `{{REGION}}`, the watchdog's
 /// figures and Qdrant's snapshot period are filled in.
@@ -69,6 +71,7 @@ fn files(region: &str, checks: InstanceChecks) -> Vec<(String, &'static str, Str
         ),
     ];
     let mut all = vec![
+        script("mark.sh", MARK),
         script("writer-lease.sh", WRITER_LEASE),
         script("watchdog.sh", WATCHDOG),
         script("spot-signals.sh", SPOT_SIGNALS),

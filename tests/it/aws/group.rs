@@ -240,6 +240,12 @@ async fn an_interrupted_instance_is_replaced_with_no_monitor_and_status_tells_th
         recovery["down_secs"].as_f64().is_some_and(|s| s > 0.0),
         "{recovery}"
     );
+    // The lost instance's drain, read on the new one from the markers on EFS.
+    let drain = &recovery["drain"];
+    assert_eq!(drain["read"], true, "{recovery}");
+    for step in ["notice_at", "stopped_at", "drained_at", "lease_at"] {
+        assert!(drain[step].is_string(), "{step}: {recovery}");
+    }
     assert_eq!(status["instance_id"], new, "the state follows the group");
     let lease = h.moto.lease();
     assert_eq!(lease["stacks"]["g4"]["holder"], new, "{lease:#}");

@@ -273,8 +273,7 @@ async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run(
         r.instance_type = types[n % 2].into();
         // The launch hook's timeout at this time scale: 15 minutes is 0.9 s
         // of real time, which a loaded machine can spend before the boot is
-        // ready; 30 minutes is 1.8 s. (It also doubles the readiness wait,
-        // which a few cut points spend in full.)
+        // ready; 30 minutes is 1.8 s.
         r.options.rollback_timeout_minutes = Some(30);
         r
     };
@@ -302,6 +301,11 @@ async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run(
             .await
             .unwrap_or_else(|e| panic!("after call {n} ({}): {e}", around(&whole, n)));
         let ours = id(&state);
+        assert_eq!(
+            instance_type(&ec2, &ours).await,
+            types[(n + 1) % 2],
+            "after call {n}: the re-run serves what it was asked for"
+        );
         let (now, sizes, suspended) = members(&h, "cut").await;
         assert_eq!(
             now,
@@ -323,6 +327,21 @@ async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run(
         eprintln!("call {n}: {:.1} s", started.elapsed().as_secs_f64());
     }
     sampler.stop();
+}
+
+async fn instance_type(ec2: &aws_sdk_ec2::Client, id: &str) -> String {
+    let found = ec2
+        .describe_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .expect("describe instances");
+    let instance = found.reservations()[0].instances()[0].clone();
+    instance
+        .instance_type()
+        .expect("a type")
+        .as_str()
+        .to_string()
 }
 
 /// Every call of the update, or those GEUSEMAKER_CRASH_AT names ("37" or

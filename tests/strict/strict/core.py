@@ -31,6 +31,10 @@ class Config:
     time_scale: float = 0.01
     # Seconds added to the clock by /strict-api/advance (deterministic tests).
     offset: float = 0.0
+    # When set, the monotonic clock stands still at this reading and only
+    # offset moves it: the rule tests' fake clock, so a slow machine cannot
+    # let a deadline pass between two steps.
+    frozen_at: float | None = None
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = ("throttle", "500", "503", "lost")
     fault_seed: int = 0
@@ -42,7 +46,8 @@ CONFIG = Config()
 
 
 def now() -> float:
-    return time.monotonic() + CONFIG.offset
+    base = CONFIG.frozen_at if CONFIG.frozen_at is not None else time.monotonic()
+    return base + CONFIG.offset
 
 
 def scaled(realistic_secs: float) -> float:

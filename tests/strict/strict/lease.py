@@ -193,11 +193,16 @@ def release(instance: Any, why: str) -> bool:
     return True
 
 
+# switch.py's: the drain's stage markers (rule efs.markers-mirrored).
+after_notice_drain: Callable[[Any], None] = lambda instance: None
+
+
 def notice(instance: Any) -> None:
     """A spot interruption notice: a holder set to drain releases at once
     (a bare instance has no spot-signal service: its lock expires)."""
     if fake.drain(instance.id) == "release" and all(b is not instance for b, _ in bare()):
-        release(instance, "drained on the spot notice")
+        if release(instance, "drained on the spot notice"):
+            after_notice_drain(instance)
 
 
 @ec2_stops.on_stopped

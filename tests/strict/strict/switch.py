@@ -99,6 +99,17 @@ SWITCH_RESUME = rule(
     latency="retries every 5 s (lease.RETRY_SECS); an unrenewed lock goes after 90 s",
 )
 
+EFS_MARKERS = rule(
+    "efs.markers-mirrored",
+    "Each instance also writes its stage markers to its stack's EFS, which outlives it "
+    "(assets/instance/mark.sh): from efs-mounted on, a bare instance all of them. A spot "
+    "notice's drain writes drain-started:spot-notice, drain-n8n-stopped, "
+    "drain-postgres-stopped, lease-released and drained. A Run Command tagged "
+    "'# geusemaker:efs-markers' on a running instance answers, for every instance of its "
+    "stack that wrote there, terminated or not, '== <instance-id>' and then its lines",
+    "https://docs.aws.amazon.com/efs/latest/ug/how-it-works.html",
+)
+
 STAGE_TAG = "# geusemaker:stage"
 RELEASE_TAG = "# geusemaker:switch-release"
 RESUME_TAG = "# geusemaker:switch-resume"
@@ -108,6 +119,9 @@ STARTED = {"complete": ("lease-taken", "compose-up", "ollama-gpu"),
            "unhealthy": ("lease-taken", "compose-up")}
 OWNER = "owner-ready"
 DRAINED = ("drain-started:switch", "drained")
+NOTICE_DRAINED = ("drain-started:spot-notice", "drain-n8n-stopped", "drain-postgres-stopped",
+                  "lease-released", "drained")
+EFS_MARKERS_TAG = "# geusemaker:efs-markers"
 RESUMED = "resumed"
 DRAINED_WHY = "drained for a switch"
 RESUMED_WHY = "resumed after a failed switch"
@@ -218,8 +232,41 @@ def _resume(instance: Any) -> None:
     _resumed(instance)
 
 
+def _on_efs(instance_id: str) -> list[str]:
+    """The lines an instance's mark.sh copied to EFS: those written once it
+    was mounted (a bare instance's file starts with its EFS there)."""
+    lines = _stages.get(instance_id, [])
+    mounted = [i for i, line in enumerate(lines) if line.startswith("efs-mounted ")]
+    return lines[mounted[0]:] if mounted else (lines if instance_id in _bare_files() else [])
+
+
+def _bare_files() -> set[str]:
+    return {instance.id for instance, _ in lease.bare()}
+
+
+def efs_markers(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
+    stack = lease.stack_of(_instance(backend, instance_id))
+    ec2 = ec2_backends[backend.account_id][backend.region_name]
+    out = []
+    for other in _stages:
+        try:
+            theirs = lease.stack_of(ec2.get_instance(other))
+        except Exception:
+            continue  # a reset's leftovers
+        lines = _on_efs(other)
+        if stack is not None and theirs == stack and lines:
+            out.append(f"== {other}\n" + "".join(line + "\n" for line in lines))
+    return "".join(out)
+
+
+def _notice_drained(instance: Any) -> None:
+    mark(instance.id, *NOTICE_DRAINED)
+
+
+lease.after_notice_drain = _notice_drained
+
 fake.ANSWERS.update({STAGE_TAG: stage_file, RELEASE_TAG: switch_release,
-                     RESUME_TAG: switch_resume})
+                     RESUME_TAG: switch_resume, EFS_MARKERS_TAG: efs_markers})
 
 
 def state(asked: dict[str, Any]) -> dict[str, Any]:

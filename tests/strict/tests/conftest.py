@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import urllib.request
 
 import boto3
@@ -31,6 +32,7 @@ class Emulator:
         # Real time: the only time that passes is what a test advances.
         core.CONFIG.time_scale = 1.0
         core.CONFIG.offset = 0.0
+        core.CONFIG.frozen_at = time.monotonic()
         core.CONFIG.fault_rate = 0.0
 
     def client(self, service: str):

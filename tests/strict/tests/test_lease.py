@@ -165,6 +165,48 @@ def test_a_spot_interruption_drains_and_the_replacement_takes_the_lease_at_boot(
     assert history[1]["at"] < history[2]["at"] and history[0]["stack"] == "s1"
 
 
+EFS_MARKERS = "# geusemaker:efs-markers"
+
+
+def efs_sections(emu, instance):
+    """What a Run Command reading the EFS markers answers on `instance`, as
+    {instance id: [marker names]}."""
+    ssm = emu.client("ssm")
+    sent = ssm.send_command(InstanceIds=[instance], DocumentName="AWS-RunShellScript",
+                            Parameters={"commands": [f"{EFS_MARKERS}\necho"]})
+    answer = ssm.get_command_invocation(CommandId=sent["Command"]["CommandId"],
+                                        InstanceId=instance)["StandardOutputContent"]
+    sections, current = {}, None
+    for line in answer.splitlines():
+        if line.startswith("== "):
+            current = sections.setdefault(line[3:], [])
+        elif current is not None:
+            current.append(line.split()[0])
+    return sections
+
+
+def test_a_lost_instances_drain_markers_outlive_it_on_efs(emulator):
+    emulator.reset(strict=False)
+    setup(emulator)
+    (first,) = states(emulator)
+    emulator.advance(SETTLE)
+    assert efs_sections(emulator, first) == {}, "moto: no EFS, every output empty"
+
+    emulator.reset(strict=True)
+    setup(emulator)
+    emulator.advance(BOOT)
+    (first,) = writers(emulator)
+    assert control(emulator, "/strict-api/interrupt", {"instance": first})[0] == 200
+    step(emulator, DETECT + BOOT, [])
+    (second,) = writers(emulator)
+    found = efs_sections(emulator, second)
+    assert set(found) == {first, second}, "the terminated one's too"
+    assert found[first][0] == "efs-mounted", "nothing before the mount"
+    assert found[first][-5:] == ["drain-started:spot-notice", "drain-n8n-stopped",
+                                 "drain-postgres-stopped", "lease-released", "drained"]
+    assert "lease-taken" in found[second] and "drained" not in found[second]
+
+
 def test_without_drain_the_replacement_waits_for_the_old_lock_to_expire(emulator):
     emulator.reset(strict=False)
     setup(emulator)
