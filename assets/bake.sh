@@ -26,30 +26,7 @@ fail() {
   say "failed: $1"
   exit 1
 }
-# retry TRIES CMD...: package mirrors, GitHub and Docker Hub have bad minutes.
-retry() {
-  local tries=$1 n=1 pause=5
-  shift
-  until "$@"; do
-    [ "$n" -lt "$tries" ] || return 1
-    sleep "$pause"
-    n=$((n + 1))
-    pause=$((pause * 2 > 60 ? 60 : pause * 2))
-  done
-}
-download() {
-  curl -fsSL --connect-timeout 10 --max-time 300 -o "$1" "$2"
-}
-# pull IMAGE: retried; a Docker Hub rate limit is named, as the boot does.
-pull() {
-  local out
-  if retry 5 docker pull --quiet "$1" >/dev/null 2>/tmp/pull.err; then return 0; fi
-  out=$(cat /tmp/pull.err)
-  case "$out" in
-    *toomanyrequests* | *"pull rate limit"*) fail "images: Docker Hub rate limit reached pulling $1" ;;
-  esac
-  fail "images: could not pull $1"
-}
+{{NETWORK_STEPS}}
 
 trap 'on_err $? $LINENO' ERR
 say "started"

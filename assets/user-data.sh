@@ -48,26 +48,7 @@ on_err() {
     mark_failed "$2" "$STEP (exit $1)"
   fi
 }
-# retry TRIES CMD...: network steps (package mirrors, GitHub, Docker Hub, SSM)
-# have bad minutes; wait 5, 10, 20, 40, 60... s between tries. CMD must be one
-# command or an && chain: set -e does not apply inside a condition.
-retry() {
-  local tries=$1 n=1 pause=5
-  shift
-  until "$@"; do
-    [ "$n" -lt "$tries" ] || return 1
-    echo "try $n of $tries of $1 failed; again in ${pause}s" >&2
-    sleep "$pause"
-    n=$((n + 1))
-    pause=$((pause * 2 > 60 ? 60 : pause * 2))
-  done
-}
-
-# download FILE URL: one try, bounded in time.
-download() {
-  curl -fsSL --connect-timeout 10 --max-time 300 -o "$1" "$2"
-}
-
+{{NETWORK_STEPS}}
 # fetch_secret NAME VAR: one read of the stack's secret NAME from SSM into
 # VAR. printf -v is a builtin: the value is never printed nor in a process's
 # arguments.
@@ -156,16 +137,6 @@ setup_owner() {
   esac
 }
 
-# pull_once IMAGE: one pull; notes when Docker Hub refused for its rate limit.
-pull_once() {
-  local out
-  if out=$(docker pull --quiet "$1" 2>&1); then return 0; fi
-  echo "$out" >&2
-  case "$out" in
-    *toomanyrequests* | *"pull rate limit"*) RATE_LIMITED=yes ;;
-  esac
-  return 1
-}
 # Each service's share of the memory left after 512 MiB for the system, as
 # compose's .env (the limits in the compose file): Ollama's models need the
 # most; PostgreSQL and Qdrant are small at this scale.
@@ -190,18 +161,6 @@ add_swap() {
   fi
   grep -q '^/swapfile ' /etc/fstab || echo '/swapfile none swap defaults 0 0' >>/etc/fstab
 }
-# pull IMAGE: retried; a Docker Hub rate limit is named in the marker.
-pull() {
-  RATE_LIMITED=no
-  # Baked into the image already: nothing to fetch from Docker Hub.
-  docker image inspect "$1" >/dev/null 2>&1 && return 0
-  retry 5 pull_once "$1" && return 0
-  if [ "$RATE_LIMITED" = yes ]; then
-    fail "images: Docker Hub rate limit reached pulling $1; wait, or pull with a Docker Hub login"
-  fi
-  fail "images: could not pull $1"
-}
-
 trap 'on_err $? $LINENO' ERR
 mkdir -p /var/lib/geusemaker /opt/geusemaker
 if [ "${1:-}" = secrets ]; then

@@ -11,6 +11,8 @@ const INSIDE_HEALTH: &str = include_str!("../../assets/inside-health.sh");
 const MIGRATION: &str = include_str!("../../assets/instance/migration.sh");
 /// Docker, efs-utils, jq and the compose plugin: the boot's and the bake's.
 const INSTALL_PACKAGES: &str = include_str!("../../assets/install-packages.sh");
+/// retry, download and pull: the boot's and the bake's.
+const NETWORK_STEPS: &str = include_str!("../../assets/network-steps.sh");
 /// The compose plugin release the instance downloads (AL2023 does not package it).
 pub const COMPOSE_VERSION: &str = "v2.32.4";
 /// EC2's limit on user data, before base64.
@@ -267,6 +269,7 @@ pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
         .replace("{{N8N_URL_ENV}}\n", &n8n_url_env(input));
     let script = SCRIPT
         .replace("{{INSTALL_PACKAGES}}\n", INSTALL_PACKAGES)
+        .replace("{{NETWORK_STEPS}}\n", NETWORK_STEPS)
         .replace("{{STACK}}", input.stack)
         .replace("{{REGION}}", input.region)
         .replace("{{EFS_ID}}", input.efs_id)

@@ -2,7 +2,7 @@
 //! holds (Docker, compose, efs-utils, the pinned images), and the key that
 //! says when to bake again.
 
-use super::{COMPOSE, COMPOSE_VERSION, INSTALL_PACKAGES, unfilled};
+use super::{COMPOSE, COMPOSE_VERSION, INSTALL_PACKAGES, NETWORK_STEPS, unfilled};
 
 const BAKE: &str = include_str!("../../../assets/bake.sh");
 /// Bumped when what a baked image holds changes beyond the script itself.
@@ -21,7 +21,7 @@ pub fn pinned_images() -> Vec<&'static str> {
 /// pulls, the compose plugin and the scripts. A change of any bakes again.
 pub fn bake_key(base_ami: &str) -> String {
     let text = format!(
-        "{BAKE_FORMAT}\n{base_ami}\n{}\n{COMPOSE_VERSION}\n{BAKE}\n{INSTALL_PACKAGES}",
+        "{BAKE_FORMAT}\n{base_ami}\n{}\n{COMPOSE_VERSION}\n{BAKE}\n{INSTALL_PACKAGES}\n{NETWORK_STEPS}",
         pinned_images().join(" ")
     );
     crate::domain::hash::fingerprint(&text)
@@ -32,6 +32,7 @@ pub fn bake_key(base_ami: &str) -> String {
 pub fn render_bake(stack: &str, key: &str) -> String {
     let script = BAKE
         .replace("{{INSTALL_PACKAGES}}\n", INSTALL_PACKAGES)
+        .replace("{{NETWORK_STEPS}}\n", NETWORK_STEPS)
         .replace("{{STACK}}", stack)
         .replace("{{IMAGES}}", &pinned_images().join(" "))
         .replace("{{BAKE_KEY}}", key)
