@@ -237,6 +237,9 @@ mkdir -p /etc/systemd/system/docker.service.d
 systemctl daemon-reload
 systemctl enable geusemaker-secrets.service geusemaker-stack.service \
   geusemaker-spot-signals.service geusemaker-watchdog.timer geusemaker-qdrant-snapshots.timer
+# From here on each marker is also copied to EFS, as the units' are.
+# shellcheck source=/dev/null
+. /opt/geusemaker/mark.sh
 mark ready-to-start
 
 STEP="taking the writer lease"

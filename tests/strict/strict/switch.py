@@ -102,7 +102,7 @@ SWITCH_RESUME = rule(
 EFS_MARKERS = rule(
     "efs.markers-mirrored",
     "Each instance also writes its stage markers to its stack's EFS, which outlives it "
-    "(assets/instance/mark.sh): from efs-mounted on, a bare instance all of them. A spot "
+    "(assets/instance/mark.sh): from ready-to-start on, a bare instance all of them. A spot "
     "notice's drain writes drain-started:spot-notice, drain-n8n-stopped, "
     "drain-postgres-stopped, lease-released and drained. A Run Command tagged "
     "'# geusemaker:efs-markers' on a running instance answers, for every instance of its "
@@ -233,10 +233,11 @@ def _resume(instance: Any) -> None:
 
 
 def _on_efs(instance_id: str) -> list[str]:
-    """The lines an instance's mark.sh copied to EFS: those written once it
-    was mounted (a bare instance's file starts with its EFS there)."""
+    """The lines an instance's mark.sh copied to EFS: the boot's from
+    ready-to-start on, when it installs mark.sh, and the units' (a bare
+    instance's file starts with its EFS there)."""
     lines = _stages.get(instance_id, [])
-    mounted = [i for i, line in enumerate(lines) if line.startswith("efs-mounted ")]
+    mounted = [i for i, line in enumerate(lines) if line.startswith(READY + " ")]
     return lines[mounted[0]:] if mounted else (lines if instance_id in _bare_files() else [])
 
 

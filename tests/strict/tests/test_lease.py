@@ -201,7 +201,7 @@ def test_a_lost_instances_drain_markers_outlive_it_on_efs(emulator):
     (second,) = writers(emulator)
     found = efs_sections(emulator, second)
     assert set(found) == {first, second}, "the terminated one's too"
-    assert found[first][0] == "efs-mounted", "nothing before the mount"
+    assert found[first][0] == "ready-to-start", "nothing before mark.sh is installed"
     assert found[first][-5:] == ["drain-started:spot-notice", "drain-n8n-stopped",
                                  "drain-postgres-stopped", "lease-released", "drained"]
     assert "lease-taken" in found[second] and "drained" not in found[second]
