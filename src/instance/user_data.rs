@@ -339,6 +339,8 @@ pub use bake::{bake_key, pinned_images, render_bake};
 pub use units::WATCH_SECS;
 
 #[cfg(test)]
+mod compose_tests;
+#[cfg(test)]
 mod instance_tests;
 #[cfg(test)]
 mod script_tests;
