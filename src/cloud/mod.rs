@@ -184,9 +184,20 @@ pub trait Cloud: Send + Sync {
     async fn ensure_image(&self, _req: &DeployRequest, _s: &mut Session) -> CloudResult<()> {
         Ok(())
     }
-    /// Its second half, before the instance: the image ready. `Some(why)`
+    /// Its second half, after the instance: the image ready. `Some(why)`
     /// when the bake was given up on: the instance boots from the base.
     async fn image_ready(
+        &self,
+        _req: &DeployRequest,
+        _s: &mut Session,
+    ) -> CloudResult<Option<String>> {
+        Ok(None)
+    }
+    /// The group launches the ready baked image from now on: a template
+    /// version that differs only in its image, with no instance replaced
+    /// (the one serving, from the base, runs alike). What changed, if the
+    /// group did.
+    async fn use_image(
         &self,
         _req: &DeployRequest,
         _s: &mut Session,

@@ -78,7 +78,10 @@ async fn run(
     // Some stages finish in the background while the next go on: the mount
     // targets become available meanwhile (the boot retries its mount, and
     // the role's policy needs only the file system's id), and the image
-    // bakes. Each finishes before the first stage that needs it.
+    // bakes. Each finishes before the first stage that needs it; the image
+    // is needed by none: the instance boots from the base while it bakes,
+    // and the group launches it from the next instance on.
+    let bakes = stages.contains(&Stage::Image);
     let mut background: Vec<Background> = Vec::new();
     for stage in stages {
         if let Err((at, error)) = settle_due(ctx, req, &mut s, &mut background, stage).await {
@@ -115,6 +118,9 @@ async fn run(
         if let Err(error) = settle(ctx, req, &mut s, left).await {
             return Err(fail(&mut s, left.stage(), error));
         }
+    }
+    if bakes && let Err(error) = use_image(ctx, req, &mut s).await {
+        return Err(fail(&mut s, Stage::Image, error));
     }
 
     let size = ctx.cloud.storage_size(s.state()).await.ok().flatten();
@@ -169,12 +175,12 @@ impl Background {
         }
     }
 
-    /// Whether `stage` needs this one finished: the instance launches from
-    /// the image, and mounts the EFS before its services start.
+    /// Whether `stage` needs this one finished: the instance mounts the EFS
+    /// before its services start. No stage waits for the image.
     fn needed_by(self, stage: Stage) -> bool {
         match self {
             Self::Storage => matches!(stage, Stage::Services | Stage::Health),
-            Self::Image => stage == Stage::Instance,
+            Self::Image => false,
         }
     }
 }
@@ -205,6 +211,29 @@ async fn settle_due(
             .map_err(|e| (left.stage(), e))?;
     }
     Ok(())
+}
+
+/// The group on the baked image, retried; what changed is the Image
+/// stage's last word. The stack serves already: a failure is said and left
+/// to the next deploy (the next instance boots from the base, only slower).
+async fn use_image(ctx: &Context, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
+    let mut attempt = 0;
+    let used = loop {
+        attempt += 1;
+        match ctx.cloud.use_image(req, s).await {
+            Err(e) if retry::should_retry(s, &e, attempt, ctx.timing.backoff_base).await => {}
+            other => break other,
+        }
+    };
+    let note = match used {
+        Ok(None) => return Ok(()),
+        Ok(Some(note)) => note,
+        Err(e) => {
+            tracing::warn!(error = %e, "the group does not launch the baked image yet");
+            format!("baked, but the group still launches the base image ({e}); deploy again")
+        }
+    };
+    Ok(s.finish_stage(Stage::Image, StageStatus::Done, Some(note))?)
 }
 
 /// A background stage's second half, under its own stage, retried.

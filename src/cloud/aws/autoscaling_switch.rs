@@ -99,24 +99,25 @@ fn written(markers: &str, names: &[&str]) -> bool {
         .any(|m| names.contains(&m))
 }
 
-/// The live member on another version than `version`, in service first.
-fn outgoing_of(group: &AutoScalingGroup, version: i64) -> Option<Outgoing> {
+/// The live member on a version not in `alike`, in service first.
+fn outgoing_of(group: &AutoScalingGroup, alike: &[i64]) -> Option<Outgoing> {
     let mut old: Vec<_> = group
         .instances()
         .iter()
-        .filter(|m| !leaving(m) && version_of(m).is_some_and(|v| v != version))
+        .filter(|m| !leaving(m) && version_of(m).is_some_and(|v| !alike.contains(&v)))
         .collect();
     old.sort_by_key(|m| m.lifecycle_state().map(|l| l.as_str()) != Some("InService"));
     Outgoing::member(old.first()?)
 }
 
 impl AwsCloud {
-    /// The instance to switch from: one on another version, or `replace`
-    /// (a rollback's fresh instance) while it is still a live member.
+    /// The instance to switch from: one on a version that does not run
+    /// like `alike`'s, or `replace` (a rollback's fresh instance) while it is
+    /// still a live member.
     pub(super) async fn outgoing(
         &self,
         name: &str,
-        version: i64,
+        alike: &[i64],
         replace: Option<&str>,
     ) -> CloudResult<Option<Outgoing>> {
         let Some(group) = self.describe_group(name).await? else {
@@ -128,7 +129,7 @@ impl AwsCloud {
             .find(|m| !leaving(m) && m.instance_id().is_some() && m.instance_id() == replace);
         Ok(match current {
             Some(m) => Outgoing::member(m),
-            None => outgoing_of(&group, version),
+            None => outgoing_of(&group, alike),
         })
     }
 
@@ -524,12 +525,20 @@ mod tests {
             .instances(member("i-waiting", "2", "Pending:Wait"))
             .instances(member("i-old", "2", "InService"))
             .build();
-        let old = outgoing_of(&group, 3).expect("one to switch from");
+        let old = outgoing_of(&group, &[3]).expect("one to switch from");
         assert_eq!((old.id.as_str(), old.version), ("i-old", Some(2)));
         let settled = AutoScalingGroup::builder()
             .instances(member("i-new", "3", "InService"))
             .instances(member("i-leaving", "2", "Terminating"))
             .build();
-        assert!(outgoing_of(&settled, 3).is_none(), "nothing left to switch");
+        assert!(
+            outgoing_of(&settled, &[3]).is_none(),
+            "nothing left to switch"
+        );
+        // Version 4 differs from 2 in its image alone: i-old is current.
+        assert!(
+            outgoing_of(&group, &[2, 3, 4]).is_none(),
+            "an image is no switch"
+        );
     }
 }

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{Instance, InstanceStateName};
 
 use super::AwsCloud;
 use super::autoscaling::{GroupSpec, LAUNCH_HOOK, group_name};
-use super::ec2_launch_template::LaunchSpec;
+use super::ec2_launch_template::{LaunchSpec, Template};
 use super::errors::{api_error, code_of};
 use super::tags::ours;
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
@@ -29,37 +29,25 @@ impl AwsCloud {
             self.address(s).await?;
         }
         let spec = self.launch_spec(req, s).await?;
-        let (template_id, version) = self.launch_template(s, &spec).await?;
+        let template = self.launch_template(s, &spec).await?;
         let name = group_name(req.stack.as_str());
-        // A change of version, or a bare instance from before groups: the
+        // A change of what runs, or a bare instance from before groups: the
         // new one is prepared beside the old one.
         let outgoing = match self.bare_outgoing(s, &name).await? {
             Some(bare) => Some(bare),
             None => {
                 let current = s.state().instance_id.clone();
                 let replace = current.as_deref().filter(|_| req.options.replace_instance);
-                self.outgoing(&name, version, replace).await?
+                self.outgoing(&name, &template.alike, replace).await?
             }
         };
-        let group = GroupSpec {
-            template_id,
-            version,
-            subnets: s.state().subnet_ids.clone(),
-            types: if req.spot {
-                spot_pool(&req.instance_type)
-            } else {
-                vec![req.instance_type.clone()]
-            },
-            spot: req.spot,
-            target_group: s.state().target_group_arn.clone(),
-            hook_timeout_secs: hook_timeout(req, s.state()),
-            // A bare one is no member: the group stays at one.
-            capacity: if outgoing.as_ref().is_some_and(|o| !o.bare) {
-                2
-            } else {
-                1
-            },
+        // A bare one is no member: the group stays at one.
+        let capacity = if outgoing.as_ref().is_some_and(|o| !o.bare) {
+            2
+        } else {
+            1
         };
+        let group = group_spec(req, s.state(), &template, capacity);
         self.ensure_group(s, &group).await?;
         let market = if req.spot { "spot" } else { "on-demand" };
         let running = match &outgoing {
@@ -69,7 +57,7 @@ impl AwsCloud {
                 self.wait_for(
                     s,
                     &format!("{name} launching {market} {}", req.instance_type),
-                    || self.group_instance_running(&name, version),
+                    || self.group_instance_running(&name, &template.alike),
                 )
                 .await?
             }
@@ -87,22 +75,51 @@ impl AwsCloud {
         Ok(())
     }
 
-    /// The group's instance launched from `version`, once EC2 runs it.
+    /// The group on the stack's ready baked image from now on: a version
+    /// that differs in its image alone. The instance serving, from the base
+    /// image, runs alike and stays; the next one boots from the image.
+    pub(super) async fn use_baked_image(
+        &self,
+        req: &DeployRequest,
+        s: &mut Session,
+    ) -> CloudResult<Option<String>> {
+        let base = s.state().ami_id.clone().unwrap_or_default();
+        let ready = crate::domain::image::baked(s.state(), &user_data::bake_key(&base))
+            .is_some_and(|i| i.ready);
+        if !ready || s.state().autoscaling_group_name.is_none() {
+            return Ok(None);
+        }
+        let before = s.state().launch_template_version;
+        let spec = self.launch_spec(req, s).await?;
+        let template = self.launch_template(s, &spec).await?;
+        // Also when the version is not new: a run cut short before the group.
+        self.ensure_group(s, &group_spec(req, s.state(), &template, 1))
+            .await?;
+        Ok((before != Some(template.version)).then(|| {
+            let v = template.version;
+            format!(
+                "{} baked from {base}; the group launches it from template v{v} on",
+                spec.ami
+            )
+        }))
+    }
+
+    /// The group's instance launched from a version in `alike`, once EC2
+    /// runs it.
     async fn group_instance_running(
         &self,
         name: &str,
-        version: i64,
+        alike: &[i64],
     ) -> CloudResult<Option<Instance>> {
         let Some(group) = self.describe_group(name).await? else {
             return Ok(None);
         };
-        let wanted = version.to_string();
         let member = group.instances().iter().find(|i| {
             let on = i.launch_template().and_then(|t| t.version());
             let leaving = i
                 .lifecycle_state()
                 .is_some_and(|l| l.as_str().starts_with("Terminat"));
-            !leaving && on.is_none_or(|v| v == wanted)
+            !leaving && on.is_none_or(|v| alike.iter().any(|a| a.to_string() == v))
         });
         let Some(id) = member.and_then(|m| m.instance_id()) else {
             return Ok(None);
@@ -422,6 +439,30 @@ fn render_user_data(
 
 /// How long a new instance may take to complete the launch hook: the
 /// stack's own rollback timeout (a first boot pulls every image).
+/// The group of `capacity` (2 while a switch runs the new beside the old)
+/// on `template`'s version, over the stack's subnets and types.
+fn group_spec(
+    req: &DeployRequest,
+    st: &crate::domain::DeploymentState,
+    template: &Template,
+    capacity: i32,
+) -> GroupSpec {
+    GroupSpec {
+        template_id: template.id.clone(),
+        version: template.version,
+        subnets: st.subnet_ids.clone(),
+        types: if req.spot {
+            spot_pool(&req.instance_type)
+        } else {
+            vec![req.instance_type.clone()]
+        },
+        spot: req.spot,
+        target_group: st.target_group_arn.clone(),
+        hook_timeout_secs: hook_timeout(req, st),
+        capacity,
+    }
+}
+
 fn hook_timeout(req: &DeployRequest, st: &crate::domain::DeploymentState) -> i32 {
     let minutes = req
         .options

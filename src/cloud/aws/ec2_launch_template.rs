@@ -8,8 +8,8 @@ use aws_sdk_ec2::types::{
     LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
     LaunchTemplateHttpTokensState, LaunchTemplateIamInstanceProfileSpecificationRequest,
     LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
-    LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
-    VolumeType,
+    LaunchTemplateTagSpecificationRequest, LaunchTemplateVersion, RequestLaunchTemplateData,
+    ResourceType, Tag, VolumeType,
 };
 
 use super::AwsCloud;
@@ -30,12 +30,31 @@ pub(super) struct LaunchSpec {
     pub root_gb: i32,
 }
 
+/// What splits a version's description: its spec's fingerprint, then what
+/// it runs (the spec without its image).
+const RUNS: &str = " runs ";
+
 impl LaunchSpec {
-    /// A version's description carries this: the same spec, the same
+    /// A version's description starts with this: the same spec, the same
     /// version, so a re-run makes none.
     fn fingerprint(&self) -> String {
         let text = format!("{self:?}");
         format!("geusemaker {}", crate::domain::hash::fingerprint(&text))
+    }
+
+    /// The spec without its image (and the root the image sets): versions
+    /// alike in this run the same services, and an instance on one is
+    /// current on the other, so baking an image replaces nothing.
+    fn runs_like(&self) -> String {
+        let text = format!(
+            "{} {} {} {}",
+            self.instance_type, self.user_data, self.profile, self.security_group
+        );
+        crate::domain::hash::fingerprint(&text)
+    }
+
+    fn description(&self) -> String {
+        format!("{}{RUNS}{}", self.fingerprint(), self.runs_like())
     }
 
     fn data(&self, stack: &str) -> RequestLaunchTemplateData {
@@ -86,6 +105,15 @@ impl LaunchSpec {
     }
 }
 
+/// The stack's template and the version a deploy launches, with every
+/// version that runs like it (`version` among them).
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Template {
+    pub id: String,
+    pub version: i64,
+    pub alike: Vec<i64>,
+}
+
 pub(super) fn template_name(stack: &str) -> String {
     short_name(stack, "geusemaker", 128)
 }
@@ -97,32 +125,32 @@ impl AwsCloud {
         &self,
         s: &mut Session,
         spec: &LaunchSpec,
-    ) -> CloudResult<(String, i64)> {
+    ) -> CloudResult<Template> {
         let stack = s.state().stack_name.clone();
-        let fingerprint = spec.fingerprint();
         let existing = match s.state().launch_template_id.clone() {
             Some(id) => Some(id),
             None => self.tagged_template(&stack).await?,
         };
-        let (id, version) = match existing {
-            Some(id) => match self.version_launching(&id, &fingerprint).await? {
+        let template = match existing {
+            Some(id) => match self.versions_of(&id, spec).await? {
                 // A rollback finds the healthy deploy's version here.
-                Some(Some(v)) => (id, v),
-                Some(None) => {
-                    let v = self.new_version(&id, &stack, spec, &fingerprint).await?;
-                    (id, v)
+                Some((Some(version), alike)) => Template { id, version, alike },
+                Some((None, mut alike)) => {
+                    let version = self.new_version(&id, &stack, spec).await?;
+                    alike.push(version);
+                    Template { id, version, alike }
                 }
                 // Deleted behind our back: make it again.
-                None => self.create_template(&stack, spec, &fingerprint).await?,
+                None => self.create_template(&stack, spec).await?,
             },
-            None => self.create_template(&stack, spec, &fingerprint).await?,
+            None => self.create_template(&stack, spec).await?,
         };
         s.record(|st| {
-            st.launch_template_id = Some(id.clone());
-            st.launch_template_version = Some(version);
+            st.launch_template_id = Some(template.id.clone());
+            st.launch_template_version = Some(template.version);
             st.set_provenance("launch_template", true);
         })?;
-        Ok((id, version))
+        Ok(template)
     }
 
     pub(super) async fn tagged_template(&self, stack: &str) -> CloudResult<Option<String>> {
@@ -140,13 +168,13 @@ impl AwsCloud {
             .map(str::to_string))
     }
 
-    /// The newest version that launches `fingerprint`'s spec: `Some(None)`
-    /// when none does, `None` when the template is gone.
-    async fn version_launching(
+    /// The newest version that launches `spec` (`None` when none does),
+    /// and the versions that run like it; `None` when the template is gone.
+    async fn versions_of(
         &self,
         id: &str,
-        fingerprint: &str,
-    ) -> CloudResult<Option<Option<i64>>> {
+        spec: &LaunchSpec,
+    ) -> CloudResult<Option<(Option<i64>, Vec<i64>)>> {
         let found = self
             .ec2
             .describe_launch_template_versions()
@@ -155,30 +183,36 @@ impl AwsCloud {
             .send()
             .await
             .map_err(|e| api_error("DescribeLaunchTemplateVersions", e));
-        match found {
-            Ok(r) => Ok(Some(
-                r.launch_template_versions()
-                    .iter()
-                    .filter(|v| v.version_description() == Some(fingerprint))
-                    .filter_map(|v| v.version_number())
-                    .max(),
-            )),
-            Err(e) if is_missing(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let versions = match found {
+            Ok(r) => r.launch_template_versions().to_vec(),
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let (fingerprint, runs_like) = (spec.fingerprint(), spec.runs_like());
+        // Versions made before `runs` was written carry the fingerprint alone.
+        let parts = |v: &LaunchTemplateVersion| {
+            let text = v.version_description().unwrap_or_default();
+            let (own, runs) = text.split_once(RUNS).unwrap_or((text, ""));
+            (own.to_string(), runs.to_string())
+        };
+        let numbered = |wanted: &dyn Fn(&(String, String)) -> bool| {
+            versions
+                .iter()
+                .filter(|v| wanted(&parts(v)))
+                .filter_map(|v| v.version_number())
+                .collect::<Vec<i64>>()
+        };
+        let launching = numbered(&|(own, _)| *own == fingerprint).into_iter().max();
+        let alike = numbered(&|(own, runs)| *own == fingerprint || *runs == runs_like);
+        Ok(Some((launching, alike)))
     }
 
-    async fn create_template(
-        &self,
-        stack: &str,
-        spec: &LaunchSpec,
-        fingerprint: &str,
-    ) -> CloudResult<(String, i64)> {
+    async fn create_template(&self, stack: &str, spec: &LaunchSpec) -> CloudResult<Template> {
         let made = self
             .ec2
             .create_launch_template()
             .launch_template_name(template_name(stack))
-            .version_description(fingerprint)
+            .version_description(spec.description())
             .launch_template_data(spec.data(stack))
             .tag_specifications(ec2_spec(
                 ResourceType::LaunchTemplate,
@@ -195,27 +229,23 @@ impl AwsCloud {
                 "no template in the answer",
             )
         })?;
-        Ok((
-            template
+        let version = template.latest_version_number().unwrap_or(1);
+        Ok(Template {
+            id: template
                 .launch_template_id()
                 .unwrap_or_default()
                 .to_string(),
-            template.latest_version_number().unwrap_or(1),
-        ))
+            version,
+            alike: vec![version],
+        })
     }
 
-    async fn new_version(
-        &self,
-        id: &str,
-        stack: &str,
-        spec: &LaunchSpec,
-        fingerprint: &str,
-    ) -> CloudResult<i64> {
+    async fn new_version(&self, id: &str, stack: &str, spec: &LaunchSpec) -> CloudResult<i64> {
         let made = self
             .ec2
             .create_launch_template_version()
             .launch_template_id(id)
-            .version_description(fingerprint)
+            .version_description(spec.description())
             .launch_template_data(spec.data(stack))
             .send()
             .await
@@ -283,9 +313,22 @@ mod tests {
         other.instance_type = "t3.large".into();
         assert_ne!(spec().fingerprint(), other.fingerprint());
         assert!(
-            spec().fingerprint().len() <= 255,
+            spec().description().len() <= 255,
             "a version description's limit"
         );
+    }
+
+    #[test]
+    fn a_spec_with_another_image_runs_alike_and_one_with_another_type_does_not() {
+        let mut baked = spec();
+        baked.ami = "ami-baked".into();
+        baked.root_device = "/dev/sda1".into();
+        assert_ne!(baked.fingerprint(), spec().fingerprint());
+        assert_eq!(baked.runs_like(), spec().runs_like());
+        let mut larger = spec();
+        larger.instance_type = "t3.large".into();
+        assert_ne!(larger.runs_like(), spec().runs_like());
+        assert!(spec().description().starts_with(&spec().fingerprint()));
     }
 
     #[test]

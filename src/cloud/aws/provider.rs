@@ -97,6 +97,10 @@ impl Cloud for AwsCloud {
         self.finish_bake(s).await
     }
 
+    async fn use_image(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<Option<String>> {
+        self.use_baked_image(req, s).await
+    }
+
     async fn delete_images(&self, s: &mut Session, all: bool) -> CloudResult<()> {
         self.remove_images(s, all).await
     }

@@ -208,6 +208,19 @@ pub fn template_version_of(
     (template.id.clone(), template.latest().number)
 }
 
+/// Versions that differ in their image alone run the same services: an
+/// instance on one is current on the other.
+pub(super) fn runs_alike(w: &World, a: i64, b: i64) -> bool {
+    let Some(template) = &w.template else {
+        return a == b;
+    };
+    let of = |n| template.versions.iter().find(|v| v.number == n);
+    match (of(a), of(b)) {
+        (Some(x), Some(y)) => x.instance_type == y.instance_type && x.spot == y.spot,
+        _ => a == b,
+    }
+}
+
 impl Instance {
     /// Launched by the stack's group.
     pub fn in_group(&self) -> bool {

@@ -53,7 +53,9 @@ pub fn ensure_group_replacing(
         match w.instances.iter().find(|i| i.id == id).cloned() {
             Some(i) => match i.loss(speed) {
                 Some(_) => take_out(w, &id, now, lost_cause(now, i.unhealthy_at.is_some())),
-                None if i.template_version.is_some_and(|v| v != version)
+                None if i
+                    .template_version
+                    .is_some_and(|v| !super::runs_alike(w, v, version))
                     || replace == Some(id.as_str()) =>
                 {
                     match switch(w, &id, now, fresh_id) {

@@ -16,6 +16,48 @@ use crate::instance::user_data::bake_key;
 const ROUNDS: usize = 8;
 
 impl SandboxCloud {
+    /// The group launches the ready baked image from now on: a version that
+    /// differs in its image alone; the instance serving stays.
+    pub(super) async fn use_baked_image(
+        &self,
+        req: &DeployRequest,
+        s: &mut Session,
+    ) -> CloudResult<Option<String>> {
+        let base = s.state().ami_id.clone().unwrap_or_default();
+        let Some(image) = crate::domain::image::baked(s.state(), &bake_key(&base))
+            .filter(|i| i.ready)
+            .map(|i| i.image_id.clone())
+        else {
+            return Ok(None);
+        };
+        let (stack, before) = (stack_of(s), s.state().launch_template_version);
+        let (name, instance_type, spot) = (stack.clone(), req.instance_type.clone(), req.spot);
+        let launches = image.clone();
+        let version = self
+            .call(
+                &stack,
+                "CreateLaunchTemplateVersion",
+                timing::lat().launch_template,
+                move |w, now| {
+                    let what = (instance_type.as_str(), spot, Some(launches));
+                    let (_, version) =
+                        group::template_version_of(w, &name, what, now, new_id("lt"));
+                    if let Some(g) = w.group.as_mut() {
+                        g.version = version;
+                    }
+                    version
+                },
+            )
+            .await?;
+        if before == Some(version) {
+            return Ok(None);
+        }
+        s.record(|st| st.launch_template_version = Some(version))?;
+        Ok(Some(format!(
+            "{image} baked from {base}; the group launches it from template v{version} on"
+        )))
+    }
+
     pub(super) async fn launch_in_group(
         &self,
         req: &DeployRequest,

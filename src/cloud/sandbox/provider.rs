@@ -365,6 +365,10 @@ impl Cloud for SandboxCloud {
             .map_err(|e| CloudError::Refused(format!("could not start the sandbox services: {e}")))
     }
 
+    async fn use_image(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<Option<String>> {
+        self.use_baked_image(req, s).await
+    }
+
     async fn markers_left(
         &self,
         state: &DeploymentState,

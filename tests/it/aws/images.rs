@@ -109,6 +109,32 @@ async fn a_deploy_bakes_an_image_its_group_launches_and_destroy_leaves_none() {
     assert_eq!(launched_image(&h, &state).await, baked.image_id);
     assert!(state.image_builder.is_none(), "the builder is forgotten");
 
+    // No wait for the bake: the instance booted from the base meanwhile,
+    // and the group took the image without replacing it.
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
+    let serving = state.instance_id.clone().expect("an instance");
+    let running = ec2
+        .describe_instances()
+        .instance_ids(&serving)
+        .send()
+        .await
+        .expect("describe");
+    let running = &running.reservations()[0].instances()[0];
+    assert_eq!(running.image_id(), Some(baked.base_ami.as_str()));
+    assert_eq!(state.launch_template_version, Some(2), "v1 base, v2 baked");
+    assert!(state.switches.is_empty(), "{:?}", state.switches);
+    let op = state.operation.as_ref().expect("an operation");
+    let ended = |stage: Stage| {
+        op.stages
+            .iter()
+            .find(|r| r.stage == stage)
+            .and_then(|r| r.finished_at)
+    };
+    assert!(
+        ended(Stage::Image) >= ended(Stage::Health),
+        "the bake went on beside the boot"
+    );
+
     // The builder: no role (so no secret), told to stop at its own
     // shutdown, never given the EFS; terminated once captured.
     let [builder] = builders(&h, "b1").await.try_into().expect("one builder");
@@ -155,10 +181,12 @@ async fn a_deploy_bakes_an_image_its_group_launches_and_destroy_leaves_none() {
         "{own:?}"
     );
 
-    // A re-run bakes nothing and makes no new version.
+    // A re-run bakes nothing, makes no new version and replaces nothing.
     let again = h.deploy("b1").await;
     assert_eq!(again.images, state.images);
     assert_eq!(again.launch_template_version, state.launch_template_version);
+    assert_eq!(again.instance_id, state.instance_id);
+    assert!(again.switches.is_empty(), "{:?}", again.switches);
     assert_eq!(builders(&h, "b1").await.len(), 1, "no second builder");
 
     h.destroy("b1", false).await;
