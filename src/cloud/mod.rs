@@ -193,6 +193,12 @@ pub trait Cloud: Send + Sync {
     ) -> CloudResult<Option<String>> {
         Ok(None)
     }
+    /// One look at the bake, without waiting: a builder that has powered
+    /// off is captured (CreateImage) now rather than when the deploy next
+    /// waits for the image, so its snapshot is made while the boot runs.
+    async fn advance_bake(&self, _s: &mut Session) -> CloudResult<()> {
+        Ok(())
+    }
     /// The group launches the ready baked image from now on: a template
     /// version that differs only in its image, with no instance replaced
     /// (the one serving, from the base, runs alike). What changed, if the

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::cloud::{BootProgress, CloudError, CloudResult, Session};
-use crate::domain::DeploymentState;
+use crate::domain::{DeploymentState, Stage};
 use crate::health::policy::record_samples;
 use crate::health::{check as health, probe};
 
@@ -44,8 +44,19 @@ pub async fn wait_for_boot(ctx: &Context, s: &mut Session) -> CloudResult<()> {
             return Ok(());
         }
         check_timeout(ctx, started, "the instance's boot")?;
+        advance_bake(ctx, s).await;
         tokio::time::sleep(ctx.timing.poll).await;
     }
+}
+
+/// While the boot runs, the bake beside it goes on (best effort: the
+/// Image stage's own wait does the same later).
+async fn advance_bake(ctx: &Context, s: &mut Session) {
+    s.focus(Some(Stage::Image));
+    if let Err(e) = ctx.cloud.advance_bake(s).await {
+        tracing::warn!(error = %e, "could not look at the image's builder");
+    }
+    s.focus(None);
 }
 
 /// The boot will not finish: the instance is gone, or its script wrote a

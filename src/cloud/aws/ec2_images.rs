@@ -103,6 +103,23 @@ impl AwsCloud {
         Ok(None)
     }
 
+    /// A builder that has powered off, captured now; nothing to wait for.
+    pub(super) async fn capture_if_done(&self, s: &mut Session) -> CloudResult<()> {
+        let base = s.state().ami_id.clone().unwrap_or_default();
+        let key = user_data::bake_key(&base);
+        let builder = s.state().image_builder.as_ref();
+        let Some(id) = builder.and_then(|b| b.instance_id.clone()) else {
+            return Ok(());
+        };
+        if image::baked(s.state(), &key).is_some() {
+            return Ok(());
+        }
+        if let Some(BuilderEnd::PoweredOff) = self.builder_ended(&id).await? {
+            self.capture(s, &id, &base, &key).await?;
+        }
+        Ok(())
+    }
+
     /// The baked image recorded for `key` still there and available.
     async fn image_current(&self, s: &mut Session, key: &str) -> CloudResult<bool> {
         let Some(made) = image::baked(s.state(), key).cloned() else {

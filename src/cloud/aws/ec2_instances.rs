@@ -41,6 +41,12 @@ impl AwsCloud {
                 self.outgoing(&name, &template.alike, replace).await?
             }
         };
+        // A switch that fails goes back to the old one's version, with the
+        // image baked since.
+        let outgoing = outgoing.map(|mut old| {
+            old.version = old.version.map(|v| template.newest_like(v));
+            old
+        });
         // A bare one is no member: the group stays at one.
         let capacity = if outgoing.as_ref().is_some_and(|o| !o.bare) {
             2

@@ -105,6 +105,9 @@ impl LaunchSpec {
     }
 }
 
+/// The launching version, the versions alike, and (version, what it runs).
+type Versions = (Option<i64>, Vec<i64>, Vec<(i64, String)>);
+
 /// The stack's template and the version a deploy launches, with every
 /// version that runs like it (`version` among them).
 #[derive(Clone, Debug, PartialEq)]
@@ -112,6 +115,25 @@ pub(super) struct Template {
     pub id: String,
     pub version: i64,
     pub alike: Vec<i64>,
+    /// What each version runs (empty for one made before that was written).
+    pub runs: Vec<(i64, String)>,
+}
+
+impl Template {
+    /// The newest version that runs like `version`: the one with the image
+    /// baked since, which a switch that fails goes back to.
+    pub fn newest_like(&self, version: i64) -> i64 {
+        let runs = self
+            .runs
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, r)| r);
+        let Some(runs) = runs.filter(|r| !r.is_empty()) else {
+            return version;
+        };
+        let like = self.runs.iter().filter(|(_, r)| r == runs).map(|(v, _)| *v);
+        like.max().unwrap_or(version)
+    }
 }
 
 pub(super) fn template_name(stack: &str) -> String {
@@ -134,11 +156,22 @@ impl AwsCloud {
         let template = match existing {
             Some(id) => match self.versions_of(&id, spec).await? {
                 // A rollback finds the healthy deploy's version here.
-                Some((Some(version), alike)) => Template { id, version, alike },
-                Some((None, mut alike)) => {
+                Some((Some(version), alike, runs)) => Template {
+                    id,
+                    version,
+                    alike,
+                    runs,
+                },
+                Some((None, mut alike, mut runs)) => {
                     let version = self.new_version(&id, &stack, spec).await?;
                     alike.push(version);
-                    Template { id, version, alike }
+                    runs.push((version, spec.runs_like()));
+                    Template {
+                        id,
+                        version,
+                        alike,
+                        runs,
+                    }
                 }
                 // Deleted behind our back: make it again.
                 None => self.create_template(&stack, spec).await?,
@@ -169,12 +202,9 @@ impl AwsCloud {
     }
 
     /// The newest version that launches `spec` (`None` when none does),
-    /// and the versions that run like it; `None` when the template is gone.
-    async fn versions_of(
-        &self,
-        id: &str,
-        spec: &LaunchSpec,
-    ) -> CloudResult<Option<(Option<i64>, Vec<i64>)>> {
+    /// the versions that run like it, and what each version runs; `None`
+    /// when the template is gone.
+    async fn versions_of(&self, id: &str, spec: &LaunchSpec) -> CloudResult<Option<Versions>> {
         let found = self
             .ec2
             .describe_launch_template_versions()
@@ -204,7 +234,11 @@ impl AwsCloud {
         };
         let launching = numbered(&|(own, _)| *own == fingerprint).into_iter().max();
         let alike = numbered(&|(own, runs)| *own == fingerprint || *runs == runs_like);
-        Ok(Some((launching, alike)))
+        let runs = versions
+            .iter()
+            .filter_map(|v| Some((v.version_number()?, parts(v).1)))
+            .collect();
+        Ok(Some((launching, alike, runs)))
     }
 
     async fn create_template(&self, stack: &str, spec: &LaunchSpec) -> CloudResult<Template> {
@@ -237,6 +271,7 @@ impl AwsCloud {
                 .to_string(),
             version,
             alike: vec![version],
+            runs: vec![(version, spec.runs_like())],
         })
     }
 
@@ -316,6 +351,25 @@ mod tests {
             spec().description().len() <= 255,
             "a version description's limit"
         );
+    }
+
+    #[test]
+    fn a_failed_switch_goes_back_to_the_newest_version_running_like_the_old_one() {
+        let template = Template {
+            id: "lt-1".into(),
+            version: 3,
+            alike: vec![3],
+            runs: vec![
+                (1, "a".into()),
+                (2, "a".into()),
+                (3, "b".into()),
+                (4, String::new()),
+            ],
+        };
+        assert_eq!(template.newest_like(1), 2, "the image baked since");
+        assert_eq!(template.newest_like(3), 3);
+        assert_eq!(template.newest_like(4), 4, "made before runs was written");
+        assert_eq!(template.newest_like(9), 9, "unknown");
     }
 
     #[test]

@@ -97,6 +97,10 @@ impl Cloud for AwsCloud {
         self.finish_bake(s).await
     }
 
+    async fn advance_bake(&self, s: &mut Session) -> CloudResult<()> {
+        self.capture_if_done(s).await
+    }
+
     async fn use_image(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<Option<String>> {
         self.use_baked_image(req, s).await
     }

@@ -221,6 +221,18 @@ pub(super) fn runs_alike(w: &World, a: i64, b: i64) -> bool {
     }
 }
 
+/// The newest version that runs like `version` (an image baked since).
+pub(super) fn newest_like(w: &World, version: i64) -> i64 {
+    let numbers = w
+        .template
+        .iter()
+        .flat_map(|t| t.versions.iter().map(|v| v.number));
+    numbers
+        .filter(|n| runs_alike(w, *n, version))
+        .max()
+        .unwrap_or(version)
+}
+
 impl Instance {
     /// Launched by the stack's group.
     pub fn in_group(&self) -> bool {

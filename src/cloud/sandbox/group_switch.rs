@@ -91,6 +91,8 @@ fn fall_back(
     o.resumed_at = Some(resumed);
     let stopped = o.service_stops_at(Service::N8n, speed);
     let (old_version, zone, member) = (o.template_version, new.zone.clone(), o.in_group());
+    // Back to the old one's version, with the image baked since.
+    let old_version = old_version.map(|v| super::newest_like(w, v));
     if let Some(g) = w.group.as_mut() {
         // A bare one serves outside the group, which wants none until the
         // next deploy.

@@ -125,6 +125,17 @@ impl SandboxCloud {
         }
     }
 
+    /// A builder that has finished, captured now; nothing to wait for.
+    pub(super) async fn capture_if_done(&self, s: &mut Session) -> CloudResult<()> {
+        let (stack, key) = (stack_of(s), bake_key(BASE_AMI));
+        match self.seen(&stack, &key)? {
+            Seen::Builder(b) if !b.fails && b.done_at <= self.now() => {
+                self.capture(&stack, &key).await
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn seen(&self, stack: &str, key: &str) -> CloudResult<Seen> {
         let w = self.world(stack)?;
         if let Some(made) = w.images.iter().find(|i| i.key == key) {

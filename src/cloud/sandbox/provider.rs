@@ -365,6 +365,10 @@ impl Cloud for SandboxCloud {
             .map_err(|e| CloudError::Refused(format!("could not start the sandbox services: {e}")))
     }
 
+    async fn advance_bake(&self, s: &mut Session) -> CloudResult<()> {
+        self.capture_if_done(s).await
+    }
+
     async fn use_image(&self, req: &DeployRequest, s: &mut Session) -> CloudResult<Option<String>> {
         self.use_baked_image(req, s).await
     }

@@ -3,6 +3,7 @@
 use base64::Engine;
 
 use geusemaker::domain::StackStatus;
+use geusemaker::domain::stage::StageStatus;
 
 use super::Harness;
 
@@ -46,9 +47,16 @@ pub async fn live_instances(ec2: &aws_sdk_ec2::Client, stack: &str) -> Vec<Strin
         .send()
         .await
         .expect("describe instances");
+    // An image builder runs no service of the stack: not counted.
+    let builder = |i: &aws_sdk_ec2::types::Instance| {
+        i.tags()
+            .iter()
+            .any(|t| t.key() == Some("geusemaker:role") && t.value() == Some("image-builder"))
+    };
     r.reservations()
         .iter()
         .flat_map(|x| x.instances())
+        .filter(|i| !builder(i))
         .filter_map(|i| i.instance_id().map(str::to_string))
         .collect()
 }
@@ -608,4 +616,10 @@ async fn a_deploy_healthy_inside_but_unreachable_from_here_keeps_its_instance() 
         vec![state.instance_id.clone().unwrap()],
         "the healthy instance stays"
     );
+    // The bake beside it was cut short with the deploy: its builder is
+    // recorded, so the next deploy picks it up and destroy removes it.
+    let mut image = state.operation.as_ref().unwrap().stages.iter();
+    let image = image.find(|r| r.stage == geusemaker::domain::Stage::Image);
+    assert_eq!(image.map(|r| r.status), Some(StageStatus::Skipped));
+    assert!(state.image_builder.is_some() || !state.images.is_empty());
 }
