@@ -214,8 +214,8 @@ async fn settle_due(
 }
 
 /// The group on the baked image, retried; what changed is the Image
-/// stage's last word. The stack serves already: a failure is said and left
-/// to the next deploy (the next instance boots from the base, only slower).
+/// stage's last word. A failure fails the deploy, as any step's does: the
+/// stack serves meanwhile, and the next deploy finishes it.
 async fn use_image(ctx: &Context, req: &DeployRequest, s: &mut Session) -> CloudResult<()> {
     let mut attempt = 0;
     let used = loop {
@@ -225,15 +225,10 @@ async fn use_image(ctx: &Context, req: &DeployRequest, s: &mut Session) -> Cloud
             other => break other,
         }
     };
-    let note = match used {
-        Ok(None) => return Ok(()),
-        Ok(Some(note)) => note,
-        Err(e) => {
-            tracing::warn!(error = %e, "the group does not launch the baked image yet");
-            format!("baked, but the group still launches the base image ({e}); deploy again")
-        }
-    };
-    Ok(s.finish_stage(Stage::Image, StageStatus::Done, Some(note))?)
+    match used? {
+        Some(note) => Ok(s.finish_stage(Stage::Image, StageStatus::Done, Some(note))?),
+        None => Ok(()),
+    }
 }
 
 /// A background stage's second half, under its own stage, retried.

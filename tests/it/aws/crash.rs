@@ -17,7 +17,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use geusemaker::domain::StackStatus;
 
 use super::Harness;
-use super::deploy::{file_systems, live_instances, profiles, tagged_group_ids};
+use super::deploy::{file_systems, live_builders, live_instances, profiles, tagged_group_ids};
 
 /// The crash tests deploy once per call: AWS's latencies at a tenth of the
 /// other tests' scale keep them fast (the order of events is the same).
@@ -163,6 +163,10 @@ async fn a_deploy_cut_short_after_any_call_finishes_on_the_next_run() {
             live_instances(&ec2, &stack).await,
             vec![state.instance_id.clone().unwrap()],
             "after call {n}: instance"
+        );
+        assert!(
+            live_builders(&ec2, &stack).await.is_empty() && state.image_builder.is_none(),
+            "after call {n}: the image's builder is left"
         );
         assert_eq!(
             profiles(&iam, &stack).await,

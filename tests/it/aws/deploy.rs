@@ -29,6 +29,23 @@ pub async fn tagged_group_ids(ec2: &aws_sdk_ec2::Client, stack: &str) -> Vec<Str
 }
 
 pub async fn live_instances(ec2: &aws_sdk_ec2::Client, stack: &str) -> Vec<String> {
+    let (instances, _) = live(ec2, stack, &["pending", "running"]).await;
+    instances
+}
+
+/// The stack's image builders not terminated: none once a deploy is done.
+pub async fn live_builders(ec2: &aws_sdk_ec2::Client, stack: &str) -> Vec<String> {
+    let (_, builders) = live(ec2, stack, &["pending", "running", "stopping", "stopped"]).await;
+    builders
+}
+
+/// The stack's instances in `states`: those that may run its services, and
+/// its image builders, which run none.
+async fn live(
+    ec2: &aws_sdk_ec2::Client,
+    stack: &str,
+    states: &[&str],
+) -> (Vec<String>, Vec<String>) {
     let r = ec2
         .describe_instances()
         .filters(
@@ -40,25 +57,33 @@ pub async fn live_instances(ec2: &aws_sdk_ec2::Client, stack: &str) -> Vec<Strin
         .filters(
             aws_sdk_ec2::types::Filter::builder()
                 .name("instance-state-name")
-                .values("pending")
-                .values("running")
+                .set_values(Some(states.iter().map(|s| s.to_string()).collect()))
                 .build(),
         )
         .send()
         .await
         .expect("describe instances");
-    // An image builder runs no service of the stack: not counted.
     let builder = |i: &aws_sdk_ec2::types::Instance| {
         i.tags()
             .iter()
             .any(|t| t.key() == Some("geusemaker:role") && t.value() == Some("image-builder"))
     };
-    r.reservations()
+    let id = |i: &aws_sdk_ec2::types::Instance| i.instance_id().map(str::to_string);
+    let all: Vec<_> = r
+        .reservations()
         .iter()
         .flat_map(|x| x.instances())
-        .filter(|i| !builder(i))
-        .filter_map(|i| i.instance_id().map(str::to_string))
-        .collect()
+        .collect();
+    (
+        all.iter()
+            .filter(|i| !builder(i))
+            .filter_map(|i| id(i))
+            .collect(),
+        all.iter()
+            .filter(|i| builder(i))
+            .filter_map(|i| id(i))
+            .collect(),
+    )
 }
 
 pub async fn file_systems(efs: &aws_sdk_efs::Client, stack: &str) -> Vec<String> {

@@ -20,7 +20,7 @@ use geusemaker::domain::stage::StageStatus;
 use geusemaker::domain::{DeploymentState, StackStatus, Stage, Tier};
 
 use super::crash::{CrashAfter, assert_cut_short};
-use super::deploy::{file_systems, live_instances, profiles, tagged_group_ids};
+use super::deploy::{file_systems, live_builders, live_instances, profiles, tagged_group_ids};
 use super::recorder::Recorder;
 use super::{CALLER, Harness};
 
@@ -114,6 +114,10 @@ async fn assert_one_of_each_recorded(h: &Harness, stack: &str, state: &Deploymen
         live_instances(&ec2, stack).await,
         vec![state.instance_id.clone().expect("instance")],
         "{at}: instance"
+    );
+    assert!(
+        live_builders(&ec2, stack).await.is_empty(),
+        "{at}: image builder"
     );
     assert_eq!(
         load_balancers(&elb, stack).await,
@@ -597,6 +601,10 @@ async fn assert_only_the_efs_is_left(
     assert!(
         live_instances(&ec2, stack).await.is_empty(),
         "{at}: instance"
+    );
+    assert!(
+        live_builders(&ec2, stack).await.is_empty(),
+        "{at}: image builder"
     );
     assert!(load_balancers(&elb, stack).await.is_empty(), "{at}: ALB");
     assert!(
