@@ -103,10 +103,8 @@ impl AwsCloud {
             .await?;
         Ok((before != Some(template.version)).then(|| {
             let v = template.version;
-            format!(
-                "{} baked from {base}; the group launches it from template v{v} on",
-                spec.ami
-            )
+            // The resource column shows the image's id.
+            format!("baked from {base}; the group launches it from template v{v} on")
         }))
     }
 

@@ -53,8 +53,9 @@ impl SandboxCloud {
             return Ok(None);
         }
         s.record(|st| st.launch_template_version = Some(version))?;
+        // The resource column shows the image's id.
         Ok(Some(format!(
-            "{image} baked from {base}; the group launches it from template v{version} on"
+            "baked from {base}; the group launches it from template v{version} on"
         )))
     }
 
