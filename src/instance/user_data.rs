@@ -335,7 +335,7 @@ pub fn encode(script: &str) -> Result<String, UserDataError> {
 
 mod bake;
 mod units;
-pub use bake::{bake_key, pinned_images, render_bake};
+pub use bake::{bake_key, pinned_images, ready_image, render_bake};
 pub use units::WATCH_SECS;
 
 #[cfg(test)]

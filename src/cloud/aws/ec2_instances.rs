@@ -90,8 +90,7 @@ impl AwsCloud {
         s: &mut Session,
     ) -> CloudResult<Option<String>> {
         let base = s.state().ami_id.clone().unwrap_or_default();
-        let ready = crate::domain::image::baked(s.state(), &user_data::bake_key(&base))
-            .is_some_and(|i| i.ready);
+        let ready = user_data::ready_image(s.state(), &base).is_some();
         if !ready || s.state().autoscaling_group_name.is_none() {
             return Ok(None);
         }
@@ -321,9 +320,8 @@ impl AwsCloud {
         let base = self.base_image(req, s).await?;
         let gpu = req.tier == Tier::Gpu || has_nvidia_gpu(&req.instance_type);
         // The image baked from this base, once it is ready.
-        let ami = crate::domain::image::baked(s.state(), &user_data::bake_key(&base))
-            .filter(|i| i.ready)
-            .map_or(base, |i| i.image_id.clone());
+        let ami =
+            user_data::ready_image(s.state(), &base).map_or(base.clone(), |i| i.image_id.clone());
         let script = render_user_data(req, s.state(), gpu)
             .map_err(|e| CloudError::Refused(e.to_string()))?;
         let user_data =

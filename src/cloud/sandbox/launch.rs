@@ -9,7 +9,7 @@ use super::{SandboxCloud, new_id, timing};
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 use crate::domain::Tier;
 use crate::domain::switch::{self, Switch, SwitchOutcome};
-use crate::instance::user_data::bake_key;
+use crate::instance::user_data::ready_image;
 
 /// Enough rounds for a replacement: the old instance stops, then the new
 /// one launches.
@@ -24,10 +24,7 @@ impl SandboxCloud {
         s: &mut Session,
     ) -> CloudResult<Option<String>> {
         let base = s.state().ami_id.clone().unwrap_or_default();
-        let Some(image) = crate::domain::image::baked(s.state(), &bake_key(&base))
-            .filter(|i| i.ready)
-            .map(|i| i.image_id.clone())
-        else {
+        let Some(image) = ready_image(s.state(), &base).map(|i| i.image_id.clone()) else {
             return Ok(None);
         };
         let (stack, before) = (stack_of(s), s.state().launch_template_version);
@@ -71,9 +68,7 @@ impl SandboxCloud {
         let name = stack.clone();
         // The image baked from the base, once ready; else the base itself.
         let base = s.state().ami_id.clone().unwrap_or_default();
-        let image = crate::domain::image::baked(s.state(), &bake_key(&base))
-            .filter(|i| i.ready)
-            .map(|i| i.image_id.clone());
+        let image = ready_image(s.state(), &base).map(|i| i.image_id.clone());
         let (template_id, version) = self
             .call(
                 &stack,

@@ -27,6 +27,15 @@ pub fn bake_key(base_ami: &str) -> String {
     crate::domain::hash::fingerprint(&text)
 }
 
+/// The stack's image baked from `base`, once EC2 has made it: what its
+/// next instance launches.
+pub fn ready_image<'a>(
+    state: &'a crate::domain::DeploymentState,
+    base: &str,
+) -> Option<&'a crate::domain::image::BakedImage> {
+    crate::domain::image::baked(state, &bake_key(base)).filter(|i| i.ready)
+}
+
 /// The builder's script for `stack`'s image `key`. It names no EFS and no
 /// secret: the builder has neither.
 pub fn render_bake(stack: &str, key: &str) -> String {
