@@ -3,6 +3,7 @@
 //! the audit log.
 
 pub mod access;
+mod background;
 mod destroy;
 mod pipeline;
 pub mod plan;

@@ -16,9 +16,11 @@ use aws_sdk_autoscaling::types::{
 };
 
 use super::AwsCloud;
+use super::ec2_launch_template::Template;
 use super::errors::api_error;
 use super::tags::{MANAGED, pairs};
-use crate::cloud::{CloudError, CloudResult, Session};
+use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
+use crate::domain::spot_pool::spot_pool;
 
 /// The hook the instance completes at the end of its boot.
 pub const LAUNCH_HOOK: &str = "geusemaker-ready";
@@ -149,6 +151,39 @@ fn distribution(spot: bool) -> InstancesDistribution {
         .spot_allocation_strategy("price-capacity-optimized")
         .on_demand_allocation_strategy("prioritized")
         .build()
+}
+
+/// The group of `capacity` (2 while a switch runs the new beside the old)
+/// on `template`'s version, over the stack's subnets and types.
+pub(super) fn group_spec(
+    req: &DeployRequest,
+    st: &crate::domain::DeploymentState,
+    template: &Template,
+    capacity: i32,
+) -> GroupSpec {
+    GroupSpec {
+        template_id: template.id.clone(),
+        version: template.version,
+        subnets: st.subnet_ids.clone(),
+        types: if req.spot {
+            spot_pool(&req.instance_type)
+        } else {
+            vec![req.instance_type.clone()]
+        },
+        spot: req.spot,
+        target_group: st.target_group_arn.clone(),
+        hook_timeout_secs: hook_timeout(req, st),
+        capacity,
+    }
+}
+
+fn hook_timeout(req: &DeployRequest, st: &crate::domain::DeploymentState) -> i32 {
+    let minutes = req
+        .options
+        .rollback_timeout_minutes
+        .or_else(|| st.config.as_ref().and_then(|c| c.rollback_timeout_minutes))
+        .unwrap_or(crate::domain::ROLLBACK_TIMEOUT_MINUTES);
+    (minutes as i32 * 60).clamp(30, 7200)
 }
 
 pub(super) fn group_name(stack: &str) -> String {

@@ -7,13 +7,12 @@
 use aws_sdk_ec2::types::{Instance, InstanceStateName};
 
 use super::AwsCloud;
-use super::autoscaling::{GroupSpec, LAUNCH_HOOK, group_name};
-use super::ec2_launch_template::{LaunchSpec, Template};
+use super::autoscaling::{LAUNCH_HOOK, group_name, group_spec};
+use super::ec2_launch_template::LaunchSpec;
 use super::errors::{api_error, code_of};
 use super::tags::ours;
 use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 use crate::domain::list_prices::has_nvidia_gpu;
-use crate::domain::spot_pool::spot_pool;
 use crate::domain::{Tier, Timestamp};
 use crate::instance::user_data::{self, UserDataInput};
 
@@ -441,39 +440,6 @@ fn render_user_data(
 
 /// How long a new instance may take to complete the launch hook: the
 /// stack's own rollback timeout (a first boot pulls every image).
-/// The group of `capacity` (2 while a switch runs the new beside the old)
-/// on `template`'s version, over the stack's subnets and types.
-fn group_spec(
-    req: &DeployRequest,
-    st: &crate::domain::DeploymentState,
-    template: &Template,
-    capacity: i32,
-) -> GroupSpec {
-    GroupSpec {
-        template_id: template.id.clone(),
-        version: template.version,
-        subnets: st.subnet_ids.clone(),
-        types: if req.spot {
-            spot_pool(&req.instance_type)
-        } else {
-            vec![req.instance_type.clone()]
-        },
-        spot: req.spot,
-        target_group: st.target_group_arn.clone(),
-        hook_timeout_secs: hook_timeout(req, st),
-        capacity,
-    }
-}
-
-fn hook_timeout(req: &DeployRequest, st: &crate::domain::DeploymentState) -> i32 {
-    let minutes = req
-        .options
-        .rollback_timeout_minutes
-        .or_else(|| st.config.as_ref().and_then(|c| c.rollback_timeout_minutes))
-        .unwrap_or(crate::domain::ROLLBACK_TIMEOUT_MINUTES);
-    (minutes as i32 * 60).clamp(30, 7200)
-}
-
 impl AwsCloud {
     /// The image's own root device, encrypted gp3, at least as large as its
     /// snapshot: RunInstances refuses a smaller one, and a mapping for
