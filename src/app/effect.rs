@@ -34,6 +34,8 @@ pub enum Effect {
     },
     /// Put text on the clipboard through the terminal (OSC 52).
     CopyToClipboard(String),
+    /// Open a URL in this machine's browser, where it has an opener.
+    OpenUrl(String),
     /// Read one of the stack's secrets and put it on the clipboard (OSC 52).
     /// The value goes from the cloud to the terminal; only `Msg::SecretCopied`
     /// (the name) comes back.

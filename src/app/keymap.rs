@@ -44,6 +44,8 @@ pub enum Action {
     Forward,
     /// Pick one of the selected stack's secrets to copy.
     CopySecret,
+    /// How to reach the selected stack: URLs, sign-in, `forward` commands.
+    Connect,
     Back,
 }
 
@@ -343,6 +345,14 @@ pub const KEYMAP: &[Binding] = &[
         scope: Scope::Global,
         short: "exposure",
         help: "Who can reach what, and n8n as seen from here",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('c')],
+        action: Action::Connect,
+        scope: Scope::Global,
+        short: "connect",
+        help: "How to reach it: URLs, sign-in, forwards; y copies",
         in_footer: true,
     },
     Binding {

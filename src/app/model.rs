@@ -157,6 +157,11 @@ pub enum Overlay {
     },
     Command(Box<CommandDialog>),
     Secrets(SecretPicker),
+    /// How to reach the stack; `selected` is the row `y` copies.
+    Connect {
+        stack: String,
+        selected: usize,
+    },
 }
 
 #[derive(Debug)]

@@ -47,6 +47,12 @@ pub struct Cli {
 pub enum Command {
     /// Deploy a stack, or bring an existing one back to running
     Deploy(DeployArgs),
+    /// Change a running stack's instance type, market or allowed CIDR: the plan, then a switch
+    Update(UpdateArgs),
+    /// How to reach the stack: n8n's URL, its webhook base, the sign-in, and a `forward` per internal service
+    Connect(StackArg),
+    /// Every operation with its stage timings, and every recovery, switch and rollback
+    History(StackArg),
     /// Remove a stack's resources; its EFS data is kept unless --delete-data
     Destroy(DestroyArgs),
     /// List the stacks in the state directory
@@ -227,6 +233,33 @@ pub struct DeployArgs {
     #[arg(long)]
     pub over_budget: bool,
     /// Print what would be created or reused and what it costs; create nothing
+    #[arg(long)]
+    pub plan: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// The EC2 instance type to switch to
+    #[arg(long, value_name = "TYPE")]
+    pub instance_type: Option<String>,
+    /// Switch to a spot instance
+    #[arg(long, conflicts_with = "on_demand")]
+    pub spot: bool,
+    /// Switch to an on-demand instance
+    #[arg(long)]
+    pub on_demand: bool,
+    /// Admit exactly this CIDR to n8n (no instance is replaced for this)
+    #[arg(long, value_name = "CIDR")]
+    pub allow_cidr: Option<String>,
+    /// Update even when the estimate after is over the stack's budget
+    #[arg(long)]
+    pub over_budget: bool,
+    /// Print what changes, what is replaced and kept, and the cost before and after; change nothing
     #[arg(long)]
     pub plan: bool,
     /// Do not ask for confirmation

@@ -2,9 +2,11 @@
 
 mod access;
 pub mod args;
+mod connect;
 mod cost;
 mod doctor;
 mod fault;
+mod history;
 mod logs;
 mod operations;
 mod output;
@@ -12,6 +14,7 @@ mod progress;
 mod secret;
 mod ssm_session;
 mod status;
+mod update;
 mod watch;
 
 use std::fmt;
@@ -91,6 +94,9 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
     }
     match command {
         Command::Deploy(args) => operations::deploy(rt, args, json).await,
+        Command::Update(args) => update::update(rt, args, json).await,
+        Command::Connect(args) => connect::connect(rt, &args.stack, json),
+        Command::History(args) => history::history(rt, &args.stack, json),
         Command::Destroy(args) => operations::destroy(rt, args, json).await,
         Command::List => status::list(rt, json),
         Command::Status(args) => status::status(rt, &args, json).await,

@@ -48,32 +48,38 @@ pub async fn deploy(rt: &Runtime, args: DeployArgs, json: bool) -> Result<(), Fa
     if json {
         return print_json(&state);
     }
-    println!(
-        "{} is running. n8n: {} ({})",
-        state.stack_name,
-        state.n8n_url.as_deref().unwrap_or("-"),
-        crate::domain::exposure::sign_in(&state)
-    );
+    println!("{} is running.\n", state.stack_name);
+    let terminal = std::io::stdout().is_terminal();
+    let connection = crate::domain::connect::of(&state);
+    print!("{}", super::connect::text(&state, &connection, terminal));
     Ok(())
 }
 
 fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
-    let tier = args.tier.unwrap_or(rt.settings.default_tier);
-    let spot = if args.on_demand {
-        false
-    } else {
-        args.spot || rt.settings.prefer_spot
+    // A stack that runs keeps its own tier, type and market where the flags
+    // say nothing; a flag that differs is refused (that is `update`'s).
+    let running = rt
+        .store
+        .load(&args.stack)?
+        .filter(deploy::update::runs)
+        .and_then(|s| deploy::update::current_request(&s));
+    let tier = args
+        .tier
+        .or(running.as_ref().map(|r| r.tier))
+        .unwrap_or(rt.settings.default_tier);
+    let spot = match (args.spot, args.on_demand, &running) {
+        (true, _, _) => true,
+        (_, true, _) => false,
+        (_, _, Some(r)) => r.spot,
+        _ => rt.settings.prefer_spot,
     };
-    let instance_type = match &args.instance_type {
-        Some(t) => t.clone(),
-        None if tier == Tier::Dev => rt.settings.default_instance_type.clone(),
-        None => tier.default_instance_type().to_string(),
+    let instance_type = match (&args.instance_type, &running) {
+        (Some(t), _) => t.clone(),
+        (None, Some(r)) => r.instance_type.clone(),
+        (None, None) if tier == Tier::Dev => rt.settings.default_instance_type.clone(),
+        (None, None) => tier.default_instance_type().to_string(),
     };
-    if !crate::cloud::is_instance_type(&instance_type) {
-        return Err(Failure::bad_input(format!(
-            "{instance_type:?} is not an EC2 instance type; use a name like t3.medium or g4dn.xlarge"
-        )));
-    }
+    check_instance_type(&instance_type)?;
     let cidr = |v: &Option<String>| {
         v.as_deref()
             .map(Cidr::parse)
@@ -117,14 +123,20 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         instance_checks: Some(rt.settings.instance_checks()),
     };
     options.check(tier).map_err(Failure::bad_input)?;
-    Ok(DeployRequest {
+    let req = DeployRequest {
         stack: args.stack.clone(),
         tier,
         region: rt.region.clone(),
         instance_type,
         spot,
         options,
-    })
+    };
+    if let Some(state) = rt.store.load(&args.stack)?
+        && let Some(refusal) = deploy::update::deploy_refusal(&state, &req)
+    {
+        return Err(Failure::bad_input(refusal));
+    }
+    Ok(req)
 }
 
 pub async fn destroy(rt: &Runtime, args: DestroyArgs, json: bool) -> Result<(), Failure> {
@@ -175,7 +187,16 @@ pub async fn destroy(rt: &Runtime, args: DestroyArgs, json: bool) -> Result<(), 
     Ok(())
 }
 
-fn with_next_step(e: OperationError, stack: &StackName, op: &str) -> Failure {
+pub(super) fn check_instance_type(name: &str) -> Result<(), Failure> {
+    if crate::cloud::is_instance_type(name) {
+        return Ok(());
+    }
+    Err(Failure::bad_input(format!(
+        "{name:?} is not an EC2 instance type; use a name like t3.medium or g4dn.xlarge"
+    )))
+}
+
+pub(super) fn with_next_step(e: OperationError, stack: &StackName, op: &str) -> Failure {
     let retry = matches!(e, OperationError::Stage { .. });
     let mut failure = Failure::from(e);
     if retry {

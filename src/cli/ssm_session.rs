@@ -16,14 +16,9 @@ use super::{Failure, load_existing};
 
 /// What a forwarded service needs besides the port.
 fn credential_hint(stack: &str, service: Service) -> Option<String> {
-    let secret = match service {
-        Service::Postgres => "postgres-password",
-        Service::Qdrant => "qdrant-api-key (header api-key)",
-        Service::Crawl4ai => "crawl4ai-api-token",
-        _ => return None,
-    };
+    let (secret, how) = crate::domain::connect::credential(service)?;
     Some(format!(
-        "credential: geusemaker-tui secret {stack} {secret}"
+        "credential ({how}): geusemaker-tui secret {stack} {secret}"
     ))
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::domain::{DeploymentState, Service};
+use crate::domain::DeploymentState;
 
 pub const PLUGIN: &str = "session-manager-plugin";
 pub const PLUGIN_DOCS: &str = "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-working-with-install-plugin.html";
@@ -43,12 +43,7 @@ pub fn start_session(
 }
 
 /// The URL a forwarded service answers at on this machine.
-pub fn local_url(service: Service, port: u16) -> String {
-    match service {
-        Service::Postgres => format!("postgresql://n8n@127.0.0.1:{port}/n8n"),
-        _ => format!("http://127.0.0.1:{port}"),
-    }
-}
+pub use crate::domain::connect::local_url;
 
 /// The AWS CLI and the plugin, as far as they are missing.
 pub fn missing_tools() -> Vec<&'static str> {
@@ -86,7 +81,7 @@ pub fn find_on_path(tool: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Provider, Tier, Timestamp};
+    use crate::domain::{Provider, Service, Tier, Timestamp};
 
     #[test]
     fn the_forward_command_is_aws_own_port_forwarding_session() {

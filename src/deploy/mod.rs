@@ -11,6 +11,7 @@ mod readiness;
 mod retry;
 mod rollback;
 mod stop;
+pub mod update;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ pub use destroy::{DestroyOutcome, KeptData, destroy, kept_data as destroy_kept_d
 pub use pipeline::deploy;
 pub use rollback::{relaunch_request, rollback};
 pub use stop::stop;
+pub use update::update;
 
 use crate::cloud::session::StateSink;
 use crate::cloud::{Cloud, CloudError, Session};
@@ -169,7 +171,18 @@ fn audit_because<T>(
         Err(e) if e.is_refusal() => (AuditResult::Refused, Some(e.to_string())),
         Err(e) => (AuditResult::Failed, Some(e.to_string())),
     };
+    // This operation's stages as the state file ended them.
+    let stages = ctx
+        .store
+        .load(stack)
+        .ok()
+        .flatten()
+        .and_then(|s| s.operation)
+        .filter(|op| op.started_at >= start)
+        .map(|op| crate::store::audit::AuditStage::of(&op))
+        .unwrap_or_default();
     let entry = AuditEntry {
+        stages,
         operation: operation.to_string(),
         stack: stack.to_string(),
         provider: ctx.cloud.provider(),

@@ -11,7 +11,8 @@ use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
 
 use super::background::{Background, settle, settle_due, use_image};
 use super::{Context, OperationError, audit, healthy_snapshot, open, readiness, retry, rollback};
-use crate::domain::state::RollbackTrigger;
+use crate::domain::state::{RollbackRecord, RollbackTrigger};
+use crate::domain::switch::SwitchOutcome;
 
 /// Deploy (or converge) the stack. Returns its final state.
 pub async fn deploy(
@@ -19,11 +20,34 @@ pub async fn deploy(
     req: &DeployRequest,
     sink: Box<dyn StateSink>,
 ) -> Result<DeploymentState, OperationError> {
+    run_as(ctx, req, sink, OperationKind::Deploy).await
+}
+
+/// Change the running stack to `req` (`update` checks it runs first).
+pub(super) async fn update(
+    ctx: &Context,
+    req: &DeployRequest,
+    sink: Box<dyn StateSink>,
+) -> Result<DeploymentState, OperationError> {
+    run_as(ctx, req, sink, OperationKind::Update).await
+}
+
+async fn run_as(
+    ctx: &Context,
+    req: &DeployRequest,
+    sink: Box<dyn StateSink>,
+    kind: OperationKind,
+) -> Result<DeploymentState, OperationError> {
     let start = ctx.clock.now();
     let req = &with_stack_choices(ctx, req);
     let ctx = &ctx.for_request(req);
-    let result = run(ctx, req, sink).await;
-    audit(ctx, "deploy", &req.stack, start, &result);
+    let result = run(ctx, req, sink, kind).await;
+    let name = if kind == OperationKind::Update {
+        "update"
+    } else {
+        "deploy"
+    };
+    audit(ctx, name, &req.stack, start, &result);
     result
 }
 
@@ -52,6 +76,7 @@ async fn run(
     ctx: &Context,
     req: &DeployRequest,
     sink: Box<dyn StateSink>,
+    kind: OperationKind,
 ) -> Result<DeploymentState, OperationError> {
     let provider = ctx.cloud.provider();
     let mut created = false;
@@ -65,16 +90,20 @@ async fn run(
             now,
         ))
     })?;
-    check_compatible(s.state(), req)?;
+    check_compatible(s.state(), req, kind)?;
     let before = (!created).then(|| s.state().clone());
     let stages = req.tier.deploy_stages();
     s.record(|st| {
-        st.status = StackStatus::Creating;
+        st.status = if kind == OperationKind::Update {
+            StackStatus::Updating
+        } else {
+            StackStatus::Creating
+        };
         st.tier = Some(req.tier);
         st.region = Some(req.region.clone());
         st.config = Some(config_of(st.config.take(), req));
     })?;
-    s.begin_operation(OperationKind::Deploy, &stages)?;
+    s.begin_operation(kind, &stages)?;
 
     // Some stages finish in the background while the next go on: the mount
     // targets become available meanwhile (the boot retries its mount, and
@@ -98,8 +127,16 @@ async fn run(
                 let why = "left unfinished: the deploy stopped";
                 s.finish_stage(left.stage(), StageStatus::Skipped, Some(why.into()))?;
             }
+            if let Some(before) = before.as_ref().filter(|b| old_serves_again(b, &s)) {
+                return Err(revert(&mut s, before, stage, error));
+            }
             let failure = fail(&mut s, stage, error);
-            return Err(roll_back_if_stuck(ctx, &mut s, stage, failure).await);
+            let trigger = if kind == OperationKind::Update {
+                RollbackTrigger::UpdateFailed
+            } else {
+                RollbackTrigger::Timeout
+            };
+            return Err(roll_back_if_stuck(ctx, &mut s, stage, failure, trigger).await);
         }
         // One already done (a re-run's) is finished at once.
         if let Some(left) = Background::of(stage) {
@@ -271,6 +308,7 @@ async fn roll_back_if_stuck(
     s: &mut Session,
     stage: Stage,
     failure: OperationError,
+    trigger: RollbackTrigger,
 ) -> OperationError {
     let after_launch = matches!(stage, Stage::Services | Stage::Health);
     if !after_launch || !ctx.auto_rollback || s.state().instance_id.is_none() {
@@ -289,14 +327,7 @@ async fn roll_back_if_stuck(
             source,
             rollback: None,
         } => {
-            let done = match rollback::procedure(
-                ctx,
-                s,
-                RollbackTrigger::Timeout,
-                &source.to_string(),
-                false,
-            )
-            .await
+            let done = match rollback::procedure(ctx, s, trigger, &source.to_string(), false).await
             {
                 Ok(done) => done,
                 Err(e) => format!("the rollback failed too ({e}); run destroy or deploy again"),
@@ -311,7 +342,92 @@ async fn roll_back_if_stuck(
     }
 }
 
-fn check_compatible(state: &DeploymentState, req: &DeployRequest) -> Result<(), OperationError> {
+/// This operation's switch failed and the instance from before serves
+/// again: nothing changed but the attempt.
+fn old_serves_again(before: &DeploymentState, s: &Session) -> bool {
+    let Some(started) = s.state().operation.as_ref().map(|o| o.started_at) else {
+        return false;
+    };
+    before.instance_id.is_some()
+        && s.state().switches.last().is_some_and(|w| {
+            w.started_at >= started
+                && matches!(
+                    w.outcome,
+                    SwitchOutcome::FellBack | SwitchOutcome::Abandoned
+                )
+        })
+}
+
+/// A switch that failed and fell back: the stack runs as before the
+/// change, on its old type, market and price, and says the update failed.
+fn revert(
+    s: &mut Session,
+    before: &DeploymentState,
+    stage: Stage,
+    error: CloudError,
+) -> OperationError {
+    let reason = error.to_string();
+    let now = s.now();
+    let started = s.state().operation.as_ref().map_or(now, |o| o.started_at);
+    let recorded = s
+        .finish_stage(stage, StageStatus::Failed, Some(reason.clone()))
+        .and_then(|()| s.finish_operation(OperationResult::Failed, Some(reason.clone())))
+        .and_then(|()| {
+            s.record(|st| {
+                st.status = StackStatus::Running;
+                st.status_reason = Some(format!(
+                    "update_failed: {reason}. Nothing changed; fix the cause and run the update again"
+                ));
+                restore_settings(st, before);
+                st.rollback_history.push(RollbackRecord {
+                    timestamp: started,
+                    trigger: RollbackTrigger::UpdateFailed,
+                    resources_deleted: Vec::new(),
+                    efs_preserved: true,
+                    success: true,
+                    error_message: Some(reason.clone()),
+                    finished_at: Some(now),
+                    extra: Default::default(),
+                });
+            })
+        });
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, "could not record a reverted update");
+    }
+    OperationError::Stage {
+        stage: stage.label(OperationKind::Update).to_string(),
+        source: Box::new(error),
+        rollback: Some("the update was reverted and the stack runs as before".into()),
+    }
+}
+
+/// The type, market, prices and template version from before, so the cost
+/// and the next relaunch are the old instance's; its runtime so far is kept.
+fn restore_settings(st: &mut DeploymentState, before: &DeploymentState) {
+    st.launch_template_version = before.launch_template_version;
+    if let (Some(cost), Some(old)) = (st.cost.as_mut(), before.cost.as_ref()) {
+        cost.instance_type = old.instance_type.clone();
+        cost.is_spot = old.is_spot;
+        cost.spot_price_per_hour = old.spot_price_per_hour;
+        cost.on_demand_price_per_hour = old.on_demand_price_per_hour;
+        cost.price_estimate = old.price_estimate.clone();
+    }
+    if let (Some(config), Some(old)) = (st.config.as_mut(), before.config.as_ref()) {
+        config.instance_type = old.instance_type.clone();
+        config.use_spot = old.use_spot;
+    }
+}
+
+fn check_compatible(
+    state: &DeploymentState,
+    req: &DeployRequest,
+    kind: OperationKind,
+) -> Result<(), OperationError> {
+    if kind == OperationKind::Deploy
+        && let Some(refusal) = super::update::deploy_refusal(state, req)
+    {
+        return Err(OperationError::Conflict(refusal));
+    }
     let live = !matches!(state.status, StackStatus::Destroyed);
     if live && state.tier() != req.tier {
         return Err(OperationError::Conflict(format!(

@@ -1,6 +1,7 @@
 //! Pure domain types: no I/O here.
 
 pub mod budget;
+pub mod connect;
 pub mod cost;
 pub mod doctor;
 pub mod events;

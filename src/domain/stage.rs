@@ -43,6 +43,8 @@ pub enum Stage {
 #[strum(serialize_all = "snake_case")]
 pub enum OperationKind {
     Deploy,
+    /// A change to a running stack: a new launch-template version, switched to.
+    Update,
     Destroy,
     Rollback,
     Stop,

@@ -1,4 +1,6 @@
-//! `audit.jsonl`: one line per operation, appended, never rewritten.
+//! `audit.jsonl`: one line per operation, appended, never rewritten. Past
+//! 10 MB it is rotated to `audit-<time>.jsonl`; rotated files older than a
+//! year are removed.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -31,6 +33,95 @@ pub struct AuditEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub pid: u32,
+    /// Each stage of this operation and how long it took, as it ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<AuditStage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditStage {
+    /// The pipeline's label ("EFS", "IAM+secrets").
+    pub stage: String,
+    pub status: crate::domain::stage::StageStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secs: Option<f64>,
+}
+
+impl AuditStage {
+    pub fn of(op: &crate::domain::stage::Operation) -> Vec<Self> {
+        op.stages
+            .iter()
+            .map(|r| Self {
+                stage: r.stage.label(op.kind).to_string(),
+                status: r.status,
+                secs: r
+                    .started_at
+                    .zip(r.finished_at)
+                    .map(|(a, b)| (a.secs_until(b) * 10.0).round() / 10.0),
+            })
+            .collect()
+    }
+}
+
+/// Rotate past this size.
+pub const ROTATE_BYTES: u64 = 10 * 1024 * 1024;
+/// Rotated files older than this are removed.
+pub const KEEP_ROTATED: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+
+/// Append `entry`, rotating the file first when it is past `limit` bytes.
+pub fn append_rotating(path: &Path, entry: &AuditEntry, limit: u64) -> io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() >= limit) {
+        let stamp = entry.end.to_string().replace([':', '-'], "");
+        let rotated = path.with_file_name(format!("audit-{stamp}.jsonl"));
+        std::fs::rename(path, &rotated)?;
+        remove_old_rotations(path, std::time::SystemTime::now());
+    }
+    append(path, entry)
+}
+
+/// The rotated files beside `path`, oldest first.
+pub fn rotations(path: &Path) -> Vec<std::path::PathBuf> {
+    let Some(dir) = path.parent() else {
+        return Vec::new();
+    };
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("audit-") && n.ends_with(".jsonl"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn remove_old_rotations(path: &Path, now: std::time::SystemTime) {
+    for old in rotations(path) {
+        let age = std::fs::metadata(&old)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| now.duration_since(m).ok());
+        if age.is_some_and(|a| a > KEEP_ROTATED)
+            && let Err(e) = std::fs::remove_file(&old)
+        {
+            tracing::warn!(file = %old.display(), error = %e, "could not remove an old audit file");
+        }
+    }
+}
+
+/// Every entry: the rotated files', oldest first, then the current one's.
+pub fn read_with_rotations(path: &Path) -> io::Result<Vec<AuditEntry>> {
+    let mut entries = Vec::new();
+    for rotated in rotations(path) {
+        entries.extend(read_all(&rotated)?);
+    }
+    entries.extend(read_all(path)?);
+    Ok(entries)
 }
 
 /// One `write` of one line: appends of a few hundred bytes do not interleave.
@@ -75,6 +166,7 @@ mod tests {
                 error: (result == AuditResult::Failed).then(|| "boom".into()),
                 reason: None,
                 pid: 1,
+                stages: Vec::new(),
             };
             append(&path, &entry).unwrap();
         }
@@ -83,5 +175,61 @@ mod tests {
         let entries = read_all(&path).unwrap();
         assert_eq!(entries[1].operation, "destroy");
         assert_eq!(entries[1].error.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn past_the_limit_the_log_rotates_and_history_reads_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let t: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let entry = |n: f64| AuditEntry {
+            operation: "deploy".into(),
+            stack: "demo".into(),
+            provider: Provider::Sandbox,
+            start: t.plus_secs(n),
+            end: t.plus_secs(n + 1.0),
+            result: AuditResult::Succeeded,
+            error: None,
+            reason: None,
+            pid: 1,
+            stages: Vec::new(),
+        };
+        append_rotating(&path, &entry(0.0), 100).unwrap();
+        append_rotating(&path, &entry(10.0), 100).unwrap();
+        assert!(
+            rotations(&path).is_empty(),
+            "under 100 bytes? one line is more"
+        );
+        append_rotating(&path, &entry(20.0), 100).unwrap();
+        assert_eq!(
+            rotations(&path).len(),
+            1,
+            "rotated once it passed the limit"
+        );
+        assert_eq!(read_all(&path).unwrap().len(), 1, "a fresh file");
+        let all = read_with_rotations(&path).unwrap();
+        let starts: Vec<_> = all.iter().map(|e| e.start).collect();
+        assert_eq!(starts, [t, t.plus_secs(10.0), t.plus_secs(20.0)]);
+    }
+
+    #[test]
+    fn rotated_files_older_than_a_year_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let old = dir.path().join("audit-20240101T000000Z.jsonl");
+        let young = dir.path().join("audit-20261101T000000Z.jsonl");
+        std::fs::write(&old, "").unwrap();
+        std::fs::write(&young, "").unwrap();
+        let now = std::time::SystemTime::now();
+        let year_and_a_day = KEEP_ROTATED + std::time::Duration::from_secs(86_400);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(now - year_and_a_day)
+            .unwrap();
+        remove_old_rotations(&path, now);
+        assert!(!old.exists(), "over a year old");
+        assert!(young.exists());
     }
 }

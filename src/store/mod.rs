@@ -144,6 +144,6 @@ impl Store {
 
     pub fn audit(&self, entry: &audit::AuditEntry) -> Result<(), StoreError> {
         let path = self.audit_path();
-        audit::append(&path, entry).map_err(io_error(&path))
+        audit::append_rotating(&path, entry, audit::ROTATE_BYTES).map_err(io_error(&path))
     }
 }

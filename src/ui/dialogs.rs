@@ -231,13 +231,37 @@ pub fn scrolling(
     lines: Vec<Line<'static>>,
     scroll: u16,
 ) {
+    scrolling_with_keys(
+        frame,
+        area,
+        width,
+        title,
+        heading,
+        lines,
+        scroll,
+        "Esc close",
+    );
+}
+
+/// `scrolling`, its last line saying `keys` (and j/k when it scrolls).
+#[allow(clippy::too_many_arguments)]
+pub fn scrolling_with_keys(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    title: &str,
+    heading: Line<'static>,
+    lines: Vec<Line<'static>>,
+    scroll: u16,
+    keys: &str,
+) {
     let height = (lines.len() as u16 + 4).min(area.height);
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let block = theme::dialog(title.to_string());
     let body = block.inner(rect);
     frame.render_widget(block, rect);
-    let [top, text, keys] = Layout::vertical([
+    let [top, text, keys_row] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(1),
@@ -246,10 +270,10 @@ pub fn scrolling(
     frame.render_widget(heading, top);
     let hidden = (lines.len() as u16).saturating_sub(text.height);
     frame.render_widget(Paragraph::new(lines).scroll((scroll.min(hidden), 0)), text);
-    let hint = if hidden > 0 {
-        "j/k scroll · Esc close"
+    let hint = if hidden > 0 && !keys.starts_with("j/k") {
+        format!("j/k scroll · {keys}")
     } else {
-        "Esc close"
+        keys.to_string()
     };
-    frame.render_widget(Span::styled(hint, theme::DIM), keys);
+    frame.render_widget(Span::styled(hint, theme::DIM), keys_row);
 }

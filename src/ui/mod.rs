@@ -1,6 +1,7 @@
 //! The dashboard's views. They only read the model.
 
 mod commands;
+mod connect;
 mod cost;
 mod dialogs;
 mod events;
@@ -64,6 +65,9 @@ pub fn view(model: &Model, frame: &mut Frame) {
         }
         Some(Overlay::Command(dialog)) => commands::command(dialog, frame, area),
         Some(Overlay::Secrets(picker)) => commands::secrets(picker, frame, area),
+        Some(Overlay::Connect { stack, selected }) => {
+            connect::dialog(model, stack, *selected, frame, area)
+        }
     }
 }
 
@@ -71,5 +75,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
 mod tests;
 #[cfg(test)]
 mod tests_access;
+#[cfg(test)]
+mod tests_connect;
 #[cfg(test)]
 mod tests_events;

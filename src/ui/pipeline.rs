@@ -69,6 +69,7 @@ fn title(state: &DeploymentState) -> String {
         Some(OperationKind::Destroy) => "Destroy",
         Some(OperationKind::Rollback) => "Rollback",
         Some(OperationKind::Stop) => "Stop",
+        Some(OperationKind::Update) => "Update",
         _ => "Pipeline",
     };
     let market = if state.is_spot() { "spot" } else { "on-demand" };

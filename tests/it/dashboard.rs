@@ -92,8 +92,10 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        // Let a few probe rounds and log polls arrive, then quit.
+        // Let a few probe rounds and log polls arrive, then close the
+        // Connect view the finished deploy opened, and quit.
         tokio::time::sleep(Duration::from_millis(1500)).await;
+        keys.send(press('q')).unwrap();
         keys.send(press('q')).unwrap();
     };
     let looped = event_loop::run(

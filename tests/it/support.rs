@@ -44,6 +44,16 @@ impl Home {
         serde_json::from_slice(&out.stdout).expect("JSON on stdout")
     }
 
+    /// The stack's state file as written.
+    pub fn state(&self, stack: &str) -> String {
+        std::fs::read_to_string(
+            self.path()
+                .join("deployments")
+                .join(format!("{stack}.json")),
+        )
+        .unwrap_or_else(|e| panic!("{stack}'s state: {e}"))
+    }
+
     pub fn deployments(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.path().join("deployments"))
             .map(|d| {

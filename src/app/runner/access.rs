@@ -107,6 +107,30 @@ pub(super) fn change_access(
     });
 }
 
+/// Open `url` with the desktop's opener (xdg-open, open): its name, or why
+/// not. The browser is the opener's child, not this program's.
+pub async fn open_url(url: &str) -> Result<&'static str, String> {
+    let opener = ["xdg-open", "open"]
+        .into_iter()
+        .find(|tool| crate::cloud::session_manager::find_on_path(tool).is_some())
+        .ok_or_else(|| {
+            format!("no browser opener (xdg-open, open) on this machine; the URL is {url}")
+        })?;
+    let status = tokio::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .map_err(|e| format!("could not run {opener}: {e}"))?;
+    if status.success() {
+        Ok(opener)
+    } else {
+        Err(format!("{opener} could not open {url}: {status}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -209,6 +209,15 @@ impl Runner {
                     let _ = tx.send(msg).await;
                 });
             }
+            Effect::OpenUrl(url) => {
+                tokio::spawn(async move {
+                    let (error, text) = match access::open_url(&url).await {
+                        Ok(opener) => (false, format!("opened {url} ({opener})")),
+                        Err(why) => (true, why),
+                    };
+                    let _ = tx.send(Msg::Notice { error, text }).await;
+                });
+            }
             Effect::CopySecret { stack, name } => {
                 let (clouds, store) = (self.clouds.clone(), self.store.clone());
                 let (no_cloud, out) = (self.no_cloud_reason.clone(), self.terminal.clone());

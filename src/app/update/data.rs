@@ -6,6 +6,7 @@ use crate::app::effect::Effect;
 use crate::app::model::{HEALTH_HISTORY, HealthPoint, Model, NoticeLevel, Overlay};
 use crate::app::msg::Msg;
 use crate::domain::DeploymentState;
+use crate::domain::stage::OperationKind;
 use crate::instance::log_line::LogLine;
 use crate::monitor::watch::SweepReport;
 
@@ -28,6 +29,7 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             offer,
         } => {
             model.busy.remove(&stack);
+            let deployed = kind == OperationKind::Deploy && result.is_ok();
             match result {
                 Ok(text) => notify(model, NoticeLevel::Info, text),
                 Err(text) => notify(
@@ -38,6 +40,14 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             if model.overlay.is_none() {
                 model.overlay = offer.map(Overlay::Offer);
+            }
+            // A deploy's last word is how to reach what it made.
+            let state = model.stacks.iter().find(|s| s.stack_name == stack).cloned();
+            if deployed
+                && model.overlay.is_none()
+                && let Some(state) = state
+            {
+                super::connect::show(model, &state);
             }
         }
         Msg::LogLines { stack, lines } => append_logs(model, &stack, lines),

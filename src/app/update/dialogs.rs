@@ -34,6 +34,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         Overlay::Command(dialog) => super::access::command_key(dialog, key),
         Overlay::Secrets(picker) => super::access::secrets_key(model, picker, key),
+        Overlay::Connect { stack, selected } => super::connect::on_key(model, stack, selected, key),
     };
     model.overlay = kept;
     effects

@@ -2,6 +2,7 @@
 //! pure: no I/O, no clock, no `.await`; time arrives in `Msg::Tick`.
 
 mod access;
+mod connect;
 mod data;
 mod dialogs;
 mod input;

@@ -73,9 +73,9 @@ impl DeploymentState {
 
     /// An operation that takes resources away is under way.
     fn releasing(&self) -> bool {
-        self.operation
-            .as_ref()
-            .is_some_and(|op| !op.is_finished() && op.kind != OperationKind::Deploy)
+        self.operation.as_ref().is_some_and(|op| {
+            !op.is_finished() && !matches!(op.kind, OperationKind::Deploy | OperationKind::Update)
+        })
     }
 }
 

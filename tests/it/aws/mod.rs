@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod day_two;
 mod deploy;
 mod doctor;
 mod exposure;
@@ -182,6 +183,17 @@ impl Harness {
         let ctx = self.context(self.cloud(interceptor).await);
         let (sink, _rx) = StoreSink::new(self.store.clone());
         geusemaker::deploy::deploy(&ctx, request, Box::new(sink)).await
+    }
+
+    /// `update`: the request's changes to a running stack, by a switch.
+    pub async fn update_request(
+        &self,
+        request: &DeployRequest,
+        interceptor: Option<SharedInterceptor>,
+    ) -> Result<DeploymentState, OperationError> {
+        let ctx = self.context(self.cloud(interceptor).await);
+        let (sink, _rx) = StoreSink::new(self.store.clone());
+        geusemaker::deploy::update(&ctx, request, Box::new(sink)).await
     }
 
     pub async fn deploy(&self, stack: &str) -> DeploymentState {

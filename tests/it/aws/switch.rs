@@ -7,7 +7,7 @@
 use geusemaker::cloud::session::StoreSink;
 use geusemaker::domain::state::RollbackTrigger;
 use geusemaker::domain::switch::SwitchOutcome;
-use geusemaker::domain::{DeploymentState, StackName, Tier};
+use geusemaker::domain::{DeploymentState, StackName, StackStatus, Tier};
 
 use super::Harness;
 use super::group::group;
@@ -72,7 +72,34 @@ async fn an_update_and_a_rollback_are_prepared_beside_the_old_instance_with_one_
     let mut update = Harness::request_for("sw", Tier::Dev);
     update.instance_type = "t3.large".into();
     let sampler = h.moto.lease_sampler("sw");
-    let updated = h.deploy_request(&update, None).await.expect("update");
+    let name = StackName::parse("sw").expect("name");
+    let on_record = || h.store.load(&name).unwrap().unwrap();
+    let before = on_record();
+    let refused = h
+        .deploy_request(&update, None)
+        .await
+        .expect_err("deploy changes nothing");
+    assert!(
+        refused
+            .to_string()
+            .contains("update sw --instance-type t3.large"),
+        "{refused}"
+    );
+    assert_eq!(
+        on_record(),
+        before,
+        "a refused deploy leaves the state as it was"
+    );
+    let updated = h.update_request(&update, None).await.expect("update");
+    assert_eq!(updated.status, StackStatus::Running);
+    assert_eq!(updated.instance_type(), Some("t3.large"));
+    let cost = updated.cost.as_ref().expect("cost");
+    assert_eq!(cost.instance_type.as_deref(), Some("t3.large"));
+    // moto's spot history prices every type alike; on-demand tells them apart.
+    assert!(
+        cost.on_demand_price_per_hour > first.cost.as_ref().unwrap().on_demand_price_per_hour,
+        "the new type's price: {cost:?}"
+    );
     let writers = sampler.stop();
     let new = id(&updated);
     assert_ne!(new, old);
@@ -113,7 +140,6 @@ async fn an_update_and_a_rollback_are_prepared_beside_the_old_instance_with_one_
     // A rollback: a fresh instance of the last healthy version, switched to.
     let ctx = h.context(h.cloud(None).await);
     let (sink, _rx) = StoreSink::new(h.store.clone());
-    let name = StackName::parse("sw").expect("name");
     let sampler = h.moto.lease_sampler("sw");
     let rolled = geusemaker::deploy::rollback(
         &ctx,
@@ -158,9 +184,10 @@ async fn a_new_version_that_never_becomes_healthy_leaves_the_old_instance_servin
     update.options.rollback_timeout_minutes = Some(2);
     update.options.auto_rollback = Some(false);
     let sampler = h.moto.lease_sampler("fb");
-    let failed = h.deploy_request(&update, None).await;
+    let failed = h.update_request(&update, None).await;
     let writers = sampler.stop();
     let error = failed.expect_err("the update fails").to_string();
+    assert!(error.contains("reverted"), "{error}");
     assert!(
         error.contains("never became healthy") && error.contains(&format!("{old} serves again")),
         "{error}"
@@ -213,6 +240,32 @@ async fn a_new_version_that_never_becomes_healthy_leaves_the_old_instance_servin
     assert_eq!(state.instance_id.as_deref(), Some(old.as_str()));
     let switch = state.switches.last().expect("recorded");
     assert_eq!(switch.outcome, SwitchOutcome::FellBack, "{switch:?}");
+    // Reverted: running as before, on the old type and price, and saying so.
+    assert_eq!(state.status, StackStatus::Running);
+    assert!(
+        state
+            .status_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("update_failed: ")),
+        "{:?}",
+        state.status_reason
+    );
+    let revert = state
+        .rollback_history
+        .last()
+        .expect("the revert is recorded");
+    assert_eq!(revert.trigger, RollbackTrigger::UpdateFailed);
+    assert!(revert.success);
+    assert_eq!(state.instance_type(), first.instance_type());
+    assert_eq!(
+        state.cost.as_ref().unwrap().spot_price_per_hour,
+        first.cost.as_ref().unwrap().spot_price_per_hour
+    );
+    assert_eq!(
+        state.config.as_ref().unwrap().instance_type,
+        first.config.as_ref().unwrap().instance_type
+    );
+    assert_eq!(state.launch_template_version, first.launch_template_version);
     assert!(switch.gap_secs().is_some_and(|g| g > 0.0));
 }
 
@@ -231,7 +284,7 @@ async fn a_new_instance_its_launch_hook_gives_up_on_is_followed_by_its_replaceme
     update.options.rollback_timeout_minutes = Some(3);
     let sampler = h.moto.lease_sampler("rp");
     let updated = h
-        .deploy_request(&update, None)
+        .update_request(&update, None)
         .await
         .expect("the switch goes on with the replacement");
     let writers = sampler.stop();
@@ -281,7 +334,7 @@ async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run(
     let counter = CrashAfter::new(usize::MAX);
     let calls = counter.calls.clone();
     let whole = counter.operations.clone();
-    h.deploy_request(&request(1), Some(SharedInterceptor::new(counter)))
+    h.update_request(&request(1), Some(SharedInterceptor::new(counter)))
         .await
         .expect("a whole update");
     let total = calls.load(Ordering::SeqCst);
@@ -293,11 +346,11 @@ async fn an_update_cut_short_after_any_call_finishes_its_switch_on_the_next_run(
         let crash = CrashAfter::new(n);
         let made = crash.calls.clone();
         let cut = h
-            .deploy_request(&request(n + 1), Some(SharedInterceptor::new(crash)))
+            .update_request(&request(n + 1), Some(SharedInterceptor::new(crash)))
             .await;
         assert_cut_short(&cut, n, made.load(Ordering::SeqCst), total);
         let state = h
-            .deploy_request(&request(n + 1), None)
+            .update_request(&request(n + 1), None)
             .await
             .unwrap_or_else(|e| panic!("after call {n} ({}): {e}", around(&whole, n)));
         let ours = id(&state);

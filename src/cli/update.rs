@@ -1,0 +1,165 @@
+//! `update STACK`: the plan of a change to a running stack, then the change.
+
+use crate::cloud::Cidr;
+use crate::cloud::session::StoreSink;
+use crate::deploy::access::{self, AccessChange};
+use crate::deploy::update::{self, Change, UpdatePlan};
+use crate::domain::cost::dollars;
+use crate::domain::exposure;
+use crate::runtime::Runtime;
+
+use super::args::UpdateArgs;
+use super::operations::{confirm, with_next_step};
+use super::output::print_json;
+use super::{Failure, progress};
+
+pub async fn update(rt: &Runtime, args: UpdateArgs, json: bool) -> Result<(), Failure> {
+    let state = super::load_existing(rt, &args.stack)?;
+    let ctx = rt.context(rt.cloud_in(state.region()).await?);
+    let state = update::running_state(&ctx, &args.stack)?;
+    let mut req = update::current_request(&state)
+        .ok_or_else(|| Failure::bad_input(format!("{} records no instance type", args.stack)))?;
+    if let Some(t) = &args.instance_type {
+        super::operations::check_instance_type(t)?;
+        req.instance_type = t.clone();
+    }
+    if args.spot || args.on_demand {
+        req.spot = args.spot;
+    }
+    req.options.over_budget = args.over_budget;
+    let cidrs = cidr_change(&state, args.allow_cidr.as_deref())?;
+    let mut plan = update::plan(&ctx, &req).await?;
+    let replaces = !plan.is_empty();
+    if let Some((change, _)) = &cidrs {
+        plan.changes.push(change.clone());
+        plan.kept.retain(|k| !k.starts_with("who may reach"));
+    }
+    if args.plan || plan.is_empty() {
+        return show_plan(&plan, json, !args.plan);
+    }
+    if plan.over_budget && !args.over_budget {
+        return Err(Failure::bad_input(format!(
+            "after the update the estimate, {}/month, is over {}'s budget; nothing was changed. \
+             Raise the budget (`budget {} USD`) or add --over-budget",
+            dollars(plan.monthly_after),
+            args.stack,
+            args.stack
+        )));
+    }
+    if !json {
+        print_plan(&plan);
+    }
+    if !args.yes {
+        confirm(&format!("Update {}?", args.stack))?;
+    }
+    if let Some((_, change)) = cidrs {
+        let (sink, _rx) = StoreSink::new(rt.store.clone());
+        access::set_access(&ctx, &args.stack, &change, Box::new(sink)).await?;
+    }
+    let state = if replaces {
+        let (sink, rx) = StoreSink::new(rt.store.clone());
+        let printer = tokio::spawn(progress::print_stages(rx, rt.clock.now()));
+        let result = update::update(&ctx, &req, Box::new(sink)).await;
+        let _ = printer.await;
+        result.map_err(|e| match e {
+            // Reverted: the stack runs as before; there is nothing to resume.
+            e @ crate::deploy::OperationError::Stage {
+                rollback: Some(_), ..
+            } => Failure::failed(format!(
+                "{e}.\n`status {}` shows the switch and why",
+                args.stack
+            )),
+            e => with_next_step(e, &args.stack, "update"),
+        })?
+    } else {
+        super::load_existing(rt, &args.stack)?
+    };
+    if json {
+        return print_json(&state);
+    }
+    let gap = state
+        .switches
+        .last()
+        .and_then(|w| w.gap_secs())
+        .filter(|_| replaces)
+        .map(|g| {
+            format!(
+                "; n8n was down for {}",
+                crate::domain::time::format_elapsed(g)
+            )
+        })
+        .unwrap_or_default();
+    println!(
+        "{} is updated: {} {}{gap}. About {}/month.",
+        state.stack_name,
+        if state.is_spot() { "spot" } else { "on-demand" },
+        state.instance_type().unwrap_or("-"),
+        dollars(plan.monthly_after)
+    );
+    Ok(())
+}
+
+/// `--allow-cidr C`: admit exactly C, as a plan line and the change to make.
+fn cidr_change(
+    state: &crate::domain::DeploymentState,
+    cidr: Option<&str>,
+) -> Result<Option<(Change, AccessChange)>, Failure> {
+    let Some(text) = cidr else {
+        return Ok(None);
+    };
+    let cidr = Cidr::parse(text).map_err(Failure::bad_input)?;
+    if let Some(why) = access::not_applicable(state) {
+        return Err(Failure::bad_input(why));
+    }
+    let current = exposure::allowed_cidrs(state);
+    if current == [cidr.to_string()] {
+        return Ok(None);
+    }
+    Ok(Some((
+        Change {
+            setting: "allowed CIDRs",
+            from: current.join(", "),
+            to: cidr.to_string(),
+        },
+        AccessChange::Set(vec![cidr]),
+    )))
+}
+
+fn show_plan(plan: &UpdatePlan, json: bool, nothing_to_do: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(plan);
+    }
+    if nothing_to_do {
+        println!(
+            "{} already runs as asked; nothing to change. Give --instance-type, --spot, --on-demand or --allow-cidr",
+            plan.stack
+        );
+        return Ok(());
+    }
+    print_plan(plan);
+    println!("Nothing was changed (--plan).");
+    Ok(())
+}
+
+fn print_plan(plan: &UpdatePlan) {
+    println!("Update {}:", plan.stack);
+    println!("  changes");
+    for c in &plan.changes {
+        println!("    {:<14} {} → {}", c.setting, c.from, c.to);
+    }
+    if !plan.replaced.is_empty() {
+        println!("  replaces");
+        for r in &plan.replaced {
+            println!("    {r}");
+        }
+    }
+    println!("  keeps");
+    for k in &plan.kept {
+        println!("    {k}");
+    }
+    println!(
+        "  monthly cost  ~{} → ~{}",
+        dollars(plan.monthly_before),
+        dollars(plan.monthly_after)
+    );
+}

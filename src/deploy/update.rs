@@ -1,0 +1,292 @@
+//! Update: change a running stack's instance type or market. The plan says
+//! what changes, what is replaced and what is kept, and the monthly cost
+//! before and after; the change is a new launch-template version and the
+//! prepare-then-switch. A switch whose new instance never gets healthy is
+//! reverted: the old one serves again and the stack records `update_failed`.
+
+use serde::Serialize;
+
+use crate::cloud::session::StateSink;
+use crate::cloud::{DeployOptions, DeployRequest};
+use crate::domain::cost;
+use crate::domain::{DeploymentState, StackName, StackStatus};
+
+use super::{Context, OperationError};
+
+/// One setting the update changes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    pub setting: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UpdatePlan {
+    pub stack: String,
+    pub changes: Vec<Change>,
+    /// What a new instance replaces (prepare-then-switch).
+    pub replaced: Vec<String>,
+    pub kept: Vec<String>,
+    pub monthly_before: f64,
+    pub monthly_after: f64,
+    /// The estimate after is over the stack's budget: the update refuses
+    /// without --over-budget.
+    pub over_budget: bool,
+}
+
+impl UpdatePlan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+/// The stack as it runs, as a request: the base an update changes, and what
+/// a `deploy` with no flags asks for on an existing stack.
+pub fn current_request(state: &DeploymentState) -> Option<DeployRequest> {
+    let config = state.config.clone().unwrap_or_default();
+    Some(DeployRequest {
+        stack: StackName::parse(&state.stack_name).ok()?,
+        tier: state.tier(),
+        region: state.region().to_string(),
+        instance_type: state.instance_type()?.to_string(),
+        spot: state.is_spot(),
+        options: DeployOptions {
+            vpc_id: config.vpc_id,
+            publish: config.publish.unwrap_or_default(),
+            domain: config.domain,
+            owner_email: config.owner_email,
+            certificate_arn: config.certificate_arn,
+            budget: state.budget.clone(),
+            auto_rollback: config.auto_rollback_on_failure,
+            rollback_timeout_minutes: config.rollback_timeout_minutes,
+            instance_checks: config.instance_checks,
+            ..DeployOptions::default()
+        },
+    })
+}
+
+/// What `req` changes on the stack as it runs.
+pub fn changes(state: &DeploymentState, req: &DeployRequest) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if let Some(from) = state.instance_type()
+        && from != req.instance_type
+    {
+        changes.push(Change {
+            setting: "instance type",
+            from: from.to_string(),
+            to: req.instance_type.clone(),
+        });
+    }
+    if state.is_spot() != req.spot {
+        let market = |spot: bool| if spot { "spot" } else { "on-demand" }.to_string();
+        changes.push(Change {
+            setting: "market",
+            from: market(state.is_spot()),
+            to: market(req.spot),
+        });
+    }
+    changes
+}
+
+/// Why `deploy` refuses `req`: the stack runs, and the request changes it,
+/// which is `update`'s to do (with a plan, and a revert when it fails).
+pub fn deploy_refusal(state: &DeploymentState, req: &DeployRequest) -> Option<String> {
+    let changes = changes(state, req);
+    if !runs(state) || changes.is_empty() {
+        return None;
+    }
+    let what: Vec<String> = changes
+        .iter()
+        .map(|c| format!("{} {} → {}", c.setting, c.from, c.to))
+        .collect();
+    let mut flags = String::new();
+    if state.instance_type() != Some(req.instance_type.as_str()) {
+        flags.push_str(&format!(" --instance-type {}", req.instance_type));
+    }
+    if state.is_spot() != req.spot {
+        flags.push_str(if req.spot { " --spot" } else { " --on-demand" });
+    }
+    Some(format!(
+        "{} runs already, and deploy does not change a running stack ({}). \
+         `geusemaker-tui update {}{flags}` shows the plan and the cost, then switches. Nothing was changed",
+        req.stack,
+        what.join(", "),
+        req.stack
+    ))
+}
+
+/// A stack with an instance to change: not destroyed, not stopped by its
+/// budget, not created yet.
+pub fn runs(state: &DeploymentState) -> bool {
+    state.instance_id.is_some()
+        && !matches!(state.status, StackStatus::Destroyed | StackStatus::Stopped)
+}
+
+/// The plan of `req` against the stack as it is, priced with `prices`.
+pub fn make(
+    state: &DeploymentState,
+    req: &DeployRequest,
+    prices: &crate::cloud::Prices,
+    now: crate::domain::Timestamp,
+) -> UpdatePlan {
+    let changes = changes(state, req);
+    let after = super::plan::make(req, Some(state.clone()), prices, now);
+    let replaced = if changes.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "the instance {}: a new one boots beside it, then they switch (n8n is down only for the switch itself)",
+            state.instance_id.as_deref().unwrap_or("-")
+        )]
+    };
+    UpdatePlan {
+        stack: state.stack_name.clone(),
+        changes,
+        replaced,
+        kept: kept(state),
+        monthly_before: round(cost::planned_monthly(state, state.tier(), now)),
+        monthly_after: after.monthly_estimate,
+        over_budget: after.over_budget,
+    }
+}
+
+fn kept(state: &DeploymentState) -> Vec<String> {
+    let mut kept = vec![
+        format!(
+            "the EFS {} with n8n's workflows, the models and the database",
+            state.efs_id.as_deref().unwrap_or("-")
+        ),
+        format!("the secrets under /geusemaker/{}/", state.stack_name),
+    ];
+    if let Some(ip) = &state.public_ip {
+        kept.push(format!("the address {ip} (it moves to the new instance)"));
+    }
+    kept.push("who may reach n8n (the allowed CIDRs)".into());
+    kept
+}
+
+fn round(usd: f64) -> f64 {
+    (usd * 100.0).round() / 100.0
+}
+
+/// The plan of `req` for the stack on record, priced now.
+pub async fn plan(ctx: &Context, req: &DeployRequest) -> Result<UpdatePlan, OperationError> {
+    let state = running_state(ctx, &req.stack)?;
+    let prices = ctx
+        .cloud
+        .prices(&req.region, &req.instance_type)
+        .await
+        .map_err(|e| OperationError::Conflict(format!("could not price the plan: {e}")))?;
+    Ok(make(&state, req, &prices, ctx.clock.now()))
+}
+
+/// The stack's state, when it has an instance to update.
+pub fn running_state(ctx: &Context, stack: &StackName) -> Result<DeploymentState, OperationError> {
+    let state = ctx
+        .store
+        .load(stack)?
+        .ok_or_else(|| OperationError::NotFound(stack.to_string()))?;
+    if !runs(&state) {
+        return Err(OperationError::Conflict(format!(
+            "{stack} runs no instance ({}), so there is nothing to update; `deploy {stack}` starts it with the settings you give",
+            state.status
+        )));
+    }
+    Ok(state)
+}
+
+/// Apply `req` to the running stack by prepare-then-switch. Returns its
+/// final state; a reverted update is an error saying so, with the stack
+/// running as before.
+pub async fn update(
+    ctx: &Context,
+    req: &DeployRequest,
+    sink: Box<dyn StateSink>,
+) -> Result<DeploymentState, OperationError> {
+    running_state(ctx, &req.stack)?;
+    super::pipeline::update(ctx, req, sink).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::Prices;
+    use crate::domain::state::CostTracking;
+    use crate::domain::{Provider, Tier};
+
+    fn now() -> crate::domain::Timestamp {
+        "2026-12-04T10:00:00Z".parse().unwrap()
+    }
+
+    fn running() -> DeploymentState {
+        let now = now();
+        let mut state = DeploymentState::new("up", Tier::Dev, "us-east-1", Provider::Sandbox, now);
+        state.status = StackStatus::Running;
+        state.instance_id = Some("i-old".into());
+        state.efs_id = Some("fs-1".into());
+        let mut cost = CostTracking::new("t3.medium", true);
+        cost.spot_price_per_hour = Some(0.0125);
+        cost.on_demand_price_per_hour = Some(0.0416);
+        state.cost = Some(cost);
+        state
+    }
+
+    fn prices(spot: f64, on_demand: f64) -> Prices {
+        Prices {
+            on_demand_per_hour: Some(on_demand),
+            spot_per_hour: Some(spot),
+            efs_gb_month: 0.3,
+            on_demand_estimate: None,
+            spot_estimate: None,
+        }
+    }
+
+    #[test]
+    fn the_stack_as_it_runs_changes_nothing() {
+        let state = running();
+        let req = current_request(&state).expect("a request");
+        assert_eq!((req.instance_type.as_str(), req.spot), ("t3.medium", true));
+        let plan = make(&state, &req, &prices(0.0125, 0.0416), now());
+        assert!(plan.is_empty(), "{plan:?}");
+        assert!(plan.replaced.is_empty());
+        assert_eq!(plan.monthly_before, plan.monthly_after);
+    }
+
+    #[test]
+    fn a_bigger_type_on_demand_is_two_changes_a_replacement_and_a_dearer_month() {
+        let state = running();
+        let mut req = current_request(&state).unwrap();
+        req.instance_type = "t3.large".into();
+        req.spot = false;
+        let plan = make(&state, &req, &prices(0.025, 0.0832), now());
+        let what: Vec<_> = plan
+            .changes
+            .iter()
+            .map(|c| (c.setting, c.from.as_str(), c.to.as_str()))
+            .collect();
+        assert_eq!(
+            what,
+            [
+                ("instance type", "t3.medium", "t3.large"),
+                ("market", "spot", "on-demand")
+            ]
+        );
+        assert!(plan.replaced[0].contains("i-old"), "{plan:?}");
+        assert!(plan.kept.iter().any(|k| k.contains("fs-1")));
+        // 730 h at 0.0832 against 730 h at 0.0125, the EFS alike.
+        let more = plan.monthly_after - plan.monthly_before;
+        assert!((more - 730.0 * (0.0832 - 0.0125)).abs() < 0.05, "{plan:?}");
+    }
+
+    #[test]
+    fn a_destroyed_or_stopped_stack_has_nothing_to_update() {
+        let mut state = running();
+        assert!(runs(&state));
+        state.status = StackStatus::Stopped;
+        assert!(!runs(&state));
+        state.status = StackStatus::Running;
+        state.instance_id = None;
+        assert!(!runs(&state));
+    }
+}

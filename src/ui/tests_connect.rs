@@ -1,0 +1,102 @@
+//! The Connect view: its snapshots at 80×24 and wide, its keys, and that a
+//! finished deploy opens it.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::tests::{chat_bot_with, draw, key};
+use crate::app::effect::Effect;
+use crate::app::model::{Model, Overlay};
+use crate::app::msg::Msg;
+use crate::app::update::update;
+use crate::domain::stage::OperationKind;
+use crate::domain::state::DeploymentConfig;
+
+fn reachable() -> Model {
+    chat_bot_with(|stack, _| {
+        stack.n8n_url = Some("http://203.0.113.50:5678".into());
+        stack.config = Some(DeploymentConfig {
+            owner_email: Some("owner@chat-bot.local".into()),
+            allowed_cidrs: vec!["198.51.100.23/32".into()],
+            ..DeploymentConfig::default()
+        });
+    })
+}
+
+fn press(m: &mut Model, c: char) -> Vec<Effect> {
+    update(
+        m,
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+    )
+}
+
+#[test]
+fn connect_view_fits_80x24() {
+    let mut m = reachable();
+    key(&mut m, 'c');
+    assert!(
+        matches!(&m.overlay, Some(Overlay::Connect { stack, selected: 0 }) if stack == "chat-bot")
+    );
+    insta::assert_snapshot!(draw(&m, 80, 24).backend().to_string());
+}
+
+#[test]
+fn connect_view_wide_with_a_service_selected() {
+    let mut m = reachable();
+    key(&mut m, 'c');
+    for _ in 0..5 {
+        key(&mut m, 'j');
+    }
+    insta::assert_snapshot!(draw(&m, 140, 40).backend().to_string());
+}
+
+#[test]
+fn y_copies_the_selected_row_and_o_opens_n8n() {
+    let mut m = reachable();
+    key(&mut m, 'c');
+    assert_eq!(
+        press(&mut m, 'y'),
+        [Effect::CopyToClipboard("http://203.0.113.50:5678".into())]
+    );
+    for _ in 0..4 {
+        key(&mut m, 'j');
+    }
+    assert_eq!(
+        press(&mut m, 'y'),
+        [Effect::CopyToClipboard(
+            "geusemaker-tui --sandbox forward chat-bot ollama".into()
+        )]
+    );
+    assert_eq!(
+        press(&mut m, 'o'),
+        [Effect::OpenUrl("http://203.0.113.50:5678".into())]
+    );
+    for _ in 0..20 {
+        key(&mut m, 'j');
+    }
+    assert!(
+        matches!(m.overlay, Some(Overlay::Connect { selected: 7, .. })),
+        "stops at the last row: {:?}",
+        m.overlay
+    );
+    key(&mut m, 'c');
+    assert!(m.overlay.is_none(), "c closes it too");
+}
+
+#[test]
+fn a_finished_deploy_opens_the_connect_view_and_a_failed_one_does_not() {
+    let mut m = reachable();
+    let finished = |ok: bool| Msg::OperationFinished {
+        stack: "chat-bot".into(),
+        kind: OperationKind::Deploy,
+        result: if ok {
+            Ok("chat-bot is running".into())
+        } else {
+            Err("no".into())
+        },
+        offer: None,
+    };
+    update(&mut m, finished(false));
+    assert!(m.overlay.is_none());
+    update(&mut m, finished(true));
+    assert!(matches!(&m.overlay, Some(Overlay::Connect { stack, .. }) if stack == "chat-bot"));
+}
