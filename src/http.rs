@@ -219,6 +219,11 @@ fn causes<'a>(
     })
 }
 
+/// A request's failure as a sentence, with its causes.
+pub fn describe(err: &reqwest::Error) -> String {
+    chain(err)
+}
+
 /// The error and its causes, "outer: inner: …", without repeats.
 fn chain(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();

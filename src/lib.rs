@@ -11,6 +11,7 @@ pub mod http;
 pub mod instance;
 pub mod logging;
 pub mod monitor;
+pub mod notify;
 pub mod runtime;
 pub mod store;
 pub mod ui;

@@ -207,6 +207,7 @@ async fn runner_config(rt: &Runtime) -> RunnerConfig {
         clock: rt.clock.clone(),
         health_interval: interval,
         policy: crate::cli::watch_policy(rt),
+        notifier: crate::notify::Notifier::configured(&rt.settings.notify),
     }
 }
 

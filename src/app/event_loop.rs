@@ -188,6 +188,7 @@ mod tests {
                 clock: clock.clone(),
                 health_interval: Duration::from_secs(3600),
                 policy: crate::health::policy::Policy::default(),
+                notifier: None,
             },
         );
         let mut model = Model::new(Provider::Aws, "eu-west-1".into(), clock.now());

@@ -53,6 +53,8 @@ pub enum Command {
     Connect(StackArg),
     /// Every operation with its stage timings, and every recovery, switch and rollback
     History(StackArg),
+    /// Notifications (settings' notify.webhook_url): send a test event
+    Notify(NotifyArgs),
     /// Remove a stack's resources; its EFS data is kept unless --delete-data
     Destroy(DestroyArgs),
     /// List the stacks in the state directory
@@ -238,6 +240,18 @@ pub struct DeployArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    #[command(subcommand)]
+    pub action: NotifyAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyAction {
+    /// Send a test event to the webhook and say whether it took it
+    Test,
 }
 
 #[derive(Debug, Args)]

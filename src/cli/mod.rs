@@ -8,6 +8,7 @@ mod doctor;
 mod fault;
 mod history;
 mod logs;
+mod notify;
 mod operations;
 mod output;
 mod progress;
@@ -97,6 +98,7 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Update(args) => update::update(rt, args, json).await,
         Command::Connect(args) => connect::connect(rt, &args.stack, json),
         Command::History(args) => history::history(rt, &args.stack, json),
+        Command::Notify(args) => notify::notify(rt, args, json).await,
         Command::Destroy(args) => operations::destroy(rt, args, json).await,
         Command::List => status::list(rt, json),
         Command::Status(args) => status::status(rt, &args, json).await,

@@ -61,6 +61,7 @@ pub async fn update(rt: &Runtime, args: UpdateArgs, json: bool) -> Result<(), Fa
         let printer = tokio::spawn(progress::print_stages(rx, rt.clock.now()));
         let result = update::update(&ctx, &req, Box::new(sink)).await;
         let _ = printer.await;
+        tell(rt, &args.stack, &result).await;
         result.map_err(|e| match e {
             // Reverted: the stack runs as before; there is nothing to resume.
             e @ crate::deploy::OperationError::Stage {
@@ -97,6 +98,35 @@ pub async fn update(rt: &Runtime, args: UpdateArgs, json: bool) -> Result<(), Fa
         dollars(plan.monthly_after)
     );
     Ok(())
+}
+
+/// The update's outcome to the settings' webhook, if any.
+async fn tell(
+    rt: &Runtime,
+    stack: &crate::domain::StackName,
+    result: &Result<crate::domain::DeploymentState, crate::deploy::OperationError>,
+) {
+    use crate::deploy::OperationError;
+    use crate::domain::notify::{EventKind, NotifyEvent};
+    let (kind, text) = match result {
+        Err(e) if e.is_refusal() => return,
+        Ok(s) => (
+            EventKind::UpdateSucceeded,
+            format!(
+                "updated to {} {}",
+                if s.is_spot() { "spot" } else { "on-demand" },
+                s.instance_type().unwrap_or("-")
+            ),
+        ),
+        Err(
+            e @ OperationError::Stage {
+                rollback: Some(_), ..
+            },
+        ) => (EventKind::UpdateReverted, e.to_string()),
+        Err(e) => (EventKind::UpdateFailed, format!("the update failed: {e}")),
+    };
+    let event = NotifyEvent::new(kind, stack.as_str(), rt.clock.now(), text);
+    crate::notify::tell(&rt.settings.notify, event).await;
 }
 
 /// `--allow-cidr C`: admit exactly C, as a plan line and the change to make.

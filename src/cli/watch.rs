@@ -47,7 +47,11 @@ pub async fn monitor(rt: &Runtime, args: MonitorArgs, json: bool) -> Result<(), 
         Duration::from_secs(u64::from(rt.settings.health_check_interval_seconds))
     });
     let ctx = rt.context(rt.cloud_in(state.region()).await?);
-    let watch = Watch::new(ctx, args.stack.clone(), policy(rt));
+    let notifier = crate::notify::Notifier::configured(&rt.settings.notify);
+    if let Some(n) = &notifier {
+        eprintln!("Events go to {}", n.destination());
+    }
+    let watch = Watch::new(ctx, args.stack.clone(), policy(rt)).with_notifier(notifier);
     eprintln!(
         "Monitoring {} every {:.1}s; Ctrl-C or SIGTERM stops.",
         args.stack,

@@ -66,6 +66,14 @@ pub struct BudgetStatus {
     pub message: String,
 }
 
+/// A budget level told to the user, so each is told once a month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetTold {
+    pub level: BudgetLevel,
+    /// The first instant of the month it was told in.
+    pub month: Timestamp,
+}
+
 /// A positive amount of dollars: "25", "0.5", "$10".
 pub fn parse_usd(s: &str) -> Result<f64, String> {
     let v: f64 = s

@@ -60,6 +60,18 @@ pub struct Settings {
     pub monthly_budget_usd: Option<f64>,
     /// What happens when a stack has spent its budget: warn or stop.
     pub budget_action: super::budget::BudgetAction,
+    /// Where the monitor tells what happened: rollbacks, recoveries, budgets.
+    pub notify: NotifySettings,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotifySettings {
+    /// An HTTPS URL that takes a POST (Slack, Discord, or your own).
+    pub webhook_url: Option<String>,
+    pub format: super::notify::NotifyFormat,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -79,6 +91,7 @@ impl Default for Settings {
             aws_profile: None,
             monthly_budget_usd: None,
             budget_action: super::budget::BudgetAction::Warn,
+            notify: NotifySettings::default(),
             extra: Map::new(),
         }
     }
@@ -156,6 +169,15 @@ impl Settings {
             1440,
             "use 5 to 1440 minutes",
         )?;
+        if let Some(url) = &self.notify.webhook_url
+            && !is_https_url(url)
+        {
+            return Err(InvalidSetting {
+                field: "notify.webhook_url",
+                value: format!("{url:?}"),
+                expected: "an https:// URL (events are sent over HTTPS only)",
+            });
+        }
         if self.default_region.is_empty() {
             return Err(InvalidSetting {
                 field: "default_region",
@@ -165,6 +187,13 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// `https://host[:port][/path]`, with a host.
+fn is_https_url(url: &str) -> bool {
+    url.strip_prefix("https://")
+        .and_then(|rest| rest.split(['/', '?', '#']).next())
+        .is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace))
 }
 
 #[cfg(test)]
@@ -214,6 +243,32 @@ mod tests {
                 .starts_with("field health_check_interval_seconds: "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_webhook_must_be_https() {
+        let with = |url: &str| Settings {
+            notify: NotifySettings {
+                webhook_url: Some(url.into()),
+                ..NotifySettings::default()
+            },
+            ..Settings::default()
+        };
+        assert!(
+            with("https://hooks.slack.com/services/T/B/x")
+                .validate()
+                .is_ok()
+        );
+        assert!(with("https://127.0.0.1:8443/hook").validate().is_ok());
+        for bad in [
+            "http://hooks.example.com/x",
+            "hooks.example.com",
+            "https://",
+            "https:// x",
+        ] {
+            let err = with(bad).validate().unwrap_err();
+            assert_eq!(err.field, "notify.webhook_url", "{bad}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cloud::session::StoreSink;
 use crate::cloud::{GroupView, SpotNotice};
 use crate::deploy::{self, Context, OperationError, healthy_snapshot};
-use crate::domain::budget::{self, BudgetAction, BudgetLevel};
+use crate::domain::budget::{self, BudgetAction, BudgetLevel, BudgetTold};
 use crate::domain::state::{
     HealthSample, RollbackRecord, RollbackTrigger, ServiceHealth, ServiceStatus,
 };
@@ -51,18 +51,67 @@ pub struct Watch {
     ctx: Context,
     stack: StackName,
     policy: Policy,
+    notifier: Option<crate::notify::Notifier>,
 }
 
 impl Watch {
     pub fn new(ctx: Context, stack: StackName, policy: Policy) -> Self {
-        Self { ctx, stack, policy }
+        Self {
+            ctx,
+            stack,
+            policy,
+            notifier: None,
+        }
+    }
+
+    /// Tell `notifier` what each sweep did worth telling.
+    pub fn with_notifier(mut self, notifier: Option<crate::notify::Notifier>) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     pub fn stack(&self) -> &StackName {
         &self.stack
     }
 
+    /// One sweep: what the group did, health, spot, budget, and any
+    /// rollback; then what of it is worth telling, sent in the background.
     pub async fn sweep(&self) -> Result<SweepReport, WatchError> {
+        let Some(notifier) = &self.notifier else {
+            return self.sweep_once().await;
+        };
+        let before = self.ctx.store.load(&self.stack)?;
+        let report = self.sweep_once().await?;
+        if let (Some(before), Some(after)) = (before, self.ctx.store.load(&self.stack)?) {
+            // Healthy inside and not reachable from here; n8n down is a rollback's.
+            let unreachable = report
+                .outside
+                .as_ref()
+                .filter(|o| !o.reachable && report.verdict == "unreachable");
+            let unreachable = unreachable.map(|o| {
+                o.error
+                    .clone()
+                    .unwrap_or_else(|| format!("n8n at {} is unreachable from here", o.url))
+            });
+            let mut events = crate::domain::notify::of_sweep(
+                &before,
+                &after,
+                report.action.as_deref(),
+                unreachable.as_deref(),
+                report.at,
+            );
+            // Told once: only when it is remembered (the stack not busy).
+            if let Some(told) = crate::domain::notify::budget_to_tell(&after, report.at)
+                && !self.remember_budget_told(told)?
+            {
+                events.retain(|e| !e.kind.is_budget());
+            }
+            notifier.spawn(events);
+        }
+        Ok(report)
+    }
+
+    async fn sweep_once(&self) -> Result<SweepReport, WatchError> {
         let mut state = self
             .ctx
             .store
@@ -316,6 +365,25 @@ impl Watch {
 
     /// The monitor will not act: the stack is `failed`, and says why and
     /// what to do. It is still watched, and running again once healthy.
+    /// Record the budget level told, so the next sweep (or monitor) does not
+    /// tell it again; a busy stack is left for the next sweep.
+    fn remember_budget_told(&self, told: BudgetTold) -> Result<bool, WatchError> {
+        let now = self.ctx.clock.now();
+        let Ok(_lock) = self
+            .ctx
+            .store
+            .lock(&self.stack, &LockHolder::this_process("monitor", now))
+        else {
+            return Ok(false);
+        };
+        let Some(mut state) = self.ctx.store.load(&self.stack)? else {
+            return Ok(false);
+        };
+        state.budget_told = Some(told);
+        self.ctx.store.save(&state)?;
+        Ok(true)
+    }
+
     fn set_reason(&self, why: &str) -> Result<(), WatchError> {
         let now = self.ctx.clock.now();
         let Ok(_lock) = self

@@ -194,13 +194,11 @@ mod tests {
             pid: 1,
             stages: Vec::new(),
         };
-        append_rotating(&path, &entry(0.0), 100).unwrap();
-        append_rotating(&path, &entry(10.0), 100).unwrap();
-        assert!(
-            rotations(&path).is_empty(),
-            "under 100 bytes? one line is more"
-        );
-        append_rotating(&path, &entry(20.0), 100).unwrap();
+        // One line is about 170 bytes: the third append finds two, past 300.
+        append_rotating(&path, &entry(0.0), 300).unwrap();
+        append_rotating(&path, &entry(10.0), 300).unwrap();
+        assert!(rotations(&path).is_empty(), "under the limit");
+        append_rotating(&path, &entry(20.0), 300).unwrap();
         assert_eq!(
             rotations(&path).len(),
             1,

@@ -53,6 +53,7 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
             clock: clock.clone(),
             health_interval: Duration::from_millis(100),
             policy: geusemaker::health::policy::Policy::default(),
+            notifier: None,
         },
     );
     let mut model = Model::new(Provider::Sandbox, "us-east-1".into(), clock.now());
@@ -126,7 +127,17 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
         screen.contains("demo") && screen.contains("● running"),
         "{screen}"
     );
-    assert!(screen.contains("✔ Health"), "{screen}");
+    // The last frame may still show the Connect view the deploy opened
+    // (the two keys can be drained together), so the pipeline is read from
+    // the model.
+    let last = demo.operation.as_ref().and_then(|o| o.stages.last());
+    assert!(
+        last.is_some_and(|s| s.stage == geusemaker::domain::Stage::Health
+            && s.status == geusemaker::domain::stage::StageStatus::Done),
+        "{:?}",
+        demo.operation
+    );
+    assert!(model.overlay.is_none(), "the Connect view was closed");
 }
 
 /// Events the way crossterm's `EventStream` delivers them: a poll that finds
@@ -247,6 +258,7 @@ async fn a_key_pressed_while_idle_is_handled_at_once_not_at_the_next_tick() {
             clock: clock.clone(),
             health_interval: Duration::from_secs(3600),
             policy: geusemaker::health::policy::Policy::default(),
+            notifier: None,
         },
     );
     let mut model = Model::new(Provider::Sandbox, "us-east-1".into(), clock.now());

@@ -36,7 +36,8 @@ use geusemaker::http::Http;
 
 /// Serves HTTPS on 127.0.0.1 with a certificate for one host name, issued by
 /// a CA made for it alone. `GET /healthz/readiness` answers 200
-/// `{"status":"ok"}`, anything else 404. Stops when dropped.
+/// `{"status":"ok"}`; `POST /hook` keeps its body and answers 200 (or 500,
+/// for as many as `fail_next` says); anything else 404. Stops when dropped.
 pub struct HttpsFake {
     /// Where it listens; connect the host name to it.
     pub addr: SocketAddr,
@@ -46,7 +47,15 @@ pub struct HttpsFake {
     pub ca_path: PathBuf,
     _ca_file: TempPath,
     requests: Arc<AtomicUsize>,
+    hooks: Hooks,
     server: JoinHandle<()>,
+}
+
+/// The bodies POSTed to `/hook`, and how many more to refuse with a 500.
+#[derive(Clone, Default)]
+struct Hooks {
+    bodies: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    fail_next: Arc<AtomicUsize>,
 }
 
 /// A TLS acceptor with a certificate for `hostname` (a `*.` wildcard
@@ -72,9 +81,12 @@ impl HttpsFake {
         let (ca_pem, acceptor) = acceptor(&[hostname], &format!("GeuseMaker test CA {addr}"));
         let requests = Arc::new(AtomicUsize::new(0));
         let counter = requests.clone();
+        let hooks = Hooks::default();
+        let kept = hooks.clone();
         let server = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (acceptor, counter) = (acceptor.clone(), counter.clone());
+                let kept = kept.clone();
                 tokio::spawn(async move {
                     // A client that does not trust the CA, or speaks plain
                     // HTTP, ends here.
@@ -83,7 +95,13 @@ impl HttpsFake {
                     };
                     let handler = hyper::service::service_fn(move |req: Request<_>| {
                         counter.fetch_add(1, Ordering::SeqCst);
-                        async move { Ok::<_, Infallible>(answer(&req)) }
+                        let kept = kept.clone();
+                        async move {
+                            if req.uri().path() == "/hook" {
+                                return Ok::<_, Infallible>(kept.take(req).await);
+                            }
+                            Ok::<_, Infallible>(answer(&req))
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(tls), handler)
@@ -101,8 +119,23 @@ impl HttpsFake {
             ca_pem,
             _ca_file: ca_file,
             requests,
+            hooks,
             server,
         }
+    }
+
+    /// The JSON bodies POSTed to `/hook` so far, in order.
+    pub fn hooks(&self) -> Vec<serde_json::Value> {
+        let bodies = self.hooks.bodies.lock().expect("hooks");
+        bodies
+            .iter()
+            .map(|b| serde_json::from_slice(b).expect("a JSON body"))
+            .collect()
+    }
+
+    /// Answer the next `n` POSTs to `/hook` with a 500.
+    pub fn fail_next(&self, n: usize) {
+        self.hooks.fail_next.store(n, Ordering::SeqCst);
     }
 
     /// HTTP requests answered so far (a failed TLS handshake is none).
@@ -114,6 +147,24 @@ impl HttpsFake {
 impl Drop for HttpsFake {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+impl Hooks {
+    async fn take(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        use http_body_util::BodyExt;
+        let refuse = self
+            .fail_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let body = req.into_body().collect().await.map(|b| b.to_bytes());
+        let mut response = Response::new(Full::new(Bytes::new()));
+        match body {
+            Ok(_) if refuse => *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR,
+            Ok(bytes) => self.bodies.lock().expect("hooks").push(bytes.to_vec()),
+            Err(_) => *response.status_mut() = StatusCode::BAD_REQUEST,
+        }
+        response
     }
 }
 

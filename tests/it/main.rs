@@ -4,6 +4,8 @@
 mod aws;
 mod cli;
 mod dashboard;
+mod day_two;
 mod https_fake;
 mod monitor;
+mod notify;
 mod support;

@@ -18,15 +18,15 @@ use geusemaker::store::Store;
 
 const SPEED: f64 = 25.0;
 
-struct Sandbox {
+pub(crate) struct Sandbox {
     _dir: tempfile::TempDir,
     store: Store,
-    cloud: Arc<SandboxCloud>,
+    pub(crate) cloud: Arc<SandboxCloud>,
     ctx: Context,
 }
 
 impl Sandbox {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let clock = Arc::new(SystemClock);
@@ -51,7 +51,7 @@ impl Sandbox {
         self.deploy_with(stack, DeployOptions::default()).await
     }
 
-    async fn deploy_with(&self, stack: &str, options: DeployOptions) -> DeploymentState {
+    pub(crate) async fn deploy_with(&self, stack: &str, options: DeployOptions) -> DeploymentState {
         let req = DeployRequest {
             stack: StackName::parse(stack).unwrap(),
             tier: Tier::Dev,
@@ -66,11 +66,11 @@ impl Sandbox {
             .unwrap()
     }
 
-    fn watch(&self, stack: &str, policy: Policy) -> Watch {
+    pub(crate) fn watch(&self, stack: &str, policy: Policy) -> Watch {
         Watch::new(self.ctx.clone(), StackName::parse(stack).unwrap(), policy)
     }
 
-    fn state(&self, stack: &str) -> DeploymentState {
+    pub(crate) fn state(&self, stack: &str) -> DeploymentState {
         self.store
             .load(&StackName::parse(stack).unwrap())
             .unwrap()
@@ -79,7 +79,7 @@ impl Sandbox {
 }
 
 /// Sweep until one acts (bounded): the fakes notice a fault within ~0.2 s.
-async fn sweep_until_action(watch: &Watch) -> SweepReport {
+pub(crate) async fn sweep_until_action(watch: &Watch) -> SweepReport {
     for _ in 0..200 {
         let report = watch.sweep().await.unwrap();
         if report.action.is_some() {

@@ -48,6 +48,7 @@ pub struct Runner {
     clock: Arc<dyn Clock>,
     health_interval: Duration,
     policy: Policy,
+    notifier: Option<crate::notify::Notifier>,
     running: HashMap<Subscription, AbortHandle>,
     home_region: String,
     /// How often the log tail reads; the event loop sets it from the model.
@@ -67,6 +68,8 @@ pub struct RunnerConfig {
     pub clock: Arc<dyn Clock>,
     pub health_interval: Duration,
     pub policy: Policy,
+    /// Where the monitors tell what they did (settings' `notify`).
+    pub notifier: Option<crate::notify::Notifier>,
 }
 
 impl Runner {
@@ -88,6 +91,7 @@ impl Runner {
             clock: config.clock,
             health_interval: config.health_interval,
             policy: config.policy,
+            notifier: config.notifier,
             running: HashMap::new(),
             home_region: config.region,
             log_pace: watch::channel(LogPace::Fast).0,
@@ -390,9 +394,13 @@ impl Runner {
                 let region = self.region_of(stack);
                 let name = StackName::parse(stack).ok()?;
                 let (policy, every) = (self.policy.clone(), self.health_interval);
+                let notifier = self.notifier.clone();
                 tokio::spawn(async move {
                     match clouds.in_region(&region).await {
-                        Ok(ctx) => monitor(Watch::new(ctx, name, policy), every, tx).await,
+                        Ok(ctx) => {
+                            let watch = Watch::new(ctx, name, policy).with_notifier(notifier);
+                            monitor(watch, every, tx).await
+                        }
                         Err(e) => tracing::warn!(stack = %name, error = %e, "not monitored"),
                     }
                 })

@@ -11,6 +11,7 @@ fn base() -> Vec<Value> {
     let mut full = serde_json::to_value(Settings::default()).unwrap();
     full["aws_profile"] = "work".into();
     full["monthly_budget_usd"] = 25.0.into();
+    full["notify"]["webhook_url"] = "https://hooks.example.com/x".into();
     vec![full]
 }
 
@@ -26,10 +27,11 @@ fn validated_and_rewritable(s: &Settings) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-const VALIDATED: [&str; 3] = [
+const VALIDATED: [&str; 4] = [
     "health_check_interval_seconds",
     "consecutive_failures_threshold",
     "default_region",
+    "notify.webhook_url",
 ];
 
 /// Mostly near the ranges, sometimes anywhere.

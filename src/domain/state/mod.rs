@@ -409,6 +409,9 @@ pub struct DeploymentState {
     /// Where it stands against that budget, as of `updated_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_status: Option<super::budget::BudgetStatus>,
+    /// The budget level last told to the user's webhook, and in which month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_told: Option<super::budget::BudgetTold>,
     /// Which resources this program created (and so may delete) and which it reused.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub resource_provenance: Map<String, Value>,
@@ -491,6 +494,7 @@ impl DeploymentState {
             cloudfront_domain: None,
             budget: None,
             budget_status: None,
+            budget_told: None,
             resource_provenance: Map::new(),
             services: Vec::new(),
             health_history: Vec::new(),

@@ -1,0 +1,158 @@
+//! Day two in the sandbox, through the binary: `history` keeps each
+//! operation's stage timings; an update that falls back is reverted.
+
+use crate::support::Home;
+
+fn deploy(home: &Home, stack: &str) {
+    home.json(&[
+        "--sandbox",
+        "deploy",
+        stack,
+        "--tier",
+        "dev",
+        "--yes",
+        "--allow-cidr",
+        "198.51.100.23/32",
+        "--json",
+    ]);
+}
+
+#[test]
+fn history_shows_the_stage_timings_of_the_last_three_operations() {
+    let home = Home::new();
+    deploy(&home, "h3");
+    home.json(&[
+        "--sandbox",
+        "update",
+        "h3",
+        "--instance-type",
+        "t3.large",
+        "--yes",
+        "--json",
+    ]);
+    home.json(&["--sandbox", "rollback", "h3", "--yes", "--json"]);
+    let history = home.json(&["--sandbox", "history", "h3", "--json"]);
+    let ops = history["operations"].as_array().expect("operations");
+    let kinds: Vec<&str> = ops
+        .iter()
+        .map(|o| o["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["rollback", "update", "deploy"], "newest first");
+    for op in ops {
+        let stages = op["stages"].as_array().expect("stages");
+        assert!(stages.len() >= 3, "{op}");
+        for s in stages {
+            assert!(
+                s["secs"].as_f64().is_some_and(|secs| secs >= 0.0),
+                "every stage ran and was timed: {op}"
+            );
+        }
+    }
+    let deploy_stages: Vec<&str> = ops[2]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    for stage in ["Validate", "EFS", "Instance", "Health"] {
+        assert!(deploy_stages.contains(&stage), "{deploy_stages:?}");
+    }
+    assert!(
+        history["events"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("switch to")),
+        "the rollback's switch: {history}"
+    );
+    let out = home
+        .cmd()
+        .args(["--sandbox", "history", "h3"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("rollback") && text.contains("Instance "),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" · ")).count(),
+        3,
+        "one line of stage timings per operation: {text}"
+    );
+}
+
+#[test]
+fn an_update_that_never_gets_healthy_is_reverted_and_says_so() {
+    let home = Home::new();
+    deploy(&home, "rv");
+    let first = home.json(&["--sandbox", "status", "rv", "--json"]);
+    home.cmd()
+        .args(["--sandbox", "fault", "rv", "never-healthy"])
+        .assert()
+        .success();
+    let out = home
+        .cmd()
+        .args([
+            "--sandbox",
+            "update",
+            "rv",
+            "--instance-type",
+            "t3.large",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("reverted"), "{said}");
+    let after = home.json(&["--sandbox", "status", "rv", "--json"]);
+    assert_eq!(after["status"], "running");
+    assert_eq!(
+        after["instance_id"], first["instance_id"],
+        "the old one serves"
+    );
+    assert_eq!(
+        after["cost"]["instance_type"],
+        first["cost"]["instance_type"]
+    );
+    assert_eq!(
+        after["cost"]["on_demand_price_per_hour"],
+        first["cost"]["on_demand_price_per_hour"]
+    );
+    assert!(
+        after["status_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("update_failed: ")),
+        "{after}"
+    );
+    let rollbacks = after["rollback_history"].as_array().unwrap();
+    assert_eq!(rollbacks.last().unwrap()["trigger"], "update_failed");
+}
+
+#[test]
+fn deploy_refuses_to_change_a_running_stack_and_names_the_update() {
+    let home = Home::new();
+    deploy(&home, "same");
+    let before = home.state("same");
+    let out = home
+        .cmd()
+        .args(["--sandbox", "deploy", "same", "--on-demand", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("update same --on-demand"), "{said}");
+    assert_eq!(home.state("same"), before);
+    // With no flags, deploy converges the stack as it runs: nothing new.
+    let again = home.json(&[
+        "--sandbox",
+        "deploy",
+        "same",
+        "--yes",
+        "--allow-cidr",
+        "198.51.100.23/32",
+        "--json",
+    ]);
+    assert_eq!(again["status"], "running");
+    assert_eq!(again["switches"].as_array().map_or(0, Vec::len), 0);
+}
