@@ -32,13 +32,21 @@ health_of() {
   docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id"
 }
 
+# A restart the user asked for (restart-service.sh) in the last 5 minutes:
+# its service starting again is no failure.
+user_restarted() {
+  [ -f /run/geusemaker/user-restarts ] &&
+    awk -v s="$1" -v since=$(($(date +%s) - 300)) \
+      '$1 == s && $2 > since { found = 1 } END { exit !found }' /run/geusemaker/user-restarts
+}
+
 [ -e "$ARMED" ] || exit 0
 [ -e "$STATE/switching" ] && exit 0
 
 failing=""
 for service in n8n postgres; do
   status=$(health_of "$service")
-  [ "$status" = healthy ] || failing="$failing $service ($status)"
+  [ "$status" = healthy ] || user_restarted "$service" || failing="$failing $service ($status)"
 done
 if [ -z "$failing" ]; then
   echo 0 >"$FAILURES"

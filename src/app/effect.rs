@@ -36,6 +36,11 @@ pub enum Effect {
     CopyToClipboard(String),
     /// Open a URL in this machine's browser, where it has an opener.
     OpenUrl(String),
+    /// Restart one service's container on the stack's instance.
+    RestartService {
+        stack: String,
+        service: crate::domain::Service,
+    },
     /// Read one of the stack's secrets and put it on the clipboard (OSC 52).
     /// The value goes from the cloud to the terminal; only `Msg::SecretCopied`
     /// (the name) comes back.

@@ -46,6 +46,8 @@ pub enum Action {
     CopySecret,
     /// How to reach the selected stack: URLs, sign-in, `forward` commands.
     Connect,
+    /// Restart the Health pane's service (asks first).
+    Restart,
     Back,
 }
 
@@ -274,6 +276,14 @@ pub const KEYMAP: &[Binding] = &[
         short: "copy",
         help: "Copy the current line (OSC 52: over SSH, tmux)",
         in_footer: false,
+    },
+    Binding {
+        keys: &[key('R')],
+        action: Action::Restart,
+        scope: Scope::Pane(Pane::Health),
+        short: "restart",
+        help: "Restart the selected service's container (asks first)",
+        in_footer: true,
     },
     Binding {
         keys: &[key('f')],

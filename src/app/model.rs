@@ -157,6 +157,11 @@ pub enum Overlay {
     },
     Command(Box<CommandDialog>),
     Secrets(SecretPicker),
+    /// Restart this service of the stack? (y/n)
+    ConfirmRestart {
+        stack: String,
+        service: crate::domain::Service,
+    },
     /// How to reach the stack; `selected` is the row `y` copies.
     Connect {
         stack: String,

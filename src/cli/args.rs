@@ -53,6 +53,8 @@ pub enum Command {
     Connect(StackArg),
     /// Every operation with its stage timings, and every recovery, switch and rollback
     History(StackArg),
+    /// Restart one service's container on the stack's instance, after confirming
+    Restart(RestartArgs),
     /// Notifications (settings' notify.webhook_url): send a test event
     Notify(NotifyArgs),
     /// Remove a stack's resources; its EFS data is kept unless --delete-data
@@ -237,6 +239,18 @@ pub struct DeployArgs {
     /// Print what would be created or reused and what it costs; create nothing
     #[arg(long)]
     pub plan: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    /// n8n, ollama, qdrant, crawl4ai or postgres
+    #[arg(value_enum)]
+    pub service: Service,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -12,6 +12,7 @@ mod notify;
 mod operations;
 mod output;
 mod progress;
+mod restart;
 mod secret;
 mod ssm_session;
 mod status;
@@ -99,6 +100,7 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Connect(args) => connect::connect(rt, &args.stack, json),
         Command::History(args) => history::history(rt, &args.stack, json),
         Command::Notify(args) => notify::notify(rt, args, json).await,
+        Command::Restart(args) => restart::restart(rt, args, json).await,
         Command::Destroy(args) => operations::destroy(rt, args, json).await,
         Command::List => status::list(rt, json),
         Command::Status(args) => status::status(rt, &args, json).await,

@@ -116,7 +116,7 @@ pub async fn status(rt: &Runtime, args: &StatusArgs, json: bool) -> Result<(), F
     if let Some(check) = &live {
         if let Ok(samples) = &check.inside {
             state.services = record_samples(&state.services, samples, now, false);
-            crate::instance::inside::record_oom_kills(&mut state.services, &check.containers);
+            crate::instance::inside::record_containers(&mut state.services, &check.containers);
         }
         if check.outside.is_some() {
             state.outside = check.outside.clone();

@@ -252,6 +252,16 @@ pub trait Cloud: Send + Sync {
         &self,
         state: &DeploymentState,
     ) -> CloudResult<Vec<crate::instance::inside::ContainerHealth>>;
+    /// Restart one service's container on the stack's instance; what was done.
+    async fn restart_service(
+        &self,
+        _state: &DeploymentState,
+        service: Service,
+    ) -> CloudResult<String> {
+        Err(CloudError::Refused(format!(
+            "this cloud cannot restart {service}"
+        )))
+    }
     /// Make the rules that admit n8n say exactly `cidrs` (adding what is
     /// new and revoking what is not in the set), and record the set.
     async fn set_access(&self, s: &mut Session, cidrs: &[Cidr]) -> CloudResult<()>;

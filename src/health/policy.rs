@@ -104,6 +104,9 @@ pub fn record_samples(
                 consecutive_failures: failures,
                 error_message: error,
                 oom_kills: before.map(|b| b.oom_kills.clone()).unwrap_or_default(),
+                image: before.and_then(|b| b.image.clone()),
+                started_at: before.and_then(|b| b.started_at),
+                starts: before.and_then(|b| b.starts),
                 extra: before.map(|b| b.extra.clone()).unwrap_or_default(),
             })
         })

@@ -19,6 +19,11 @@ pub struct ContainerHealth {
     /// when the image declares none.
     pub health: Option<String>,
     pub started_at: Option<Timestamp>,
+    /// The image it runs, `repository:tag`.
+    pub image: Option<String>,
+    /// Times Docker started it in the last 24 hours: the first start, its
+    /// own restarts and a user's alike.
+    pub starts: u32,
     /// How long the last healthcheck took, on the instance.
     pub probe_ms: Option<u64>,
     pub failing_streak: u32,
@@ -26,8 +31,9 @@ pub struct ContainerHealth {
     pub oom_kills: Vec<Timestamp>,
 }
 
-/// What starts an OOM-kill line of the script's output.
+/// What starts an OOM-kill line of the script's output, and a start's.
 const OOM_LINE: &str = "#oom";
+const START_LINE: &str = "#start";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -61,13 +67,23 @@ struct DockerProbe {
 pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
     let mut out = Vec::new();
     let mut ooms = Vec::new();
+    let mut starts = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(rest) = line.strip_prefix(OOM_LINE) {
-            ooms.push(parse_oom(rest)?);
+            ooms.push(parse_event(rest)?);
             continue;
         }
-        let Some((name, json)) = line.split_once(char::is_whitespace) else {
+        if let Some(rest) = line.strip_prefix(START_LINE) {
+            starts.push(parse_event(rest)?);
+            continue;
+        }
+        let Some((name, rest)) = line.split_once(char::is_whitespace) else {
             return Err(format!("unexpected line from the instance: {line:.80}"));
+        };
+        // "<image>\t<json>"; an image name has no tab and never starts a JSON object.
+        let (image, json) = match rest.trim().split_once('\t') {
+            Some((image, json)) if !image.starts_with('{') => (Some(image.trim()), json),
+            _ => (None, rest),
         };
         let Ok(service) = name.parse::<Service>() else {
             continue;
@@ -81,8 +97,15 @@ pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
             failing_streak: state.health.as_ref().map_or(0, |h| h.failing_streak),
             health: state.health.map(|h| h.status),
             state: state.status,
+            image: image.filter(|i| !i.is_empty()).map(str::to_string),
+            starts: 0,
             oom_kills: Vec::new(),
         });
+    }
+    for (service, _) in starts.into_iter().flatten() {
+        if let Some(c) = out.iter_mut().find(|c| c.service == service) {
+            c.starts += 1;
+        }
     }
     for (service, at) in ooms.into_iter().flatten() {
         if let Some(c) = out.iter_mut().find(|c| c.service == service) {
@@ -96,28 +119,34 @@ pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
 }
 
 /// `<service> <unix seconds>`; `None` for a service not ours.
-fn parse_oom(rest: &str) -> Result<Option<(Service, Timestamp)>, String> {
+fn parse_event(rest: &str) -> Result<Option<(Service, Timestamp)>, String> {
     let mut words = rest.split_whitespace();
     let (Some(name), Some(secs), None) = (words.next(), words.next(), words.next()) else {
-        return Err(format!("unexpected OOM line from the instance: {rest:.80}"));
+        return Err(format!(
+            "unexpected event line from the instance: {rest:.80}"
+        ));
     };
     let secs: i64 = secs
         .parse()
-        .map_err(|_| format!("an OOM line's time is not Unix seconds: {secs:.20}"))?;
+        .map_err(|_| format!("an event line's time is not Unix seconds: {secs:.20}"))?;
     Ok(name
         .parse::<Service>()
         .ok()
         .map(|service| (service, Timestamp::from_unix_millis(secs * 1000))))
 }
 
-/// Carry each container's OOM kills into the recorded health of its service.
-pub fn record_oom_kills(
+/// Carry each container's OOM kills, image, start time and starts into the
+/// recorded health of its service.
+pub fn record_containers(
     services: &mut [crate::domain::state::ServiceHealth],
     containers: &[ContainerHealth],
 ) {
     for health in services {
         if let Some(c) = containers.iter().find(|c| c.service == health.service_name) {
             health.oom_kills = c.oom_kills.clone();
+            health.image = c.image.clone();
+            health.started_at = c.started_at;
+            health.starts = Some(c.starts);
         }
     }
 }
@@ -177,5 +206,22 @@ mod tests {
         );
         assert!(parse("#oom ollama soon").is_err());
         assert!(parse("#oom ollama").is_err());
+    }
+
+    #[test]
+    fn the_image_and_the_starts_of_the_last_day_are_read() {
+        let text = format!(
+            "n8n\tn8nio/n8n:1.81.4\t{HEALTHY}\npostgres\t{HEALTHY}\n             #start n8n 1764648000\n#start n8n 1764651600\n#start sidecar 1764651601\n"
+        );
+        let parsed = parse(&text).unwrap();
+        let n8n = parsed.iter().find(|c| c.service == Service::N8n).unwrap();
+        assert_eq!(n8n.image.as_deref(), Some("n8nio/n8n:1.81.4"));
+        assert_eq!(n8n.starts, 2);
+        assert_eq!(n8n.health.as_deref(), Some("healthy"));
+        let postgres = parsed
+            .iter()
+            .find(|c| c.service == Service::Postgres)
+            .unwrap();
+        assert_eq!((postgres.image.as_deref(), postgres.starts), (None, 0));
     }
 }

@@ -8,6 +8,7 @@ use base64::Engine;
 const SCRIPT: &str = include_str!("../../assets/user-data.sh");
 const COMPOSE: &str = include_str!("../../assets/docker-compose.yml");
 const INSIDE_HEALTH: &str = include_str!("../../assets/inside-health.sh");
+const RESTART_SERVICE: &str = include_str!("../../assets/restart-service.sh");
 const MIGRATION: &str = include_str!("../../assets/instance/migration.sh");
 /// Docker, efs-utils, jq and the compose plugin: the boot's and the bake's.
 const INSTALL_PACKAGES: &str = include_str!("../../assets/install-packages.sh");
@@ -15,6 +16,23 @@ const INSTALL_PACKAGES: &str = include_str!("../../assets/install-packages.sh");
 const NETWORK_STEPS: &str = include_str!("../../assets/network-steps.sh");
 /// The compose plugin release the instance downloads (AL2023 does not package it).
 pub const COMPOSE_VERSION: &str = "v2.32.4";
+
+/// The image the compose file pins for `service`, `repository:tag`.
+pub fn pinned_image(service: crate::domain::Service) -> Option<&'static str> {
+    let mut current = None;
+    for line in COMPOSE.lines() {
+        if let Some(name) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !name.starts_with(' ')
+        {
+            current = Some(name);
+        } else if let Some(image) = line.strip_prefix("    image: ")
+            && current == Some(service.name())
+        {
+            return Some(image.trim());
+        }
+    }
+    None
+}
 /// EC2's limit on user data, before base64.
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
 
@@ -232,6 +250,11 @@ fn n8n_url_env(input: &UserDataInput<'_>) -> String {
 /// its service, a tab, and Docker's `.State` as JSON (`cloud::inside` reads it).
 pub fn inside_health_script() -> &'static str {
     INSIDE_HEALTH
+}
+
+/// The Run Command that restarts one service's container.
+pub fn restart_service_script(service: crate::domain::Service) -> String {
+    RESTART_SERVICE.replace("{{SERVICE}}", service.name())
 }
 
 /// A step of moving a bare instance (deployed before groups) into the

@@ -172,7 +172,7 @@ impl Watch {
         let services = match &check.inside {
             Ok(samples) => {
                 let mut services = policy::record_samples(&state.services, samples, now, false);
-                crate::instance::inside::record_oom_kills(&mut services, &check.containers);
+                crate::instance::inside::record_containers(&mut services, &check.containers);
                 services
             }
             Err(why) => {

@@ -192,6 +192,32 @@ pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
     frame.render_widget(Span::styled("y yes · n no · q quit", theme::DIM), keys);
 }
 
+pub fn confirm_restart(
+    stack: &str,
+    service: crate::domain::Service,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let rect = centered(area, 64, 8);
+    frame.render_widget(Clear, rect);
+    let block = theme::dialog(format!(" Restart {service} on {stack} "));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+    let lines = vec![
+        Line::from(format!(
+            "Docker restarts {service}'s container; it is down until its"
+        )),
+        Line::from("healthcheck passes again. Its data on the EFS is kept."),
+        Line::from(Span::styled(
+            "The instance's watchdog counts this restart as no failure.",
+            theme::DIM,
+        )),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
+    frame.render_widget(Span::styled("y restart · n cancel", theme::DIM), keys);
+}
+
 pub fn confirm_rollback(model: &Model, stack: &str, frame: &mut Frame, area: Rect) {
     let rect = centered(area, 64, 9);
     frame.render_widget(Clear, rect);

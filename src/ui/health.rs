@@ -66,7 +66,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
         .enumerate()
         .map(|(i, service)| {
             let cursor = focused && i == model.health_cursor;
-            row(stack, history, service, width, cursor)
+            row(model.now, stack, history, service, width, cursor)
         })
         .collect();
     let outside = outside_of(stack, history);
@@ -232,6 +232,7 @@ fn alb_row(target: &str) -> Line<'static> {
 }
 
 fn row(
+    now: Timestamp,
     stack: &DeploymentState,
     history: Option<&HealthHistory>,
     service: Service,
@@ -272,7 +273,19 @@ fn row(
             theme::service_status(ServiceStatus::Unhealthy),
         ));
     }
-    let room = width.saturating_sub(LABEL + 2 + value.chars().count() + oom.chars().count());
+    let mut room = width.saturating_sub(LABEL + 2 + value.chars().count() + oom.chars().count());
+    if let Some(h) = stack.service(service) {
+        // Then the container: when it started, its starts today, its tag,
+        // each while it fits beside a few bars of history.
+        for part in container_parts(now, h) {
+            let used = part.chars().count();
+            if used + SPARK_MIN > room {
+                break;
+            }
+            room -= used;
+            spans.push(Span::styled(part, theme::DIM));
+        }
+    }
     let latencies: Vec<Option<u64>> = match history.and_then(|h| h.points.get(&service)) {
         Some(points) => points.iter().map(|p| p.latency_ms).collect(),
         // Recorded by whichever monitor watches the stack (another process).
@@ -287,6 +300,26 @@ fn row(
     };
     spans.push(Span::styled(sparkline(&latencies, room), theme::DIM));
     Line::from(spans)
+}
+
+/// Bars of latency history kept however narrow the row.
+const SPARK_MIN: usize = 4;
+
+/// "up 3m ", "×2 ", "n8n:1.81.4 ": the container's start, its starts in the
+/// last 24 hours, its image's tag.
+fn container_parts(now: Timestamp, h: &crate::domain::state::ServiceHealth) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(at) = h.started_at {
+        let age = format_age(at.secs_until(now));
+        parts.push(format!("up {} ", age.trim_end_matches(" ago")));
+    }
+    if let Some(starts) = h.starts {
+        parts.push(format!("×{starts} "));
+    }
+    if let Some(image) = &h.image {
+        parts.push(format!("{} ", image.rsplit('/').next().unwrap_or(image)));
+    }
+    parts
 }
 
 /// `OOM×2 14:02 `: Docker's OOM kills of the last 24 hours, and the last.

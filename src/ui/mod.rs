@@ -65,6 +65,9 @@ pub fn view(model: &Model, frame: &mut Frame) {
         }
         Some(Overlay::Command(dialog)) => commands::command(dialog, frame, area),
         Some(Overlay::Secrets(picker)) => commands::secrets(picker, frame, area),
+        Some(Overlay::ConfirmRestart { stack, service }) => {
+            dialogs::confirm_restart(stack, *service, frame, area)
+        }
         Some(Overlay::Connect { stack, selected }) => {
             connect::dialog(model, stack, *selected, frame, area)
         }

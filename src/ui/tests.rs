@@ -300,6 +300,9 @@ fn health_pane_shows_the_oom_kills_of_the_last_day() {
         consecutive_failures: 0,
         error_message: None,
         oom_kills: vec![now.plus_secs(-3_600.0), now.plus_secs(-600.0)],
+        image: None,
+        started_at: None,
+        starts: None,
         extra: Default::default(),
     }];
     let drawn = draw_pane(&m, 44, 8, super::health::render);

@@ -100,3 +100,64 @@ fn a_finished_deploy_opens_the_connect_view_and_a_failed_one_does_not() {
     update(&mut m, finished(true));
     assert!(matches!(&m.overlay, Some(Overlay::Connect { stack, .. }) if stack == "chat-bot"));
 }
+
+fn with_containers(m: &mut Model) {
+    let now = m.now;
+    let stack = m
+        .stacks
+        .iter_mut()
+        .find(|s| s.stack_name == "chat-bot")
+        .expect("chat-bot");
+    stack.services = crate::domain::Service::ALL
+        .into_iter()
+        .enumerate()
+        .map(|(i, service)| crate::domain::state::ServiceHealth {
+            service_name: service,
+            port: Some(service.port()),
+            status: crate::domain::state::ServiceStatus::Healthy,
+            last_check: Some(now),
+            response_time_ms: Some(20 + i as u64),
+            consecutive_failures: 0,
+            error_message: None,
+            oom_kills: Vec::new(),
+            image: crate::instance::user_data::pinned_image(service).map(str::to_string),
+            started_at: Some(now.plus_secs(-(600.0 + 3_600.0 * i as f64))),
+            starts: Some(1 + u32::from(service == crate::domain::Service::N8n)),
+            extra: Default::default(),
+        })
+        .collect();
+}
+
+#[test]
+fn health_pane_lists_each_containers_start_starts_and_tag_where_it_fits() {
+    let mut m = reachable();
+    with_containers(&mut m);
+    let wide = super::tests::draw_pane(&m, 72, 8, super::health::render);
+    insta::assert_snapshot!("health_containers_wide", wide.backend());
+    let narrow = super::tests::draw_pane(&m, 34, 8, super::health::render);
+    insta::assert_snapshot!("health_containers_narrow", narrow.backend());
+}
+
+#[test]
+fn r_asks_then_restarts_the_health_panes_service() {
+    let mut m = reachable();
+    with_containers(&mut m);
+    m.focus = crate::app::model::Pane::Health;
+    key(&mut m, 'j');
+    key(&mut m, 'R');
+    assert!(matches!(
+        &m.overlay,
+        Some(Overlay::ConfirmRestart { stack, service: crate::domain::Service::Ollama }) if stack == "chat-bot"
+    ));
+    insta::assert_snapshot!(draw(&m, 80, 24).backend().to_string());
+    assert_eq!(
+        press(&mut m, 'y'),
+        [Effect::RestartService {
+            stack: "chat-bot".into(),
+            service: crate::domain::Service::Ollama
+        }]
+    );
+    assert!(m.overlay.is_none());
+    key(&mut m, 'R');
+    assert!(press(&mut m, 'n').is_empty(), "n restarts nothing");
+}

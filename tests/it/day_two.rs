@@ -156,3 +156,39 @@ fn deploy_refuses_to_change_a_running_stack_and_names_the_update() {
     assert_eq!(again["status"], "running");
     assert_eq!(again["switches"].as_array().map_or(0, Vec::len), 0);
 }
+
+fn n8n_container(home: &Home, stack: &str) -> (u64, String) {
+    let status = home.json(&["--sandbox", "status", stack, "--live", "--json"]);
+    let n8n = status["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service_name"] == "n8n")
+        .cloned()
+        .expect("n8n");
+    (
+        n8n["starts"].as_u64().expect("starts"),
+        n8n["started_at"].as_str().expect("started_at").to_string(),
+    )
+}
+
+#[test]
+fn restart_moves_the_services_start_count_and_start_time() {
+    let home = Home::new();
+    deploy(&home, "rs");
+    let (starts, started) = n8n_container(&home, "rs");
+    assert_eq!(starts, 1, "compose up is the first start");
+    let refused = home
+        .cmd()
+        .args(["--sandbox", "restart", "rs", "n8n"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "no terminal, no --yes");
+    assert_eq!(n8n_container(&home, "rs").0, 1, "nothing restarted");
+    let done = home.json(&["--sandbox", "restart", "rs", "n8n", "--yes", "--json"]);
+    assert_eq!(done["restarted"], true);
+    assert_eq!(done["starts"], 2);
+    let (after, restarted_at) = n8n_container(&home, "rs");
+    assert_eq!(after, 2);
+    assert!(restarted_at > started, "{restarted_at} after {started}");
+}

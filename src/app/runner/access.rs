@@ -46,6 +46,23 @@ pub fn copy_to_clipboard(out: &TerminalOut, text: &[u8]) -> io::Result<()> {
     written
 }
 
+/// Restart one service of the stack on its instance.
+pub(super) async fn restart_service(
+    clouds: Option<Clouds>,
+    no_cloud: String,
+    store: Store,
+    stack: &str,
+    service: crate::domain::Service,
+) -> Result<String, String> {
+    let clouds = clouds.ok_or(no_cloud)?;
+    let state = load(&store, stack).ok_or_else(|| format!("no saved state for {stack}"))?;
+    let ctx = clouds.in_region(state.region()).await?;
+    ctx.cloud
+        .restart_service(&state, service)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Read the secret and copy it; the value lives only in this function.
 pub(super) async fn copy_secret(
     clouds: Option<Clouds>,

@@ -213,6 +213,18 @@ impl Runner {
                     let _ = tx.send(msg).await;
                 });
             }
+            Effect::RestartService { stack, service } => {
+                let (clouds, store) = (self.clouds.clone(), self.store.clone());
+                let no_cloud = self.no_cloud_reason.clone();
+                tokio::spawn(async move {
+                    let done = access::restart_service(clouds, no_cloud, store, &stack, service);
+                    let (error, text) = match done.await {
+                        Ok(text) => (false, text),
+                        Err(why) => (true, format!("{service} on {stack} not restarted: {why}")),
+                    };
+                    let _ = tx.send(Msg::Notice { error, text }).await;
+                });
+            }
             Effect::OpenUrl(url) => {
                 tokio::spawn(async move {
                     let (error, text) = match access::open_url(&url).await {

@@ -1,5 +1,5 @@
-//! The Connect view (`c`, and at the end of a deploy): its rows, `y` to
-//! copy one, `o` to open n8n.
+//! Using the stack: the Connect view (`c`, and at the end of a deploy), its
+//! rows, `y` to copy one, `o` to open n8n; and `R`, restarting a service.
 
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -10,6 +10,51 @@ use crate::domain::connect;
 use crate::domain::{DeploymentState, StackStatus};
 
 type Outcome = (Option<Overlay>, Vec<Effect>);
+
+/// `R` on the Health pane: ask before restarting its service.
+pub fn confirm_restart(model: &mut Model) {
+    let Some(state) = model.selected_stack().cloned() else {
+        notify(
+            model,
+            NoticeLevel::Warn,
+            "no stack selected: deploy one with n",
+        );
+        return;
+    };
+    let service = model.health_service();
+    if !crate::deploy::update::runs(&state) {
+        let text = format!(
+            "{} has no instance running: nothing to restart",
+            state.stack_name
+        );
+        notify(model, NoticeLevel::Warn, text);
+        return;
+    }
+    model.overlay = Some(Overlay::ConfirmRestart {
+        stack: state.stack_name,
+        service,
+    });
+}
+
+pub fn restart_key(
+    model: &mut Model,
+    stack: String,
+    service: crate::domain::Service,
+    key: KeyEvent,
+) -> Outcome {
+    match key.code {
+        KeyCode::Char('y') => {
+            notify(
+                model,
+                NoticeLevel::Info,
+                format!("restarting {service} on {stack}"),
+            );
+            (None, vec![Effect::RestartService { stack, service }])
+        }
+        KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q') => (None, Vec::new()),
+        _ => (Some(Overlay::ConfirmRestart { stack, service }), Vec::new()),
+    }
+}
 
 /// `c` on the selected stack.
 pub fn open(model: &mut Model) {

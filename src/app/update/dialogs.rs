@@ -35,6 +35,9 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Overlay::Command(dialog) => super::access::command_key(dialog, key),
         Overlay::Secrets(picker) => super::access::secrets_key(model, picker, key),
         Overlay::Connect { stack, selected } => super::connect::on_key(model, stack, selected, key),
+        Overlay::ConfirmRestart { stack, service } => {
+            super::connect::restart_key(model, stack, service, key)
+        }
     };
     model.overlay = kept;
     effects

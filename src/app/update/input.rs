@@ -167,6 +167,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Connect => super::connect::open(model),
         Action::Shell => return super::access::open_shell(model),
         Action::Forward => super::access::open_forward(model),
+        Action::Restart => super::connect::confirm_restart(model),
         Action::CopySecret => super::access::open_secrets(model),
         Action::Back => {
             model.filter.clear();

@@ -229,6 +229,24 @@ impl Cloud for AwsCloud {
         }
     }
 
+    async fn restart_service(
+        &self,
+        state: &DeploymentState,
+        service: Service,
+    ) -> CloudResult<String> {
+        let id = state
+            .instance_id
+            .as_deref()
+            .ok_or_else(|| CloudError::Refused("the stack has no instance".into()))?;
+        let script = crate::instance::user_data::restart_service_script(service);
+        match self.run_on_instance(id, &script).await? {
+            Some(_) => Ok(format!("{service} on {id} restarted")),
+            None => Err(CloudError::Refused(format!(
+                "{id} did not answer through SSM; {service} was not restarted"
+            ))),
+        }
+    }
+
     async fn set_access(&self, s: &mut Session, cidrs: &[Cidr]) -> CloudResult<()> {
         let set: Vec<String> = cidrs.iter().map(|c| c.to_string()).collect();
         s.record(|st| {

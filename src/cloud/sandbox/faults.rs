@@ -109,6 +109,26 @@ impl Fault {
 
 impl SandboxCloud {
     /// Inject `fault` into the stack's world. Returns what happened, in words.
+    /// A user's restart of one service: down a moment, then starting again.
+    pub fn restart(&self, stack: &str, service: Service) -> CloudResult<String> {
+        let world = self.world(stack)?;
+        let now = self.now();
+        let Some(instance) = world.current_instance().filter(|i| i.is_running_at(now)) else {
+            return Err(CloudError::Refused(format!(
+                "stack {stack} has no running sandbox instance; deploy it first"
+            )));
+        };
+        let id = instance.id.clone();
+        self.update_world(stack, |w| {
+            w.service_events.push(ServiceEvent {
+                at: now,
+                service,
+                kind: ServiceEventKind::Restarted,
+            })
+        })?;
+        Ok(format!("{service} on {id} restarted"))
+    }
+
     pub fn inject(&self, stack: &str, fault: Fault) -> CloudResult<String> {
         let world = self.world(stack)?;
         let now = self.now();

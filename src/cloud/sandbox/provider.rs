@@ -10,7 +10,7 @@ use crate::cloud::{
     LogQuery, NetworkChoice, Prices, Session, SpotNotice,
 };
 use crate::domain::list_prices;
-use crate::domain::{DeploymentState, Provider, Stage, Tier};
+use crate::domain::{DeploymentState, Provider, Service, Stage, Tier};
 use crate::instance::boot;
 use crate::instance::inside::ContainerHealth;
 
@@ -399,6 +399,14 @@ impl Cloud for SandboxCloud {
     async fn inside_health(&self, state: &DeploymentState) -> CloudResult<Vec<ContainerHealth>> {
         let world = self.world(&state.stack_name)?;
         Ok(world.containers(self.now()))
+    }
+
+    async fn restart_service(
+        &self,
+        state: &DeploymentState,
+        service: Service,
+    ) -> CloudResult<String> {
+        self.restart(&state.stack_name, service)
     }
 
     async fn set_access(&self, s: &mut Session, cidrs: &[Cidr]) -> CloudResult<()> {

@@ -133,6 +133,8 @@ pub enum ServiceEventKind {
     Restored,
     /// Over its memory limit: the kernel kills it, Docker restarts it.
     OomKilled,
+    /// A user's restart (`R`, `restart`): down a moment, then starting.
+    Restarted,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -267,7 +269,9 @@ impl World {
             match event.kind {
                 ServiceEventKind::Killed => killed = true,
                 // An OOM kill: Docker restarts it at once.
-                ServiceEventKind::Restored | ServiceEventKind::OomKilled => {
+                ServiceEventKind::Restored
+                | ServiceEventKind::OomKilled
+                | ServiceEventKind::Restarted => {
                     killed = false;
                     started = event.at;
                 }
@@ -334,8 +338,15 @@ impl World {
                     Phase::Starting => ("running", Some("starting")),
                     Phase::Ready => ("running", Some("healthy")),
                 };
+                // compose up, then each restart: Docker's, a user's, an OOM kill's.
+                let starts = 1 + self
+                    .events_since(service, instance.launched_at, t)
+                    .filter(|e| e.kind != ServiceEventKind::Killed)
+                    .count() as u32;
                 crate::instance::inside::ContainerHealth {
                     service,
+                    image: crate::instance::user_data::pinned_image(service).map(str::to_string),
+                    starts,
                     state: state.into(),
                     health: health.map(str::to_string),
                     started_at: Some(started),

@@ -105,6 +105,15 @@ pub struct ServiceHealth {
     /// Docker's OOM kills of its container in the last 24 hours (inside view).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oom_kills: Vec<Timestamp>,
+    /// The image its container runs (inside view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// When Docker last started its container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    /// Times Docker started it in the last 24 hours, a user's restarts too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts: Option<u32>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

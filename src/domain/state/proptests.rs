@@ -157,6 +157,9 @@ fn rich_state() -> Value {
         consecutive_failures: 0,
         error_message: None,
         oom_kills: Vec::new(),
+        image: None,
+        started_at: None,
+        starts: None,
         extra: Map::new(),
     }];
     s.push_health(HealthSample::of(&s.services, t));

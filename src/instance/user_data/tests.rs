@@ -216,7 +216,7 @@ fn the_inside_health_script_is_recognised_and_prints_service_tab_state() {
     assert_eq!(lines.next(), Some("# geusemaker:inside-health"));
     assert_eq!(lines.next(), Some("set -euo pipefail"));
     assert!(text.contains(
-        r#"--format '{{index .Config.Labels "com.docker.compose.service"}}{{"\t"}}{{json .State}}'"#
+        r#"--format '{{index .Config.Labels "com.docker.compose.service"}}{{"\t"}}{{.Config.Image}}{{"\t"}}{{json .State}}'"#
     ));
     assert!(text.contains("label=com.docker.compose.project=geusemaker"));
     assert!(compose_of(&render(&input(false)).unwrap()).starts_with("# The GeuseMaker"));
@@ -289,6 +289,10 @@ fn shellcheck_passes() {
         ("user-data-gpu.sh", render(&https).unwrap()),
         ("inside-health.sh", inside_health_script().to_string()),
         (
+            "restart-service.sh",
+            restart_service_script(crate::domain::Service::N8n),
+        ),
+        (
             "bake.sh",
             render_bake("demo", &bake_key("ami-0123456789abcdef0")),
         ),
@@ -322,6 +326,25 @@ fn shellcheck_passes() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
+}
+
+#[test]
+fn the_compose_files_pinned_image_of_each_service() {
+    use crate::domain::Service;
+    assert_eq!(pinned_image(Service::N8n), Some("n8nio/n8n:1.81.4"));
+    assert_eq!(
+        pinned_image(Service::Postgres),
+        Some("postgres:16.4-alpine")
+    );
+    for service in Service::ALL {
+        assert!(
+            pinned_image(service).is_some_and(|i| i.contains(':')),
+            "{service}"
+        );
+    }
+    let restart = restart_service_script(Service::Qdrant);
+    assert!(restart.starts_with("# geusemaker:restart-service\n"));
+    assert!(restart.contains("service=\"qdrant\""));
 }
 
 #[test]

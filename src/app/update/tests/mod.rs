@@ -293,6 +293,9 @@ fn sweep(stack: &str, at: f64, n8n_ms: u64, spot: bool, action: Option<&str>) ->
         consecutive_failures: 0,
         error_message: None,
         oom_kills: Vec::new(),
+        image: None,
+        started_at: None,
+        starts: None,
         extra: Default::default(),
     };
     Msg::Swept(Box::new(crate::monitor::watch::SweepReport {
