@@ -363,11 +363,37 @@ impl Watch {
         Ok(Some(state))
     }
 
-    /// The monitor will not act: the stack is `failed`, and says why and
-    /// what to do. It is still watched, and running again once healthy.
     /// Record the budget level told, so the next sweep (or monitor) does not
     /// tell it again; a busy stack is left for the next sweep.
     fn remember_budget_told(&self, told: BudgetTold) -> Result<bool, WatchError> {
+        self.edit_locked(|state| {
+            state.budget_told = Some(told);
+            true
+        })
+    }
+
+    /// The monitor will not act: the stack is `failed`, and says why and
+    /// what to do. It is still watched, and running again once healthy.
+    fn set_reason(&self, why: &str) -> Result<(), WatchError> {
+        let now = self.ctx.clock.now();
+        self.edit_locked(|state| {
+            if state.status_reason.as_deref() == Some(why) && state.status == StackStatus::Failed {
+                return false;
+            }
+            state.status = StackStatus::Failed;
+            state.status_reason = Some(why.to_string());
+            state.updated_at = Some(now);
+            true
+        })?;
+        Ok(())
+    }
+
+    /// Change the stack's state under its lock, saving it when `change` says
+    /// it changed; `false` when the stack was busy or gone.
+    fn edit_locked(
+        &self,
+        change: impl FnOnce(&mut DeploymentState) -> bool,
+    ) -> Result<bool, WatchError> {
         let now = self.ctx.clock.now();
         let Ok(_lock) = self
             .ctx
@@ -379,29 +405,10 @@ impl Watch {
         let Some(mut state) = self.ctx.store.load(&self.stack)? else {
             return Ok(false);
         };
-        state.budget_told = Some(told);
-        self.ctx.store.save(&state)?;
-        Ok(true)
-    }
-
-    fn set_reason(&self, why: &str) -> Result<(), WatchError> {
-        let now = self.ctx.clock.now();
-        let Ok(_lock) = self
-            .ctx
-            .store
-            .lock(&self.stack, &LockHolder::this_process("monitor", now))
-        else {
-            return Ok(());
-        };
-        if let Some(mut state) = self.ctx.store.load(&self.stack)?
-            && (state.status_reason.as_deref() != Some(why) || state.status != StackStatus::Failed)
-        {
-            state.status = StackStatus::Failed;
-            state.status_reason = Some(why.to_string());
-            state.updated_at = Some(now);
+        if change(&mut state) {
             self.ctx.store.save(&state)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// No spot capacity: with the stack's leave (`--fallback-on-demand`),

@@ -20,7 +20,7 @@ use crate::monitor::watch::SweepReport;
 type Outcome = (Option<Overlay>, Vec<Effect>);
 
 /// The selected stack (a copy), or a notice saying there is none.
-fn selected_or_say(model: &mut Model) -> Option<DeploymentState> {
+pub(super) fn selected_or_say(model: &mut Model) -> Option<DeploymentState> {
     let state = model.selected_stack().cloned();
     if state.is_none() {
         notify(

@@ -13,12 +13,7 @@ type Outcome = (Option<Overlay>, Vec<Effect>);
 
 /// `R` on the Health pane: ask before restarting its service.
 pub fn confirm_restart(model: &mut Model) {
-    let Some(state) = model.selected_stack().cloned() else {
-        notify(
-            model,
-            NoticeLevel::Warn,
-            "no stack selected: deploy one with n",
-        );
+    let Some(state) = super::access::selected_or_say(model) else {
         return;
     };
     let service = model.health_service();
@@ -58,12 +53,7 @@ pub fn restart_key(
 
 /// `c` on the selected stack.
 pub fn open(model: &mut Model) {
-    let Some(state) = model.selected_stack().cloned() else {
-        notify(
-            model,
-            NoticeLevel::Warn,
-            "no stack selected: deploy one with n",
-        );
+    let Some(state) = super::access::selected_or_say(model) else {
         return;
     };
     show(model, &state);
