@@ -53,6 +53,8 @@ pub enum Command {
     Connect(StackArg),
     /// Every operation with its stage timings, and every recovery, switch and rollback
     History(StackArg),
+    /// Ollama's models on the stack: list them, pull one (with its progress), or remove one
+    Models(ModelsArgs),
     /// Restart one service's container on the stack's instance, after confirming
     Restart(RestartArgs),
     /// Notifications (settings' notify.webhook_url): send a test event
@@ -245,6 +247,30 @@ pub struct DeployArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[arg(value_parser = StackName::parse)]
+    pub stack: StackName,
+    #[command(subcommand)]
+    pub action: Option<ModelsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// Pull a model onto the stack's EFS, showing its progress; a stall is retried
+    Pull {
+        /// A model of Ollama's library, like llama3.2:3b
+        name: String,
+    },
+    /// Remove a model from the stack's EFS, after confirming
+    Rm {
+        name: String,
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
 pub struct RestartArgs {
     #[arg(value_parser = StackName::parse)]
     pub stack: StackName,
@@ -378,11 +404,12 @@ pub struct FaultArgs {
     /// no-spot-capacity or spot-capacity-back, never-healthy (the next
     /// instance launched never becomes healthy: a switch to it falls back),
     /// bake-fails (the next image builder fails: the deploy goes on with
-    /// the base image)
+    /// the base image), pull-stalls (the next model pull stops short until
+    /// pulled again)
     #[arg(value_parser = [
         "kill-service", "restore-service", "oom-kill", "spot-interruption", "throttle",
         "caller-ip-changed", "terminate-instance", "mark-unhealthy", "no-spot-capacity",
-        "spot-capacity-back", "never-healthy", "bake-fails",
+        "spot-capacity-back", "never-healthy", "bake-fails", "pull-stalls",
     ])]
     pub fault: String,
     /// The service, for kill-service, restore-service and oom-kill

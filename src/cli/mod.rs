@@ -8,6 +8,7 @@ mod doctor;
 mod fault;
 mod history;
 mod logs;
+mod models;
 mod notify;
 mod operations;
 mod output;
@@ -101,6 +102,7 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::History(args) => history::history(rt, &args.stack, json),
         Command::Notify(args) => notify::notify(rt, args, json).await,
         Command::Restart(args) => restart::restart(rt, args, json).await,
+        Command::Models(args) => models::models(rt, args, json).await,
         Command::Destroy(args) => operations::destroy(rt, args, json).await,
         Command::List => status::list(rt, json),
         Command::Status(args) => status::status(rt, &args, json).await,

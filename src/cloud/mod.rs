@@ -252,6 +252,31 @@ pub trait Cloud: Send + Sync {
         &self,
         state: &DeploymentState,
     ) -> CloudResult<Vec<crate::instance::inside::ContainerHealth>>;
+    /// Ollama's models on the stack's EFS, and those loaded now.
+    async fn models(
+        &self,
+        _state: &DeploymentState,
+    ) -> CloudResult<crate::domain::models::ModelsView> {
+        Err(CloudError::Refused("this cloud cannot list models".into()))
+    }
+    /// Start pulling a model on the instance, in the background (again: it
+    /// resumes from what is on the EFS).
+    async fn start_pull(&self, _state: &DeploymentState, _name: &str) -> CloudResult<()> {
+        Err(CloudError::Refused("this cloud cannot pull models".into()))
+    }
+    /// Where the model's pull stands, as Ollama's last progress line says.
+    async fn pull_progress(
+        &self,
+        _state: &DeploymentState,
+        _name: &str,
+    ) -> CloudResult<crate::domain::models::PullProgress> {
+        Err(CloudError::Refused("this cloud cannot pull models".into()))
+    }
+    async fn remove_model(&self, _state: &DeploymentState, _name: &str) -> CloudResult<()> {
+        Err(CloudError::Refused(
+            "this cloud cannot remove models".into(),
+        ))
+    }
     /// Restart one service's container on the stack's instance; what was done.
     async fn restart_service(
         &self,

@@ -5,6 +5,7 @@
 pub mod access;
 mod background;
 mod destroy;
+pub mod models;
 mod pipeline;
 pub mod plan;
 mod readiness;

@@ -10,6 +10,7 @@ pub mod hash;
 pub mod image;
 pub mod lenient;
 pub mod list_prices;
+pub mod models;
 pub mod notify;
 pub mod recovery;
 pub mod regions;

@@ -9,6 +9,7 @@ const SCRIPT: &str = include_str!("../../assets/user-data.sh");
 const COMPOSE: &str = include_str!("../../assets/docker-compose.yml");
 const INSIDE_HEALTH: &str = include_str!("../../assets/inside-health.sh");
 const RESTART_SERVICE: &str = include_str!("../../assets/restart-service.sh");
+const MODELS: &str = include_str!("../../assets/models.sh");
 const MIGRATION: &str = include_str!("../../assets/instance/migration.sh");
 /// Docker, efs-utils, jq and the compose plugin: the boot's and the bake's.
 const INSTALL_PACKAGES: &str = include_str!("../../assets/install-packages.sh");
@@ -250,6 +251,14 @@ fn n8n_url_env(input: &UserDataInput<'_>) -> String {
 /// its service, a tab, and Docker's `.State` as JSON (`cloud::inside` reads it).
 pub fn inside_health_script() -> &'static str {
     INSIDE_HEALTH
+}
+
+/// The Run Command for Ollama's models: `list`, `pull`, `progress` or `rm`
+/// of `model`, a name `domain::models::check_name` passed.
+pub fn models_script(action: &str, model: &str) -> String {
+    MODELS
+        .replace("{{ACTION}}", action)
+        .replace("{{MODEL}}", model)
 }
 
 /// The Run Command that restarts one service's container.

@@ -192,3 +192,48 @@ fn restart_moves_the_services_start_count_and_start_time() {
     assert_eq!(after, 2);
     assert!(restarted_at > started, "{restarted_at} after {started}");
 }
+
+#[test]
+fn models_pull_shows_progress_retries_a_stall_and_lists_then_removes_the_model() {
+    let home = Home::new();
+    deploy(&home, "md");
+    let none = home.json(&["--sandbox", "models", "md", "--json"]);
+    assert_eq!(none["installed"], serde_json::json!([]));
+    home.cmd()
+        .args(["--sandbox", "fault", "md", "pull-stalls"])
+        .assert()
+        .success();
+    let out = home
+        .cmd()
+        .args(["--sandbox", "models", "md", "pull", "llama3.2:1b", "--json"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let pulled: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(pulled["retries"], 1, "{said}");
+    assert_eq!(pulled["progress"]["status"], "success");
+    assert!(said.contains("pulling llama3.2:1b again"), "{said}");
+    assert!(said.contains("] 40% "), "the stall at 40%: {said}");
+    assert!(said.contains("] 100% 1.32 GB of 1.32 GB"), "{said}");
+    let listed = home.json(&["--sandbox", "models", "md", "--json"]);
+    assert_eq!(listed["installed"][0]["name"], "llama3.2:1b");
+    assert_eq!(listed["loaded"][0]["vram_bytes"], 0, "dev: on the CPU");
+    let bad = home
+        .cmd()
+        .args(["--sandbox", "models", "md", "pull", "x;id"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    home.json(&[
+        "--sandbox",
+        "models",
+        "md",
+        "rm",
+        "llama3.2:1b",
+        "--yes",
+        "--json",
+    ]);
+    let after = home.json(&["--sandbox", "models", "md", "--json"]);
+    assert_eq!(after["installed"], serde_json::json!([]));
+}

@@ -35,6 +35,7 @@ mod provider;
 mod quotas;
 mod settle;
 mod ssm;
+mod ssm_ollama;
 mod ssm_run;
 mod sts;
 mod tags;

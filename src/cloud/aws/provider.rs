@@ -229,6 +229,29 @@ impl Cloud for AwsCloud {
         }
     }
 
+    async fn models(
+        &self,
+        state: &DeploymentState,
+    ) -> CloudResult<crate::domain::models::ModelsView> {
+        self.list_models(state).await
+    }
+
+    async fn start_pull(&self, state: &DeploymentState, name: &str) -> CloudResult<()> {
+        self.pull_model(state, name).await
+    }
+
+    async fn pull_progress(
+        &self,
+        state: &DeploymentState,
+        name: &str,
+    ) -> CloudResult<crate::domain::models::PullProgress> {
+        self.model_progress(state, name).await
+    }
+
+    async fn remove_model(&self, state: &DeploymentState, name: &str) -> CloudResult<()> {
+        self.delete_model(state, name).await
+    }
+
     async fn restart_service(
         &self,
         state: &DeploymentState,

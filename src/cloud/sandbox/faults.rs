@@ -34,6 +34,9 @@ pub enum Fault {
     /// The next image builder's script fails (Docker Hub's rate limit): the
     /// instance boots from the base image and pulls at each boot.
     BakeFails,
+    /// The next model pull stops short (a dropped download) until it is
+    /// pulled again, resuming where it stopped.
+    PullStalls,
 }
 
 impl Fault {
@@ -50,6 +53,7 @@ impl Fault {
             Fault::Throttle,
             Fault::CallerIpChanged,
             Fault::BakeFails,
+            Fault::PullStalls,
         ]);
         all
     }
@@ -67,6 +71,7 @@ impl Fault {
             Fault::NoSpotCapacity => "no spot capacity".into(),
             Fault::NeverHealthy => "next instance never healthy".into(),
             Fault::BakeFails => "next image bake fails".into(),
+            Fault::PullStalls => "next model pull stalls".into(),
             Fault::SpotCapacityBack => "spot capacity back".into(),
         }
     }
@@ -98,17 +103,18 @@ impl Fault {
             "spot-capacity-back" => no_service(Fault::SpotCapacityBack),
             "never-healthy" => no_service(Fault::NeverHealthy),
             "bake-fails" => no_service(Fault::BakeFails),
+            "pull-stalls" => no_service(Fault::PullStalls),
             other => Err(format!(
                 "unknown fault {other:?}; use kill-service, restore-service, oom-kill, \
                  spot-interruption, throttle, caller-ip-changed, terminate-instance, \
-                 mark-unhealthy, no-spot-capacity, spot-capacity-back, never-healthy or bake-fails"
+                 mark-unhealthy, no-spot-capacity, spot-capacity-back, never-healthy, bake-fails \
+                 or pull-stalls"
             )),
         }
     }
 }
 
 impl SandboxCloud {
-    /// Inject `fault` into the stack's world. Returns what happened, in words.
     /// A user's restart of one service: down a moment, then starting again.
     pub fn restart(&self, stack: &str, service: Service) -> CloudResult<String> {
         let world = self.world(stack)?;
@@ -129,6 +135,7 @@ impl SandboxCloud {
         Ok(format!("{service} on {id} restarted"))
     }
 
+    /// Inject `fault` into the stack's world. Returns what happened, in words.
     pub fn inject(&self, stack: &str, fault: Fault) -> CloudResult<String> {
         let world = self.world(stack)?;
         let now = self.now();
@@ -157,6 +164,13 @@ impl SandboxCloud {
                 Ok(format!(
                     "the next instance {stack}'s group launches starts and never becomes \
                      healthy; deploy another instance type to see the switch fall back"
+                ))
+            }
+            Fault::PullStalls => {
+                self.update_world(stack, |w| w.models.next_pull_stalls = true)?;
+                Ok(format!(
+                    "the next model pull on {stack} stops at 40% until it is pulled again; \
+                     `models {stack} pull NAME` sees the stall and retries"
                 ))
             }
             Fault::BakeFails => {

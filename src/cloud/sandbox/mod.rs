@@ -14,6 +14,7 @@ mod images;
 mod launch;
 mod lease;
 pub mod logs;
+mod models;
 mod provider;
 pub mod qdrant;
 mod teardown;

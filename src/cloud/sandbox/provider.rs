@@ -10,6 +10,7 @@ use crate::cloud::{
     LogQuery, NetworkChoice, Prices, Session, SpotNotice,
 };
 use crate::domain::list_prices;
+use crate::domain::models::{ModelsView, PullProgress};
 use crate::domain::{DeploymentState, Provider, Service, Stage, Tier};
 use crate::instance::boot;
 use crate::instance::inside::ContainerHealth;
@@ -399,6 +400,26 @@ impl Cloud for SandboxCloud {
     async fn inside_health(&self, state: &DeploymentState) -> CloudResult<Vec<ContainerHealth>> {
         let world = self.world(&state.stack_name)?;
         Ok(world.containers(self.now()))
+    }
+
+    async fn models(&self, state: &DeploymentState) -> CloudResult<ModelsView> {
+        self.models_view(&state.stack_name)
+    }
+
+    async fn start_pull(&self, state: &DeploymentState, name: &str) -> CloudResult<()> {
+        self.pull(&state.stack_name, name)
+    }
+
+    async fn pull_progress(
+        &self,
+        state: &DeploymentState,
+        name: &str,
+    ) -> CloudResult<PullProgress> {
+        SandboxCloud::pull_progress(self, &state.stack_name, name)
+    }
+
+    async fn remove_model(&self, state: &DeploymentState, name: &str) -> CloudResult<()> {
+        SandboxCloud::remove_model(self, &state.stack_name, name)
     }
 
     async fn restart_service(

@@ -209,6 +209,9 @@ pub struct World {
     pub group: Option<Group>,
     #[serde(default)]
     pub address: Option<ElasticIp>,
+    /// Ollama's models on the EFS, and pulls under way.
+    #[serde(default)]
+    pub models: super::models::WorldModels,
 }
 
 /// Whether a service answers, and how.
@@ -378,6 +381,7 @@ impl World {
     /// Only the world's timestamps decide, so settling again at the same
     /// `now` (or in another process) changes nothing more.
     pub fn settle(&mut self, now: Timestamp) {
+        self.models.settle(now, self.speed);
         // Each step is one event at or before `now`; a bound, not a limit.
         for _ in 0..64 {
             if !self.settle_spot_notice(now) && !super::group::step(self, now) {

@@ -292,6 +292,7 @@ fn shellcheck_passes() {
             "restart-service.sh",
             restart_service_script(crate::domain::Service::N8n),
         ),
+        ("models.sh", models_script("pull", "llama3.2:3b")),
         (
             "bake.sh",
             render_bake("demo", &bake_key("ami-0123456789abcdef0")),

@@ -169,3 +169,59 @@ async fn connect_lists_the_ways_in_and_update_switches_to_the_new_type_at_its_pr
     assert_eq!(history["operation"]["kind"], "update");
     assert_eq!(history["operation"]["result"], "succeeded");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_pull_shows_its_progress_to_completion_and_a_stall_is_retried() {
+    use geusemaker::domain::models::{PullProgress, STALL_POLLS};
+
+    let h = Harness::start().await;
+    let state = h
+        .deploy_request(
+            &Harness::request_for("mp", geusemaker::domain::Tier::Dev),
+            None,
+        )
+        .await
+        .expect("deploy");
+    let ctx = h.context(h.cloud(None).await);
+    assert!(ctx.cloud.models(&state).await.unwrap().installed.is_empty());
+    // The pull stops at 30% (its process still running) until pulled again.
+    h.moto.ollama(serde_json::json!({"stall_next_at": 0.3}));
+    let mut seen: Vec<(PullProgress, bool)> = Vec::new();
+    let pulled = geusemaker::deploy::models::pull(&ctx, &state, "llama3.2:3b", |p, _, retry| {
+        seen.push((p.clone(), retry))
+    })
+    .await
+    .expect("the pull completes");
+    assert_eq!(pulled.retries, 1, "one stall, one retry");
+    assert!(pulled.progress.is_done());
+    let total = 2_019_393_189;
+    let completed: Vec<u64> = seen.iter().filter_map(|(p, _)| p.completed).collect();
+    assert!(
+        completed.windows(2).all(|w| w[0] <= w[1]),
+        "never backwards: {completed:?}"
+    );
+    let stop = total * 3 / 10;
+    let at_stop = completed.iter().filter(|c| **c == stop).count();
+    assert!(
+        at_stop as u32 >= STALL_POLLS,
+        "it sat at the stall for {at_stop} polls: {completed:?}"
+    );
+    assert!(
+        completed.iter().any(|c| *c > stop && *c < total),
+        "resumed past the stall"
+    );
+    assert!(seen.iter().any(|(p, _)| p.total == Some(total)));
+    let retried_at = seen.iter().position(|(_, retry)| *retry).expect("a retry");
+    assert_eq!(seen[retried_at].0.completed, Some(stop));
+    let view = ctx.cloud.models(&state).await.unwrap();
+    assert_eq!(view.installed[0].name, "llama3.2:3b");
+    assert_eq!(view.installed[0].size_bytes, total);
+    assert_eq!(view.loaded[0].processor(), "CPU");
+    ctx.cloud
+        .remove_model(&state, "llama3.2:3b")
+        .await
+        .expect("rm");
+    assert!(ctx.cloud.models(&state).await.unwrap().installed.is_empty());
+    let unknown = geusemaker::deploy::models::pull(&ctx, &state, "gpt5", |_, _, _| {}).await;
+    assert!(unknown.unwrap_err().contains("file does not exist"));
+}

@@ -117,6 +117,11 @@ impl Moto {
         self.post("/strict-api/instance", "", &settings.to_string())
     }
 
+    /// The fake Ollama's settings (a stall of the next pull): rule ssm.ollama-models.
+    pub fn ollama(&self, settings: serde_json::Value) -> serde_json::Value {
+        self.post("/strict-api/ollama", "", &settings.to_string())
+    }
+
     /// The fake instances' settings and how many inside-health reads each
     /// instance answered: `{"instances": {..}, "reads": {"i-..": 3}}`.
     pub fn instance_reads(&self) -> serde_json::Value {

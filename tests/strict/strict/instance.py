@@ -390,6 +390,8 @@ def inside_health(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
 
 # Tag line -> what the instance prints for it (called once, at SendCommand).
 ANSWERS: dict[str, Callable[[SimpleSystemManagerBackend, str], str]] = {TAG: inside_health}
+# Answers that read the command's own text too (ollama.py: the model's name).
+ANSWERS_WITH_TEXT: dict[str, Callable[[SimpleSystemManagerBackend, str, str], str]] = {}
 
 
 def tag_of(document_name: str | None, parameters: dict[str, Any] | None) -> str | None:
@@ -403,7 +405,7 @@ def tag_of(document_name: str | None, parameters: dict[str, Any] | None) -> str 
         return None
     lines = commands[0].strip().splitlines()
     tag = lines[0].strip() if lines else ""
-    return tag if tag in ANSWERS else None
+    return tag if tag in ANSWERS or tag in ANSWERS_WITH_TEXT else None
 
 
 def _unreachable(backend: SimpleSystemManagerBackend, instance_id: str) -> bool:
@@ -429,8 +431,13 @@ def _send_command(original, self, *args, **kwargs):
     command = original(self, *args, **kwargs)
     tag = tag_of(asked.get("document_name"), asked.get("parameters"))
     if tag is not None:
+        commands = (asked.get("parameters") or {}).get("commands") or [""]
+        text = commands if isinstance(commands, str) else commands[0]
         for invocation in command.invocations:
-            invocation["StandardOutputContent"] = ANSWERS[tag](self, invocation["InstanceId"])
+            instance_id = invocation["InstanceId"]
+            invocation["StandardOutputContent"] = (
+                ANSWERS_WITH_TEXT[tag](self, instance_id, text) if tag in ANSWERS_WITH_TEXT
+                else ANSWERS[tag](self, instance_id))
     return command
 
 

@@ -13,6 +13,7 @@ Control API (each module's docstring says its body and answer):
     /strict-api/spot-capacity       spot capacity (spot_capacity.py)
     /strict-api/lease               the stacks' writer leases (lease.py)
     /strict-api/switch              stage markers, waiting resumes, bare instances (switch.py, migration.py)
+    /strict-api/ollama              a stall of the next model pull, more library sizes (ollama.py)
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ from . import autoscaling, lease, switch  # noqa: E402,F401
 from . import images  # noqa: E402,F401
 from . import builder  # noqa: E402,F401
 from . import idempotency  # noqa: E402,F401
+from . import ollama  # noqa: E402
 
 # GET/POST path -> handler(asked)
-CONTROL = {**autoscaling.CONTROL, **lease.CONTROL, **switch.CONTROL}
+CONTROL = {**autoscaling.CONTROL, **lease.CONTROL, **switch.CONTROL, **ollama.CONTROL}
 
 StartResponse = Callable[..., Any]
 
@@ -94,8 +96,8 @@ class StrictApp:
             if path in CONTROL:
                 try:
                     answer = CONTROL[path](asked)
-                except (autoscaling.Refused, lease.Refused, switch.Refused, TypeError,
-                        ValueError) as e:
+                except (autoscaling.Refused, lease.Refused, switch.Refused, ollama.Refused,
+                        TypeError, ValueError) as e:
                     return _json(start_response, {"error": str(e)}, "400 Bad Request")
                 return _json(start_response, answer)
             if path == "/strict-api/config":
