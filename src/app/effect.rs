@@ -36,6 +36,19 @@ pub enum Effect {
     CopyToClipboard(String),
     /// Open a URL in this machine's browser, where it has an opener.
     OpenUrl(String),
+    /// Read the stack's models (answered by `Msg::ModelsRead`).
+    ReadModels {
+        stack: String,
+    },
+    /// Pull a model, reporting `Msg::PullProgress` each poll, then `Msg::PullEnded`.
+    PullModel {
+        stack: String,
+        name: String,
+    },
+    RemoveModel {
+        stack: String,
+        name: String,
+    },
     /// Restart one service's container on the stack's instance.
     RestartService {
         stack: String,

@@ -48,6 +48,8 @@ pub enum Action {
     Connect,
     /// Restart the Health pane's service (asks first).
     Restart,
+    /// Ollama's models on the selected stack.
+    Models,
     Back,
 }
 
@@ -364,6 +366,14 @@ pub const KEYMAP: &[Binding] = &[
         short: "connect",
         help: "How to reach it: URLs, sign-in, forwards; y copies",
         in_footer: true,
+    },
+    Binding {
+        keys: &[key('M')],
+        action: Action::Models,
+        scope: Scope::Global,
+        short: "models",
+        help: "Ollama's models on the stack: pull, remove, where they run",
+        in_footer: false,
     },
     Binding {
         keys: &[key('e')],

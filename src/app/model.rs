@@ -162,11 +162,38 @@ pub enum Overlay {
         stack: String,
         service: crate::domain::Service,
     },
+    /// Ollama's models on the stack; `selected` is the row `x` removes.
+    Models {
+        stack: String,
+        selected: usize,
+    },
+    /// Remove this model from the stack's EFS? (y/n)
+    ConfirmRemoveModel {
+        stack: String,
+        name: String,
+    },
     /// How to reach the stack; `selected` is the row `y` copies.
     Connect {
         stack: String,
         selected: usize,
     },
+}
+
+/// A stack's models as last read, and the pull this process runs on it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StackModels {
+    /// `None` until read; `Err` says why they could not be.
+    pub view: Option<Result<crate::domain::models::ModelsView, String>>,
+    pub pull: Option<PullLine>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PullLine {
+    pub name: String,
+    /// The progress bar as last drawn, or how it ended.
+    pub line: String,
+    /// `Some` once it ended: `Ok` done, `Err` why not.
+    pub ended: Option<Result<(), String>>,
 }
 
 #[derive(Debug)]
@@ -204,6 +231,8 @@ pub struct Model {
     pub access_pending: HashSet<String>,
     /// Operations this process is running, by stack.
     pub busy: HashMap<String, OperationKind>,
+    /// What the Models view knows, by stack.
+    pub models: HashMap<String, StackModels>,
     /// Spot interruptions under way, by stack.
     pub spot_notices: HashMap<String, crate::cloud::SpotNotice>,
     pub overlay: Option<Overlay>,
@@ -240,6 +269,7 @@ impl Model {
             access_declined: HashSet::new(),
             access_pending: HashSet::new(),
             busy: HashMap::new(),
+            models: HashMap::new(),
             spot_notices: HashMap::new(),
             overlay: None,
             notices: VecDeque::new(),

@@ -62,6 +62,22 @@ pub enum Msg {
         result: Result<String, String>,
         missing: Vec<&'static str>,
     },
+    /// `Effect::ReadModels` (or a pull's or removal's end) read the models.
+    ModelsRead {
+        stack: String,
+        result: Result<crate::domain::models::ModelsView, String>,
+    },
+    /// A pull's progress line, each poll.
+    PullProgress {
+        stack: String,
+        name: String,
+        line: String,
+    },
+    PullEnded {
+        stack: String,
+        name: String,
+        result: Result<String, String>,
+    },
     /// The answer to a wizard `Query`.
     Found(Found),
     /// SIGTERM, SIGHUP, or the input stream ended.

@@ -192,18 +192,43 @@ pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
     frame.render_widget(Span::styled("y yes · n no · q quit", theme::DIM), keys);
 }
 
+/// A small yes/no dialog: `lines`, then `keys` on its last row.
+fn confirm_box(
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    lines: Vec<Line<'static>>,
+    keys: &'static str,
+) {
+    let rect = centered(area, 64, lines.len() as u16 + 5);
+    frame.render_widget(Clear, rect);
+    let block = theme::dialog(title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, keys_row] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
+    frame.render_widget(Span::styled(keys, theme::DIM), keys_row);
+}
+
+pub fn confirm_remove_model(stack: &str, name: &str, frame: &mut Frame, area: Rect) {
+    let lines = vec![
+        Line::from(format!("Ollama deletes {name} from the stack's EFS.")),
+        Line::from(Span::styled(
+            "A workflow that calls it fails until it is pulled again.",
+            theme::DIM,
+        )),
+    ];
+    let title = format!(" Remove {name} from {stack} ");
+    confirm_box(frame, area, title, lines, "y remove · n cancel");
+}
+
 pub fn confirm_restart(
     stack: &str,
     service: crate::domain::Service,
     frame: &mut Frame,
     area: Rect,
 ) {
-    let rect = centered(area, 64, 8);
-    frame.render_widget(Clear, rect);
-    let block = theme::dialog(format!(" Restart {service} on {stack} "));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
     let lines = vec![
         Line::from(format!(
             "Docker restarts {service}'s container; it is down until its"
@@ -214,8 +239,8 @@ pub fn confirm_restart(
             theme::DIM,
         )),
     ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
-    frame.render_widget(Span::styled("y restart · n cancel", theme::DIM), keys);
+    let title = format!(" Restart {service} on {stack} ");
+    confirm_box(frame, area, title, lines, "y restart · n cancel");
 }
 
 pub fn confirm_rollback(model: &Model, stack: &str, frame: &mut Frame, area: Rect) {

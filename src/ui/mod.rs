@@ -12,6 +12,7 @@ mod health;
 mod help;
 pub mod layout;
 mod logs;
+mod models;
 mod pipeline;
 mod plan;
 mod stacks;
@@ -65,6 +66,12 @@ pub fn view(model: &Model, frame: &mut Frame) {
         }
         Some(Overlay::Command(dialog)) => commands::command(dialog, frame, area),
         Some(Overlay::Secrets(picker)) => commands::secrets(picker, frame, area),
+        Some(Overlay::Models { stack, selected }) => {
+            models::dialog(model, stack, *selected, frame, area)
+        }
+        Some(Overlay::ConfirmRemoveModel { stack, name }) => {
+            dialogs::confirm_remove_model(stack, name, frame, area)
+        }
         Some(Overlay::ConfirmRestart { stack, service }) => {
             dialogs::confirm_restart(stack, *service, frame, area)
         }
@@ -82,3 +89,5 @@ mod tests_access;
 mod tests_connect;
 #[cfg(test)]
 mod tests_events;
+#[cfg(test)]
+mod tests_models;

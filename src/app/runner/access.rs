@@ -46,6 +46,82 @@ pub fn copy_to_clipboard(out: &TerminalOut, text: &[u8]) -> io::Result<()> {
     written
 }
 
+/// The stack's cloud context and state, or why there is none.
+async fn stack_context(
+    clouds: Option<Clouds>,
+    no_cloud: String,
+    store: &Store,
+    stack: &str,
+) -> Result<(crate::deploy::Context, crate::domain::DeploymentState), String> {
+    let clouds = clouds.ok_or(no_cloud)?;
+    let state = load(store, stack).ok_or_else(|| format!("no saved state for {stack}"))?;
+    let ctx = clouds.in_region(state.region()).await?;
+    Ok((ctx, state))
+}
+
+pub(super) async fn read_models(
+    clouds: Option<Clouds>,
+    no_cloud: String,
+    store: Store,
+    stack: &str,
+) -> Result<crate::domain::models::ModelsView, String> {
+    let (ctx, state) = stack_context(clouds, no_cloud, &store, stack).await?;
+    ctx.cloud.models(&state).await.map_err(|e| e.to_string())
+}
+
+pub(super) async fn remove_model(
+    clouds: Option<Clouds>,
+    no_cloud: String,
+    store: Store,
+    stack: &str,
+    name: &str,
+) -> Result<(), String> {
+    let (ctx, state) = stack_context(clouds, no_cloud, &store, stack).await?;
+    ctx.cloud
+        .remove_model(&state, name)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Pull `name`, sending each poll's progress line (dropped when the
+/// channel is full: the next one says as much), then how it ended.
+pub(super) async fn pull_model(
+    clouds: Option<Clouds>,
+    no_cloud: String,
+    store: Store,
+    stack: String,
+    name: String,
+    tx: mpsc::Sender<Msg>,
+) {
+    let result = match stack_context(clouds, no_cloud, &store, &stack).await {
+        Err(why) => Err(why),
+        Ok((ctx, state)) => {
+            let progress = tx.clone();
+            let (s, n) = (stack.clone(), name.clone());
+            crate::deploy::models::pull(&ctx, &state, &name, move |p, tracker, _| {
+                let line = crate::domain::models::progress_line(p, tracker, 24);
+                let _ = progress.try_send(Msg::PullProgress {
+                    stack: s.clone(),
+                    name: n.clone(),
+                    line,
+                });
+            })
+            .await
+            .map(|pulled| {
+                let size = pulled.progress.total.map(crate::domain::models::bytes);
+                format!("{name} is on {stack}'s EFS ({})", size.unwrap_or_default())
+            })
+        }
+    };
+    let _ = tx
+        .send(Msg::PullEnded {
+            stack,
+            name,
+            result,
+        })
+        .await;
+}
+
 /// Restart one service of the stack on its instance.
 pub(super) async fn restart_service(
     clouds: Option<Clouds>,
@@ -54,9 +130,7 @@ pub(super) async fn restart_service(
     stack: &str,
     service: crate::domain::Service,
 ) -> Result<String, String> {
-    let clouds = clouds.ok_or(no_cloud)?;
-    let state = load(&store, stack).ok_or_else(|| format!("no saved state for {stack}"))?;
-    let ctx = clouds.in_region(state.region()).await?;
+    let (ctx, state) = stack_context(clouds, no_cloud, &store, stack).await?;
     ctx.cloud
         .restart_service(&state, service)
         .await

@@ -213,6 +213,40 @@ impl Runner {
                     let _ = tx.send(msg).await;
                 });
             }
+            Effect::ReadModels { stack } => {
+                let (clouds, store) = (self.clouds.clone(), self.store.clone());
+                let no_cloud = self.no_cloud_reason.clone();
+                tokio::spawn(async move {
+                    let result = access::read_models(clouds, no_cloud, store, &stack).await;
+                    let _ = tx.send(Msg::ModelsRead { stack, result }).await;
+                });
+            }
+            Effect::PullModel { stack, name } => {
+                let (clouds, store) = (self.clouds.clone(), self.store.clone());
+                let no_cloud = self.no_cloud_reason.clone();
+                tokio::spawn(access::pull_model(clouds, no_cloud, store, stack, name, tx));
+            }
+            Effect::RemoveModel { stack, name } => {
+                let (clouds, store) = (self.clouds.clone(), self.store.clone());
+                let no_cloud = self.no_cloud_reason.clone();
+                tokio::spawn(async move {
+                    let removed = access::remove_model(
+                        clouds.clone(),
+                        no_cloud.clone(),
+                        store.clone(),
+                        &stack,
+                        &name,
+                    )
+                    .await;
+                    let (error, text) = match removed {
+                        Ok(()) => (false, format!("{name} is removed from {stack}'s EFS")),
+                        Err(why) => (true, format!("{name} was not removed: {why}")),
+                    };
+                    let _ = tx.send(Msg::Notice { error, text }).await;
+                    let result = access::read_models(clouds, no_cloud, store, &stack).await;
+                    let _ = tx.send(Msg::ModelsRead { stack, result }).await;
+                });
+            }
             Effect::RestartService { stack, service } => {
                 let (clouds, store) = (self.clouds.clone(), self.store.clone());
                 let no_cloud = self.no_cloud_reason.clone();

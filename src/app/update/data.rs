@@ -51,6 +51,17 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::LogLines { stack, lines } => append_logs(model, &stack, lines),
+        Msg::ModelsRead { stack, result } => {
+            model.models.entry(stack).or_default().view = Some(result);
+        }
+        Msg::PullProgress { stack, name, line } => {
+            super::models::progress(model, stack, name, line)
+        }
+        Msg::PullEnded {
+            stack,
+            name,
+            result,
+        } => return super::models::ended(model, stack, name, result),
         Msg::Swept(report) => on_sweep(model, *report),
         Msg::FaultInjected { stack, result } => match result {
             Ok(text) => notify(model, NoticeLevel::Info, text),

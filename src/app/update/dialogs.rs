@@ -35,6 +35,10 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Overlay::Command(dialog) => super::access::command_key(dialog, key),
         Overlay::Secrets(picker) => super::access::secrets_key(model, picker, key),
         Overlay::Connect { stack, selected } => super::connect::on_key(model, stack, selected, key),
+        Overlay::Models { stack, selected } => super::models::on_key(model, stack, selected, key),
+        Overlay::ConfirmRemoveModel { stack, name } => {
+            super::models::remove_key(model, stack, name, key)
+        }
         Overlay::ConfirmRestart { stack, service } => {
             super::connect::restart_key(model, stack, service, key)
         }

@@ -168,6 +168,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Shell => return super::access::open_shell(model),
         Action::Forward => super::access::open_forward(model),
         Action::Restart => super::connect::confirm_restart(model),
+        Action::Models => return super::models::open(model),
         Action::CopySecret => super::access::open_secrets(model),
         Action::Back => {
             model.filter.clear();

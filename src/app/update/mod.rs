@@ -6,6 +6,7 @@ mod connect;
 mod data;
 mod dialogs;
 mod input;
+mod models;
 mod wizard;
 
 use super::effect::Effect;
@@ -33,6 +34,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         other => data::on_data(model, other),
     }
+}
+
+/// The model the Models view's `p` pulls on `stack`.
+pub fn suggested_model(model: &Model, stack: &str) -> &'static str {
+    models::suggested(model, stack)
 }
 
 pub(super) fn notify(model: &mut Model, level: NoticeLevel, text: impl Into<String>) {

@@ -148,7 +148,7 @@ impl SandboxCloud {
                 total,
                 started_at: now,
                 from,
-                stall_at: stalls.then(|| (total as f64 * STALL_AT) as u64),
+                stall_at: stalls.then_some((total as f64 * STALL_AT) as u64),
             });
         })
     }
