@@ -192,15 +192,16 @@ pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
     frame.render_widget(Span::styled("y yes · n no · q quit", theme::DIM), keys);
 }
 
-/// A small yes/no dialog: `lines`, then `keys` on its last row.
+/// A small yes/no dialog `height` rows tall: `lines`, then `keys` on its last row.
 fn confirm_box(
     frame: &mut Frame,
     area: Rect,
     title: String,
     lines: Vec<Line<'static>>,
+    height: u16,
     keys: &'static str,
 ) {
-    let rect = centered(area, 64, lines.len() as u16 + 5);
+    let rect = centered(area, 64, height);
     frame.render_widget(Clear, rect);
     let block = theme::dialog(title);
     let inner = block.inner(rect);
@@ -220,7 +221,7 @@ pub fn confirm_remove_model(stack: &str, name: &str, frame: &mut Frame, area: Re
         )),
     ];
     let title = format!(" Remove {name} from {stack} ");
-    confirm_box(frame, area, title, lines, "y remove · n cancel");
+    confirm_box(frame, area, title, lines, 7, "y remove · n cancel");
 }
 
 pub fn confirm_restart(
@@ -240,15 +241,10 @@ pub fn confirm_restart(
         )),
     ];
     let title = format!(" Restart {service} on {stack} ");
-    confirm_box(frame, area, title, lines, "y restart · n cancel");
+    confirm_box(frame, area, title, lines, 8, "y restart · n cancel");
 }
 
 pub fn confirm_rollback(model: &Model, stack: &str, frame: &mut Frame, area: Rect) {
-    let rect = centered(area, 64, 9);
-    frame.render_widget(Clear, rect);
-    let block = theme::dialog(format!(" Roll back {stack} "));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
     let state = model.stacks.iter().find(|s| s.stack_name == stack);
     let instance = state
         .and_then(|s| s.instance_id.clone())
@@ -258,7 +254,6 @@ pub fn confirm_rollback(model: &Model, stack: &str, frame: &mut Frame, area: Rec
     } else {
         "There is no healthy snapshot: the stack ends failed, its EFS kept."
     };
-    let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
     let lines = vec![
         Line::from(format!("Terminates {instance},")),
         Line::from(restore),
@@ -267,8 +262,9 @@ pub fn confirm_rollback(model: &Model, stack: &str, frame: &mut Frame, area: Rec
             theme::DIM,
         )),
     ];
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
-    frame.render_widget(Span::styled("y roll back · n cancel", theme::DIM), keys);
+    // One row more: the second line wraps.
+    let title = format!(" Roll back {stack} ");
+    confirm_box(frame, area, title, lines, 9, "y roll back · n cancel");
 }
 
 /// A dialog `width` wide whose `lines` scroll under a fixed `heading`, with

@@ -15,6 +15,13 @@ fn json(out: &std::process::Output, what: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: not JSON: {e}"))
 }
 
+/// `update d2 --instance-type t3.large` with `flags`, its JSON answer.
+fn to_t3_large(h: &Harness, home: &Home, flags: &[&str], what: &str) -> serde_json::Value {
+    let mut args = vec!["update", "d2", "--instance-type", "t3.large"];
+    args.extend_from_slice(flags);
+    json(&run(h, home, &args), what)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_lists_the_ways_in_and_update_switches_to_the_new_type_at_its_price() {
     let h = Harness::start().await;
@@ -74,21 +81,7 @@ async fn connect_lists_the_ways_in_and_update_switches_to_the_new_type_at_its_pr
     );
     assert_eq!(home.state("d2"), before, "the refusal changed the state");
 
-    let plan = json(
-        &run(
-            &h,
-            &home,
-            &[
-                "update",
-                "d2",
-                "--instance-type",
-                "t3.large",
-                "--plan",
-                "--json",
-            ],
-        ),
-        "update --plan",
-    );
+    let plan = to_t3_large(&h, &home, &["--plan", "--json"], "update --plan");
     assert_eq!(plan["changes"][0]["setting"], "instance type");
     assert_eq!(plan["changes"][0]["from"], "t3.medium");
     assert_eq!(plan["changes"][0]["to"], "t3.large");
@@ -97,20 +90,10 @@ async fn connect_lists_the_ways_in_and_update_switches_to_the_new_type_at_its_pr
         "{plan}"
     );
     // moto's spot history prices every type alike; on-demand tells them apart.
-    let dearer = json(
-        &run(
-            &h,
-            &home,
-            &[
-                "update",
-                "d2",
-                "--instance-type",
-                "t3.large",
-                "--on-demand",
-                "--plan",
-                "--json",
-            ],
-        ),
+    let dearer = to_t3_large(
+        &h,
+        &home,
+        &["--on-demand", "--plan", "--json"],
         "update --on-demand --plan",
     );
     assert_eq!(dearer["changes"][1]["to"], "on-demand");
@@ -121,21 +104,7 @@ async fn connect_lists_the_ways_in_and_update_switches_to_the_new_type_at_its_pr
     );
     assert_eq!(home.state("d2"), before, "a plan changes nothing");
 
-    let updated = json(
-        &run(
-            &h,
-            &home,
-            &[
-                "update",
-                "d2",
-                "--instance-type",
-                "t3.large",
-                "--yes",
-                "--json",
-            ],
-        ),
-        "update",
-    );
+    let updated = to_t3_large(&h, &home, &["--yes", "--json"], "update");
     assert_eq!(updated["status"], "running");
     assert_ne!(updated["instance_id"], first["instance_id"]);
     assert_eq!(updated["cost"]["instance_type"], "t3.large");

@@ -180,9 +180,8 @@ impl Harness {
         request: &DeployRequest,
         interceptor: Option<SharedInterceptor>,
     ) -> Result<DeploymentState, OperationError> {
-        let ctx = self.context(self.cloud(interceptor).await);
-        let (sink, _rx) = StoreSink::new(self.store.clone());
-        geusemaker::deploy::deploy(&ctx, request, Box::new(sink)).await
+        let (ctx, sink) = self.operating(interceptor).await;
+        geusemaker::deploy::deploy(&ctx, request, sink).await
     }
 
     /// `update`: the request's changes to a running stack, by a switch.
@@ -191,9 +190,18 @@ impl Harness {
         request: &DeployRequest,
         interceptor: Option<SharedInterceptor>,
     ) -> Result<DeploymentState, OperationError> {
+        let (ctx, sink) = self.operating(interceptor).await;
+        geusemaker::deploy::update(&ctx, request, sink).await
+    }
+
+    /// What an operation runs with: the emulator's context and a sink to the store.
+    async fn operating(
+        &self,
+        interceptor: Option<SharedInterceptor>,
+    ) -> (Context, Box<dyn geusemaker::cloud::session::StateSink>) {
         let ctx = self.context(self.cloud(interceptor).await);
         let (sink, _rx) = StoreSink::new(self.store.clone());
-        geusemaker::deploy::update(&ctx, request, Box::new(sink)).await
+        (ctx, Box::new(sink))
     }
 
     pub async fn deploy(&self, stack: &str) -> DeploymentState {
