@@ -109,6 +109,7 @@ pub enum OptionsField {
     RollbackTimeout,
     Budget,
     BudgetAction,
+    Models,
 }
 
 #[derive(Debug)]
@@ -146,6 +147,10 @@ pub struct Wizard {
     pub rollback_minutes: TextArea<'static>,
     pub budget: TextArea<'static>,
     pub budget_action: BudgetAction,
+    /// The models pulled at first boot; `None` until chosen: the tier's.
+    pub models: Option<Vec<String>>,
+    /// The catalogue's model the Models field points at.
+    pub model_cursor: usize,
     /// What is wrong with the step as it stands; Next is blocked meanwhile.
     pub error: Option<String>,
     /// The plan shown on the last step, and the request it was made from.
@@ -211,12 +216,15 @@ impl Wizard {
             rollback_minutes: single_line(&defaults.rollback_minutes.to_string()),
             budget: placeholder("none, or dollars a month"),
             budget_action: defaults.budget_action,
+            models: None,
+            model_cursor: 0,
             error: None,
             review: None,
             plan_scroll: 0,
             leaving: false,
         };
         wizard.select_default_type();
+        wizard.select_default_model();
         if let Some(at) = wizard
             .offers()
             .iter()
@@ -310,6 +318,47 @@ impl Wizard {
             || self.caller.as_ref().is_some_and(Lookup::is_loading)
             || self.quotes.values().any(Lookup::is_loading)
             || self.gpu_quotas.values().any(Lookup::is_loading)
+    }
+
+    /// The models pulled at first boot: the chosen ones, else the tier's.
+    pub fn boot_models(&self) -> Vec<String> {
+        self.models.clone().unwrap_or_else(|| {
+            vec![
+                crate::domain::models::default_model(self.tier)
+                    .name
+                    .to_string(),
+            ]
+        })
+    }
+
+    /// Point the Models field at the tier's default model.
+    pub fn select_default_model(&mut self) {
+        let default = crate::domain::models::default_model(self.tier).name;
+        self.model_cursor = crate::domain::models::CATALOGUE
+            .iter()
+            .position(|m| m.name == default)
+            .unwrap_or(0);
+    }
+
+    /// Put the model under the cursor in or out of those pulled at boot.
+    pub fn toggle_model(&mut self) {
+        let Some(known) = crate::domain::models::CATALOGUE.get(self.model_cursor) else {
+            return;
+        };
+        let mut chosen = self.boot_models();
+        match chosen.iter().position(|m| m == known.name) {
+            Some(at) => {
+                chosen.remove(at);
+            }
+            None => chosen.push(known.name.to_string()),
+        }
+        self.models = Some(chosen);
+    }
+
+    /// Point the Models field at the next or the previous model (wrapping).
+    pub fn move_model_cursor(&mut self, forward: bool) {
+        let n = crate::domain::models::CATALOGUE.len();
+        self.model_cursor = (self.model_cursor + if forward { 1 } else { n - 1 }) % n;
     }
 
     /// The live price of the chosen type, once loaded.

@@ -178,6 +178,10 @@ pub struct DeployArgs {
     /// EC2 instance type (default: the tier's)
     #[arg(long, value_name = "TYPE")]
     pub instance_type: Option<String>,
+    /// Pull this Ollama model once the services run (repeat for more); the
+    /// dashboard's wizard offers the tier's default
+    #[arg(long, value_name = "NAME")]
+    pub model: Vec<String>,
     /// Use this VPC (default: the default VPC, else a new one)
     #[arg(long, value_name = "VPC_ID")]
     pub vpc_id: Option<String>,

@@ -64,7 +64,34 @@ pub async fn deploy(rt: &Runtime, args: DeployArgs, json: bool) -> Result<(), Fa
     let terminal = std::io::stdout().is_terminal();
     let connection = crate::domain::connect::of(&state);
     print!("{}", super::connect::text(&state, &connection, terminal));
+    if let Some(hint) = models_hint(&state) {
+        println!("\n{hint}");
+    }
     Ok(())
+}
+
+/// What to do when the deploy pulled no model, or its pull failed: Ollama
+/// answers, but has nothing to run.
+fn models_hint(state: &crate::domain::DeploymentState) -> Option<String> {
+    use crate::domain::stage::StageStatus;
+    let stage = state.operation.as_ref().and_then(|o| {
+        o.stages
+            .iter()
+            .find(|s| s.stage == crate::domain::Stage::Models)
+    });
+    let model = crate::domain::models::default_model(state.tier());
+    let pull = crate::domain::connect::command(
+        state,
+        &format!("models {} pull {}", state.stack_name, model.name),
+    );
+    match stage.map(|s| s.status) {
+        Some(StageStatus::Done) => None,
+        Some(_) => Some(format!("The model pull did not finish; try again: {pull}")),
+        None => Some(format!(
+            "No model is pulled yet. Pull the tier's ({}): {pull}",
+            crate::domain::models::size_and_cost(model.size_bytes, state.efs_gb_month())
+        )),
+    }
 }
 
 fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
@@ -133,6 +160,7 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         rollback_timeout_minutes: args.rollback_timeout,
         replace_instance: false,
         instance_checks: Some(rt.settings.instance_checks()),
+        models: args.model.clone(),
     };
     options.check(tier).map_err(Failure::bad_input)?;
     let req = DeployRequest {

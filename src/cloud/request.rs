@@ -55,11 +55,16 @@ pub struct DeployOptions {
     pub replace_instance: bool,
     /// The instance's own checks (else the stack's, else the defaults).
     pub instance_checks: Option<crate::domain::settings::InstanceChecks>,
+    /// Ollama models to pull once the services run (the Models stage).
+    pub models: Vec<String>,
 }
 
 impl DeployOptions {
     /// What is wrong with these options for a `tier` deploy, in a sentence.
     pub fn check(&self, tier: Tier) -> Result<(), String> {
+        for name in &self.models {
+            crate::domain::models::check_name(name)?;
+        }
         if let Some(arn) = &self.certificate_arn {
             if !is_certificate_arn(arn) {
                 return Err(format!(

@@ -240,7 +240,7 @@ async fn run_stage(
             .delete_network(s)
             .await
             .map(|()| (StageStatus::Done, None)),
-        Stage::Validate | Stage::Instance | Stage::Services | Stage::Health => {
+        Stage::Validate | Stage::Instance | Stage::Services | Stage::Health | Stage::Models => {
             skipped("nothing to remove")
         }
     }

@@ -4,8 +4,9 @@
 //! `STALL_POLLS` polls) and pulls again, which resumes from what is on the
 //! EFS. It holds no stack lock: Ollama takes pulls as they come.
 
+use crate::cloud::{CloudError, CloudResult, Session};
 use crate::domain::DeploymentState;
-use crate::domain::models::{PullProgress, PullTracker, check_name};
+use crate::domain::models::{PullProgress, PullTracker, check_name, progress_text, share};
 
 use super::Context;
 
@@ -64,4 +65,34 @@ pub async fn pull(
             cloud.start_pull(state, name).await.map_err(fail)?;
         }
     }
+}
+
+/// The Models stage: pull each model chosen at first boot, one after the
+/// other, the stage's gauge following the bytes. Ends "models ready".
+pub(super) async fn at_first_boot(
+    ctx: &Context,
+    s: &mut Session,
+    names: &[String],
+) -> CloudResult<()> {
+    let state = s.state().clone();
+    for (at, name) in names.iter().enumerate() {
+        let mut recorded = Ok(());
+        let overall = |done: f64| (at as f64 + done) / names.len() as f64;
+        pull(ctx, &state, name, |progress, tracker, _| {
+            let done = if progress.is_done() {
+                1.0
+            } else {
+                share(progress).unwrap_or(0.0)
+            };
+            let line = format!("{name} {}", progress_text(progress, tracker));
+            if recorded.is_ok() {
+                recorded = s.progress(Some(overall(done)), line);
+            }
+        })
+        .await
+        .map_err(CloudError::Refused)?;
+        recorded?;
+    }
+    s.progress(Some(1.0), format!("models ready: {}", names.join(", ")))?;
+    Ok(())
 }

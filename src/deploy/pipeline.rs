@@ -92,7 +92,10 @@ async fn run(
     })?;
     check_compatible(s.state(), req, kind)?;
     let before = (!created).then(|| s.state().clone());
-    let stages = req.tier.deploy_stages();
+    let mut stages = req.tier.deploy_stages();
+    if !req.options.models.is_empty() {
+        stages.push(Stage::Models);
+    }
     s.record(|st| {
         st.status = if kind == OperationKind::Update {
             StackStatus::Updating
@@ -120,6 +123,11 @@ async fn run(
         let expected = ctx.cloud.typical_secs(stage);
         s.start_stage(stage, expected)?;
         if let Err(error) = run_stage_with_retry(ctx, req, &mut s, stage).await {
+            // The stack runs without its models: said, and pulled later.
+            if stage == Stage::Models {
+                s.finish_stage(stage, StageStatus::Failed, Some(error.to_string()))?;
+                continue;
+            }
             if stage == Stage::Validate && matches!(error, CloudError::Refused(_)) {
                 return Err(refuse(ctx, s, before, &req.stack, error));
             }
@@ -241,6 +249,7 @@ async fn run_stage(
         Stage::Cdn => cloud.ensure_cdn(req, s).await,
         Stage::Services => readiness::wait_for_boot(ctx, s).await,
         Stage::Health => readiness::wait_for_health(ctx, s).await,
+        Stage::Models => super::models::at_first_boot(ctx, s, &req.options.models).await,
     }
 }
 

@@ -128,13 +128,78 @@ impl PullProgress {
     }
 }
 
+/// A model of Ollama's library the product offers to pull at first boot,
+/// with its download size (what it takes on the EFS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownModel {
+    pub name: &'static str,
+    pub size_bytes: u64,
+    /// What it is for, in a few words.
+    pub about: &'static str,
+}
+
+/// The models offered at first boot, smallest first.
+pub const CATALOGUE: [KnownModel; 6] = [
+    KnownModel {
+        name: "nomic-embed-text",
+        size_bytes: 274_000_000,
+        about: "embeddings",
+    },
+    KnownModel {
+        name: "llama3.2:1b",
+        size_bytes: 1_320_000_000,
+        about: "fast on CPU",
+    },
+    KnownModel {
+        name: "llama3.2:3b",
+        size_bytes: 2_020_000_000,
+        about: "good on CPU",
+    },
+    KnownModel {
+        name: "mistral:7b",
+        size_bytes: 4_110_000_000,
+        about: "7B, for a GPU",
+    },
+    KnownModel {
+        name: "qwen2.5:7b",
+        size_bytes: 4_680_000_000,
+        about: "7B, for a GPU",
+    },
+    KnownModel {
+        name: "llama3.1:8b",
+        size_bytes: 4_920_000_000,
+        about: "8B, for a GPU",
+    },
+];
+
+/// The known model of that name (`name` or `name:latest`).
+pub fn known(name: &str) -> Option<&'static KnownModel> {
+    let bare = name.strip_suffix(":latest").unwrap_or(name);
+    CATALOGUE.iter().find(|m| m.name == bare)
+}
+
 /// The model a tier pulls at first boot unless the user chooses: a small
-/// CPU model, or a GPU-sized one, with its download size.
-pub fn default_model(tier: Tier) -> (&'static str, u64) {
-    match tier {
-        Tier::Gpu => ("llama3.1:8b", 4_920_000_000),
-        Tier::Dev | Tier::Automation => ("llama3.2:3b", 2_020_000_000),
-    }
+/// CPU model, or a GPU-sized one.
+pub fn default_model(tier: Tier) -> &'static KnownModel {
+    let name = match tier {
+        Tier::Gpu => "llama3.1:8b",
+        Tier::Dev | Tier::Automation => "llama3.2:3b",
+    };
+    known(name).unwrap_or(&CATALOGUE[0])
+}
+
+/// What `size_bytes` on the EFS costs a month at `gb_month` dollars.
+pub fn efs_monthly(size_bytes: u64, gb_month: f64) -> f64 {
+    size_bytes as f64 / 1e9 * gb_month
+}
+
+/// "2.0 GB, $0.61/mo on EFS": a model's size and what keeping it costs.
+pub fn size_and_cost(size_bytes: u64, gb_month: f64) -> String {
+    format!(
+        "{}, {}/mo on EFS",
+        bytes(size_bytes),
+        super::cost::dollars(efs_monthly(size_bytes, gb_month))
+    )
 }
 
 /// Polls without a new byte before a pull counts as stalled.
@@ -200,16 +265,28 @@ pub fn bytes(n: u64) -> String {
 
 /// `[██████░░░░] 61% 1.23 GB of 2.02 GB · 48 MB/s · 17s left`.
 pub fn progress_line(p: &PullProgress, tracker: &PullTracker, width: usize) -> String {
-    let (Some(total), Some(done)) = (p.total, p.completed) else {
+    let Some(share) = share(p) else {
         return p.status.clone();
-    };
-    let share = if total == 0 {
-        0.0
-    } else {
-        done as f64 / total as f64
     };
     let filled = ((share * width as f64).round() as usize).min(width);
     let bar: String = "█".repeat(filled) + &"░".repeat(width - filled);
+    format!("[{bar}] {}", progress_text(p, tracker))
+}
+
+/// How much of the model is on the EFS, 0.0..=1.0, once Ollama says.
+pub fn share(p: &PullProgress) -> Option<f64> {
+    match (p.total, p.completed) {
+        (Some(0), Some(_)) => Some(0.0),
+        (Some(total), Some(done)) => Some(done as f64 / total as f64),
+        _ => None,
+    }
+}
+
+/// `61% 1.23 GB of 2.02 GB · 48 MB/s · 17s left`, or Ollama's status.
+pub fn progress_text(p: &PullProgress, tracker: &PullTracker) -> String {
+    let (Some(total), Some(done), Some(share)) = (p.total, p.completed, share(p)) else {
+        return p.status.clone();
+    };
     let rate = tracker
         .rate()
         .map(|r| format!(" · {}/s", bytes(r as u64)))
@@ -219,7 +296,7 @@ pub fn progress_line(p: &PullProgress, tracker: &PullTracker, width: usize) -> S
         .map(|s| format!(" · {} left", super::time::format_elapsed(s)))
         .unwrap_or_default();
     format!(
-        "[{bar}] {:.0}% {} of {}{rate}{left}",
+        "{:.0}% {} of {}{rate}{left}",
         share * 100.0,
         bytes(done),
         bytes(total)

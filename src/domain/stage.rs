@@ -36,6 +36,8 @@ pub enum Stage {
     Cdn,
     Services,
     Health,
+    /// The models chosen at first boot, pulled onto the EFS once Ollama runs.
+    Models,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Display)]
@@ -69,6 +71,7 @@ impl Stage {
             Stage::Cdn => "CloudFront",
             Stage::Services => "Services",
             Stage::Health => "Health",
+            Stage::Models => "Models",
         }
     }
 }
@@ -91,7 +94,11 @@ impl Stage {
             Stage::Cdn => state.cloudfront_id.as_deref(),
             // The instance a Terminate stage ended is in its detail: by then
             // the state may name its replacement.
-            Stage::Validate | Stage::Terminate | Stage::Services | Stage::Health => None,
+            Stage::Validate
+            | Stage::Terminate
+            | Stage::Services
+            | Stage::Health
+            | Stage::Models => None,
         }
     }
 }

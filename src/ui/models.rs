@@ -22,9 +22,8 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
         .stacks
         .iter()
         .find(|s| s.stack_name == stack)
-        .and_then(|s| s.cost.as_ref())
-        .map_or(crate::domain::list_prices::EFS_GB_MONTH, |c| {
-            c.efs_gb_month_price
+        .map_or(crate::domain::list_prices::EFS_GB_MONTH, |s| {
+            s.efs_gb_month()
         });
     let mut lines = Vec::new();
     let heading = match known.and_then(|m| m.view.as_ref()) {

@@ -68,7 +68,8 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
             keys.send(press(c)).unwrap();
         }
         // Enter through the seven steps (defaults: dev, this region, the
-        // default VPC, t3.medium spot, the caller's IP), then Deploy.
+        // default VPC, t3.medium spot, the caller's IP, the dev tier's model
+        // pulled at first boot), then Deploy.
         for _ in 0..8 {
             keys.send(Event::Key(KeyEvent::new(
                 KeyCode::Enter,
@@ -93,9 +94,13 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        // Let a few probe rounds and log polls arrive, then close the
-        // Connect view the finished deploy opened, and quit.
+        // Let a few probe rounds and log polls arrive, close the Connect
+        // view the finished deploy opened, open the Models view and let its
+        // read arrive, then close it and quit.
         tokio::time::sleep(Duration::from_millis(1500)).await;
+        keys.send(press('q')).unwrap();
+        keys.send(press('M')).unwrap();
+        tokio::time::sleep(Duration::from_millis(1000)).await;
         keys.send(press('q')).unwrap();
         keys.send(press('q')).unwrap();
     };
@@ -127,17 +132,38 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
         screen.contains("demo") && screen.contains("● running"),
         "{screen}"
     );
-    // The last frame may still show the Connect view the deploy opened
-    // (the two keys can be drained together), so the pipeline is read from
-    // the model.
-    let last = demo.operation.as_ref().and_then(|o| o.stages.last());
-    assert!(
-        last.is_some_and(|s| s.stage == geusemaker::domain::Stage::Health
-            && s.status == geusemaker::domain::stage::StageStatus::Done),
-        "{:?}",
-        demo.operation
+    // The last frame may still show a view the keys closed (they can be
+    // drained together), so the pipeline is read from the model.
+    let stages = &demo.operation.as_ref().unwrap().stages;
+    let models = stages
+        .iter()
+        .find(|s| s.stage == geusemaker::domain::Stage::Models)
+        .expect("the wizard's model was pulled at first boot");
+    assert_eq!(
+        models.status,
+        geusemaker::domain::stage::StageStatus::Done,
+        "{stages:?}"
     );
-    assert!(model.overlay.is_none(), "the Connect view was closed");
+    assert_eq!(models.detail.as_deref(), Some("models ready: llama3.2:3b"));
+    assert!(
+        stages
+            .iter()
+            .any(|s| s.stage == geusemaker::domain::Stage::Health
+                && s.status == geusemaker::domain::stage::StageStatus::Done),
+        "services healthy is its own marker: {stages:?}"
+    );
+    assert!(model.overlay.is_none(), "the views were closed");
+    // The Models view, drawn from what its read found.
+    model.overlay = Some(geusemaker::app::model::Overlay::Models {
+        stack: "demo".into(),
+        selected: 0,
+    });
+    terminal.draw(|f| geusemaker::ui::view(&model, f)).unwrap();
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("llama3.2:3b               2.02 GB"),
+        "the Models view lists the model pulled at first boot: {screen}"
+    );
 }
 
 /// Events the way crossterm's `EventStream` delivers them: a poll that finds

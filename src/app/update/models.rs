@@ -51,7 +51,7 @@ pub fn suggested(model: &Model, stack: &str) -> &'static str {
         .find(|s| s.stack_name == stack)
         .map(|s| s.tier())
         .unwrap_or_default();
-    default_model(tier).0
+    default_model(tier).name
 }
 
 pub fn on_key(model: &mut Model, stack: String, selected: usize, key: KeyEvent) -> Outcome {

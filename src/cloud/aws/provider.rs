@@ -38,6 +38,8 @@ impl Cloud for AwsCloud {
             Stage::Cdn => 900.0,
             Stage::Services => 300.0,
             Stage::Health => 120.0,
+            // The tier's default model, about 2 GB, at ~40 MB/s from Ollama's registry.
+            Stage::Models => 60.0,
         }
     }
 

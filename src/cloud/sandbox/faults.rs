@@ -163,7 +163,7 @@ impl SandboxCloud {
                 self.update_world(stack, |w| w.next_never_healthy = true)?;
                 Ok(format!(
                     "the next instance {stack}'s group launches starts and never becomes \
-                     healthy; deploy another instance type to see the switch fall back"
+                     healthy; `update` it to another instance type to see the switch revert"
                 ))
             }
             Fault::PullStalls => {

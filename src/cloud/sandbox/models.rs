@@ -15,16 +15,6 @@ const PULL_BYTES_PER_SEC: f64 = 60_000_000.0;
 /// Where a stalled pull stops: this share of the model.
 const STALL_AT: f64 = 0.4;
 
-/// Sizes of the models the sandbox knows (what Ollama's library lists).
-const LIBRARY: [(&str, u64); 6] = [
-    ("llama3.2:1b", 1_320_000_000),
-    ("llama3.2:3b", 2_020_000_000),
-    ("llama3.1:8b", 4_920_000_000),
-    ("qwen2.5:7b", 4_680_000_000),
-    ("mistral:7b", 4_110_000_000),
-    ("nomic-embed-text", 274_000_000),
-];
-
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorldModels {
     #[serde(default)]
@@ -81,22 +71,22 @@ impl WorldModels {
     }
 }
 
-/// The model's size, or Ollama's own error for a name it does not have.
+/// The model's size (the sandbox knows the product's catalogue), or
+/// Ollama's own error for a name it does not have.
 fn size_of(name: &str) -> CloudResult<u64> {
-    let wanted = if name.contains(':') {
-        name.to_string()
-    } else {
-        format!("{name}:latest")
-    };
-    LIBRARY
-        .iter()
-        .find(|(n, _)| *n == name || *n == wanted || format!("{n}:latest") == wanted)
-        .map(|(_, size)| *size)
+    crate::domain::models::known(name)
+        .map(|m| m.size_bytes)
         .ok_or_else(|| {
             CloudError::Refused(format!(
                 "pull model manifest: file does not exist ({name} is not in Ollama's library)"
             ))
         })
+}
+
+/// How long the default model's pull takes at speed 1.0, for the gauge.
+pub fn typical_pull_secs() -> f64 {
+    crate::domain::models::default_model(crate::domain::Tier::Dev).size_bytes as f64
+        / PULL_BYTES_PER_SEC
 }
 
 impl SandboxCloud {

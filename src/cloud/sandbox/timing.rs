@@ -334,6 +334,7 @@ pub fn deploy_stage(stage: Stage) -> f64 {
         Stage::Cdn => l.create_distribution + l.distribution_deploying,
         Stage::Services => hook_completed_after(false),
         Stage::Health => service_ready_after(Service::N8n),
+        Stage::Models => super::models::typical_pull_secs(),
     }
 }
 

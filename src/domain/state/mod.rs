@@ -450,6 +450,16 @@ pub struct DeploymentState {
 }
 
 impl DeploymentState {
+    /// What a GB a month on this stack's EFS costs: the price recorded at
+    /// deploy, else the list price.
+    pub fn efs_gb_month(&self) -> f64 {
+        self.cost
+            .as_ref()
+            .map_or(crate::domain::list_prices::EFS_GB_MONTH, |c| {
+                c.efs_gb_month_price
+            })
+    }
+
     pub fn new(
         stack_name: &str,
         tier: Tier,

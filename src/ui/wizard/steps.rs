@@ -227,7 +227,7 @@ fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
 }
 
 fn options(w: &Wizard, frame: &mut Frame, area: Rect) {
-    let r = rows(area, 9);
+    let r = rows(area, 11);
     let focus = |f| w.options_field == f;
     let (on, note) = if w.auto_rollback {
         ("on", "a deploy whose services never come up is undone")
@@ -273,6 +273,66 @@ fn options(w: &Wizard, frame: &mut Frame, area: Rect) {
         ),
         r[6],
     );
+    boot_models(w, frame, [r[8], r[9]], focus(OptionsField::Models));
+}
+
+/// "models at first boot: llama3.2:3b (2.02 GB)", for the plan.
+fn boot_models_line(names: &[String]) -> String {
+    if names.is_empty() {
+        return "no model pulled at first boot".into();
+    }
+    let sized: Vec<String> = names
+        .iter()
+        .map(|n| match crate::domain::models::known(n) {
+            Some(k) => format!("{n} ({})", crate::domain::models::bytes(k.size_bytes)),
+            None => n.clone(),
+        })
+        .collect();
+    format!("models at first boot: {}", sized.join(", "))
+}
+
+/// The catalogue's model under the cursor, its size and EFS cost, and
+/// which are pulled at first boot.
+fn boot_models(w: &Wizard, frame: &mut Frame, r: [Rect; 2], focused: bool) {
+    use crate::domain::models::{CATALOGUE, default_model, size_and_cost};
+    let chosen = w.boot_models();
+    let Some(known) = CATALOGUE.get(w.model_cursor) else {
+        return;
+    };
+    let mark = if chosen.iter().any(|m| m == known.name) {
+        "●"
+    } else {
+        "○"
+    };
+    let gb_month = match w.quote() {
+        Some(Lookup::Ready(prices)) => prices.efs_gb_month,
+        _ => crate::domain::list_prices::EFS_GB_MONTH,
+    };
+    let note = format!(
+        "{} · {}",
+        size_and_cost(known.size_bytes, gb_month),
+        known.about
+    );
+    let value = format!("{mark} {}", known.name);
+    frame.render_widget(choice("Models", &value, &note, focused), r[0]);
+    let default = default_model(w.tier).name;
+    let pulled = match chosen.as_slice() {
+        [] => "first boot pulls no model; `models STACK pull NAME` later".to_string(),
+        [only] if only == default => {
+            format!("first boot pulls {only}, the {} tier's default", w.tier)
+        }
+        many => format!("first boot pulls {}", many.join(", ")),
+    };
+    let hint = if focused {
+        " · Space adds/removes"
+    } else {
+        ""
+    };
+    let text = format!("               {pulled}{hint}");
+    frame.render_widget(
+        Span::styled(truncate(&text, r[1].width as usize), theme::DIM),
+        r[1],
+    );
 }
 
 fn plan(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
@@ -305,6 +365,10 @@ fn plan(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
         _ => "auto-rollback on".to_string(),
     };
     lines.push(Line::from(Span::styled(rollback, theme::DIM)));
+    lines.push(Line::from(Span::styled(
+        truncate(&boot_models_line(&req.options.models), area.width as usize),
+        theme::DIM,
+    )));
     let room = area.height.saturating_sub(1);
     let total = lines.len() as u16;
     let scroll = w.plan_scroll.min(total.saturating_sub(room));

@@ -429,3 +429,51 @@ fn the_settings_instance_type_is_chosen_when_the_tier_offers_it() {
         "else the tier's default"
     );
 }
+
+#[test]
+fn the_options_step_chooses_the_models_pulled_at_first_boot() {
+    let mut m = model_with(vec![]);
+    at_tier(&mut m, "models");
+    enter(&mut m);
+    enter(&mut m);
+    update(&mut m, answers::vpcs("us-east-1"));
+    enter(&mut m);
+    update(&mut m, answers::prices("t3.medium", 0.02, 0.0416));
+    enter(&mut m);
+    update(
+        &mut m,
+        Msg::Found(Found::CallerCidr {
+            result: Ok(Cidr::parse("203.0.113.9/32").unwrap()),
+        }),
+    );
+    enter(&mut m);
+    assert_eq!(wizard(&m).step, Step::Options);
+    assert_eq!(
+        wizard(&m).boot_models(),
+        ["llama3.2:3b"],
+        "the dev tier's small CPU model by default"
+    );
+    for _ in 0..4 {
+        update(&mut m, code(KeyCode::Tab));
+    }
+    assert_eq!(
+        wizard(&m).options_field,
+        crate::app::wizard::OptionsField::Models
+    );
+    update(&mut m, key(' '));
+    assert!(wizard(&m).boot_models().is_empty(), "Space took it out");
+    update(&mut m, code(KeyCode::Right));
+    update(&mut m, key(' '));
+    update(&mut m, code(KeyCode::Left));
+    update(&mut m, code(KeyCode::Left));
+    update(&mut m, key(' '));
+    assert_eq!(wizard(&m).boot_models(), ["mistral:7b", "llama3.2:1b"]);
+    enter(&mut m);
+    assert_eq!(wizard(&m).step, Step::Plan);
+    let effects = enter(&mut m);
+    assert_eq!(
+        deployed(&effects).options.models,
+        ["mistral:7b", "llama3.2:1b"],
+        "the deploy pulls what was chosen, in the order chosen"
+    );
+}

@@ -146,6 +146,7 @@ pub(super) fn request(model: &Model, w: &Wizard) -> Result<DeployRequest, (Step,
             budget: options.budget,
             auto_rollback: Some(w.auto_rollback),
             rollback_timeout_minutes: Some(options.rollback_minutes),
+            models: w.boot_models(),
             ..DeployOptions::default()
         },
     })

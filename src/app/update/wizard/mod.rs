@@ -187,6 +187,7 @@ fn step_key(model: &Model, w: &mut Wizard, key: KeyEvent) -> Vec<Effect> {
             if let Some(at) = moved(&key, Tier::ALL.iter().position(|t| *t == w.tier), 3) {
                 w.tier = Tier::ALL[at];
                 w.select_default_type();
+                w.select_default_model();
                 w.access_field = AccessField::AllowCidr;
             }
         }
@@ -311,6 +312,12 @@ fn options_key(w: &mut Wizard, key: KeyEvent) {
                 BudgetAction::Stop => BudgetAction::Warn,
             }
         }
+        OptionsField::Models => match key.code {
+            KeyCode::Left | KeyCode::Char('h') => w.move_model_cursor(false),
+            KeyCode::Right | KeyCode::Char('l') => w.move_model_cursor(true),
+            KeyCode::Char(' ') => w.toggle_model(),
+            _ => {}
+        },
         OptionsField::RollbackTimeout if is_text_input(&key) => {
             w.rollback_minutes.input(key);
         }
