@@ -36,6 +36,11 @@ pub enum Effect {
     CopyToClipboard(String),
     /// Open a URL in this machine's browser, where it has an opener.
     OpenUrl(String),
+    /// Read the stack's operations from the audit log (answered by
+    /// `Msg::HistoryRead`).
+    ReadHistory {
+        stack: String,
+    },
     /// Read the stack's models (answered by `Msg::ModelsRead`).
     ReadModels {
         stack: String,

@@ -231,6 +231,9 @@ pub struct Model {
     pub access_pending: HashSet<String>,
     /// Operations this process is running, by stack.
     pub busy: HashMap<String, OperationKind>,
+    /// The stack's operations from the audit log, newest first, as the
+    /// Events view last read them.
+    pub history: HashMap<String, Result<Vec<crate::store::audit::AuditEntry>, String>>,
     /// What the Models view knows, by stack.
     pub models: HashMap<String, StackModels>,
     /// Spot interruptions under way, by stack.
@@ -269,6 +272,7 @@ impl Model {
             access_declined: HashSet::new(),
             access_pending: HashSet::new(),
             busy: HashMap::new(),
+            history: HashMap::new(),
             models: HashMap::new(),
             spot_notices: HashMap::new(),
             overlay: None,

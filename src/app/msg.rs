@@ -62,6 +62,11 @@ pub enum Msg {
         result: Result<String, String>,
         missing: Vec<&'static str>,
     },
+    /// `Effect::ReadHistory` read the stack's operations, newest first.
+    HistoryRead {
+        stack: String,
+        result: Result<Vec<crate::store::audit::AuditEntry>, String>,
+    },
     /// `Effect::ReadModels` (or a pull's or removal's end) read the models.
     ModelsRead {
         stack: String,

@@ -5,11 +5,10 @@
 use serde::Serialize;
 
 use crate::domain::events::{self, EventOutcome};
-use crate::domain::stage::StageStatus;
 use crate::domain::time::format_elapsed;
 use crate::domain::{DeploymentState, StackName, Timestamp};
 use crate::runtime::Runtime;
-use crate::store::audit::{self, AuditEntry, AuditResult};
+use crate::store::audit::{self, AuditEntry};
 
 use super::Failure;
 use super::output::print_json;
@@ -18,7 +17,7 @@ use super::output::print_json;
 struct History<'a> {
     stack_name: &'a str,
     /// Newest first.
-    operations: Vec<&'a AuditEntry>,
+    operations: &'a [AuditEntry],
     /// Recoveries and switches, newest first.
     events: Vec<EventLine>,
     rollbacks: &'a [crate::domain::state::RollbackRecord],
@@ -34,16 +33,11 @@ struct EventLine {
 pub fn history(rt: &Runtime, stack: &StackName, json: bool) -> Result<(), Failure> {
     let state = super::load_existing(rt, stack)?;
     let path = rt.store.audit_path();
-    let entries = audit::read_with_rotations(&path)
+    let operations = audit::of_stack(&path, stack.as_str())
         .map_err(|e| Failure::failed(format!("could not read {}: {e}", path.display())))?;
-    let mut operations: Vec<&AuditEntry> = entries
-        .iter()
-        .filter(|e| e.stack == stack.as_str())
-        .collect();
-    operations.reverse();
     let history = History {
         stack_name: &state.stack_name,
-        operations,
+        operations: &operations,
         events: event_lines(&state),
         rollbacks: &state.rollback_history,
     };
@@ -87,18 +81,9 @@ fn text(h: &History<'_>) -> String {
         h.events.len(),
         h.rollbacks.len()
     ));
-    for op in &h.operations {
-        let result = match op.result {
-            AuditResult::Succeeded => "succeeded",
-            AuditResult::Failed => "failed",
-            AuditResult::Refused => "refused",
-        };
-        let why = op
-            .error
-            .as_deref()
-            .or(op.reason.as_deref())
-            .map(|e| format!("  {}", first_line(e)))
-            .unwrap_or_default();
+    for op in h.operations {
+        let result = op.result.word();
+        let why = op.why().map(|e| format!("  {e}")).unwrap_or_default();
         out.push_str(&format!(
             "{}  {:<9} {:<9} {:>7}{why}\n",
             when(op.start),
@@ -107,7 +92,7 @@ fn text(h: &History<'_>) -> String {
             format_elapsed(op.start.secs_until(op.end))
         ));
         if !op.stages.is_empty() {
-            out.push_str(&format!("{:21}{}\n", "", stages(op)));
+            out.push_str(&format!("{:21}{}\n", "", op.stage_timings()));
         }
     }
     if !h.events.is_empty() {
@@ -119,26 +104,4 @@ fn text(h: &History<'_>) -> String {
         }
     }
     out
-}
-
-/// "Validate 0.4s · Network 0.8s · Instance ✖ 38.8s".
-fn stages(op: &AuditEntry) -> String {
-    op.stages
-        .iter()
-        .filter(|s| s.status != StageStatus::Pending)
-        .map(|s| {
-            let mark = match s.status {
-                StageStatus::Failed => "✖ ",
-                StageStatus::Skipped => "skipped ",
-                _ => "",
-            };
-            let secs = s.secs.map(format_elapsed).unwrap_or_else(|| "-".into());
-            format!("{} {mark}{secs}", s.stage)
-        })
-        .collect::<Vec<_>>()
-        .join(" · ")
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
 }

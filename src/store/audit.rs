@@ -63,6 +63,58 @@ impl AuditStage {
     }
 }
 
+impl AuditResult {
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+impl AuditEntry {
+    /// "Validate 0.4s · Network 0.8s · Instance ✖ 38.8s": the stages that ran.
+    pub fn stage_timings(&self) -> String {
+        use crate::domain::stage::StageStatus;
+        self.stages
+            .iter()
+            .filter(|s| s.status != StageStatus::Pending)
+            .map(|s| {
+                let mark = match s.status {
+                    StageStatus::Failed => "✖ ",
+                    StageStatus::Skipped => "skipped ",
+                    _ => "",
+                };
+                let secs = s
+                    .secs
+                    .map(crate::domain::time::format_elapsed)
+                    .unwrap_or_else(|| "-".into());
+                format!("{} {mark}{secs}", s.stage)
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// The error, else why it ran, first line only.
+    pub fn why(&self) -> Option<&str> {
+        self.error
+            .as_deref()
+            .or(self.reason.as_deref())
+            .and_then(|e| e.lines().next())
+    }
+}
+
+/// `stack`'s operations in the log and its rotations, newest first.
+pub fn of_stack(path: &Path, stack: &str) -> io::Result<Vec<AuditEntry>> {
+    let mut entries: Vec<AuditEntry> = read_with_rotations(path)?
+        .into_iter()
+        .filter(|e| e.stack == stack)
+        .collect();
+    entries.reverse();
+    Ok(entries)
+}
+
 /// Rotate past this size.
 pub const ROTATE_BYTES: u64 = 10 * 1024 * 1024;
 /// Rotated files older than this are removed.

@@ -1,9 +1,14 @@
-//! Snapshots of what happens to a stack's instance as it happens: the `e`
-//! dialog (a night's recovery and two switches, and a stack with none yet),
-//! and a deploy whose EFS stage runs on beside the launch.
+//! Snapshots of what happens to a stack as it happens: the `e` dialog (its
+//! operations with their stage timings, a night's recovery and two
+//! switches; and a stack with none yet), and a deploy whose EFS stage runs
+//! on beside the launch.
 
 use super::tests::{chat_bot_with, draw, draw_pane, key, model, t};
-use crate::app::model::Overlay;
+use crate::app::model::{Model, Overlay};
+use crate::app::msg::Msg;
+use crate::app::update::update;
+use crate::domain::state::Provider;
+use crate::store::audit::{AuditEntry, AuditResult, AuditStage};
 use crate::domain::recovery::{Drain, Recovery};
 use crate::domain::stage::StageStatus;
 use crate::domain::switch::{Switch, SwitchOutcome};
@@ -19,6 +24,107 @@ fn switch(from: &str, to: &str, v: i64, at: f64, outcome: SwitchOutcome) -> Swit
         serving_at: Some(t(at + 77.2)),
         outcome,
     }
+}
+
+fn stage(name: &str, status: StageStatus, secs: f64) -> AuditStage {
+    AuditStage {
+        stage: name.into(),
+        status,
+        secs: Some(secs),
+    }
+}
+
+fn operation(name: &str, at: f64, secs: f64, result: AuditResult) -> AuditEntry {
+    AuditEntry {
+        operation: name.into(),
+        stack: "chat-bot".into(),
+        provider: Provider::Aws,
+        start: t(at),
+        end: t(at + secs),
+        result,
+        error: None,
+        reason: None,
+        pid: 4242,
+        stages: Vec::new(),
+    }
+}
+
+/// What the audit log holds of chat-bot, newest first: a budget stop, an
+/// update reverted, and the deploy.
+fn chat_bot_history() -> Msg {
+    use StageStatus::{Done, Failed, Skipped};
+    let mut stop = operation("stop", -60.0, 41.0, AuditResult::Succeeded);
+    stop.reason = Some("the budget of $40/month was reached: action stop".into());
+    let mut update = operation("update", -600.0, 312.0, AuditResult::Failed);
+    update.error = Some(
+        "Instance failed: version 3 never became healthy (its launch hook timed out); \
+         i-0c3d4e5f607182930 serves again"
+            .into(),
+    );
+    update.stages = vec![
+        stage("Validate", Done, 0.4),
+        stage("Instance", Failed, 309.8),
+        stage("Services", Skipped, 0.0),
+    ];
+    let mut deploy = operation("deploy", -40_000.0, 402.0, AuditResult::Succeeded);
+    deploy.stages = [
+        ("Validate", 0.6),
+        ("Network", 2.1),
+        ("Security", 1.4),
+        ("Image", 41.0),
+        ("EFS", 88.2),
+        ("IAM+secrets", 9.7),
+        ("Instance", 61.3),
+        ("Services", 182.5),
+        ("Health", 4.2),
+        ("Models", 96.0),
+    ]
+    .into_iter()
+    .map(|(name, secs)| stage(name, Done, secs))
+    .collect();
+    Msg::HistoryRead {
+        stack: "chat-bot".into(),
+        result: Ok(vec![stop, update, deploy]),
+    }
+}
+
+/// `e` on chat-bot: the dialog, asking for the audit log, which answers.
+fn open_with_history(m: &mut Model) {
+    let effects = update(
+        m,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Char('e'),
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    assert_eq!(
+        effects,
+        [crate::app::effect::Effect::ReadHistory {
+            stack: "chat-bot".into()
+        }],
+        "the audit log is read afresh each time"
+    );
+    assert!(
+        draw(m, 80, 24)
+            .backend()
+            .to_string()
+            .contains("reading the audit log…")
+    );
+    update(m, chat_bot_history());
+}
+
+#[test]
+fn events_dialog_lists_operations_with_their_stage_timings() {
+    let mut m = chat_bot_with(|_, _| {});
+    open_with_history(&mut m);
+    insta::assert_snapshot!(
+        "events_dialog_operations_80x24",
+        draw(&m, 80, 24).backend().to_string()
+    );
+    insta::assert_snapshot!(
+        "events_dialog_operations_wide",
+        draw(&m, 140, 40).backend().to_string()
+    );
 }
 
 #[test]
@@ -56,9 +162,9 @@ fn events_dialog_lists_recoveries_and_switches_newest_first() {
             SwitchOutcome::FellBack,
         ));
     });
-    key(&mut m, 'e');
+    open_with_history(&mut m);
     assert!(matches!(m.overlay, Some(Overlay::Events { .. })));
-    insta::assert_snapshot!(draw(&m, 100, 24).backend().to_string());
+    insta::assert_snapshot!(draw(&m, 100, 40).backend().to_string());
     key(&mut m, 'e');
     assert!(m.overlay.is_none(), "e closes it too");
 }

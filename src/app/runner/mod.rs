@@ -213,6 +213,14 @@ impl Runner {
                     let _ = tx.send(msg).await;
                 });
             }
+            Effect::ReadHistory { stack } => {
+                let path = self.store.audit_path();
+                tokio::task::spawn_blocking(move || {
+                    let result = crate::store::audit::of_stack(&path, &stack)
+                        .map_err(|e| format!("could not read {}: {e}", path.display()));
+                    let _ = tx.blocking_send(Msg::HistoryRead { stack, result });
+                });
+            }
             Effect::ReadModels { stack } => {
                 let (clouds, store) = (self.clouds.clone(), self.store.clone());
                 let no_cloud = self.no_cloud_reason.clone();

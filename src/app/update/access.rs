@@ -47,14 +47,18 @@ pub fn open_exposure(model: &mut Model) {
     });
 }
 
-/// `e`: what the group and the deploys did to the stack's instance.
-pub fn open_events(model: &mut Model) {
-    if let Some(state) = selected_or_say(model) {
-        model.overlay = Some(Overlay::Events {
-            stack: state.stack_name,
-            scroll: 0,
-        });
-    }
+/// `e`: the stack's operations with their stage timings, and what the
+/// group and the deploys did to its instance; the audit log is read afresh.
+pub fn open_events(model: &mut Model) -> Vec<Effect> {
+    let Some(state) = selected_or_say(model) else {
+        return Vec::new();
+    };
+    let stack = state.stack_name;
+    model.overlay = Some(Overlay::Events {
+        stack: stack.clone(),
+        scroll: 0,
+    });
+    vec![Effect::ReadHistory { stack }]
 }
 
 /// `S`: the shell itself when the tools are here, else the command and how

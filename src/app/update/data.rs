@@ -51,6 +51,9 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::LogLines { stack, lines } => append_logs(model, &stack, lines),
+        Msg::HistoryRead { stack, result } => {
+            model.history.insert(stack, result);
+        }
         Msg::ModelsRead { stack, result } => {
             model.models.entry(stack).or_default().view = Some(result);
         }

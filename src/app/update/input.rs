@@ -163,7 +163,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             }
         }
         Action::Exposure => super::access::open_exposure(model),
-        Action::Events => super::access::open_events(model),
+        Action::Events => return super::access::open_events(model),
         Action::Connect => super::connect::open(model),
         Action::Shell => return super::access::open_shell(model),
         Action::Forward => super::access::open_forward(model),
