@@ -8,6 +8,7 @@ pub mod events;
 pub mod exposure;
 pub mod hash;
 pub mod image;
+pub mod images;
 pub mod lenient;
 pub mod list_prices;
 pub mod models;
