@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cloud::session::StateSink;
 use crate::cloud::{DeployOptions, DeployRequest};
+use crate::domain::connect::command;
 use crate::domain::cost;
 use crate::domain::{DeploymentState, StackName, StackStatus};
 
@@ -90,30 +91,52 @@ pub fn changes(state: &DeploymentState, req: &DeployRequest) -> Vec<Change> {
 }
 
 /// Why `deploy` refuses `req`: the stack runs, and the request changes it,
-/// which is `update`'s to do (with a plan, and a revert when it fails).
+/// which is `update`'s to do (with a plan, and a revert when it fails), or
+/// `access`'s for who may reach n8n.
 pub fn deploy_refusal(state: &DeploymentState, req: &DeployRequest) -> Option<String> {
     let changes = changes(state, req);
-    if !runs(state) || changes.is_empty() {
+    let cidr = new_cidr(state, req);
+    if !runs(state) || (changes.is_empty() && cidr.is_none()) {
         return None;
     }
-    let what: Vec<String> = changes
+    let stack = &req.stack;
+    let mut what: Vec<String> = changes
         .iter()
         .map(|c| format!("{} {} → {}", c.setting, c.from, c.to))
         .collect();
-    let mut flags = String::new();
-    if state.instance_type() != Some(req.instance_type.as_str()) {
-        flags.push_str(&format!(" --instance-type {}", req.instance_type));
+    let mut todo = Vec::new();
+    if !changes.is_empty() {
+        let mut flags = String::new();
+        if state.instance_type() != Some(req.instance_type.as_str()) {
+            flags.push_str(&format!(" --instance-type {}", req.instance_type));
+        }
+        if state.is_spot() != req.spot {
+            flags.push_str(if req.spot { " --spot" } else { " --on-demand" });
+        }
+        let update = command(state, &format!("update {stack}{flags}"));
+        todo.push(format!(
+            "`{update}` shows the plan and the cost, then switches"
+        ));
     }
-    if state.is_spot() != req.spot {
-        flags.push_str(if req.spot { " --spot" } else { " --on-demand" });
+    if let Some(cidr) = cidr {
+        what.push(format!("{cidr} allowed to reach n8n"));
+        let access = command(state, &format!("access {stack} --add {cidr}"));
+        todo.push(format!(
+            "`{access}` admits it (`--set {cidr}` admits only it)"
+        ));
     }
     Some(format!(
-        "{} runs already, and deploy does not change a running stack ({}). \
-         `geusemaker-tui update {}{flags}` shows the plan and the cost, then switches. Nothing was changed",
-        req.stack,
+        "{stack} runs already, and deploy does not change a running stack ({}). {}. Nothing was changed",
         what.join(", "),
-        req.stack
+        todo.join("; ")
     ))
+}
+
+/// An `--allow-cidr` the running stack does not admit yet.
+fn new_cidr<'a>(state: &DeploymentState, req: &'a DeployRequest) -> Option<&'a str> {
+    let cidr = req.options.allow_cidr.as_ref()?.as_str();
+    let allowed = state.config.as_ref().map(|c| c.allowed_cidrs.as_slice());
+    (!allowed.unwrap_or_default().iter().any(|a| a == cidr)).then_some(cidr)
 }
 
 /// A stack with an instance to change: not destroyed, not stopped by its

@@ -134,24 +134,36 @@ pub fn check(catalogue: &Catalogue) -> Result<(), ImagesError> {
             return rule(format!("{name} is missing"));
         };
         let Some(mut at) = Version::of_tag(&images.pinned) else {
-            return rule(format!("{name}'s pinned tag {} has no version", images.pinned));
+            return rule(format!(
+                "{name}'s pinned tag {} has no version",
+                images.pinned
+            ));
         };
         if !images.notes.starts_with("https://") {
-            return rule(format!("{name} {}: notes must be an https link", images.pinned));
+            return rule(format!(
+                "{name} {}: notes must be an https link",
+                images.pinned
+            ));
         }
         for tested in &images.tested {
             let Some(to) = Version::of_tag(&tested.tag) else {
                 return rule(format!("{name}'s tag {} has no version", tested.tag));
             };
             if !tested.notes.starts_with("https://") {
-                return rule(format!("{name} {}: notes must be an https link", tested.tag));
+                return rule(format!(
+                    "{name} {}: notes must be an https link",
+                    tested.tag
+                ));
             }
             if let Err(why) = step_allowed(service, at, to) {
                 return rule(why);
             }
             if service == Service::N8n
                 && to.major != at.major
-                && tested.breaking.as_deref().is_none_or(|b| b.trim().is_empty())
+                && tested
+                    .breaking
+                    .as_deref()
+                    .is_none_or(|b| b.trim().is_empty())
             {
                 return rule(format!(
                     "n8n {} is a major version: `breaking` must say what changes",
@@ -295,6 +307,10 @@ notes = "https://example.com/pg-16.8"
         assert!(needs_database_dump(n8n, v("1.81.4"), v("1.91.3")));
         assert!(needs_database_dump(n8n, v("1.81.4"), v("2.0.1")));
         assert!(!needs_database_dump(n8n, v("1.81.4"), v("1.81.9")));
-        assert!(!needs_database_dump(Service::Ollama, v("0.5.7"), v("0.6.0")));
+        assert!(!needs_database_dump(
+            Service::Ollama,
+            v("0.5.7"),
+            v("0.6.0")
+        ));
     }
 }

@@ -7,11 +7,11 @@ use super::tests::{chat_bot_with, draw, draw_pane, key, model, t};
 use crate::app::model::{Model, Overlay};
 use crate::app::msg::Msg;
 use crate::app::update::update;
-use crate::domain::state::Provider;
-use crate::store::audit::{AuditEntry, AuditResult, AuditStage};
 use crate::domain::recovery::{Drain, Recovery};
 use crate::domain::stage::StageStatus;
+use crate::domain::state::Provider;
 use crate::domain::switch::{Switch, SwitchOutcome};
+use crate::store::audit::{AuditEntry, AuditResult, AuditStage};
 
 fn switch(from: &str, to: &str, v: i64, at: f64, outcome: SwitchOutcome) -> Switch {
     Switch {

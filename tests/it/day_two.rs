@@ -143,6 +143,20 @@ fn deploy_refuses_to_change_a_running_stack_and_names_the_update() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("update same --on-demand"), "{said}");
     assert_eq!(home.state("same"), before);
+    // Another CIDR is `access`'s to admit: deploy names it and changes nothing.
+    let out = home
+        .cmd()
+        .args(["--sandbox", "deploy", "same", "--yes"])
+        .args(["--allow-cidr", "203.0.113.7/32"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("geusemaker-tui --sandbox access same --add 203.0.113.7/32"),
+        "{said}"
+    );
+    assert_eq!(home.state("same"), before);
     // With no flags, deploy converges the stack as it runs: nothing new.
     let again = home.json(&[
         "--sandbox",
