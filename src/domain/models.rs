@@ -63,8 +63,6 @@ struct Tag {
 pub fn parse_view(tags: &str, ps: &str) -> Result<ModelsView, String> {
     let tags: Tags = serde_json::from_str(tags)
         .map_err(|e| format!("Ollama's model list does not parse: {e}"))?;
-    let ps: Tags = serde_json::from_str(ps)
-        .map_err(|e| format!("Ollama's list of loaded models does not parse: {e}"))?;
     Ok(ModelsView {
         installed: tags
             .models
@@ -75,16 +73,23 @@ pub fn parse_view(tags: &str, ps: &str) -> Result<ModelsView, String> {
                 modified_at: t.modified_at,
             })
             .collect(),
-        loaded: ps
-            .models
-            .into_iter()
-            .map(|t| LoadedModel {
-                name: t.name,
-                size_bytes: t.size,
-                vram_bytes: t.size_vram,
-            })
-            .collect(),
+        loaded: parse_loaded(ps)?,
     })
+}
+
+/// `/api/ps`: the models in memory now, and how much of each is on the GPU.
+pub fn parse_loaded(ps: &str) -> Result<Vec<LoadedModel>, String> {
+    let ps: Tags = serde_json::from_str(ps)
+        .map_err(|e| format!("Ollama's list of loaded models does not parse: {e}"))?;
+    Ok(ps
+        .models
+        .into_iter()
+        .map(|t| LoadedModel {
+            name: t.name,
+            size_bytes: t.size,
+            vram_bytes: t.size_vram,
+        })
+        .collect())
 }
 
 /// A name Ollama takes, and nothing a shell would read: `[a-z0-9._:/-]`,

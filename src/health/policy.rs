@@ -107,6 +107,7 @@ pub fn record_samples(
                 image: before.and_then(|b| b.image.clone()),
                 started_at: before.and_then(|b| b.started_at),
                 starts: before.and_then(|b| b.starts),
+                loaded: before.and_then(|b| b.loaded.clone()),
                 extra: before.map(|b| b.extra.clone()).unwrap_or_default(),
             })
         })

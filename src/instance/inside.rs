@@ -29,11 +29,15 @@ pub struct ContainerHealth {
     pub failing_streak: u32,
     /// Docker's OOM kills of it in the last 24 hours, oldest first.
     pub oom_kills: Vec<Timestamp>,
+    /// Ollama on a GPU instance: what `/api/ps` says is in memory, and where.
+    pub loaded: Option<Vec<crate::domain::models::LoadedModel>>,
 }
 
 /// What starts an OOM-kill line of the script's output, and a start's.
 const OOM_LINE: &str = "#oom";
 const START_LINE: &str = "#start";
+/// Ollama's `/api/ps`, on a GPU instance.
+const PS_LINE: &str = "#ps";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -68,7 +72,12 @@ pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
     let mut out = Vec::new();
     let mut ooms = Vec::new();
     let mut starts = Vec::new();
+    let mut loaded = None;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(ps) = line.strip_prefix(PS_LINE) {
+            loaded = Some(crate::domain::models::parse_loaded(ps.trim())?);
+            continue;
+        }
         if let Some(rest) = line.strip_prefix(OOM_LINE) {
             ooms.push(parse_event(rest)?);
             continue;
@@ -100,6 +109,7 @@ pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
             image: image.filter(|i| !i.is_empty()).map(str::to_string),
             starts: 0,
             oom_kills: Vec::new(),
+            loaded: None,
         });
     }
     for (service, _) in starts.into_iter().flatten() {
@@ -114,6 +124,9 @@ pub fn parse(text: &str) -> Result<Vec<ContainerHealth>, String> {
     }
     for c in &mut out {
         c.oom_kills.sort();
+        if c.service == Service::Ollama {
+            c.loaded = loaded.clone();
+        }
     }
     Ok(out)
 }
@@ -147,6 +160,7 @@ pub fn record_containers(
             health.image = c.image.clone();
             health.started_at = c.started_at;
             health.starts = Some(c.starts);
+            health.loaded = c.loaded.clone();
         }
     }
 }
@@ -169,6 +183,33 @@ mod tests {
     use super::*;
 
     const HEALTHY: &str = r#"{"Status":"running","Running":true,"StartedAt":"2026-12-02T05:00:00.123456789Z","Health":{"Status":"healthy","FailingStreak":0,"Log":[{"Start":"2026-12-02T05:01:00.000000000Z","End":"2026-12-02T05:01:00.042000000Z","ExitCode":0,"Output":""}]}}"#;
+
+    #[test]
+    fn ollamas_loaded_models_go_to_its_container_only() {
+        let ps = r#"{"models":[{"name":"llama3.1:8b","size":100,"size_vram":0}]}"#;
+        let text = format!("ollama\t{HEALTHY}\nn8n\t{HEALTHY}\n#ps {ps}\n");
+        let parsed = parse(&text).unwrap();
+        let ollama = parsed
+            .iter()
+            .find(|c| c.service == Service::Ollama)
+            .unwrap();
+        let loaded = ollama.loaded.as_deref().unwrap();
+        assert_eq!(loaded[0].processor(), "CPU");
+        assert!(
+            parsed
+                .iter()
+                .all(|c| c.service == Service::Ollama || c.loaded.is_none())
+        );
+        assert!(
+            parse(&format!("ollama\t{HEALTHY}\n")).unwrap()[0]
+                .loaded
+                .is_none()
+        );
+        assert!(
+            parse("#ps {not json").is_err(),
+            "a bad answer is named, not skipped"
+        );
+    }
 
     #[test]
     fn garbage_is_an_error_not_a_healthy_stack() {

@@ -73,6 +73,13 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     if room > inside_rows {
         lines.push(outside_line(model.now, stack, outside, width));
     }
+    if let Some(loaded) = stack
+        .service(Service::Ollama)
+        .and_then(|h| h.loaded.as_deref())
+        && room > lines.len()
+    {
+        lines.push(gpu_row(loaded, width));
+    }
     lines.extend(target_row.map(alb_row));
     if let Some(outside) = outside {
         let left = room.saturating_sub(lines.len());
@@ -300,6 +307,38 @@ fn row(
     };
     spans.push(Span::styled(sparkline(&latencies, room), theme::DIM));
     Line::from(spans)
+}
+
+/// `gpu      ● llama3.1:8b on the GPU`: where Ollama's loaded model sits on
+/// a GPU instance (its health script warms the first model up once a boot).
+fn gpu_row(loaded: &[crate::domain::models::LoadedModel], width: usize) -> Line<'static> {
+    let label = Span::styled(fit("gpu", LABEL), theme::DIM);
+    let Some(first) = loaded.first() else {
+        let text = "· no model loaded yet (pull one: M)";
+        return Line::from(vec![
+            label,
+            Span::styled(truncate(text, width.saturating_sub(LABEL)), theme::DIM),
+        ]);
+    };
+    let (status, text) = match first.processor().as_str() {
+        "GPU" => (ServiceStatus::Healthy, format!("{} on the GPU", first.name)),
+        "CPU" => (
+            ServiceStatus::Unhealthy,
+            format!("{} on the CPU: Ollama does not see the GPU", first.name),
+        ),
+        split => (
+            ServiceStatus::Starting,
+            format!("{} {split}: the rest on the CPU, slower", first.name),
+        ),
+    };
+    let text = format!("{} {text}", symbols::service(status));
+    Line::from(vec![
+        label,
+        Span::styled(
+            truncate(&text, width.saturating_sub(LABEL)),
+            theme::service_status(status),
+        ),
+    ])
 }
 
 /// Bars of latency history kept however narrow the row.

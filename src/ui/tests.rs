@@ -303,6 +303,7 @@ fn health_pane_shows_the_oom_kills_of_the_last_day() {
         image: None,
         started_at: None,
         starts: None,
+        loaded: None,
         extra: Default::default(),
     }];
     let drawn = draw_pane(&m, 44, 8, super::health::render);

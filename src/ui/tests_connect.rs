@@ -123,6 +123,7 @@ fn with_containers(m: &mut Model) {
             image: crate::instance::user_data::pinned_image(service).map(str::to_string),
             started_at: Some(now.plus_secs(-(600.0 + 3_600.0 * i as f64))),
             starts: Some(1 + u32::from(service == crate::domain::Service::N8n)),
+            loaded: None,
             extra: Default::default(),
         })
         .collect();
@@ -160,4 +161,29 @@ fn r_asks_then_restarts_the_health_panes_service() {
     assert!(m.overlay.is_none());
     key(&mut m, 'R');
     assert!(press(&mut m, 'n').is_empty(), "n restarts nothing");
+}
+
+#[test]
+fn health_pane_says_where_ollamas_model_sits_on_a_gpu_instance() {
+    use crate::domain::models::LoadedModel;
+    let mut m = reachable();
+    with_containers(&mut m);
+    let mut at = |vram: u64| {
+        let stack = m.stacks.iter_mut().find(|s| s.stack_name == "chat-bot");
+        let ollama = stack
+            .and_then(|s| {
+                s.services
+                    .iter_mut()
+                    .find(|h| h.service_name == crate::domain::Service::Ollama)
+            })
+            .expect("ollama");
+        ollama.loaded = Some(vec![LoadedModel {
+            name: "llama3.1:8b".into(),
+            size_bytes: 6_100_000_000,
+            vram_bytes: vram,
+        }]);
+        super::tests::draw_pane(&m, 72, 10, super::health::render)
+    };
+    insta::assert_snapshot!("health_gpu_in_use", at(6_100_000_000).backend());
+    insta::assert_snapshot!("health_gpu_unseen", at(0).backend());
 }

@@ -54,6 +54,20 @@ impl WorldPull {
 }
 
 impl WorldModels {
+    /// What `/api/ps` answers: the first model answers n8n's workflows, so
+    /// it stays loaded, on the GPU where the instance has one.
+    pub fn loaded(&self, on_gpu: bool) -> Vec<LoadedModel> {
+        self.installed
+            .first()
+            .map(|m| LoadedModel {
+                name: m.name.clone(),
+                size_bytes: m.size_bytes,
+                vram_bytes: if on_gpu { m.size_bytes } else { 0 },
+            })
+            .into_iter()
+            .collect()
+    }
+
     /// Pulls that completed by `t` join the installed models.
     pub fn settle(&mut self, t: Timestamp, speed: f64) {
         let (done, going): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pulls)
@@ -106,16 +120,7 @@ impl SandboxCloud {
                 modified_at: Some(m.pulled_at.to_string()),
             })
             .collect();
-        // The first model answers n8n's workflows, so it stays loaded.
-        let loaded = installed
-            .first()
-            .map(|m| LoadedModel {
-                name: m.name.clone(),
-                size_bytes: m.size_bytes,
-                vram_bytes: if gpu { m.size_bytes } else { 0 },
-            })
-            .into_iter()
-            .collect();
+        let loaded = world.models.loaded(gpu);
         Ok(ModelsView { installed, loaded })
     }
 

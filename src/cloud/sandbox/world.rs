@@ -327,6 +327,9 @@ impl World {
         if t < up {
             return Vec::new();
         }
+        // Only a GPU instance's health script reads Ollama's /api/ps.
+        let on_gpu = crate::domain::list_prices::has_nvidia_gpu(&instance.instance_type);
+        let loaded = on_gpu.then(|| self.models.loaded(true));
         Service::ALL
             .into_iter()
             .map(|service| {
@@ -360,6 +363,7 @@ impl World {
                         .filter(|e| e.kind == ServiceEventKind::OomKilled)
                         .map(|e| e.at)
                         .collect(),
+                    loaded: loaded.clone().filter(|_| service == Service::Ollama),
                 }
             })
             .collect()

@@ -114,6 +114,10 @@ pub struct ServiceHealth {
     /// Times Docker started it in the last 24 hours, a user's restarts too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starts: Option<u32>,
+    /// Ollama on a GPU instance: the models in memory and how much of each
+    /// is on the GPU (inside view, after a warm-up load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loaded: Option<Vec<crate::domain::models::LoadedModel>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

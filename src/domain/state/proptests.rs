@@ -160,6 +160,7 @@ fn rich_state() -> Value {
         image: None,
         started_at: None,
         starts: None,
+        loaded: None,
         extra: Map::new(),
     }];
     s.push_health(HealthSample::of(&s.services, t));

@@ -259,6 +259,63 @@ fn the_inside_health_script_prints_one_line_per_container_or_nothing() {
     }
 }
 
+/// On a GPU instance with nothing loaded, the script loads the first model
+/// once (an empty prompt), then prints where `/api/ps` says it sits.
+#[test]
+fn the_inside_health_script_warms_ollama_up_once_and_says_where_its_model_sits() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let state = r#"{"Status":"running","Health":{"Status":"healthy","FailingStreak":0}}"#;
+    let fakes = [
+        (
+            "docker",
+            format!(
+                "case \"$1\" in\n  ps) printf abc ;;\n  inspect) printf 'ollama\\tollama/ollama:0.5.7\\t%s\\n' '{state}' ;;\nesac"
+            ),
+        ),
+        ("nvidia-smi", "exit 0".to_string()),
+        (
+            "curl",
+            format!(
+                r#"case "$*" in
+  *api/generate*) echo "$*" >> {d}/generated ;;
+  *api/tags*) printf '{{"models":[{{"name":"llama3.1:8b","size":4920000000}}]}}' ;;
+  *api/ps*) if [ -e {d}/generated ]; then printf '{{"models":[{{"name":"llama3.1:8b","size":6100000000,"size_vram":6100000000}}]}}'; else printf '{{"models":[]}}'; fi ;;
+esac"#
+            ),
+        ),
+    ];
+    for (name, body) in fakes {
+        let bin = dir.path().join(name);
+        std::fs::write(&bin, format!("#!/bin/bash\n{body}\n")).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = || {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(inside_health_script())
+            .env("PATH", format!("{d}:{}", std::env::var("PATH").unwrap()))
+            .env("GEUSEMAKER_RUN", dir.path().join("run"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let parsed = crate::instance::inside::parse(&run()).unwrap();
+    let loaded = parsed[0].loaded.as_deref().expect("a #ps line");
+    assert_eq!(loaded[0].name, "llama3.1:8b");
+    assert_eq!(loaded[0].processor(), "GPU");
+    let generated = std::fs::read_to_string(dir.path().join("generated")).unwrap();
+    assert!(
+        generated.contains(r#""model":"llama3.1:8b","prompt":"""#),
+        "an empty prompt loads it and generates nothing: {generated}"
+    );
+    run();
+    let generated = std::fs::read_to_string(dir.path().join("generated")).unwrap();
+    assert_eq!(generated.lines().count(), 1, "once a boot");
+}
+
 #[test]
 fn large_scripts_are_gzipped_and_oversized_ones_refused() {
     let small = encode("echo hi").unwrap();

@@ -296,6 +296,7 @@ fn sweep(stack: &str, at: f64, n8n_ms: u64, spot: bool, action: Option<&str>) ->
         image: None,
         started_at: None,
         starts: None,
+        loaded: None,
         extra: Default::default(),
     };
     Msg::Swept(Box::new(crate::monitor::watch::SweepReport {
