@@ -6,19 +6,25 @@
 # REPLACEMENTS_PER_HOUR such replacements an hour, counted on EFS: a new
 # instance runs the same version, and a failure the data causes would loop.
 # Disarmed until the boot completes its launch hook, and while a deliberate
-# switch runs (the product writes $STATE/switching).
+# switch runs (the product writes $STATE/switching). A container Docker
+# started again since the last check, which the user did not ask for, is a
+# failed check even if it is healthy by now: a crash loop between checks
+# would otherwise never be seen.
 set -euo pipefail
 
 REGION="{{REGION}}"
 THRESHOLD="{{THRESHOLD}}"
 REPLACEMENTS_PER_HOUR=2
 STATE=/mnt/efs/.geusemaker
-ARMED=/run/geusemaker/watchdog-armed
-FAILURES=/run/geusemaker/watchdog-failures
-COMPOSE_FILE=/opt/geusemaker/docker-compose.yml
+RUN=${GEUSEMAKER_RUN:-/run/geusemaker}
+OPT=${GEUSEMAKER_OPT:-/opt/geusemaker}
+ARMED=$RUN/watchdog-armed
+FAILURES=$RUN/watchdog-failures
+LAST_CHECK=$RUN/watchdog-last-check
+COMPOSE_FILE=$OPT/docker-compose.yml
 
 # shellcheck source=/dev/null # installed beside this script
-. /opt/geusemaker/mark.sh
+. "$OPT/mark.sh"
 
 # "healthy", or what Docker says of the service's container.
 health_of() {
@@ -35,18 +41,36 @@ health_of() {
 # A restart the user asked for (restart-service.sh) in the last 5 minutes:
 # its service starting again is no failure.
 user_restarted() {
-  [ -f /run/geusemaker/user-restarts ] &&
+  [ -f "$RUN/user-restarts" ] &&
     awk -v s="$1" -v since=$(($(date +%s) - 300)) \
-      '$1 == s && $2 > since { found = 1 } END { exit !found }' /run/geusemaker/user-restarts
+      '$1 == s && $2 > since { found = 1 } END { exit !found }' "$RUN/user-restarts"
 }
 
-[ -e "$ARMED" ] || exit 0
-[ -e "$STATE/switching" ] && exit 0
+# Docker started the service's container since $1 (Unix seconds).
+started_since() {
+  docker events --since "$1" --until "$(date +%s)" --filter type=container \
+    --filter event=start --filter label=com.docker.compose.project=geusemaker \
+    --filter "label=com.docker.compose.service=$2" --format x 2>/dev/null | grep -q .
+}
 
+# Disarmed: the next armed check starts afresh (a switch restarts containers).
+if [ ! -e "$ARMED" ] || [ -e "$STATE/switching" ]; then
+  rm -f "$LAST_CHECK"
+  exit 0
+fi
+
+now=$(date +%s)
+since=$(cat "$LAST_CHECK" 2>/dev/null || echo "$now")
+echo "$now" >"$LAST_CHECK"
 failing=""
 for service in n8n postgres; do
+  user_restarted "$service" && continue
   status=$(health_of "$service")
-  [ "$status" = healthy ] || user_restarted "$service" || failing="$failing $service ($status)"
+  if [ "$status" != healthy ]; then
+    failing="$failing $service ($status)"
+  elif started_since "$since" "$service"; then
+    failing="$failing $service (restarted by Docker)"
+  fi
 done
 if [ -z "$failing" ]; then
   echo 0 >"$FAILURES"

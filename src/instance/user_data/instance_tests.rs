@@ -75,7 +75,7 @@ fn services_start_only_under_the_writer_lease_and_the_watchdog_is_bounded() {
     );
     assert!(dog.contains("REPLACEMENTS_PER_HOUR=2"));
     assert!(
-        dog.contains("[ -e \"$STATE/switching\" ] && exit 0"),
+        dog.contains("[ -e \"$STATE/switching\" ]; then"),
         "disarmed in a switch"
     );
     assert!(dog.contains("--tail 500"));
@@ -235,8 +235,88 @@ fn a_marker_is_copied_to_efs_once_it_is_mounted_and_every_script_marks_through_i
         );
         let marks = text.contains("\n  mark ") || text.contains("\nmark ");
         assert!(
-            !marks || text.contains(". /opt/geusemaker/mark.sh"),
+            !marks
+                || text.contains(". /opt/geusemaker/mark.sh")
+                || text.contains(". \"$OPT/mark.sh\""),
             "{name}"
         );
     }
+}
+
+/// The watchdog run with fakes: a container Docker started again since the
+/// last check is a failed check though healthy now; one the user restarted
+/// is none.
+#[test]
+fn the_watchdog_counts_a_restart_it_did_not_ask_for_and_not_the_users() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let run_dir = dir.path().join("run");
+    let opt = dir.path().join("opt");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::create_dir_all(&opt).unwrap();
+    std::fs::write(run_dir.join("watchdog-armed"), "").unwrap();
+    std::fs::write(opt.join("mark.sh"), "MARKERS=/dev/null\nmark() { :; }\n").unwrap();
+    // `docker events --since T`: one start at the time in `started`, if any.
+    let docker = format!(
+        r#"case "$1" in
+  ps) echo c0ffee ;;
+  inspect) echo healthy ;;
+  events) [ -f {d}/started ] && [ "$(cat {d}/started)" -ge "$3" ] && echo x ;;
+esac
+exit 0"#
+    );
+    let bin = dir.path().join("docker");
+    std::fs::write(&bin, format!("#!/bin/bash\n{docker}\n")).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = super::units::WATCHDOG
+        .replace("{{REGION}}", "us-east-1")
+        .replace("{{THRESHOLD}}", "5");
+    let check = || {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env("PATH", format!("{d}:{}", std::env::var("PATH").unwrap()))
+            .env("GEUSEMAKER_RUN", &run_dir)
+            .env("GEUSEMAKER_OPT", &opt)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let failures = std::fs::read_to_string(run_dir.join("watchdog-failures")).unwrap();
+        (
+            failures.trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let last_check = run_dir.join("watchdog-last-check");
+    assert_eq!(check().0, "0", "healthy, nothing started");
+    // Docker restarted n8n after the last check; it is healthy again.
+    std::fs::write(&last_check, format!("{}", now() - 60)).unwrap();
+    std::fs::write(dir.path().join("started"), format!("{}", now() - 30)).unwrap();
+    let (failures, said) = check();
+    assert_eq!(failures, "1", "{said}");
+    assert!(said.contains("n8n (restarted by Docker)"), "{said}");
+    // The next check, after that start: healthy, and the count is reset.
+    std::fs::write(&last_check, format!("{}", now() - 10)).unwrap();
+    assert_eq!(check().0, "0");
+    // The user restarted n8n: its start is no failure (postgres has none).
+    std::fs::write(&last_check, format!("{}", now() - 60)).unwrap();
+    std::fs::write(
+        run_dir.join("user-restarts"),
+        format!("n8n {}\n", now() - 30),
+    )
+    .unwrap();
+    let (failures, said) = check();
+    assert_eq!(failures, "1", "postgres's start still counts: {said}");
+    assert!(!said.contains("n8n ("), "{said}");
+    // Disarmed (as in a switch): the next armed check starts afresh.
+    std::fs::remove_file(run_dir.join("watchdog-armed")).unwrap();
+    check();
+    assert!(!last_check.exists());
 }
