@@ -196,7 +196,8 @@ async fn access_changes_exactly_the_set_and_a_redeploy_keeps_it() {
         ["203.0.113.0/24", "198.51.100.7/32"]
     );
 
-    // A redeploy, even one naming another CIDR, changes none of them.
+    // A redeploy naming another CIDR is refused, names `access`, and
+    // changes none of them.
     let out = run(
         &h,
         &home,
@@ -210,8 +211,12 @@ async fn access_changes_exactly_the_set_and_a_redeploy_keeps_it() {
             "192.0.2.200/32",
         ],
     );
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("access unchanged"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("access gate --add 192.0.2.200/32"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(
         admitted(rules_of(&h, &sg).await),
         ["198.51.100.7/32", "203.0.113.0/24"]

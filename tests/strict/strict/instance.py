@@ -382,7 +382,14 @@ def inside_health(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
         state = _container(name, index, settings, entry, started, now)
         if state is not None:
             lines.append(f"{name}\t{json.dumps(state, separators=(',', ':'))}")
+    if lines:
+        lines.extend(line for more in EXTRA_LINES if (line := more(backend, instance_id)))
     return "".join(line + "\n" for line in lines)
+
+
+# More lines of an inside-health read, from the other fakes (ollama.py: what
+# a GPU instance's script reports of Ollama's /api/ps); None adds none.
+EXTRA_LINES: list[Callable[[SimpleSystemManagerBackend, str], str | None]] = []
 
 
 # --- SSM ------------------------------------------------------------------------

@@ -36,6 +36,14 @@ from . import core
 from . import instance as fake
 from .core import rule
 
+GPU = rule(
+    "ssm.ollama-gpu",
+    "On an instance type with an NVIDIA GPU (g*, p*), Ollama's /api/ps puts the "
+    "loaded model in GPU memory (size_vram = size), in the models list and in the "
+    "inside-health read's '#ps' line; elsewhere size_vram is 0 and the read has no "
+    "'#ps' line (the script reads /api/ps only where nvidia-smi runs)",
+    "https://github.com/ollama/ollama/blob/main/docs/api.md#list-running-models",
+)
 OLLAMA = rule(
     "ssm.ollama-models",
     "A Run Command tagged '# geusemaker:models-list|pull|progress|rm' answers as "
@@ -106,6 +114,35 @@ def _progress(pull: dict[str, Any]) -> dict[str, Any]:
     return {"total": pull["total"], "completed": _completed(pull)}
 
 
+def _instance_type(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
+    try:
+        inst = ec2_backends[backend.account_id][backend.region_name].get_instance(instance_id)
+    except Exception:
+        return ""
+    return inst.instance_type
+
+
+def _on_gpu(backend: SimpleSystemManagerBackend, instance_id: str) -> bool:
+    return _instance_type(backend, instance_id)[:1] in ("g", "p")
+
+
+def _ps(backend: SimpleSystemManagerBackend, instance_id: str, stack: str) -> dict[str, Any]:
+    """/api/ps: the first model stays loaded (it answers n8n's workflows)."""
+    models = list(_models.get(stack, {}).items())[:1]
+    vram = _on_gpu(backend, instance_id)
+    return {"models": [{"name": n, "model": n, "size": s, "size_vram": s if vram else 0}
+                       for n, s in models]}
+
+
+def ps_line(backend: SimpleSystemManagerBackend, instance_id: str) -> str | None:
+    """The inside-health read's '#ps' line, on a GPU instance only."""
+    if not _on_gpu(backend, instance_id):
+        return None
+    stack = _stack_of(backend, instance_id)
+    _settle(stack)
+    return "#ps " + json.dumps(_ps(backend, instance_id, stack))
+
+
 def _stack_of(backend: SimpleSystemManagerBackend, instance_id: str) -> str:
     try:
         inst = ec2_backends[backend.account_id][backend.region_name].get_instance(instance_id)
@@ -132,8 +169,7 @@ def answer(backend: SimpleSystemManagerBackend, instance_id: str, text: str) -> 
     if action == "list":
         tags = {"models": [{"name": n, "model": n, "size": s,
                             "modified_at": "2026-12-01T10:00:00Z"} for n, s in models.items()]}
-        ps = {"models": [{"name": n, "model": n, "size": s, "size_vram": 0}
-                         for n, s in list(models.items())[:1]]}
+        ps = _ps(backend, instance_id, stack)
         return json.dumps(tags) + "\n" + json.dumps(ps) + "\n"
     if action == "pull":
         total = _size(name)
@@ -162,5 +198,6 @@ def answer(backend: SimpleSystemManagerBackend, instance_id: str, text: str) -> 
 
 for tag in TAGS:
     fake.ANSWERS_WITH_TEXT[tag] = answer
+fake.EXTRA_LINES.append(ps_line)
 
 CONTROL = {"/strict-api/ollama": lambda asked: configure(asked) if asked else configure({})}

@@ -6,6 +6,7 @@ stalls one when asked and resumes it when pulled again."""
 import json
 
 from helpers import control
+from helpers import launch
 from test_instance import instances, send
 
 RATE = 40_000_000
@@ -75,3 +76,32 @@ def test_an_unknown_model_is_ollamas_error_and_a_bad_setting_is_refused(emulator
     assert "file does not exist" in run(emulator, instance, "pull", "gpt5")
     status, answer = control(emulator, "/strict-api/ollama", {"stall_next_at": 2})
     assert status == 400 and "between 0 and 1" in answer["error"]
+
+
+def test_on_a_gpu_type_the_loaded_model_is_in_gpu_memory_and_the_health_read_says_so(emulator):
+    """Rule ssm.ollama-gpu. moto's read has no '#ps' line and its list no
+    models at all, so a product that never looked at size_vram would pass."""
+    emulator.reset(strict=False)
+    (instance,) = instances(emulator, name="gpu-moto")
+    got, _ = send(emulator, instance)
+    assert "#ps" not in got["StandardOutputContent"]
+    emulator.reset(strict=True)
+    (cpu,) = instances(emulator, name="cpu")
+    vpc_instance = emulator.client("ec2").describe_instances(InstanceIds=[cpu])
+    subnet = vpc_instance["Reservations"][0]["Instances"][0]["SubnetId"]
+    groups = [g["GroupId"] for g in
+              vpc_instance["Reservations"][0]["Instances"][0]["SecurityGroups"]]
+    gpu = launch(emulator, groups, subnet, InstanceType="g4dn.xlarge")
+    emulator.advance(60)
+    for inst in (cpu, gpu):
+        run(emulator, inst, "pull")
+    emulator.advance(SIZE / RATE + 1)
+    gpu_ps = json.loads(run(emulator, gpu, "list").splitlines()[1])["models"][0]
+    cpu_ps = json.loads(run(emulator, cpu, "list").splitlines()[1])["models"][0]
+    assert gpu_ps["size_vram"] == gpu_ps["size"] == SIZE
+    assert cpu_ps["size_vram"] == 0
+    lines = send(emulator, gpu)[0]["StandardOutputContent"].splitlines()
+    ps = [line for line in lines if line.startswith("#ps ")]
+    assert len(ps) == 1 and json.loads(ps[0][4:])["models"][0]["size_vram"] == SIZE
+    assert not any(line.startswith("#ps") for line in
+                   send(emulator, cpu)[0]["StandardOutputContent"].splitlines())
