@@ -311,6 +311,10 @@ pub struct UpdateArgs {
     /// Switch to an on-demand instance
     #[arg(long)]
     pub on_demand: bool,
+    /// Move the images: `tested` (each service to its newest tag known to
+    /// work, assets/images.toml) or SERVICE=TAG, e.g. n8n=1.91.3
+    #[arg(long, value_name = "tested|SERVICE=TAG", num_args = 1..)]
+    pub images: Vec<String>,
     /// Admit exactly this CIDR to n8n (no instance is replaced for this)
     #[arg(long, value_name = "CIDR")]
     pub allow_cidr: Option<String>,

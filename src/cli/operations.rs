@@ -161,6 +161,8 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         replace_instance: false,
         instance_checks: Some(rt.settings.instance_checks()),
         models: args.model.clone(),
+        images: None,
+        database_dump: None,
     };
     options.check(tier).map_err(Failure::bad_input)?;
     let req = DeployRequest {

@@ -27,15 +27,25 @@ pub async fn update(rt: &Runtime, args: UpdateArgs, json: bool) -> Result<(), Fa
         req.spot = args.spot;
     }
     req.options.over_budget = args.over_budget;
+    if !args.images.is_empty() {
+        req.options.images = Some(image_tags(&state, &args.images)?);
+    }
     let cidrs = cidr_change(&state, args.allow_cidr.as_deref())?;
     let mut plan = update::plan(&ctx, &req).await?;
+    if plan.database_dump.is_some() && state.autoscaling_group_name.is_none() {
+        return Err(Failure::bad_input(format!(
+            "{} runs on an instance from before Auto Scaling groups, whose drain cannot dump n8n's database; `deploy {}` moves it into its group first. Nothing was changed",
+            args.stack, args.stack
+        )));
+    }
+    req.options.database_dump = plan.database_dump.clone();
     let replaces = !plan.is_empty();
     if let Some((change, _)) = &cidrs {
         plan.changes.push(change.clone());
         plan.kept.retain(|k| !k.starts_with("who may reach"));
     }
     if args.plan || plan.is_empty() {
-        return show_plan(&plan, json, !args.plan);
+        return show_plan(&plan, json, plan.is_empty());
     }
     if plan.over_budget && !args.over_budget {
         return Err(Failure::bad_input(format!(
@@ -90,13 +100,21 @@ pub async fn update(rt: &Runtime, args: UpdateArgs, json: bool) -> Result<(), Fa
             )
         })
         .unwrap_or_default();
+    let images: String = plan
+        .images
+        .iter()
+        .map(|step| format!(", {}", step.to))
+        .collect();
     println!(
-        "{} is updated: {} {}{gap}. About {}/month.",
+        "{} is updated: {} {}{images}{gap}. About {}/month.",
         state.stack_name,
         if state.is_spot() { "spot" } else { "on-demand" },
         state.instance_type().unwrap_or("-"),
         dollars(plan.monthly_after)
     );
+    if let Some(path) = &plan.database_dump {
+        println!("n8n's database from before is kept at {path} on the EFS.");
+    }
     Ok(())
 }
 
@@ -127,6 +145,19 @@ async fn tell(
     };
     let event = NotifyEvent::new(kind, stack.as_str(), rt.clock.now(), text);
     crate::notify::tell(&rt.settings.notify, event).await;
+}
+
+/// `--images tested|SERVICE=TAG…`: the stack's image tags after, each move
+/// checked against assets/images.toml's rules.
+fn image_tags(
+    state: &crate::domain::DeploymentState,
+    words: &[String],
+) -> Result<crate::domain::images::ImageTags, Failure> {
+    use crate::domain::images::{self, ImageAsk};
+    let ask = ImageAsk::parse(words).map_err(Failure::bad_input)?;
+    let catalogue = images::shipped().map_err(|e| Failure::failed(e.to_string()))?;
+    images::resolve(&catalogue, &update::stack_images(state), &ask)
+        .map_err(|why| Failure::bad_input(format!("{why}; nothing was changed")))
 }
 
 /// `--allow-cidr C`: admit exactly C, as a plan line and the change to make.
@@ -161,7 +192,8 @@ fn show_plan(plan: &UpdatePlan, json: bool, nothing_to_do: bool) -> Result<(), F
     }
     if nothing_to_do {
         println!(
-            "{} already runs as asked; nothing to change. Give --instance-type, --spot, --on-demand or --allow-cidr",
+            "{} already runs as asked; nothing to change. Give --instance-type, --spot, --on-demand, --images or --allow-cidr \
+             (--images tested moves to the newest tags in assets/images.toml that passed the acceptance script)",
             plan.stack
         );
         return Ok(());
@@ -183,6 +215,7 @@ fn print_plan(plan: &UpdatePlan) {
             println!("    {r}");
         }
     }
+    print_images(plan);
     println!("  keeps");
     for k in &plan.kept {
         println!("    {k}");
@@ -192,4 +225,26 @@ fn print_plan(plan: &UpdatePlan) {
         dollars(plan.monthly_before),
         dollars(plan.monthly_after)
     );
+}
+
+/// Each image move's release notes, what breaks, and the database dump.
+fn print_images(plan: &UpdatePlan) {
+    if plan.images.is_empty() {
+        return;
+    }
+    println!("  images");
+    for step in &plan.images {
+        let notes = step.notes.as_deref().unwrap_or(
+            "not in assets/images.toml's tested list: no acceptance run has passed on it",
+        );
+        println!("    {:<14} {notes}", step.service.name());
+        if let Some(breaking) = &step.breaking {
+            println!("    {:<14} BREAKING: {breaking}", "");
+        }
+    }
+    if let Some(path) = &plan.database_dump {
+        println!(
+            "  first        n8n's database is dumped to {path} on the EFS once n8n stops; a revert restores it"
+        );
+    }
 }

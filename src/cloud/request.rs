@@ -57,6 +57,27 @@ pub struct DeployOptions {
     pub instance_checks: Option<crate::domain::settings::InstanceChecks>,
     /// Ollama models to pull once the services run (the Models stage).
     pub models: Vec<String>,
+    /// The stack's image tags from now on (`update --images`); `None` keeps
+    /// the ones it runs.
+    pub images: Option<crate::domain::images::ImageTags>,
+    /// An update to a newer n8n: the path on the EFS the switch's drain
+    /// writes a `pg_dump` to once n8n has stopped, and a revert restores.
+    pub database_dump: Option<String>,
+}
+
+impl DeployRequest {
+    /// The image tags the instance runs: the request's, else those the
+    /// stack ran last (recorded once an update succeeds).
+    pub fn image_tags(
+        &self,
+        st: &crate::domain::DeploymentState,
+    ) -> crate::domain::images::ImageTags {
+        self.options
+            .images
+            .clone()
+            .or_else(|| st.config.as_ref().map(|c| c.images.clone()))
+            .unwrap_or_default()
+    }
 }
 
 impl DeployOptions {

@@ -173,6 +173,9 @@ async fn run(
     s.record(|st| {
         st.status = StackStatus::Running;
         st.status_reason = None;
+        if let (Some(images), Some(config)) = (&req.options.images, st.config.as_mut()) {
+            config.images = images.clone();
+        }
         if size.is_some() {
             st.efs_size_bytes = size;
         }
@@ -424,6 +427,7 @@ fn restore_settings(st: &mut DeploymentState, before: &DeploymentState) {
     if let (Some(config), Some(old)) = (st.config.as_mut(), before.config.as_ref()) {
         config.instance_type = old.instance_type.clone();
         config.use_spot = old.use_spot;
+        config.images = old.images.clone();
     }
 }
 
@@ -482,6 +486,7 @@ pub(super) fn config_of(
     if req.options.instance_checks.is_some() {
         config.instance_checks = req.options.instance_checks;
     }
+    // The image tags are recorded once the stack runs them (`run`'s end).
     // Exposure choices stay as first made unless given again; the allowed
     // CIDRs are the Security stage's (and `access`'s) alone.
     let options = &req.options;

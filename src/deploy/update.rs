@@ -10,6 +10,7 @@ use crate::cloud::session::StateSink;
 use crate::cloud::{DeployOptions, DeployRequest};
 use crate::domain::connect::command;
 use crate::domain::cost;
+use crate::domain::images::{self, ImageStep, ImageTags};
 use crate::domain::{DeploymentState, StackName, StackStatus};
 
 use super::{Context, OperationError};
@@ -29,6 +30,11 @@ pub struct UpdatePlan {
     /// What a new instance replaces (prepare-then-switch).
     pub replaced: Vec<String>,
     pub kept: Vec<String>,
+    /// The image moves, with their release notes and breaking changes.
+    pub images: Vec<ImageStep>,
+    /// Where the switch's drain writes n8n's database before a newer n8n
+    /// migrates it (an n8n minor or major), for a revert to restore.
+    pub database_dump: Option<String>,
     pub monthly_before: f64,
     pub monthly_after: f64,
     /// The estimate after is over the stack's budget: the update refuses
@@ -87,7 +93,40 @@ pub fn changes(state: &DeploymentState, req: &DeployRequest) -> Vec<Change> {
             to: market(req.spot),
         });
     }
+    for step in image_steps(state, req) {
+        changes.push(Change {
+            setting: step.service.name(),
+            from: step.from,
+            to: step.to,
+        });
+    }
     changes
+}
+
+/// The image moves `req` makes from the tags the stack runs.
+pub fn image_steps(state: &DeploymentState, req: &DeployRequest) -> Vec<ImageStep> {
+    let Some(after) = &req.options.images else {
+        return Vec::new();
+    };
+    let catalogue = images::shipped().unwrap_or_default();
+    images::steps_between(&catalogue, &stack_images(state), after)
+}
+
+/// The image tags the stack runs that differ from the pinned ones.
+pub fn stack_images(state: &DeploymentState) -> ImageTags {
+    state
+        .config
+        .as_ref()
+        .map(|c| c.images.clone())
+        .unwrap_or_default()
+}
+
+/// Where an update at `now` that moves n8n off `from` dumps its database:
+/// on the EFS, which outlives both instances.
+pub fn dump_path(stack: &str, from: &str, now: crate::domain::Timestamp) -> String {
+    let tag = from.rsplit(':').next().unwrap_or(from);
+    let stamp = now.0.format("%Y%m%dT%H%M%SZ");
+    format!("/mnt/efs/backups/{stack}-n8n-{tag}-{stamp}.dump")
 }
 
 /// Why `deploy` refuses `req`: the stack runs, and the request changes it,
@@ -163,10 +202,17 @@ pub fn make(
             state.instance_id.as_deref().unwrap_or("-")
         )]
     };
+    let images = image_steps(state, req);
+    let database_dump = images
+        .iter()
+        .find(|s| s.database_dump)
+        .map(|s| dump_path(&state.stack_name, &s.from, now));
     UpdatePlan {
         stack: state.stack_name.clone(),
         changes,
         replaced,
+        images,
+        database_dump,
         kept: kept(state),
         monthly_before: round(cost::planned_monthly(state, state.tier(), now)),
         monthly_after: after.monthly_estimate,

@@ -104,6 +104,8 @@ mod tests {
             stopped_at: Some(at(1261.0)),
             serving_at: Some(at(1268.0)),
             outcome: SwitchOutcome::FellBack,
+            database_dump: None,
+            database_restored: false,
         });
         let listed = events(&state);
         assert_eq!(listed.len(), 2);

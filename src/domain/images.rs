@@ -122,6 +122,177 @@ pub fn needs_database_dump(service: Service, from: Version, to: Version) -> bool
     service == Service::N8n && (to.major, to.minor) != (from.major, from.minor)
 }
 
+/// A stack's image tags that differ from the pinned ones, by service name
+/// (its `config.images`): empty runs what this build pins.
+pub type ImageTags = BTreeMap<String, String>;
+
+/// What `update --images` asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImageAsk {
+    /// Each service to its newest tested tag the rules allow.
+    Tested,
+    /// These services to these tags.
+    Tags(Vec<(Service, String)>),
+}
+
+impl ImageAsk {
+    /// `tested`, or `SERVICE=TAG` words.
+    pub fn parse(words: &[String]) -> Result<ImageAsk, String> {
+        if let [one] = words
+            && one == "tested"
+        {
+            return Ok(ImageAsk::Tested);
+        }
+        let mut tags = Vec::new();
+        for word in words {
+            let Some((name, tag)) = word.split_once('=') else {
+                return Err(format!(
+                    "--images takes `tested` or SERVICE=TAG (n8n=1.91.3), not {word:?}"
+                ));
+            };
+            let service: Service = name.parse().map_err(|_| {
+                format!(
+                    "--images {word}: {name:?} is not a service of the stack ({})",
+                    Service::ALL.map(Service::name).join(", ")
+                )
+            })?;
+            check_tag(tag).map_err(|why| format!("--images {word}: {why}"))?;
+            if tags.iter().any(|(s, _)| *s == service) {
+                return Err(format!("--images names {name} twice"));
+            }
+            tags.push((service, tag.to_string()));
+        }
+        Ok(ImageAsk::Tags(tags))
+    }
+}
+
+/// A Docker tag: letters, digits, `_`, `.` and `-`, not starting with `.`
+/// or `-`, at most 128 (Docker's own rule), and a version to check steps by.
+fn check_tag(tag: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if tag.is_empty() || tag.len() > 128 || tag.starts_with(['.', '-']) || !tag.chars().all(allowed)
+    {
+        return Err(format!("{tag:?} is not a Docker image tag"));
+    }
+    if Version::of_tag(tag).is_none() {
+        return Err(format!(
+            "{tag:?} has no version to check the upgrade rules by; give a version tag, not a moving one"
+        ));
+    }
+    Ok(())
+}
+
+/// One service's move from the tag it runs to another.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ImageStep {
+    pub service: Service,
+    /// `repository:tag` it runs now, and after.
+    pub from: String,
+    pub to: String,
+    /// The new tag's release notes, when the catalogue lists it.
+    pub notes: Option<String>,
+    /// What breaks on the way (an n8n major).
+    pub breaking: Option<String>,
+    /// Whether the acceptance script passed on it.
+    pub tested: bool,
+    /// A `pg_dump` to the EFS first (an n8n minor or major).
+    pub database_dump: bool,
+}
+
+/// The tag `service` runs with `tags` on a stack.
+pub fn running_tag<'a>(catalogue: &'a Catalogue, tags: &'a ImageTags, service: Service) -> &'a str {
+    tags.get(service.name())
+        .or_else(|| catalogue.get(service.name()).map(|i| &i.pinned))
+        .map_or("", String::as_str)
+}
+
+/// The stack's tags after `ask`, from its `tags`, each move checked
+/// against the rules. A service already on the tag asked does not move.
+pub fn resolve(
+    catalogue: &Catalogue,
+    tags: &ImageTags,
+    ask: &ImageAsk,
+) -> Result<ImageTags, String> {
+    let wanted: Vec<(Service, String)> = match ask {
+        ImageAsk::Tags(tags) => tags.clone(),
+        ImageAsk::Tested => Service::ALL
+            .into_iter()
+            .filter_map(|s| newest_allowed(catalogue, tags, s).map(|t| (s, t)))
+            .collect(),
+    };
+    let mut after = tags.clone();
+    for (service, to) in wanted {
+        let from = running_tag(catalogue, tags, service);
+        if from == to {
+            continue;
+        }
+        let (Some(at), Some(next)) = (Version::of_tag(from), Version::of_tag(&to)) else {
+            return Err(format!(
+                "{} {from} → {to}: a tag has no version",
+                service.name()
+            ));
+        };
+        step_allowed(service, at, next)?;
+        if catalogue
+            .get(service.name())
+            .is_some_and(|i| i.pinned == to)
+        {
+            after.remove(service.name());
+        } else {
+            after.insert(service.name().to_string(), to);
+        }
+    }
+    Ok(after)
+}
+
+/// What moves from `before` to `after`, service by service.
+pub fn steps_between(
+    catalogue: &Catalogue,
+    before: &ImageTags,
+    after: &ImageTags,
+) -> Vec<ImageStep> {
+    Service::ALL
+        .into_iter()
+        .filter_map(|service| {
+            let images = catalogue.get(service.name())?;
+            let from = running_tag(catalogue, before, service);
+            let to = running_tag(catalogue, after, service);
+            if from == to {
+                return None;
+            }
+            let listed = images.tested.iter().find(|t| t.tag == to);
+            let dump = match (Version::of_tag(from), Version::of_tag(to)) {
+                (Some(a), Some(b)) => needs_database_dump(service, a, b),
+                // No version to compare by: dump, to be safe.
+                _ => service == Service::N8n,
+            };
+            Some(ImageStep {
+                service,
+                from: format!("{}:{from}", images.image),
+                to: format!("{}:{to}", images.image),
+                notes: listed.map(|t| t.notes.clone()),
+                breaking: listed.and_then(|t| t.breaking.clone()),
+                tested: listed.is_some(),
+                database_dump: dump,
+            })
+        })
+        .collect()
+}
+
+/// The newest tested tag of `service` one allowed step from what it runs.
+fn newest_allowed(catalogue: &Catalogue, tags: &ImageTags, service: Service) -> Option<String> {
+    let from = Version::of_tag(running_tag(catalogue, tags, service))?;
+    catalogue
+        .get(service.name())?
+        .tested
+        .iter()
+        .filter(|t| {
+            Version::of_tag(&t.tag).is_some_and(|to| step_allowed(service, from, to).is_ok())
+        })
+        .max_by_key(|t| Version::of_tag(&t.tag))
+        .map(|t| t.tag.clone())
+}
+
 /// The shipped rules over a whole catalogue: every service is listed, its
 /// pinned tag is the compose file's, each tested tag links its notes and
 /// is one allowed step from the one before, and an n8n major says what
@@ -299,6 +470,74 @@ notes = "https://example.com/pg-16.8"
             parse(&GOOD.replace("pinned = \"0.5.7\"", "pinned = \"0.5.7\"\ncolour = 1")),
             Err(ImagesError::Parse(_))
         ));
+    }
+
+    fn good() -> Catalogue {
+        parse(GOOD).unwrap()
+    }
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn tested_moves_each_service_to_its_newest_allowed_tag_one_qdrant_minor_at_a_time() {
+        let none = ImageTags::new();
+        let after = resolve(&good(), &none, &ImageAsk::Tested).unwrap();
+        let steps = steps_between(&good(), &none, &after);
+        let moved: Vec<_> = steps.iter().map(|s| s.to.as_str()).collect();
+        assert_eq!(
+            moved,
+            [
+                "n8nio/n8n:2.0.1",
+                "qdrant/qdrant:v1.13.6",
+                "postgres:16.8-alpine"
+            ]
+        );
+        assert_eq!(steps[0].from, "n8nio/n8n:1.81.4");
+        assert!(steps[0].database_dump && steps[0].tested);
+        assert_eq!(
+            steps[0].breaking.as_deref(),
+            Some("Task runners on by default")
+        );
+        assert!(!steps[1].database_dump, "only n8n's database is dumped");
+        // Run again from there: Qdrant takes its next minor, the rest stay.
+        let again = resolve(&good(), &after, &ImageAsk::Tested).unwrap();
+        assert_eq!(steps_between(&good(), &after, &again).len(), 1);
+        assert_eq!(again["qdrant"], "v1.14.1");
+        let last = resolve(&good(), &again, &ImageAsk::Tested).unwrap();
+        assert_eq!(last, again, "newest tested everywhere");
+    }
+
+    #[test]
+    fn a_named_tag_obeys_the_rules_and_says_whether_it_was_tested() {
+        let ask = ImageAsk::parse(&words(&["n8n=1.81.9", "postgres=16.6-alpine"])).unwrap();
+        let after = resolve(&good(), &ImageTags::new(), &ask).unwrap();
+        let steps = steps_between(&good(), &ImageTags::new(), &after);
+        assert!(steps.iter().all(|s| !s.tested && s.notes.is_none()));
+        assert!(!steps[0].database_dump, "a patch needs no dump");
+        assert_eq!(after["n8n"], "1.81.9");
+        let refused = |w: &str| {
+            let ask = ImageAsk::parse(&words(&[w])).unwrap();
+            resolve(&good(), &ImageTags::new(), &ask).unwrap_err()
+        };
+        assert!(refused("postgres=17.2-alpine").contains("pg_upgrade"));
+        assert!(refused("qdrant=v1.14.1").contains("one minor version at a time"));
+        assert!(refused("n8n=1.80.0").contains("not newer"));
+        // Asking for what runs moves nothing.
+        let ask = ImageAsk::parse(&words(&["n8n=1.81.9"])).unwrap();
+        assert_eq!(resolve(&good(), &after, &ask).unwrap(), after);
+    }
+
+    #[test]
+    fn bad_image_words_are_refused_with_what_to_give() {
+        let why = |w: &[&str]| ImageAsk::parse(&words(w)).unwrap_err();
+        assert!(why(&["n8n"]).contains("SERVICE=TAG"));
+        assert!(why(&["redis=7"]).contains("not a service"));
+        assert!(why(&["n8n=latest"]).contains("no version"));
+        assert!(why(&["n8n=1.2;rm"]).contains("not a Docker image tag"));
+        assert!(why(&["n8n=1.9", "n8n=1.10"]).contains("twice"));
+        assert_eq!(ImageAsk::parse(&words(&["tested"])), Ok(ImageAsk::Tested));
     }
 
     #[test]

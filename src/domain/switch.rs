@@ -42,6 +42,13 @@ pub struct Switch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving_at: Option<Timestamp>,
     pub outcome: SwitchOutcome,
+    /// Where the old instance's drain wrote n8n's database before a newer
+    /// n8n could migrate it (on the EFS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_dump: Option<String>,
+    /// A fall-back put that dump back before the old n8n started again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub database_restored: bool,
 }
 
 impl Switch {
@@ -59,7 +66,12 @@ impl Switch {
             .map(|g| format!(", down for {}", format_elapsed(g)))
             .unwrap_or_default();
         let v = self.to_version;
-        match self.outcome {
+        let dump = match (&self.database_dump, self.database_restored) {
+            (Some(path), true) => format!("; n8n's database restored from {path}"),
+            (Some(path), false) => format!("; n8n's database dumped to {path}"),
+            (None, _) => String::new(),
+        };
+        let said = match self.outcome {
             SwitchOutcome::Switched => {
                 format!("switch to v{v}: {} → {to}{gap}", self.from_instance)
             }
@@ -71,7 +83,8 @@ impl Switch {
                 "switch to v{v} abandoned: {to} never became ready; {} never stopped",
                 self.from_instance
             ),
-        }
+        };
+        format!("{said}{dump}")
     }
 }
 
@@ -111,6 +124,8 @@ mod tests {
             stopped_at: Some(at(70)),
             serving_at: Some(at(111)),
             outcome,
+            database_dump: None,
+            database_restored: false,
         }
     }
 
@@ -131,6 +146,16 @@ mod tests {
         };
         assert_eq!(never.gap_secs(), None);
         assert!(never.summary().ends_with("i-old never stopped"));
+        let restored = Switch {
+            database_dump: Some("/mnt/efs/backups/x.dump".into()),
+            database_restored: true,
+            ..switch(SwitchOutcome::FellBack)
+        };
+        assert!(
+            restored
+                .summary()
+                .ends_with("; n8n's database restored from /mnt/efs/backups/x.dump")
+        );
     }
 
     #[test]

@@ -34,6 +34,26 @@ pub fn pinned_image(service: crate::domain::Service) -> Option<&'static str> {
     }
     None
 }
+/// The pinned `repository:tag` of the service named `name`.
+fn image_of(name: &str) -> Option<&'static str> {
+    pinned_image(name.parse().ok()?)
+}
+
+/// The compose file with each service in `images` on its tag instead.
+fn with_image_tags(compose: &str, images: &crate::domain::images::ImageTags) -> String {
+    let mut compose = compose.to_string();
+    for (service, tag) in images {
+        if let Some(pinned) = image_of(service) {
+            let repository = pinned.rsplit_once(':').map_or(pinned, |(r, _)| r);
+            compose = compose.replace(
+                &format!("    image: {pinned}\n"),
+                &format!("    image: {repository}:{tag}\n"),
+            );
+        }
+    }
+    compose
+}
+
 /// EC2's limit on user data, before base64.
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
 
@@ -60,6 +80,8 @@ pub struct UserDataInput<'a> {
     pub address_allocation: Option<&'a str>,
     /// The watchdog's threshold and Qdrant's snapshot period.
     pub checks: crate::domain::settings::InstanceChecks,
+    /// Image tags other than the pinned ones (`update --images`).
+    pub images: &'a crate::domain::images::ImageTags,
 }
 
 /// The placeholder the dev boot script replaces with the URL from IMDS.
@@ -167,6 +189,16 @@ fn check(input: &UserDataInput<'_>) -> Result<(), UserDataError> {
             value: input.owner_email.chars().take(80).collect(),
             why: "it is not an e-mail address (name@host.domain)",
         });
+    }
+    for (service, tag) in input.images {
+        plain("images", tag)?;
+        if tag.contains([':', '/', '@']) || image_of(service).is_none() {
+            return Err(UserDataError::Unsafe {
+                field: "images",
+                value: format!("{service}={tag}"),
+                why: "it is not a service of the stack and a tag of its image",
+            });
+        }
     }
     if let Some(url) = input.public_url {
         plain("public_url", url)?;
@@ -296,7 +328,7 @@ pub fn migration_command(step: MigrationStep) -> String {
 pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
     check(input)?;
     let from_imds = input.public_url.is_none() && input.proxy_hops == 0;
-    let compose = COMPOSE
+    let compose = with_image_tags(COMPOSE, input.images)
         .replace("{{OLLAMA_GPU}}\n", if input.gpu { OLLAMA_GPU } else { "" })
         .replace("{{N8N_URL_ENV}}\n", &n8n_url_env(input));
     let script = SCRIPT

@@ -23,6 +23,8 @@ fn switch(from: &str, to: &str, v: i64, at: f64, outcome: SwitchOutcome) -> Swit
         stopped_at: Some(t(at + 71.0)),
         serving_at: Some(t(at + 77.2)),
         outcome,
+        database_dump: None,
+        database_restored: false,
     }
 }
 

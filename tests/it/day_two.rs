@@ -251,3 +251,95 @@ fn models_pull_shows_progress_retries_a_stall_and_lists_then_removes_the_model()
     let after = home.json(&["--sandbox", "models", "md", "--json"]);
     assert_eq!(after["installed"], serde_json::json!([]));
 }
+
+/// The image n8n runs on the stack's instance now, from the inside view.
+fn n8n_image(home: &Home, stack: &str) -> String {
+    let status = home.json(&["--sandbox", "status", stack, "--live", "--json"]);
+    let services = status["services"].as_array().expect("services");
+    let n8n = services.iter().find(|s| s["service_name"] == "n8n");
+    n8n.and_then(|s| s["image"].as_str())
+        .unwrap_or_else(|| panic!("no n8n image in {status}"))
+        .to_string()
+}
+
+#[test]
+fn an_image_update_plans_its_dump_runs_the_new_tag_and_a_revert_restores_the_database() {
+    let home = Home::new();
+    deploy(&home, "im");
+    assert_eq!(n8n_image(&home, "im"), "n8nio/n8n:1.81.4");
+    let plan = home.json(&[
+        "--sandbox",
+        "update",
+        "im",
+        "--images",
+        "n8n=1.91.3",
+        "--plan",
+        "--json",
+    ]);
+    let step = &plan["images"][0];
+    assert_eq!(step["to"], "n8nio/n8n:1.91.3", "{plan}");
+    assert_eq!(step["tested"], false, "not in images.toml's tested list");
+    let dump = plan["database_dump"].as_str().expect("a minor dumps first");
+    assert!(
+        dump.starts_with("/mnt/efs/backups/im-n8n-1.81.4-"),
+        "{dump}"
+    );
+    let before = home.state("im");
+    for (words, why) in [
+        ("postgres=17.2-alpine", "pg_upgrade"),
+        ("qdrant=v1.14.0", "one minor version at a time"),
+        ("n8n=latest", "no version"),
+    ] {
+        let out = home
+            .cmd()
+            .args(["--sandbox", "update", "im", "--images", words, "--yes"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{words}: {said}");
+        assert!(said.contains(why), "{words}: {said}");
+    }
+    assert_eq!(home.state("im"), before, "a refused update changes nothing");
+
+    let updated = home.json(&[
+        "--sandbox",
+        "update",
+        "im",
+        "--images",
+        "n8n=1.91.3",
+        "--yes",
+        "--json",
+    ]);
+    assert_eq!(updated["config"]["images"]["n8n"], "1.91.3", "{updated}");
+    let switch = updated["switches"].as_array().unwrap().last().unwrap();
+    assert_eq!(switch["outcome"], "switched");
+    assert!(switch["database_dump"].as_str().is_some(), "{switch}");
+    assert_eq!(n8n_image(&home, "im"), "n8nio/n8n:1.91.3");
+
+    home.cmd()
+        .args(["--sandbox", "fault", "im", "never-healthy"])
+        .assert()
+        .success();
+    let out = home
+        .cmd()
+        .args([
+            "--sandbox",
+            "update",
+            "im",
+            "--images",
+            "n8n=1.92.0",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let after = home.json(&["--sandbox", "status", "im", "--json"]);
+    assert_eq!(
+        after["config"]["images"]["n8n"], "1.91.3",
+        "still the old tag"
+    );
+    let switch = after["switches"].as_array().unwrap().last().unwrap();
+    assert_eq!(switch["outcome"], "fell_back");
+    assert_eq!(switch["database_restored"], true, "{switch}");
+    assert_eq!(n8n_image(&home, "im"), "n8nio/n8n:1.91.3");
+}

@@ -43,6 +43,8 @@ pub(super) struct GroupSpec {
     pub hook_timeout_secs: i32,
     /// 1; 2 while a switch runs the new instance beside the old one.
     pub capacity: i32,
+    /// Where a switch's drain dumps n8n's database (an update to a newer n8n).
+    pub database_dump: Option<String>,
 }
 
 impl GroupSpec {
@@ -174,6 +176,7 @@ pub(super) fn group_spec(
         target_group: st.target_group_arn.clone(),
         hook_timeout_secs: hook_timeout(req, st),
         capacity,
+        database_dump: req.options.database_dump.clone(),
     }
 }
 
@@ -417,6 +420,7 @@ mod tests {
             target_group: None,
             hook_timeout_secs: 900,
             capacity: 1,
+            database_dump: None,
         }
     }
 

@@ -41,6 +41,16 @@ const READY: [&str; 2] = ["ready-to-start", "lease-taken"];
 /// Written by `switch.sh resume` once the old one runs again.
 const RESUMED: &str = "resumed";
 const AZ_REBALANCE: &str = "AZRebalance";
+/// drain.sh gives pg_dump ten minutes.
+const DUMP_WAIT: Duration = Duration::from_secs(600);
+
+/// What the old instance's drain said.
+enum Released {
+    Yes,
+    NotHolding,
+    /// It could not dump n8n's database, started n8n again and serves on.
+    DumpFailed,
+}
 /// New instances whose launch hook may run out before a switch drains.
 const HOOK_TRIES: usize = 3;
 
@@ -63,17 +73,22 @@ impl Outgoing {
     }
 
     /// Its drain (or resume): the installed `switch.sh`, or for a bare
-    /// instance, which has none, `migration.sh` sent whole.
-    fn command(&self, resume: bool) -> String {
+    /// instance, which has none, `migration.sh` sent whole. `database`: the
+    /// drain dumps n8n's database there, and the resume restores it.
+    fn command(&self, resume: bool, database: Option<&str>) -> String {
         let step = if resume {
             MigrationStep::Resume
         } else {
             MigrationStep::Release
         };
-        match (self.bare, resume) {
+        let (command, flag) = match resume {
+            false => (RELEASE, "--dump"),
+            true => (RESUME, "--restore"),
+        };
+        match (self.bare, database) {
             (true, _) => migration_command(step),
-            (false, false) => RELEASE.to_string(),
-            (false, true) => RESUME.to_string(),
+            (false, None) => command.to_string(),
+            (false, Some(path)) => format!("{command} {flag} {path}"),
         }
     }
 }
@@ -152,6 +167,8 @@ impl AwsCloud {
             stopped_at: None,
             serving_at: None,
             outcome: SwitchOutcome::Abandoned,
+            database_dump: None,
+            database_restored: false,
         };
         let result = self.switch_over(s, spec, name, old, &mut record).await;
         s.record(|st| switch::push(&mut st.switches, record.clone()))?;
@@ -193,7 +210,21 @@ impl AwsCloud {
         )?;
         // The outage starts with the drain: n8n stops first.
         record.stopped_at = Some(s.now());
-        let released = self.release(&old.id, &old.command(false)).await?;
+        let dump = spec.database_dump.as_deref();
+        let released = match self.release(&old.id, &old.command(false, dump)).await? {
+            Released::Yes => true,
+            Released::NotHolding => false,
+            Released::DumpFailed => {
+                record.stopped_at = None;
+                self.back_to(s, spec, name, old).await?;
+                return Err(CloudError::Refused(format!(
+                    "n8n's database could not be dumped to {} before the newer n8n; {} serves on and nothing changed",
+                    dump.unwrap_or_default(),
+                    old.id
+                )));
+            }
+        };
+        record.database_dump = dump.filter(|_| released).map(str::to_string);
         let what = format!("{new_id} taking the lease and going in service");
         match self
             .wait_for(s, &what, || self.in_service(name, &new_id))
@@ -206,7 +237,11 @@ impl AwsCloud {
                 Ok(new)
             }
             Err(e) if released => {
-                self.fall_back(s, spec, name, old).await?;
+                // The new n8n may have migrated the database meanwhile.
+                let restore = record.database_dump.clone();
+                self.fall_back(s, spec, name, old, restore.as_deref())
+                    .await?;
+                record.database_restored = restore.is_some();
                 record.serving_at = Some(s.now());
                 record.outcome = SwitchOutcome::FellBack;
                 Err(CloudError::Refused(format!(
@@ -337,12 +372,25 @@ impl AwsCloud {
         self.wait_terminated(s, &old.id).await
     }
 
-    /// Drain `id` and release its lease (`command`). Whether it held the
+    /// Drain `id` and release its lease (`command`): whether it held the
     /// lease (and so served); an instance SSM cannot reach is not serving
-    /// either, and its lock, if any, expires.
-    async fn release(&self, id: &str, command: &str) -> CloudResult<bool> {
-        let said = self.run_on_instance_within(id, command, DRAIN_WAIT).await?;
-        Ok(said.is_some_and(|out| out.trim_end().ends_with("released")))
+    /// either, and its lock, if any, expires. A dump asked first may take
+    /// longer than a drain.
+    async fn release(&self, id: &str, command: &str) -> CloudResult<Released> {
+        let wait = if command.contains("--dump") {
+            DRAIN_WAIT + DUMP_WAIT
+        } else {
+            DRAIN_WAIT
+        };
+        let said = self.run_on_instance_within(id, command, wait).await?;
+        let last = said.as_deref().map(str::trim_end).unwrap_or_default();
+        Ok(if last.ends_with("dump-failed") {
+            Released::DumpFailed
+        } else if last.ends_with("released") {
+            Released::Yes
+        } else {
+            Released::NotHolding
+        })
     }
 
     /// Ok once `id` is in service; an error at once if it left the group.
@@ -386,11 +434,26 @@ impl AwsCloud {
         spec: &GroupSpec,
         name: &str,
         old: &Outgoing,
+        restore: Option<&str>,
     ) -> CloudResult<()> {
         self.back_to(s, spec, name, old).await?;
-        s.progress(None, format!("{} taking the lease back", old.id))?;
-        self.run_on_instance_within(&old.id, &old.command(true), RESUME_WAIT)
+        let restoring = restore
+            .map(|path| format!(", restoring n8n's database from {path}"))
+            .unwrap_or_default();
+        s.progress(None, format!("{} taking the lease back{restoring}", old.id))?;
+        let wait = RESUME_WAIT + restore.map_or(Duration::ZERO, |_| DUMP_WAIT);
+        let said = self
+            .run_on_instance_within(&old.id, &old.command(true, restore), wait)
             .await?;
+        if said.is_some_and(|out| out.trim_end().ends_with("restore-failed")) {
+            return Err(CloudError::Refused(format!(
+                "{} could not restore n8n's database from {}, so its n8n stays stopped rather than run on a database it cannot read; restore it by hand (`ssm-session {}`), then `restart {} n8n`",
+                old.id,
+                restore.unwrap_or_default(),
+                s.state().stack_name,
+                s.state().stack_name
+            )));
+        }
         // Its marker says it holds the lease and runs again.
         let what = format!("{} starting again under the lease", old.id);
         self.wait_for(s, &what, || self.has_marker(&old.id, RESUMED))

@@ -435,6 +435,7 @@ fn render_user_data(
             .instance_checks
             .or(st.config.as_ref().and_then(|c| c.instance_checks))
             .unwrap_or_default(),
+        images: &req.image_tags(st),
     })
 }
 

@@ -32,6 +32,9 @@ pub struct TemplateVersion {
     /// The baked image it launches, or none: the base image.
     #[serde(default)]
     pub image: Option<String>,
+    /// Image tags other than the pinned ones its compose file runs.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub image_tags: crate::domain::images::ImageTags,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -177,23 +180,39 @@ pub fn template_version(
     now: Timestamp,
     new_id: String,
 ) -> (String, i64) {
-    template_version_of(w, stack, (instance_type, spot, None), now, new_id)
+    let what = Launches {
+        instance_type,
+        spot,
+        image: None,
+        image_tags: Default::default(),
+    };
+    template_version_of(w, stack, what, now, new_id)
+}
+
+/// What a template version launches.
+pub struct Launches<'a> {
+    pub instance_type: &'a str,
+    pub spot: bool,
+    /// A baked image, or none: the base image.
+    pub image: Option<String>,
+    pub image_tags: crate::domain::images::ImageTags,
 }
 
 /// The same, for a version that launches `image` (a baked one) too.
 pub fn template_version_of(
     w: &mut World,
     stack: &str,
-    (instance_type, spot, image): (&str, bool, Option<String>),
+    what: Launches<'_>,
     now: Timestamp,
     new_id: String,
 ) -> (String, i64) {
     let version = |number| TemplateVersion {
         number,
-        instance_type: instance_type.to_string(),
-        spot,
+        instance_type: what.instance_type.to_string(),
+        spot: what.spot,
         created_at: now,
-        image: image.clone(),
+        image: what.image.clone(),
+        image_tags: what.image_tags.clone(),
     };
     let template = w.template.get_or_insert_with(|| LaunchTemplate {
         id: new_id,
@@ -201,7 +220,11 @@ pub fn template_version_of(
         versions: vec![version(1)],
     });
     let latest = template.latest();
-    if latest.instance_type != instance_type || latest.spot != spot || latest.image != image {
+    if latest.instance_type != what.instance_type
+        || latest.spot != what.spot
+        || latest.image != what.image
+        || latest.image_tags != what.image_tags
+    {
         let next = latest.number + 1;
         template.versions.push(version(next));
     }
@@ -216,7 +239,9 @@ pub(super) fn runs_alike(w: &World, a: i64, b: i64) -> bool {
     };
     let of = |n| template.versions.iter().find(|v| v.number == n);
     match (of(a), of(b)) {
-        (Some(x), Some(y)) => x.instance_type == y.instance_type && x.spot == y.spot,
+        (Some(x), Some(y)) => {
+            x.instance_type == y.instance_type && x.spot == y.spot && x.image_tags == y.image_tags
+        }
         _ => a == b,
     }
 }

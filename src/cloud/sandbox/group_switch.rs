@@ -57,6 +57,8 @@ pub(super) fn switch(
         stopped_at: stopped,
         serving_at: Some(serving),
         outcome: SwitchOutcome::Switched,
+        database_dump: None,
+        database_restored: false,
     };
     Some((new, record))
 }
@@ -123,6 +125,8 @@ fn fall_back(
         stopped_at: stopped,
         serving_at: Some(resumed.plus_secs(start)),
         outcome: SwitchOutcome::FellBack,
+        database_dump: None,
+        database_restored: false,
     };
     Some((new, record))
 }

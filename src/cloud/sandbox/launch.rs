@@ -30,13 +30,19 @@ impl SandboxCloud {
         let (stack, before) = (stack_of(s), s.state().launch_template_version);
         let (name, instance_type, spot) = (stack.clone(), req.instance_type.clone(), req.spot);
         let launches = image.clone();
+        let image_tags = req.image_tags(s.state());
         let version = self
             .call(
                 &stack,
                 "CreateLaunchTemplateVersion",
                 timing::lat().launch_template,
                 move |w, now| {
-                    let what = (instance_type.as_str(), spot, Some(launches));
+                    let what = group::Launches {
+                        instance_type: &instance_type,
+                        spot,
+                        image: Some(launches),
+                        image_tags,
+                    };
                     let (_, version) =
                         group::template_version_of(w, &name, what, now, new_id("lt"));
                     if let Some(g) = w.group.as_mut() {
@@ -69,13 +75,19 @@ impl SandboxCloud {
         // The image baked from the base, once ready; else the base itself.
         let base = s.state().ami_id.clone().unwrap_or_default();
         let image = ready_image(s.state(), &base).map(|i| i.image_id.clone());
+        let image_tags = req.image_tags(s.state());
         let (template_id, version) = self
             .call(
                 &stack,
                 "CreateLaunchTemplateVersion",
                 timing::lat().launch_template,
                 move |w, now| {
-                    let what = (instance_type.as_str(), spot, image);
+                    let what = group::Launches {
+                        instance_type: &instance_type,
+                        spot,
+                        image,
+                        image_tags,
+                    };
                     group::template_version_of(w, &name, what, now, new_id("lt"))
                 },
             )
@@ -148,7 +160,8 @@ impl SandboxCloud {
                     break;
                 }
                 Ensured::Switched(new, plan) => {
-                    self.follow_switch(s, &new, &plan).await?;
+                    let dump = req.options.database_dump.as_deref();
+                    self.follow_switch(s, &new, &plan, dump).await?;
                     switched = true;
                     instance = Some(*new);
                     break;
@@ -196,12 +209,19 @@ impl SandboxCloud {
         s: &mut Session,
         new: &Instance,
         plan: &Switch,
+        dump: Option<&str>,
     ) -> CloudResult<()> {
         let old = &plan.from_instance;
         let fell_back = plan.outcome == SwitchOutcome::FellBack;
+        let restoring = dump
+            .map(|path| format!(", restoring n8n's database from {path}"))
+            .unwrap_or_default();
+        let dumping = dump
+            .map(|path| format!(" (n8n's database dumped to {path} once n8n stops)"))
+            .unwrap_or_default();
         let last = if fell_back {
             format!(
-                "{} never becomes healthy: {old} takes the lease back",
+                "{} never becomes healthy: {old} takes the lease back{restoring}",
                 new.id
             )
         } else {
@@ -214,7 +234,9 @@ impl SandboxCloud {
             ),
             (
                 plan.stopped_at,
-                format!("{old} draining: n8n, PostgreSQL, Qdrant's last snapshot, then the lease"),
+                format!(
+                    "{old} draining: n8n, PostgreSQL, Qdrant's last snapshot, then the lease{dumping}"
+                ),
             ),
             (plan.serving_at, last),
         ];
@@ -225,9 +247,13 @@ impl SandboxCloud {
                 self.wait_until(s, from, at, &what).await?;
             }
         }
-        let record = plan.clone();
-        s.record(|st| switch::push(&mut st.switches, record))?;
-        s.progress(None, plan.summary())?;
+        let record = Switch {
+            database_dump: dump.map(str::to_string),
+            database_restored: fell_back && dump.is_some(),
+            ..plan.clone()
+        };
+        s.record(|st| switch::push(&mut st.switches, record.clone()))?;
+        s.progress(None, record.summary())?;
         if fell_back {
             return Err(CloudError::Refused(format!(
                 "version {} never became healthy (its launch hook timed out); {old} serves again",

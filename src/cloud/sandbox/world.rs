@@ -330,6 +330,7 @@ impl World {
         // Only a GPU instance's health script reads Ollama's /api/ps.
         let on_gpu = crate::domain::list_prices::has_nvidia_gpu(&instance.instance_type);
         let loaded = on_gpu.then(|| self.models.loaded(true));
+        let tags = self.image_tags_of(instance);
         Service::ALL
             .into_iter()
             .map(|service| {
@@ -351,7 +352,7 @@ impl World {
                     .count() as u32;
                 crate::instance::inside::ContainerHealth {
                     service,
-                    image: crate::instance::user_data::pinned_image(service).map(str::to_string),
+                    image: image_running(service, &tags),
                     starts,
                     state: state.into(),
                     health: health.map(str::to_string),
@@ -367,6 +368,16 @@ impl World {
                 }
             })
             .collect()
+    }
+
+    /// The image tags the version `instance` was launched from runs.
+    fn image_tags_of(&self, instance: &Instance) -> crate::domain::images::ImageTags {
+        let versions = self.template.iter().flat_map(|t| t.versions.iter());
+        versions
+            .filter(|v| Some(v.number) == instance.template_version)
+            .map(|v| v.image_tags.clone())
+            .next()
+            .unwrap_or_default()
     }
 
     pub fn events_since(
@@ -460,6 +471,15 @@ pub fn test_world(launched_at: Timestamp) -> World {
         baked: false,
     });
     w
+}
+
+/// `repository:tag` of `service` with `tags` over the pinned ones.
+fn image_running(service: Service, tags: &crate::domain::images::ImageTags) -> Option<String> {
+    let pinned = crate::instance::user_data::pinned_image(service)?;
+    Some(match (tags.get(service.name()), pinned.rsplit_once(':')) {
+        (Some(tag), Some((repository, _))) => format!("{repository}:{tag}"),
+        _ => pinned.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -307,6 +307,10 @@ pub struct DeploymentConfig {
     /// The instance's watchdog threshold and Qdrant snapshot period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance_checks: Option<crate::domain::settings::InstanceChecks>,
+    /// Image tags that differ from this build's pinned ones (`update
+    /// --images`), by service: what the instance's compose file runs.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub images: crate::domain::images::ImageTags,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

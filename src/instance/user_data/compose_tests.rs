@@ -160,3 +160,44 @@ fn n8n_over_plain_http_has_no_secure_cookie() {
     );
     assert!(!unknown.contains("imds public-ipv4"));
 }
+
+#[test]
+fn an_updated_tag_replaces_the_pinned_one_for_that_service_alone() {
+    let tags: crate::domain::images::ImageTags = [("n8n".to_string(), "1.91.3".to_string())].into();
+    let script = render(&UserDataInput {
+        images: &tags,
+        ..input(false)
+    })
+    .unwrap();
+    let images: Vec<_> = compose_of(&script)
+        .lines()
+        .filter_map(|l| l.strip_prefix("    image: "))
+        .collect();
+    assert!(images.contains(&"n8nio/n8n:1.91.3"), "{images:?}");
+    assert!(!images.contains(&"n8nio/n8n:1.81.4"), "{images:?}");
+    assert!(
+        images.contains(&"ollama/ollama:0.5.7"),
+        "the rest stay pinned"
+    );
+    for (service, tag) in [
+        ("n8n", "1.9$(id)"),
+        ("n8n", "evil/repo:1"),
+        ("redis", "7.0"),
+    ] {
+        let bad: crate::domain::images::ImageTags = [(service.to_string(), tag.to_string())].into();
+        let refused = render(&UserDataInput {
+            images: &bad,
+            ..input(false)
+        });
+        assert!(
+            matches!(
+                refused,
+                Err(UserDataError::Unsafe {
+                    field: "images",
+                    ..
+                })
+            ),
+            "{service}={tag}: {refused:?}"
+        );
+    }
+}

@@ -320,3 +320,151 @@ exit 0"#
     check();
     assert!(!last_check.exists());
 }
+
+/// switch.sh and drain.sh, run with fakes for docker and systemctl: what
+/// each step asks of them, in order, and what it printed.
+struct SwitchRun {
+    out: String,
+    calls: Vec<String>,
+    markers: String,
+}
+
+fn run_switch(args: &[&str], fail: &str) -> (SwitchRun, tempfile::TempDir) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let (opt, run, bin) = (format!("{d}/opt"), format!("{d}/run"), format!("{d}/bin"));
+    for p in [&opt, &run, &bin] {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    let write = |path: String, text: String| {
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let ours = |text: &str| {
+        text.replace("/opt/geusemaker", &opt)
+            .replace("/run/geusemaker", &run)
+    };
+    write(format!("{opt}/switch.sh"), ours(units::SWITCH));
+    write(format!("{opt}/drain.sh"), ours(units::DRAIN));
+    write(format!("{opt}/qdrant-snapshots.sh"), "#!/bin/bash\n".into());
+    write(
+        format!("{opt}/mark.sh"),
+        format!("mark() {{ echo \"$1\" >>{d}/markers; }}\n"),
+    );
+    // The fakes log their words; `fail` names the one that fails.
+    let fake = |name: &str, body: &str| {
+        write(
+            format!("{bin}/{name}"),
+            format!(
+                "#!/bin/bash\necho \"{name} $*\" >>{d}/calls\ncase \"$*\" in *{fail}*) exit 1 ;; esac\n{body}\n"
+            ),
+        )
+    };
+    fake(
+        "docker",
+        &format!(
+            r#"case "$*" in
+  *pg_dump*) echo the-database ;;
+  *pg_restore*) cat >{d}/restored ;;
+esac
+exit 0"#
+        ),
+    );
+    fake("systemctl", "exit 0");
+    write(
+        format!("{bin}/timeout"),
+        "#!/bin/bash\nshift\nexec \"$@\"\n".into(),
+    );
+    write(format!("{bin}/sleep"), "#!/bin/bash\n".into());
+    let args: Vec<String> = args.iter().map(|a| a.replace("DIR", &d)).collect();
+    let out = std::process::Command::new("bash")
+        .arg(format!("{opt}/switch.sh"))
+        .args(&args)
+        .env("PATH", format!("{bin}:{}", std::env::var("PATH").unwrap()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let read = |name: &str| std::fs::read_to_string(format!("{d}/{name}")).unwrap_or_default();
+    let run = SwitchRun {
+        out: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        calls: read("calls").lines().map(str::to_string).collect(),
+        markers: read("markers"),
+    };
+    (run, dir)
+}
+
+fn position(calls: &[String], needle: &str) -> usize {
+    calls
+        .iter()
+        .position(|c| c.contains(needle))
+        .unwrap_or_else(|| panic!("no call with {needle}: {calls:#?}"))
+}
+
+#[test]
+fn a_switch_to_a_newer_n8n_dumps_its_database_once_n8n_stops_and_serves_on_if_it_cannot() {
+    let (run, dir) = run_switch(&["release", "--dump", "DIR/efs/backups/demo.dump"], "none");
+    assert_eq!(run.out, "released");
+    let dump = dir.path().join("efs/backups/demo.dump");
+    assert_eq!(std::fs::read_to_string(&dump).unwrap(), "the-database\n");
+    let c = &run.calls;
+    assert!(position(c, "stop --timeout 30 n8n") < position(c, "pg_dump"));
+    assert!(position(c, "pg_dump") < position(c, "stop --timeout 40 postgres"));
+    assert!(run.markers.contains("database-dumped"));
+
+    let (run, dir) = run_switch(
+        &["release", "--dump", "DIR/efs/backups/demo.dump"],
+        "pg_dump",
+    );
+    assert_eq!(run.out, "dump-failed");
+    assert!(!dir.path().join("efs/backups/demo.dump").exists());
+    assert!(!dir.path().join("efs/backups/demo.dump.part").exists());
+    let c = &run.calls;
+    assert!(
+        position(c, "start n8n") > position(c, "pg_dump"),
+        "n8n serves on"
+    );
+    assert!(
+        !c.iter()
+            .any(|l| l.contains("postgres") && l.contains("stop"))
+    );
+    assert!(
+        !c.iter()
+            .any(|l| l.starts_with("systemctl stop") && l.contains("lease")),
+        "the lease stays: {c:#?}"
+    );
+    assert!(position(c, "start geusemaker-spot-signals.service") > position(c, "pg_dump"));
+
+    // No dump asked: the drain as before.
+    let (run, _dir) = run_switch(&["release"], "none");
+    assert_eq!(run.out, "released");
+    assert!(!run.calls.iter().any(|l| l.contains("pg_dump")));
+}
+
+#[test]
+fn a_revert_restores_the_dump_under_the_lease_before_n8n_starts_and_never_starts_it_on_a_failed_one()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("before.dump");
+    std::fs::write(&dump, "the-old-database").unwrap();
+    let path = dump.display().to_string();
+    let (run, tmp) = run_switch(&["resume", "--restore", &path], "none");
+    let restored = std::fs::read_to_string(tmp.path().join("restored")).unwrap();
+    assert_eq!(restored, "the-old-database", "pg_restore read the dump");
+    assert_eq!(run.out, "resuming");
+    let c = &run.calls;
+    let lease = position(c, "start geusemaker-lease.service");
+    assert!(lease < position(c, "start postgres"));
+    assert!(position(c, "DROP DATABASE IF EXISTS n8n") < position(c, "pg_restore"));
+    assert!(position(c, "pg_restore") < position(c, "start geusemaker-stack.service"));
+    assert!(run.markers.contains("database-restored") && run.markers.contains("resumed"));
+
+    let (run, _tmp) = run_switch(&["resume", "--restore", &path], "pg_restore");
+    assert_eq!(run.out, "restore-failed");
+    assert!(
+        !run.calls
+            .iter()
+            .any(|l| l.contains("geusemaker-stack.service"))
+    );
+    assert!(run.markers.contains("database-restore-failed"));
+}

@@ -19,8 +19,13 @@ pub(super) fn input(gpu: bool) -> UserDataInput<'static> {
             watchdog_threshold: 5,
             qdrant_snapshot_minutes: 30,
         },
+        images: &NO_IMAGE_TAGS,
     }
 }
+
+/// The pinned images throughout.
+pub(super) static NO_IMAGE_TAGS: crate::domain::images::ImageTags =
+    std::collections::BTreeMap::new();
 
 /// The rendered compose file, as written by the boot script.
 pub(super) fn compose_of(script: &str) -> &str {
@@ -416,6 +421,11 @@ fn every_tier_with_the_longest_names_fits_ec2s_limit() {
     let domain = format!("{}.example.com", "d".repeat(253 - 20));
     let url = format!("https://{domain}");
     let engine = base64::engine::general_purpose::STANDARD;
+    // Every service on a tag of Docker's longest (128).
+    let tags: crate::domain::images::ImageTags = crate::domain::Service::ALL
+        .iter()
+        .map(|s| (s.name().to_string(), format!("9.9.9-{}", "a".repeat(122))))
+        .collect();
     for tier in Tier::ALL {
         let script = render(&UserDataInput {
             stack: &stack,
@@ -430,6 +440,7 @@ fn every_tier_with_the_longest_names_fits_ec2s_limit() {
             launch_hook: "geusemaker-ready",
             address_allocation: (tier == Tier::Dev).then_some("eipalloc-0123456789abcdef0"),
             checks: InstanceChecks::default(),
+            images: &tags,
         })
         .unwrap();
         // The limit is on the raw bytes, before base64: check what is sent.

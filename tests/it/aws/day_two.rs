@@ -137,6 +137,66 @@ async fn connect_lists_the_ways_in_and_update_switches_to_the_new_type_at_its_pr
     let history = json(&run(&h, &home, &["status", "d2", "--json"]), "status");
     assert_eq!(history["operation"]["kind"], "update");
     assert_eq!(history["operation"]["result"], "succeeded");
+
+    // A newer n8n: a template version whose compose runs it, and a drain
+    // told to dump the database first.
+    let args = ["update", "d2", "--images", "n8n=1.91.3", "--yes", "--json"];
+    let imaged = json(&run(&h, &home, &args), "update --images");
+    assert_eq!(imaged["config"]["images"]["n8n"], "1.91.3", "{imaged}");
+    let switch = imaged["switches"].as_array().unwrap().last().unwrap();
+    assert_eq!(switch["outcome"], "switched", "{switch}");
+    let dump = switch["database_dump"].as_str().expect("dumped");
+    assert!(
+        dump.starts_with("/mnt/efs/backups/d2-n8n-1.81.4-"),
+        "{dump}"
+    );
+    let compose = launched_user_data(&h, &imaged).await;
+    assert!(compose.contains("    image: n8nio/n8n:1.91.3\n"));
+    assert!(!compose.contains("n8nio/n8n:1.81.4"));
+    let ssm = aws_sdk_ssm::Client::new(&h.sdk().await);
+    let sent = ssm.list_commands().send().await.expect("commands");
+    let told = sent.commands().iter().any(|c| {
+        c.parameters()
+            .and_then(|p| p.get("commands"))
+            .is_some_and(|lines| {
+                lines
+                    .iter()
+                    .any(|l| l.contains(&format!("switch.sh release --dump {dump}")))
+            })
+    });
+    assert!(told, "the old instance's drain was told to dump to {dump}");
+}
+
+/// The boot script of the template version the stack's group launches.
+async fn launched_user_data(h: &Harness, state: &serde_json::Value) -> String {
+    use base64::Engine;
+    use std::io::Read;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
+    let found = ec2
+        .describe_launch_template_versions()
+        .launch_template_id(state["launch_template_id"].as_str().expect("template"))
+        .versions(state["launch_template_version"].to_string())
+        .send()
+        .await
+        .expect("template versions");
+    let data = found
+        .launch_template_versions()
+        .first()
+        .and_then(|v| v.launch_template_data())
+        .and_then(|d| d.user_data())
+        .expect("user data");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .expect("base64");
+    let mut text = String::new();
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut text)
+            .expect("gzip");
+    } else {
+        text = String::from_utf8(bytes).expect("text");
+    }
+    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
