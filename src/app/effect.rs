@@ -20,6 +20,10 @@ pub enum Effect {
         stack: String,
         fault: Fault,
     },
+    /// Price the plan of this update (answered by `Msg::UpdatePlanned`).
+    PlanUpdate(Box<DeployRequest>),
+    /// Change the running stack to this request: prepare, then switch.
+    Update(Box<DeployRequest>),
     /// Replace the stack's instance from its last healthy snapshot.
     Rollback {
         stack: StackName,

@@ -50,6 +50,8 @@ pub enum Action {
     Restart,
     /// Ollama's models on the selected stack.
     Models,
+    /// Change the selected stack's type, market or images (plan first).
+    Update,
     Back,
 }
 
@@ -310,6 +312,14 @@ pub const KEYMAP: &[Binding] = &[
         short: "destroy",
         help: "Destroy the selected stack (asks; keeps the EFS)",
         in_footer: true,
+    },
+    Binding {
+        keys: &[key('u')],
+        action: Action::Update,
+        scope: Scope::Pane(Pane::Stacks),
+        short: "update",
+        help: "Change type, market or images: plan and cost first",
+        in_footer: false,
     },
     Binding {
         keys: &[key('r')],

@@ -177,6 +177,55 @@ pub enum Overlay {
         stack: String,
         selected: usize,
     },
+    /// Change a running stack: the choices, then the plan, then the switch.
+    Update(Box<UpdateDialog>),
+}
+
+/// The Update dialog: what to change, and the plan of it once asked for.
+#[derive(Debug)]
+pub struct UpdateDialog {
+    pub stack: String,
+    pub instance_type: ratatui_textarea::TextArea<'static>,
+    pub spot: bool,
+    /// Each service to its newest tested tag (assets/images.toml).
+    pub newest_images: bool,
+    pub field: UpdateField,
+    pub plan: PlanStatus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateField {
+    InstanceType,
+    Market,
+    Images,
+}
+
+impl UpdateField {
+    pub const ALL: [UpdateField; 3] = [Self::InstanceType, Self::Market, Self::Images];
+
+    /// The next field, or the one before (`back`), wrapping around.
+    pub fn step(self, back: bool) -> Self {
+        let at = Self::ALL.iter().position(|f| *f == self).unwrap_or(0);
+        let n = Self::ALL.len();
+        Self::ALL[if back { (at + n - 1) % n } else { (at + 1) % n }]
+    }
+}
+
+/// The Update dialog's plan: not asked for since the last change, being
+/// priced, or priced (with the request it is the plan of), or refused.
+#[derive(Debug, Default)]
+pub enum PlanStatus {
+    #[default]
+    NotAsked,
+    /// Asked for this request; the answer is `Msg::UpdatePlanned`.
+    Pricing(Box<crate::cloud::DeployRequest>),
+    Ready(
+        Box<(
+            crate::deploy::update::UpdatePlan,
+            crate::cloud::DeployRequest,
+        )>,
+    ),
+    Refused(String),
 }
 
 /// A stack's models as last read, and the pull this process runs on it.

@@ -67,6 +67,11 @@ pub enum Msg {
         stack: String,
         result: Result<Vec<crate::store::audit::AuditEntry>, String>,
     },
+    /// `Effect::PlanUpdate` priced the plan, or could not.
+    UpdatePlanned {
+        stack: String,
+        result: Result<Box<crate::deploy::update::UpdatePlan>, String>,
+    },
     /// `Effect::ReadModels` (or a pull's or removal's end) read the models.
     ModelsRead {
         stack: String,

@@ -32,13 +32,6 @@ pub async fn update(rt: &Runtime, args: UpdateArgs, json: bool) -> Result<(), Fa
     }
     let cidrs = cidr_change(&state, args.allow_cidr.as_deref())?;
     let mut plan = update::plan(&ctx, &req).await?;
-    if plan.database_dump.is_some() && state.autoscaling_group_name.is_none() {
-        return Err(Failure::bad_input(format!(
-            "{} runs on an instance from before Auto Scaling groups, whose drain cannot dump n8n's database; `deploy {}` moves it into its group first. Nothing was changed",
-            args.stack, args.stack
-        )));
-    }
-    req.options.database_dump = plan.database_dump.clone();
     let replaces = !plan.is_empty();
     if let Some((change, _)) = &cidrs {
         plan.changes.push(change.clone());
@@ -47,15 +40,7 @@ pub async fn update(rt: &Runtime, args: UpdateArgs, json: bool) -> Result<(), Fa
     if args.plan || plan.is_empty() {
         return show_plan(&plan, json, plan.is_empty());
     }
-    if plan.over_budget && !args.over_budget {
-        return Err(Failure::bad_input(format!(
-            "after the update the estimate, {}/month, is over {}'s budget; nothing was changed. \
-             Raise the budget (`budget {} USD`) or add --over-budget",
-            dollars(plan.monthly_after),
-            args.stack,
-            args.stack
-        )));
-    }
+    let req = update::accepted(&state, &plan, req).map_err(Failure::bad_input)?;
     if !json {
         print_plan(&plan);
     }
@@ -205,46 +190,16 @@ fn show_plan(plan: &UpdatePlan, json: bool, nothing_to_do: bool) -> Result<(), F
 
 fn print_plan(plan: &UpdatePlan) {
     println!("Update {}:", plan.stack);
-    println!("  changes");
-    for c in &plan.changes {
-        println!("    {:<14} {} → {}", c.setting, c.from, c.to);
-    }
-    if !plan.replaced.is_empty() {
-        println!("  replaces");
-        for r in &plan.replaced {
-            println!("    {r}");
+    let mut heading = "";
+    for (section, line) in plan.sections() {
+        if section == "monthly cost" {
+            println!("  {section}  {line}");
+            continue;
         }
-    }
-    print_images(plan);
-    println!("  keeps");
-    for k in &plan.kept {
-        println!("    {k}");
-    }
-    println!(
-        "  monthly cost  ~{} → ~{}",
-        dollars(plan.monthly_before),
-        dollars(plan.monthly_after)
-    );
-}
-
-/// Each image move's release notes, what breaks, and the database dump.
-fn print_images(plan: &UpdatePlan) {
-    if plan.images.is_empty() {
-        return;
-    }
-    println!("  images");
-    for step in &plan.images {
-        let notes = step.notes.as_deref().unwrap_or(
-            "not in assets/images.toml's tested list: no acceptance run has passed on it",
-        );
-        println!("    {:<14} {notes}", step.service.name());
-        if let Some(breaking) = &step.breaking {
-            println!("    {:<14} BREAKING: {breaking}", "");
+        if section != heading {
+            println!("  {section}");
+            heading = section;
         }
-    }
-    if let Some(path) = &plan.database_dump {
-        println!(
-            "  first        n8n's database is dumped to {path} on the EFS once n8n stops; a revert restores it"
-        );
+        println!("    {line}");
     }
 }

@@ -46,6 +46,54 @@ impl UpdatePlan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+
+    /// The plan as lines under their headings ("changes", "replaces",
+    /// "images", "first", "keeps", "monthly cost"): the CLI's and the
+    /// dashboard's, alike.
+    pub fn sections(&self) -> Vec<(&'static str, String)> {
+        let mut rows = Vec::new();
+        for c in &self.changes {
+            rows.push((
+                "changes",
+                format!("{:<14} {} → {}", c.setting, c.from, c.to),
+            ));
+        }
+        for r in &self.replaced {
+            rows.push(("replaces", r.clone()));
+        }
+        for step in &self.images {
+            let notes = step.notes.as_deref().unwrap_or(
+                "not in assets/images.toml's tested list: no acceptance run has passed on it",
+            );
+            rows.push(("images", format!("{:<14} {notes}", step.service.name())));
+            if let Some(breaking) = &step.breaking {
+                rows.push(("images", format!("{:<14} BREAKING: {breaking}", "")));
+            }
+        }
+        if let Some(path) = &self.database_dump {
+            rows.push((
+                "first",
+                format!("n8n's database is dumped to {path} on the EFS once n8n stops; a revert restores it"),
+            ));
+        }
+        for k in &self.kept {
+            rows.push(("keeps", k.clone()));
+        }
+        let over = if self.over_budget {
+            " (over the budget)"
+        } else {
+            ""
+        };
+        rows.push((
+            "monthly cost",
+            format!(
+                "~{} → ~{}{over}",
+                cost::dollars(self.monthly_before),
+                cost::dollars(self.monthly_after)
+            ),
+        ));
+        rows
+    }
 }
 
 /// The stack as it runs, as a request: the base an update changes, and what
@@ -248,6 +296,56 @@ pub async fn plan(ctx: &Context, req: &DeployRequest) -> Result<UpdatePlan, Oper
         .await
         .map_err(|e| OperationError::Conflict(format!("could not price the plan: {e}")))?;
     Ok(make(&state, req, &prices, ctx.clock.now()))
+}
+
+/// `req` once its `plan` is accepted: with the dump the plan names, or why
+/// it may not run (a sentence; nothing was changed).
+pub fn accepted(
+    state: &DeploymentState,
+    plan: &UpdatePlan,
+    mut req: DeployRequest,
+) -> Result<DeployRequest, String> {
+    let stack = &plan.stack;
+    if plan.over_budget && !req.options.over_budget {
+        return Err(format!(
+            "after the update the estimate, {}/month, is over {stack}'s budget; nothing was changed. \
+             Raise the budget (`budget {stack} USD`) or add --over-budget",
+            cost::dollars(plan.monthly_after),
+        ));
+    }
+    if plan.database_dump.is_some() && state.autoscaling_group_name.is_none() {
+        return Err(format!(
+            "{stack} runs on an instance from before Auto Scaling groups, whose drain cannot dump n8n's database; \
+             `deploy {stack}` moves it into its group first. Nothing was changed"
+        ));
+    }
+    req.options.database_dump = plan.database_dump.clone();
+    Ok(req)
+}
+
+/// The stack as it runs with another type, market or images (`tested`:
+/// each to its newest tested tag): what the Update dialog asks for.
+pub fn request_for(
+    state: &DeploymentState,
+    instance_type: &str,
+    spot: bool,
+    newest_tested: bool,
+) -> Result<DeployRequest, String> {
+    let mut req = current_request(state)
+        .ok_or_else(|| format!("{} records no instance type", state.stack_name))?;
+    if !crate::cloud::is_instance_type(instance_type) {
+        return Err(format!(
+            "{instance_type:?} is not an EC2 instance type; use a name like t3.medium or g4dn.xlarge"
+        ));
+    }
+    req.instance_type = instance_type.to_string();
+    req.spot = spot;
+    if newest_tested {
+        let catalogue = images::shipped().map_err(|e| e.to_string())?;
+        let ask = images::ImageAsk::Tested;
+        req.options.images = Some(images::resolve(&catalogue, &stack_images(state), &ask)?);
+    }
+    Ok(req)
 }
 
 /// The stack's state, when it has an instance to update.

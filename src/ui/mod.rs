@@ -19,6 +19,7 @@ mod stacks;
 pub mod symbols;
 pub mod theme;
 mod too_small;
+mod update;
 mod wizard;
 
 use ratatui::Frame;
@@ -78,6 +79,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
         Some(Overlay::Connect { stack, selected }) => {
             connect::dialog(model, stack, *selected, frame, area)
         }
+        Some(Overlay::Update(d)) => update::dialog(d, frame, area),
     }
 }
 
@@ -91,3 +93,5 @@ mod tests_connect;
 mod tests_events;
 #[cfg(test)]
 mod tests_models;
+#[cfg(test)]
+mod tests_update;

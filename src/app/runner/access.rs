@@ -222,6 +222,18 @@ pub async fn open_url(url: &str) -> Result<&'static str, String> {
     }
 }
 
+/// The plan of `req` on its stack, priced in its region.
+pub(super) async fn plan_update(
+    clouds: Option<Clouds>,
+    no_cloud: String,
+    store: Store,
+    req: &crate::cloud::DeployRequest,
+) -> Result<Box<crate::deploy::update::UpdatePlan>, String> {
+    let (ctx, _) = stack_context(clouds, no_cloud, &store, req.stack.as_str()).await?;
+    let plan = crate::deploy::update::plan(&ctx, req).await;
+    plan.map(Box::new).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -159,6 +159,37 @@ impl Runner {
                     let _ = tx.send(Msg::FaultInjected { stack, result }).await;
                 });
             }
+            Effect::PlanUpdate(req) => {
+                let (clouds, store) = (self.clouds.clone(), self.store.clone());
+                let no_cloud = self.no_cloud_reason.clone();
+                tokio::spawn(async move {
+                    let stack = req.stack.to_string();
+                    let result = access::plan_update(clouds, no_cloud, store, &req).await;
+                    let _ = tx.send(Msg::UpdatePlanned { stack, result }).await;
+                });
+            }
+            Effect::Update(req) => {
+                let (stack, region) = (req.stack.to_string(), req.region.clone());
+                self.operate(
+                    stack,
+                    region,
+                    OperationKind::Update,
+                    |_| None,
+                    |ctx, sink| async move {
+                        let s = deploy::update::update(&ctx, &req, sink).await?;
+                        let gap = s.switches.last().and_then(|w| w.gap_secs());
+                        let gap = gap
+                            .map(|g| {
+                                let g = crate::domain::time::format_elapsed(g);
+                                format!("; n8n was down for {g}")
+                            })
+                            .unwrap_or_default();
+                        let market = if s.is_spot() { "spot" } else { "on-demand" };
+                        let size = s.instance_type().unwrap_or("-");
+                        Ok(format!("{} is updated: {market} {size}{gap}", s.stack_name))
+                    },
+                );
+            }
             Effect::Rollback { stack } => {
                 let region = self.region_of(stack.as_str());
                 let kind = OperationKind::Rollback;

@@ -42,6 +42,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         Overlay::ConfirmRestart { stack, service } => {
             super::connect::restart_key(model, stack, service, key)
         }
+        Overlay::Update(dialog) => super::update_dialog::on_key(model, dialog, key),
     };
     model.overlay = kept;
     effects

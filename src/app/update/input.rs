@@ -169,6 +169,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Forward => super::access::open_forward(model),
         Action::Restart => super::connect::confirm_restart(model),
         Action::Models => return super::models::open(model),
+        Action::Update => super::update_dialog::open(model),
         Action::CopySecret => super::access::open_secrets(model),
         Action::Back => {
             model.filter.clear();
@@ -243,7 +244,7 @@ fn scroll_logs(model: &mut Model, action: Action) {
 }
 
 /// The selected stack, if this process may act on it now; else why not.
-fn actionable(model: &Model) -> Result<&crate::domain::DeploymentState, String> {
+pub(super) fn actionable(model: &Model) -> Result<&crate::domain::DeploymentState, String> {
     let stack = model
         .selected_stack()
         .ok_or_else(|| "no stack selected".to_string())?;

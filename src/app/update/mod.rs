@@ -7,6 +7,7 @@ mod data;
 mod dialogs;
 mod input;
 mod models;
+mod update_dialog;
 mod wizard;
 
 use super::effect::Effect;
