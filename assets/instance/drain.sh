@@ -16,6 +16,7 @@ COMPOSE="docker compose -f /opt/geusemaker/docker-compose.yml"
 . /opt/geusemaker/mark.sh
 
 mark "drain-started:${1:?why}"
+started=$(date +%s)
 rm -f /run/geusemaker/watchdog-armed
 # shellcheck disable=SC2086 # COMPOSE is words on purpose
 timeout 40 $COMPOSE stop --timeout 30 n8n || mark drain-n8n-timeout
@@ -44,3 +45,7 @@ timeout 20 /opt/geusemaker/qdrant-snapshots.sh snapshot drain || mark drain-qdra
 timeout 20 $COMPOSE stop --timeout 15 || true
 systemctl stop geusemaker-stack.service geusemaker-lease.service
 mark drained
+# A switch is the product's own doing; a notice or a loss the user hears of.
+if [ "$1" != switch ]; then
+  notify "drained for $1 in $(($(date +%s) - started)) s: n8n and PostgreSQL stopped cleanly, the lease released"
+fi

@@ -92,6 +92,7 @@ if [ "$recent" -ge "$REPLACEMENTS_PER_HOUR" ]; then
     mark watchdog-capped
     echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $INSTANCE:$failing; $recent replacements in the last hour, none more" \
       >"$STATE/stuck"
+    notify "watchdog:$failing failed $count checks in a row, and $recent replacements in the last hour is the most; left down rather than loop"
   fi
   exit 0
 fi
@@ -105,5 +106,6 @@ echo "$failing" >"$CRASH/failing"
 echo "$NOW $INSTANCE" >>"$STATE/replacements"
 mark watchdog-unhealthy
 rm -f "$ARMED"
+notify "watchdog:$failing failed $count checks in a row; Auto Scaling replaces this instance (logs kept in $CRASH)"
 aws autoscaling set-instance-health --region "$REGION" --instance-id "$INSTANCE" \
   --health-status Unhealthy --no-should-respect-grace-period

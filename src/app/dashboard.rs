@@ -208,6 +208,7 @@ async fn runner_config(rt: &Runtime) -> RunnerConfig {
         health_interval: interval,
         policy: crate::cli::watch_policy(rt),
         notifier: crate::notify::Notifier::configured(&rt.settings.notify),
+        deploy_defaults: super::runner::DeployDefaults::of(&rt.settings),
     }
 }
 

@@ -189,6 +189,7 @@ mod tests {
                 health_interval: Duration::from_secs(3600),
                 policy: crate::health::policy::Policy::default(),
                 notifier: None,
+                deploy_defaults: Default::default(),
             },
         );
         let mut model = Model::new(Provider::Aws, "eu-west-1".into(), clock.now());

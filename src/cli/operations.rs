@@ -163,6 +163,7 @@ fn request(rt: &Runtime, args: &DeployArgs) -> Result<DeployRequest, Failure> {
         models: args.model.clone(),
         images: None,
         database_dump: None,
+        sns_topic_arn: rt.settings.notify.sns_topic_arn.clone(),
     };
     options.check(tier).map_err(Failure::bad_input)?;
     let req = DeployRequest {

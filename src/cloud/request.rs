@@ -60,6 +60,9 @@ pub struct DeployOptions {
     /// The stack's image tags from now on (`update --images`); `None` keeps
     /// the ones it runs.
     pub images: Option<crate::domain::images::ImageTags>,
+    /// The SNS topic the instance's watchdog and drain publish to (the
+    /// settings' `notify.sns_topic_arn`; else the stack's).
+    pub sns_topic_arn: Option<String>,
     /// An update to a newer n8n: the path on the EFS the switch's drain
     /// writes a `pg_dump` to once n8n has stopped, and a revert restores.
     pub database_dump: Option<String>,

@@ -68,6 +68,9 @@ fn with_stack_choices(ctx: &Context, req: &DeployRequest) -> DeployRequest {
             .or(config.rollback_timeout_minutes);
         options.auto_rollback = options.auto_rollback.or(config.auto_rollback_on_failure);
         options.instance_checks = options.instance_checks.or(config.instance_checks);
+        if options.sns_topic_arn.is_none() {
+            options.sns_topic_arn = config.sns_topic_arn;
+        }
     }
     req
 }
@@ -485,6 +488,9 @@ pub(super) fn config_of(
     }
     if req.options.instance_checks.is_some() {
         config.instance_checks = req.options.instance_checks;
+    }
+    if req.options.sns_topic_arn.is_some() {
+        config.sns_topic_arn = req.options.sns_topic_arn.clone();
     }
     // The image tags are recorded once the stack runs them (`run`'s end).
     // Exposure choices stay as first made unless given again; the allowed

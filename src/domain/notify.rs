@@ -143,9 +143,57 @@ pub fn budget_to_tell(state: &DeploymentState, now: Timestamp) -> Option<BudgetT
     (state.budget_told != Some(told)).then_some(told)
 }
 
+/// `arn:aws:sns:REGION:ACCOUNT:NAME` (other partitions too): a topic name
+/// is letters, digits, `-` and `_`, up to 256, `.fifo` for a FIFO topic.
+/// Nothing else can reach the instance's scripts or its role's policy.
+pub fn is_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [arn_word, partition, "sns", region, account, name] = parts.as_slice() else {
+        return false;
+    };
+    let name = name.strip_suffix(".fifo").unwrap_or(name);
+    *arn_word == "arn"
+        && partition.starts_with("aws")
+        && partition
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-')
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && (1..=256).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_plain_topic_arn_is_a_topic() {
+        for good in [
+            "arn:aws:sns:us-east-1:123456789012:alerts",
+            "arn:aws-us-gov:sns:us-gov-west-1:123456789012:a_b-c",
+            "arn:aws:sns:eu-west-1:123456789012:orders.fifo",
+        ] {
+            assert!(is_topic_arn(good), "{good}");
+        }
+        for bad in [
+            "",
+            "arn:aws:sqs:us-east-1:123456789012:alerts",
+            "arn:aws:sns:us-east-1:1234:alerts",
+            "arn:aws:sns:us-east-1:123456789012:",
+            "arn:aws:sns:us-east-1:123456789012:a b",
+            "arn:aws:sns:us-east-1:123456789012:x$(reboot)",
+            "arn:aws:sns:us-east-1:123456789012:a:b",
+        ] {
+            assert!(!is_topic_arn(bad), "{bad}");
+        }
+    }
     use crate::domain::budget::{BudgetAction, BudgetStatus};
     use crate::domain::recovery::Recovery;
     use crate::domain::state::{RollbackRecord, RollbackTrigger};

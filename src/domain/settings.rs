@@ -72,6 +72,10 @@ pub struct NotifySettings {
     /// An HTTPS URL that takes a POST (Slack, Discord, or your own).
     pub webhook_url: Option<String>,
     pub format: super::notify::NotifyFormat,
+    /// An SNS topic the instance's own watchdog and drain publish to
+    /// (`sns:Publish` on this topic only): failures and replacements while
+    /// no monitor runs. Taken at deploy.
+    pub sns_topic_arn: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -176,6 +180,15 @@ impl Settings {
                 field: "notify.webhook_url",
                 value: format!("{url:?}"),
                 expected: "an https:// URL (events are sent over HTTPS only)",
+            });
+        }
+        if let Some(arn) = &self.notify.sns_topic_arn
+            && !super::notify::is_topic_arn(arn)
+        {
+            return Err(InvalidSetting {
+                field: "notify.sns_topic_arn",
+                value: format!("{arn:?}"),
+                expected: "an SNS topic ARN, arn:aws:sns:REGION:ACCOUNT:NAME",
             });
         }
         if self.default_region.is_empty() {

@@ -82,6 +82,8 @@ pub struct UserDataInput<'a> {
     pub checks: crate::domain::settings::InstanceChecks,
     /// Image tags other than the pinned ones (`update --images`).
     pub images: &'a crate::domain::images::ImageTags,
+    /// The SNS topic the watchdog and a drain publish to.
+    pub sns_topic_arn: Option<&'a str>,
 }
 
 /// The placeholder the dev boot script replaces with the URL from IMDS.
@@ -188,6 +190,15 @@ fn check(input: &UserDataInput<'_>) -> Result<(), UserDataError> {
             field: "owner_email",
             value: input.owner_email.chars().take(80).collect(),
             why: "it is not an e-mail address (name@host.domain)",
+        });
+    }
+    if let Some(arn) = input.sns_topic_arn
+        && !crate::domain::notify::is_topic_arn(arn)
+    {
+        return Err(UserDataError::Unsafe {
+            field: "sns_topic_arn",
+            value: arn.chars().take(80).collect(),
+            why: "it is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
         });
     }
     for (service, tag) in input.images {
@@ -354,7 +365,12 @@ pub fn render(input: &UserDataInput<'_>) -> Result<String, UserDataError> {
         )
         .replace(
             "{{INSTANCE_FILES}}",
-            &units::install_lines(input.region, input.checks),
+            &units::install_lines(units::Filled {
+                region: input.region,
+                stack: input.stack,
+                checks: input.checks,
+                sns_topic_arn: input.sns_topic_arn,
+            }),
         )
         .replace("{{COMPOSE_VERSION}}", COMPOSE_VERSION)
         .replace("{{GPU_CHECK}}", if input.gpu { GPU_CHECK } else { "" })

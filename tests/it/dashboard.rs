@@ -54,6 +54,7 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
             health_interval: Duration::from_millis(100),
             policy: geusemaker::health::policy::Policy::default(),
             notifier: None,
+            deploy_defaults: Default::default(),
         },
     );
     let mut model = Model::new(Provider::Sandbox, "us-east-1".into(), clock.now());
@@ -285,6 +286,7 @@ async fn a_key_pressed_while_idle_is_handled_at_once_not_at_the_next_tick() {
             health_interval: Duration::from_secs(3600),
             policy: geusemaker::health::policy::Policy::default(),
             notifier: None,
+            deploy_defaults: Default::default(),
         },
     );
     let mut model = Model::new(Provider::Sandbox, "us-east-1".into(), clock.now());

@@ -49,6 +49,7 @@ pub struct Runner {
     health_interval: Duration,
     policy: Policy,
     notifier: Option<crate::notify::Notifier>,
+    deploy_defaults: DeployDefaults,
     running: HashMap<Subscription, AbortHandle>,
     home_region: String,
     /// How often the log tail reads; the event loop sets it from the model.
@@ -70,6 +71,35 @@ pub struct RunnerConfig {
     pub policy: Policy,
     /// Where the monitors tell what they did (settings' `notify`).
     pub notifier: Option<crate::notify::Notifier>,
+    /// What a deploy from the wizard takes from the settings.
+    pub deploy_defaults: DeployDefaults,
+}
+
+/// The settings a deploy's instance is made with: its own checks, and the
+/// topic it tells of failures and drains.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeployDefaults {
+    pub instance_checks: Option<crate::domain::settings::InstanceChecks>,
+    pub sns_topic_arn: Option<String>,
+}
+
+impl DeployDefaults {
+    pub fn of(settings: &crate::domain::settings::Settings) -> Self {
+        Self {
+            instance_checks: Some(settings.instance_checks()),
+            sns_topic_arn: settings.notify.sns_topic_arn.clone(),
+        }
+    }
+
+    /// `req` with what it does not choose itself.
+    fn fill(&self, mut req: Box<DeployRequest>) -> Box<DeployRequest> {
+        let options = &mut req.options;
+        options.instance_checks = options.instance_checks.or(self.instance_checks);
+        if options.sns_topic_arn.is_none() {
+            options.sns_topic_arn = self.sns_topic_arn.clone();
+        }
+        req
+    }
 }
 
 impl Runner {
@@ -92,6 +122,7 @@ impl Runner {
             health_interval: config.health_interval,
             policy: config.policy,
             notifier: config.notifier,
+            deploy_defaults: config.deploy_defaults,
             running: HashMap::new(),
             home_region: config.region,
             log_pace: watch::channel(LogPace::Fast).0,
@@ -117,6 +148,7 @@ impl Runner {
         let tx = self.tx.clone();
         match effect {
             Effect::Deploy(req) => {
+                let req = self.deploy_defaults.fill(req);
                 let (stack, region) = (req.stack.to_string(), req.region.clone());
                 let offer = on_demand_offer(&req);
                 self.operate(

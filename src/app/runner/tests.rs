@@ -66,6 +66,7 @@ async fn a_copied_secret_reaches_the_terminal_and_only_its_name_the_loop() {
             health_interval: Duration::from_secs(3600),
             policy: crate::health::policy::Policy::default(),
             notifier: None,
+            deploy_defaults: Default::default(),
         },
     )
     .with_terminal(out);

@@ -436,6 +436,11 @@ fn render_user_data(
             .or(st.config.as_ref().and_then(|c| c.instance_checks))
             .unwrap_or_default(),
         images: &req.image_tags(st),
+        sns_topic_arn: req
+            .options
+            .sns_topic_arn
+            .as_deref()
+            .or(st.config.as_ref().and_then(|c| c.sns_topic_arn.as_deref())),
     })
 }
 

@@ -34,8 +34,26 @@ fn stack_parameters(region: &str, account: &str, stack: &str) -> [String; 2] {
 /// The role's own permissions: this EFS, this stack's parameters and no
 /// other parameter (whatever another policy of the role allows), completing
 /// the launch of its own group's instances, and on dev claiming the stack's
-/// own address (a tag condition: no other address can be taken).
-pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str, dev: bool) -> String {
+/// own address (a tag condition: no other address can be taken), and with
+/// a topic, publishing to that topic alone.
+pub struct RoleScope<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+    pub stack: &'a str,
+    pub fs_id: &'a str,
+    pub dev: bool,
+    pub sns_topic_arn: Option<&'a str>,
+}
+
+pub fn stack_policy(scope: &RoleScope<'_>) -> String {
+    let RoleScope {
+        region,
+        account,
+        stack,
+        fs_id,
+        dev,
+        sns_topic_arn,
+    } = *scope;
     let mut policy = base_policy(region, account, stack, fs_id);
     let group = super::autoscaling::group_name(stack);
     let mut extra = vec![serde_json::json!({
@@ -58,6 +76,15 @@ pub fn stack_policy(region: &str, account: &str, stack: &str, fs_id: &str, dev: 
             "Action": "ec2:AssociateAddress",
             "Resource": [ec2("elastic-ip"), ec2("instance"), ec2("network-interface")],
             "Condition": {"StringEquals": {"aws:ResourceTag/Stack": stack}}
+        }));
+    }
+    if let Some(topic) = sns_topic_arn {
+        extra.push(serde_json::json!({
+            // The watchdog and a drain tell the user while no monitor runs.
+            "Sid": "PublishToTheStacksTopic",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": topic
         }));
     }
     if let Some(list) = policy["Statement"].as_array_mut() {
@@ -195,26 +222,22 @@ impl AwsCloud {
             .policy_arn(SSM_CORE_POLICY);
         self.settled("AttachRolePolicy", || request.clone().send())
             .await?;
-        let (region, account, fs) = {
-            let st = s.state();
-            (
-                self.region().to_string(),
-                st.account_id.clone().unwrap_or_default(),
-                st.efs_id.clone().unwrap_or_default(),
-            )
-        };
+        let st = s.state();
+        let topic = st.config.as_ref().and_then(|c| c.sns_topic_arn.clone());
+        let document = stack_policy(&RoleScope {
+            region: self.region(),
+            account: st.account_id.as_deref().unwrap_or_default(),
+            stack: &stack,
+            fs_id: st.efs_id.as_deref().unwrap_or_default(),
+            dev: st.tier() == crate::domain::Tier::Dev,
+            sns_topic_arn: topic.as_deref(),
+        });
         let request = self
             .iam
             .put_role_policy()
             .role_name(&name)
             .policy_name(INLINE_POLICY)
-            .policy_document(stack_policy(
-                &region,
-                &account,
-                &stack,
-                &fs,
-                s.state().tier() == crate::domain::Tier::Dev,
-            ));
+            .policy_document(document);
         self.settled("PutRolePolicy", || request.clone().send())
             .await?;
 
@@ -377,15 +400,47 @@ mod tests {
         vendored["Document"].clone()
     }
 
-    fn ours() -> Value {
-        serde_json::from_str(&stack_policy(
-            "us-east-1",
-            "123456789012",
-            "demo",
-            "fs-1",
-            true,
-        ))
+    fn scope(dev: bool, sns_topic_arn: Option<&str>) -> Value {
+        serde_json::from_str(&stack_policy(&RoleScope {
+            region: "us-east-1",
+            account: "123456789012",
+            stack: "demo",
+            fs_id: "fs-1",
+            dev,
+            sns_topic_arn,
+        }))
         .unwrap()
+    }
+
+    fn ours() -> Value {
+        scope(true, None)
+    }
+
+    #[test]
+    fn the_role_publishes_to_the_stacks_topic_alone_and_to_none_without_one() {
+        let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
+        let other = "arn:aws:sns:us-east-1:123456789012:someone-elses";
+        let managed = managed();
+        let with = scope(false, Some(topic));
+        let both = [&managed, &with];
+        assert_eq!(evaluate(&both, "sns:Publish", topic), Decision::Allow);
+        assert_eq!(
+            evaluate(&both, "sns:Publish", other),
+            Decision::ImplicitDeny
+        );
+        for action in ["sns:Subscribe", "sns:SetTopicAttributes", "sns:DeleteTopic"] {
+            assert_eq!(
+                evaluate(&both, action, topic),
+                Decision::ImplicitDeny,
+                "{action}"
+            );
+        }
+        let without = scope(false, None);
+        assert_eq!(
+            evaluate(&[&managed, &without], "sns:Publish", topic),
+            Decision::ImplicitDeny,
+            "no topic, no publish"
+        );
     }
 
     #[test]
@@ -442,14 +497,7 @@ mod tests {
             Decision::ImplicitDeny,
             "the managed policy alone grants no address"
         );
-        let automation: Value = serde_json::from_str(&stack_policy(
-            "us-east-1",
-            "123456789012",
-            "demo",
-            "fs-1",
-            false,
-        ))
-        .unwrap();
+        let automation = scope(false, None);
         assert_eq!(
             evaluate_tagged(
                 &[&managed, &automation],

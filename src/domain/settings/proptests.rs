@@ -12,6 +12,7 @@ fn base() -> Vec<Value> {
     full["aws_profile"] = "work".into();
     full["monthly_budget_usd"] = 25.0.into();
     full["notify"]["webhook_url"] = "https://hooks.example.com/x".into();
+    full["notify"]["sns_topic_arn"] = "arn:aws:sns:us-east-1:123456789012:alerts".into();
     vec![full]
 }
 
@@ -27,11 +28,12 @@ fn validated_and_rewritable(s: &Settings) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-const VALIDATED: [&str; 4] = [
+const VALIDATED: [&str; 5] = [
     "health_check_interval_seconds",
     "consecutive_failures_threshold",
     "default_region",
     "notify.webhook_url",
+    "notify.sns_topic_arn",
 ];
 
 /// Mostly near the ranges, sometimes anywhere.

@@ -311,6 +311,9 @@ pub struct DeploymentConfig {
     /// --images`), by service: what the instance's compose file runs.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub images: crate::domain::images::ImageTags,
+    /// The SNS topic the instance publishes its failures and drains to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sns_topic_arn: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

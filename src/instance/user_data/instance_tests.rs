@@ -233,7 +233,15 @@ fn a_marker_is_copied_to_efs_once_it_is_mounted_and_every_script_marks_through_i
             !own || name.ends_with("/mark.sh"),
             "{name} marks on its own"
         );
-        let marks = text.contains("\n  mark ") || text.contains("\nmark ");
+        let marks = [
+            "\n  mark ",
+            "\nmark ",
+            "\n  notify ",
+            "\nnotify ",
+            "    notify ",
+        ]
+        .iter()
+        .any(|call| text.contains(call));
         assert!(
             !marks
                 || text.contains(". /opt/geusemaker/mark.sh")
@@ -467,4 +475,72 @@ fn a_revert_restores_the_dump_under_the_lease_before_n8n_starts_and_never_starts
             .any(|l| l.contains("geusemaker-stack.service"))
     );
     assert!(run.markers.contains("database-restore-failed"));
+}
+
+/// `notify`, sourced from mark.sh with a fake `aws`: what it publishes,
+/// and that a failure is only said.
+fn notify_with(topic: Option<&str>, aws_exit: u8) -> (String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    std::fs::write(format!("{d}/instance-id"), "i-0abc\n").unwrap();
+    let mark = units::MARK
+        .replace("{{SNS_TOPIC}}", topic.unwrap_or_default())
+        .replace("{{STACK}}", "demo")
+        .replace(
+            "/var/lib/geusemaker/instance-id",
+            &format!("{d}/instance-id"),
+        );
+    std::fs::write(format!("{d}/mark.sh"), mark).unwrap();
+    let aws = format!("{d}/aws");
+    let body = format!(
+        "#!/bin/bash\nprintf '%s|' \"$@\" >>{d}/published\necho \"$AWS_MAX_ATTEMPTS\" >>{d}/published\nexit {aws_exit}\n"
+    );
+    std::fs::write(&aws, body).unwrap();
+    std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("bash")
+        .args([
+            "-euc",
+            ". \"$1\"; notify 'watchdog: n8n (unhealthy) failed'; echo done",
+            "_",
+        ])
+        .arg(format!("{d}/mark.sh"))
+        .env("PATH", format!("{d}:{}", std::env::var("PATH").unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n", "{out:?}");
+    let published = std::fs::read_to_string(format!("{d}/published")).unwrap_or_default();
+    (published, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn notify_publishes_to_the_stacks_topic_in_its_region_and_a_failure_holds_nothing_up() {
+    let topic = "arn:aws:sns:eu-west-1:123456789012:alerts";
+    let (published, said) = notify_with(Some(topic), 0);
+    assert_eq!(
+        published,
+        format!(
+            "sns|publish|--region|eu-west-1|--topic-arn|{topic}|--subject|GeuseMaker: demo|\
+             --message|demo on i-0abc: watchdog: n8n (unhealthy) failed|--output|text|3\n"
+        )
+    );
+    assert!(said.is_empty(), "{said}");
+    let (_, said) = notify_with(Some(topic), 255);
+    assert!(said.contains("could not publish"), "{said}");
+    let (published, said) = notify_with(None, 0);
+    assert!(
+        published.is_empty() && said.is_empty(),
+        "no topic: nothing sent"
+    );
+    // The watchdog tells of a replacement and of being capped; a drain of
+    // a notice or a loss, not of the product's own switch.
+    let dog = units::WATCHDOG;
+    assert!(
+        dog.rfind("notify \"watchdog:").unwrap() > dog.find("mark watchdog-unhealthy").unwrap()
+    );
+    assert_eq!(dog.matches("notify \"watchdog:").count(), 2);
+    let drain = units::DRAIN;
+    let told = drain.find("notify \"drained for").unwrap();
+    assert!(told > drain.find("mark drained").unwrap());
+    assert!(drain.contains("if [ \"$1\" != switch ]; then"));
 }

@@ -20,6 +20,7 @@ pub(super) fn input(gpu: bool) -> UserDataInput<'static> {
             qdrant_snapshot_minutes: 30,
         },
         images: &NO_IMAGE_TAGS,
+        sns_topic_arn: None,
     }
 }
 
@@ -421,6 +422,7 @@ fn every_tier_with_the_longest_names_fits_ec2s_limit() {
     let domain = format!("{}.example.com", "d".repeat(253 - 20));
     let url = format!("https://{domain}");
     let engine = base64::engine::general_purpose::STANDARD;
+    let topic = format!("arn:aws:sns:us-gov-west-1:123456789012:{}", "t".repeat(256));
     // Every service on a tag of Docker's longest (128).
     let tags: crate::domain::images::ImageTags = crate::domain::Service::ALL
         .iter()
@@ -441,6 +443,7 @@ fn every_tier_with_the_longest_names_fits_ec2s_limit() {
             address_allocation: (tier == Tier::Dev).then_some("eipalloc-0123456789abcdef0"),
             checks: InstanceChecks::default(),
             images: &tags,
+            sns_topic_arn: Some(&topic),
         })
         .unwrap();
         // The limit is on the raw bytes, before base64: check what is sent.

@@ -18,12 +18,30 @@ pub(super) const SWITCH: &str = include_str!("../../../assets/instance/switch.sh
 /// `mark NAME`, sourced by the others: the stage markers, copied to EFS.
 pub(super) const MARK: &str = include_str!("../../../assets/instance/mark.sh");
 
-/// (path on the instance, mode, text); `{{REGION}}`, the watchdog's
-/// figures and Qdrant's snapshot period are filled in.
-fn files(region: &str, checks: InstanceChecks) -> Vec<(String, &'static str, String)> {
+/// What the installed files are filled in with.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Filled<'a> {
+    pub region: &'a str,
+    pub stack: &'a str,
+    pub checks: InstanceChecks,
+    /// Where `notify` publishes; none: it says nothing.
+    pub sns_topic_arn: Option<&'a str>,
+}
+
+/// (path on the instance, mode, text); `{{REGION}}`, the stack, the
+/// watchdog's figures, Qdrant's snapshot period and the topic are filled in.
+fn files(with: Filled<'_>) -> Vec<(String, &'static str, String)> {
+    let Filled {
+        region,
+        stack,
+        checks,
+        sns_topic_arn,
+    } = with;
     let unit = |name: &str| format!("/etc/systemd/system/{name}");
     let fill = |text: &str| {
         text.replace("{{REGION}}", region)
+            .replace("{{STACK}}", stack)
+            .replace("{{SNS_TOPIC}}", sns_topic_arn.unwrap_or_default())
             .replace("{{THRESHOLD}}", &checks.watchdog_threshold.to_string())
             .replace("{{WATCH_SECS}}", &WATCH_SECS.to_string())
             .replace(
@@ -88,8 +106,8 @@ fn files(region: &str, checks: InstanceChecks) -> Vec<(String, &'static str, Str
 }
 
 /// The boot script's lines that write every file.
-pub(super) fn install_lines(region: &str, checks: InstanceChecks) -> String {
-    files(region, checks)
+pub(super) fn install_lines(with: Filled<'_>) -> String {
+    files(with)
         .into_iter()
         .map(|(path, mode, text)| {
             format!(
@@ -104,9 +122,14 @@ pub(super) fn install_lines(region: &str, checks: InstanceChecks) -> String {
 /// The scripts among them, filled in, for shellcheck.
 #[cfg(test)]
 pub(super) fn scripts(region: &str) -> Vec<(String, String)> {
-    files(region, InstanceChecks::default())
-        .into_iter()
-        .filter(|(path, _, _)| path.ends_with(".sh"))
-        .map(|(path, _, text)| (path, text))
-        .collect()
+    files(Filled {
+        region,
+        stack: "demo",
+        checks: InstanceChecks::default(),
+        sns_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:alerts"),
+    })
+    .into_iter()
+    .filter(|(path, _, _)| path.ends_with(".sh"))
+    .map(|(path, _, text)| (path, text))
+    .collect()
 }

@@ -26,7 +26,14 @@ fn to_t3_large(h: &Harness, home: &Home, flags: &[&str], what: &str) -> serde_js
 async fn connect_lists_the_ways_in_and_update_switches_to_the_new_type_at_its_price() {
     let h = Harness::start().await;
     let home = Home::new();
+    let config = home.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let topic = "arn:aws:sns:us-east-1:123456789012:geusemaker-alerts";
+    let settings = serde_json::json!({"notify": {"sns_topic_arn": topic}});
+    std::fs::write(config.join("settings.json"), settings.to_string()).unwrap();
     let first = deploy(&h, &home, "d2", "dev", &[DEV_KEYS]);
+    assert_eq!(first["config"]["sns_topic_arn"], topic);
+    assert_publishes_to(&h, &first, topic).await;
 
     let c = json(&run(&h, &home, &["connect", "d2", "--json"]), "connect");
     let url = first["n8n_url"]
@@ -165,6 +172,65 @@ async fn connect_lists_the_ways_in_and_update_switches_to_the_new_type_at_its_pr
             })
     });
     assert!(told, "the old instance's drain was told to dump to {dump}");
+}
+
+/// The instance's role may publish to `topic`, and its boot script names it.
+async fn assert_publishes_to(h: &Harness, state: &serde_json::Value, topic: &str) {
+    let iam = aws_sdk_iam::Client::new(&h.sdk().await);
+    let role = state["iam_role_name"].as_str().expect("a role");
+    let names = iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    let name = names.policy_names().first().expect("an inline policy");
+    let doc = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await
+        .unwrap();
+    let text = urlencoding_decode(doc.policy_document());
+    let policy: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let publish = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == "sns:Publish")
+        .unwrap_or_else(|| panic!("no sns:Publish in {policy}"));
+    assert_eq!(publish["Resource"], topic, "that topic alone");
+    let script = launched_user_data(h, state).await;
+    assert!(script.contains(&format!("SNS_TOPIC=\"{topic}\"")));
+}
+
+/// IAM answers policy documents URL-encoded (RFC 3986).
+fn urlencoding_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) => {
+                let hex = std::str::from_utf8(hex).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
 }
 
 /// The boot script of the template version the stack's group launches.
