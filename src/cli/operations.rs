@@ -9,7 +9,6 @@ use crate::deploy::{self, OperationError};
 use crate::domain::budget::Budget;
 use crate::domain::cost::dollars;
 use crate::domain::exposure::Publish;
-use crate::domain::notify::{EventKind, NotifyEvent};
 use crate::domain::{StackName, StackStatus, Tier};
 use crate::runtime::Runtime;
 
@@ -45,15 +44,9 @@ pub async fn deploy(rt: &Runtime, args: DeployArgs, json: bool) -> Result<(), Fa
     let printer = tokio::spawn(progress::print_stages(rx, rt.clock.now()));
     let result = deploy::deploy(&ctx, &req, Box::new(sink)).await;
     let _ = printer.await;
-    if !result.as_ref().is_err_and(OperationError::is_refusal) {
-        let (kind, text) = match &result {
-            Ok(s) => (
-                EventKind::DeploySucceeded,
-                format!("deployed: n8n at {}", s.n8n_url.as_deref().unwrap_or("-")),
-            ),
-            Err(e) => (EventKind::DeployFailed, format!("the deploy failed: {e}")),
-        };
-        let event = NotifyEvent::new(kind, req.stack.as_str(), rt.clock.now(), text);
+    let kind = crate::domain::stage::OperationKind::Deploy;
+    let now = rt.clock.now();
+    if let Some(event) = deploy::outcome_event(kind, req.stack.as_str(), now, &result) {
         crate::notify::tell(&rt.settings.notify, event).await;
     }
     let state = result.map_err(|e| with_next_step(e, &req.stack, "deploy"))?;

@@ -109,27 +109,11 @@ async fn tell(
     stack: &crate::domain::StackName,
     result: &Result<crate::domain::DeploymentState, crate::deploy::OperationError>,
 ) {
-    use crate::deploy::OperationError;
-    use crate::domain::notify::{EventKind, NotifyEvent};
-    let (kind, text) = match result {
-        Err(e) if e.is_refusal() => return,
-        Ok(s) => (
-            EventKind::UpdateSucceeded,
-            format!(
-                "updated to {} {}",
-                if s.is_spot() { "spot" } else { "on-demand" },
-                s.instance_type().unwrap_or("-")
-            ),
-        ),
-        Err(
-            e @ OperationError::Stage {
-                rollback: Some(_), ..
-            },
-        ) => (EventKind::UpdateReverted, e.to_string()),
-        Err(e) => (EventKind::UpdateFailed, format!("the update failed: {e}")),
-    };
-    let event = NotifyEvent::new(kind, stack.as_str(), rt.clock.now(), text);
-    crate::notify::tell(&rt.settings.notify, event).await;
+    let kind = crate::domain::stage::OperationKind::Update;
+    let now = rt.clock.now();
+    if let Some(event) = crate::deploy::outcome_event(kind, stack.as_str(), now, result) {
+        crate::notify::tell(&rt.settings.notify, event).await;
+    }
 }
 
 /// `--images tested|SERVICE=TAG…`: the stack's image tags after, each move

@@ -48,6 +48,42 @@ pub enum OperationError {
     },
 }
 
+/// What a deploy's or an update's outcome tells the user's webhook; none
+/// for a refusal, where nothing happened.
+pub fn outcome_event(
+    kind: crate::domain::stage::OperationKind,
+    stack: &str,
+    at: Timestamp,
+    result: &Result<DeploymentState, OperationError>,
+) -> Option<crate::domain::notify::NotifyEvent> {
+    use crate::domain::notify::{EventKind, NotifyEvent};
+    use crate::domain::stage::OperationKind;
+    let update = kind == OperationKind::Update;
+    let (kind, text) = match result {
+        Err(e) if e.is_refusal() => return None,
+        Ok(s) if update => (
+            EventKind::UpdateSucceeded,
+            format!(
+                "updated to {} {}",
+                if s.is_spot() { "spot" } else { "on-demand" },
+                s.instance_type().unwrap_or("-")
+            ),
+        ),
+        Ok(s) => (
+            EventKind::DeploySucceeded,
+            format!("deployed: n8n at {}", s.n8n_url.as_deref().unwrap_or("-")),
+        ),
+        Err(
+            e @ OperationError::Stage {
+                rollback: Some(_), ..
+            },
+        ) if update => (EventKind::UpdateReverted, e.to_string()),
+        Err(e) if update => (EventKind::UpdateFailed, format!("the update failed: {e}")),
+        Err(e) => (EventKind::DeployFailed, format!("the deploy failed: {e}")),
+    };
+    Some(NotifyEvent::new(kind, stack, at, text))
+}
+
 impl OperationError {
     /// Bad input or a busy stack: the operation never started.
     pub fn is_refusal(&self) -> bool {

@@ -28,6 +28,16 @@ fn press(c: char) -> Event {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
+    // Its outcome goes to the settings' webhook, as a CLI deploy's does.
+    let fake = crate::https_fake::HttpsFake::start("hooks.example.test").await;
+    let client = geusemaker::http::Http::with_ca(Some(&fake.ca_pem))
+        .and_then(|http| http.resolving("hooks.example.test", fake.addr))
+        .expect("a client for the fake");
+    let notifier = geusemaker::notify::Notifier::with_client(
+        client,
+        "https://hooks.example.test/hook",
+        geusemaker::domain::notify::NotifyFormat::Json,
+    );
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -53,7 +63,7 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
             clock: clock.clone(),
             health_interval: Duration::from_millis(100),
             policy: geusemaker::health::policy::Policy::default(),
-            notifier: None,
+            notifier: Some(notifier),
             deploy_defaults: Default::default(),
         },
     );
@@ -118,6 +128,8 @@ async fn a_deploy_from_the_dashboard_runs_and_shows_up() {
     result.unwrap();
 
     assert!(model.should_quit);
+    let told = crate::notify::kinds_once(&fake, 1).await;
+    assert_eq!(told, ["deploy_succeeded"], "{:?}", fake.hooks());
     let demo = model
         .stacks
         .iter()

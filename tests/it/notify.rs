@@ -19,7 +19,7 @@ use crate::monitor::{Sandbox, sweep_until_action};
 const HOST: &str = "hooks.example.test";
 
 /// The hooks received once there are `n` (bounded), their kinds in order.
-async fn kinds_once(fake: &HttpsFake, n: usize) -> Vec<String> {
+pub async fn kinds_once(fake: &HttpsFake, n: usize) -> Vec<String> {
     for _ in 0..500 {
         let hooks = fake.hooks();
         if hooks.len() >= n {

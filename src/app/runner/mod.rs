@@ -151,13 +151,16 @@ impl Runner {
                 let req = self.deploy_defaults.fill(req);
                 let (stack, region) = (req.stack.to_string(), req.region.clone());
                 let offer = on_demand_offer(&req);
+                let told = self.teller(OperationKind::Deploy);
                 self.operate(
                     stack,
                     region,
                     OperationKind::Deploy,
                     offer,
                     |ctx, sink| async move {
-                        deploy::deploy(&ctx, &req, sink).await.map(|s| {
+                        let result = deploy::deploy(&ctx, &req, sink).await;
+                        told(&req.stack, &result);
+                        result.map(|s| {
                             let url = s.n8n_url.clone().unwrap_or_default();
                             let sign_in = crate::domain::exposure::sign_in(&s);
                             format!("{} is running: {url} ({sign_in})", s.stack_name)
@@ -202,13 +205,16 @@ impl Runner {
             }
             Effect::Update(req) => {
                 let (stack, region) = (req.stack.to_string(), req.region.clone());
+                let told = self.teller(OperationKind::Update);
                 self.operate(
                     stack,
                     region,
                     OperationKind::Update,
                     |_| None,
                     |ctx, sink| async move {
-                        let s = deploy::update::update(&ctx, &req, sink).await?;
+                        let result = deploy::update::update(&ctx, &req, sink).await;
+                        told(&req.stack, &result);
+                        let s = result?;
                         let gap = s.switches.last().and_then(|w| w.gap_secs());
                         let gap = gap
                             .map(|g| {
@@ -405,6 +411,22 @@ impl Runner {
                 self.clouds = Some(Clouds::single(ctx, ""));
                 self.sandbox = Some(sandbox);
                 self.health_interval = SANDBOX_HEALTH_INTERVAL;
+            }
+        }
+    }
+
+    /// What tells the settings' webhook of a `kind`'s outcome, in the
+    /// background: it never holds up the operation's end.
+    fn teller(
+        &self,
+        kind: OperationKind,
+    ) -> impl FnOnce(&StackName, &Result<crate::domain::DeploymentState, OperationError>) + Send + 'static
+    {
+        let (notifier, clock) = (self.notifier.clone(), self.clock.clone());
+        move |stack, result| {
+            let event = deploy::outcome_event(kind, stack.as_str(), clock.now(), result);
+            if let (Some(notifier), Some(event)) = (notifier, event) {
+                notifier.spawn(vec![event]);
             }
         }
     }
