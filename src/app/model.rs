@@ -262,6 +262,8 @@ pub struct Model {
     pub logs: LogView,
     /// Lines each stack's log view keeps (settings' `log_buffer_lines`).
     pub log_capacity: usize,
+    /// URLs are drawn as OSC 8 hyperlinks (a real terminal; not in tests).
+    pub hyperlinks: bool,
     /// What a budget set in the deploy wizard does at 100% (settings).
     pub budget_action: crate::domain::budget::BudgetAction,
     /// Rows the help overlay is scrolled down.
@@ -312,6 +314,7 @@ impl Model {
             focus: Pane::Stacks,
             logs: LogView::for_stack(None, DEFAULT_LOG_CAPACITY),
             log_capacity: DEFAULT_LOG_CAPACITY,
+            hyperlinks: false,
             budget_action: crate::domain::budget::BudgetAction::Warn,
             help_scroll: 0,
             health: HashMap::new(),

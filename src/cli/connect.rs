@@ -22,7 +22,7 @@ pub fn connect(rt: &Runtime, stack: &crate::domain::StackName, json: bool) -> Re
 /// An OSC 8 hyperlink where the terminal is one, else the URL as it is.
 pub fn link(url: &str, terminal: bool) -> String {
     if terminal {
-        format!("\x1b]8;;{url}\x1b\\{url}\x1b]8;;\x1b\\")
+        crate::ui::hyperlinks::osc8(url, url)
     } else {
         url.to_string()
     }

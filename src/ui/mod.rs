@@ -10,6 +10,7 @@ mod footer;
 mod header;
 mod health;
 mod help;
+pub mod hyperlinks;
 pub mod layout;
 mod logs;
 mod models;
@@ -77,7 +78,10 @@ pub fn view(model: &Model, frame: &mut Frame) {
             dialogs::confirm_restart(stack, *service, frame, area)
         }
         Some(Overlay::Connect { stack, selected }) => {
-            connect::dialog(model, stack, *selected, frame, area)
+            connect::dialog(model, stack, *selected, frame, area);
+            if model.hyperlinks {
+                hyperlinks::link_urls(frame.buffer_mut(), area);
+            }
         }
         Some(Overlay::Update(d)) => update::dialog(d, frame, area),
     }

@@ -187,3 +187,41 @@ fn health_pane_says_where_ollamas_model_sits_on_a_gpu_instance() {
     insta::assert_snapshot!("health_gpu_in_use", at(6_100_000_000).backend());
     insta::assert_snapshot!("health_gpu_unseen", at(0).backend());
 }
+
+#[test]
+fn on_a_real_terminal_the_connect_views_urls_are_osc8_links_and_nothing_else_moves() {
+    let mut m = reachable();
+    key(&mut m, 'c');
+    let plain = draw(&m, 100, 30);
+    m.hyperlinks = true;
+    let linked = draw(&m, 100, 30);
+    let (plain, linked) = (plain.backend().buffer(), linked.backend().buffer());
+    let url = "http://203.0.113.50:5678";
+    let link = super::hyperlinks::osc8(url, url);
+    let links: Vec<_> = linked
+        .content
+        .iter()
+        .filter(|c| c.symbol().starts_with("\x1b]8;;"))
+        .map(|c| c.symbol().to_string())
+        .collect();
+    assert!(links.contains(&link), "{links:?}");
+    assert!(links.iter().any(|l| l.contains("/webhook/")), "{links:?}");
+    // Every other cell is as drawn without links, but those the links
+    // cover: the backend never writes them (the terminal prints the link's
+    // text there).
+    // "\x1b]8;;" URL "\x1b\\" URL "\x1b]8;;\x1b\\": 14 bytes and the URL twice.
+    let linked_text: usize = links.iter().map(|l| (l.len() - 14) / 2).sum();
+    let differ: Vec<_> = plain
+        .content
+        .iter()
+        .zip(&linked.content)
+        .filter(|(a, b)| a.symbol() != b.symbol())
+        .collect();
+    assert!(
+        differ
+            .iter()
+            .all(|(_, b)| b.symbol() == " " || b.symbol().starts_with("\x1b]8;;")),
+        "{differ:?}"
+    );
+    assert_eq!(differ.len(), linked_text, "exactly the URLs' cells");
+}
