@@ -25,11 +25,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Cli, started: std::time::Instant) -> Result<(), Failure> {
+    // Generated from the definitions alone: no settings, no state directory.
+    match &args.command {
+        Some(cli::Command::Completions(a)) => return cli::completions::print_completions(a.shell),
+        Some(cli::Command::Man) => return cli::completions::print_man(),
+        _ => {}
+    }
     let options = Options {
         sandbox: args.sandbox,
         region: args.region.clone(),
         profile: args.profile.clone(),
         service_endpoints: args.service_endpoints.clone(),
+        readonly: args.readonly,
     };
     let rt = Runtime::open(&options)?;
     let _log_guard = geusemaker::logging::init(&rt.store.logs_dir());

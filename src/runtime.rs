@@ -21,6 +21,8 @@ pub struct Options {
     pub profile: Option<String>,
     /// `n8n=HOST:PORT,...`: where to probe the services instead.
     pub service_endpoints: Option<String>,
+    /// `--readonly`: refuse every change.
+    pub readonly: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,8 @@ pub struct Runtime {
     pub profile: Option<String>,
     pub sandbox_speed: f64,
     pub endpoint_overrides: Endpoints,
+    /// `--readonly` or the settings' `readonly`: nothing is changed.
+    pub readonly: bool,
 }
 
 impl Runtime {
@@ -75,6 +79,7 @@ impl Runtime {
         };
         Ok(Self {
             endpoint_overrides,
+            readonly: options.readonly || settings.readonly,
             store,
             notices,
             clock: Arc::new(SystemClock),

@@ -129,6 +129,7 @@ fn initial_model(rt: &Runtime) -> Model {
     model.log_capacity = rt.settings.ui_preferences.log_buffer_lines.max(100);
     // A terminal that does not know OSC 8 ignores it; a dumb one is spared.
     model.hyperlinks = std::env::var("TERM").is_ok_and(|t| t != "dumb");
+    model.readonly = rt.readonly;
     model.budget_action = rt.settings.budget_action;
     model.aws_profile = rt.profile.clone();
     model.session_tools_missing = session_manager::missing_tools();

@@ -85,6 +85,25 @@ pub enum Effect {
     Lookup(Query),
 }
 
+impl Effect {
+    /// Whether it changes a stack, its access or its instance.
+    pub fn mutates(&self) -> bool {
+        matches!(
+            self,
+            Effect::Deploy(_)
+                | Effect::Update(_)
+                | Effect::Destroy { .. }
+                | Effect::InjectFault { .. }
+                | Effect::Rollback { .. }
+                | Effect::PullModel { .. }
+                | Effect::RemoveModel { .. }
+                | Effect::RestartService { .. }
+                | Effect::SetAccess { .. }
+                | Effect::Shell { .. }
+        )
+    }
+}
+
 /// What the deploy wizard looks up in the background, in a region.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Query {

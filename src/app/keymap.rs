@@ -55,6 +55,23 @@ pub enum Action {
     Back,
 }
 
+impl Action {
+    /// Whether it changes a stack (or the instance): refused in read-only
+    /// mode, and dimmed in the footer and help there.
+    pub fn mutates(self) -> bool {
+        matches!(
+            self,
+            Action::NewStack
+                | Action::Destroy
+                | Action::Faults
+                | Action::Rollback
+                | Action::Shell
+                | Action::Restart
+                | Action::Update
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Key {
     pub code: KeyCode,

@@ -264,6 +264,8 @@ pub struct Model {
     pub log_capacity: usize,
     /// URLs are drawn as OSC 8 hyperlinks (a real terminal; not in tests).
     pub hyperlinks: bool,
+    /// Read-only mode: every action that changes anything is refused.
+    pub readonly: bool,
     /// What a budget set in the deploy wizard does at 100% (settings).
     pub budget_action: crate::domain::budget::BudgetAction,
     /// Rows the help overlay is scrolled down.
@@ -315,6 +317,7 @@ impl Model {
             logs: LogView::for_stack(None, DEFAULT_LOG_CAPACITY),
             log_capacity: DEFAULT_LOG_CAPACITY,
             hyperlinks: false,
+            readonly: false,
             budget_action: crate::domain::budget::BudgetAction::Warn,
             help_scroll: 0,
             health: HashMap::new(),

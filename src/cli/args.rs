@@ -36,6 +36,9 @@ pub struct Cli {
         value_name = "LIST"
     )]
     pub service_endpoints: Option<String>,
+    /// Look, never touch: every command and key that changes anything is refused
+    #[arg(long, global = true)]
+    pub readonly: bool,
     /// Exit as soon as the first frame is drawn (for the startup benchmark)
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,
@@ -47,7 +50,7 @@ pub struct Cli {
 pub enum Command {
     /// Deploy a stack, or bring an existing one back to running
     Deploy(DeployArgs),
-    /// Change a running stack's instance type, market or allowed CIDR: the plan, then a switch
+    /// Change a running stack's instance type, market, images or allowed CIDR: the plan, then a switch
     Update(UpdateArgs),
     /// How to reach the stack: n8n's URL, its webhook base, the sign-in, and a `forward` per internal service
     Connect(StackArg),
@@ -87,6 +90,49 @@ pub enum Command {
     Shell(StackArg),
     /// Print one of the stack's secrets, read from SSM Parameter Store, after confirming
     Secret(SecretArgs),
+    /// Show the settings, or get or set one (validated as the file is)
+    Settings(SettingsArgs),
+    /// Print a shell completion script, e.g. `source <(geusemaker-tui completions bash)`
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `geusemaker-tui man > geusemaker-tui.1`
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    #[command(subcommand)]
+    pub command: Option<SettingsCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Print one setting, by its dotted key (e.g. notify.webhook_url)
+    Get { key: String },
+    /// Set one setting: a number, true/false, null or text
+    Set { key: String, value: String },
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or elvish
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `--service NAME`, or `all` for every service (seed 001's CLI).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServiceFilter(pub Option<Service>);
+
+fn service_or_all(text: &str) -> Result<ServiceFilter, String> {
+    if text == "all" {
+        return Ok(ServiceFilter(None));
+    }
+    text.parse().map(|s| ServiceFilter(Some(s))).map_err(|_| {
+        format!(
+            "{text:?} is not a service: use all, {}",
+            Service::ALL.map(Service::name).join(", ")
+        )
+    })
 }
 
 #[derive(Debug, Args)]
@@ -336,8 +382,8 @@ pub struct DestroyArgs {
     /// Also delete the EFS with all the stack's data, and its secrets
     #[arg(long)]
     pub delete_data: bool,
-    /// Do not ask for confirmation
-    #[arg(long, short = 'y')]
+    /// Do not ask for confirmation (--force, as seed 001 spells it, too)
+    #[arg(long, short = 'y', visible_alias = "force")]
     pub yes: bool,
 }
 
@@ -345,9 +391,9 @@ pub struct DestroyArgs {
 pub struct LogsArgs {
     #[arg(value_parser = StackName::parse)]
     pub stack: StackName,
-    /// Only this service's lines
-    #[arg(long, value_enum)]
-    pub service: Option<Service>,
+    /// Only this service's lines (n8n, ollama, qdrant, crawl4ai, postgres), or all
+    #[arg(long, value_parser = service_or_all, value_name = "SERVICE")]
+    pub service: Option<ServiceFilter>,
     /// Keep printing new lines until interrupted
     #[arg(long, short = 'f')]
     pub follow: bool,

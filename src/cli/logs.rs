@@ -47,7 +47,7 @@ pub async fn logs(rt: &Runtime, args: LogsArgs, json: bool) -> Result<(), Failur
         since,
         // A window asks for all of it; otherwise the latest lines.
         tail: since.is_none().then_some(args.tail),
-        service: args.service,
+        service: args.service.and_then(|f| f.0),
     };
     let mut cursor = LogCursor::default();
     loop {

@@ -2,6 +2,7 @@
 
 mod access;
 pub mod args;
+pub mod completions;
 mod connect;
 mod cost;
 mod doctor;
@@ -13,8 +14,10 @@ mod notify;
 mod operations;
 mod output;
 mod progress;
+mod readonly;
 mod restart;
 mod secret;
+mod settings;
 mod ssm_session;
 mod status;
 mod update;
@@ -95,6 +98,9 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
     for notice in &rt.notices {
         eprintln!("warning: {notice}");
     }
+    if rt.readonly {
+        readonly::allowed(&command)?;
+    }
     match command {
         Command::Deploy(args) => operations::deploy(rt, args, json).await,
         Command::Update(args) => update::update(rt, args, json).await,
@@ -117,6 +123,9 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Forward(args) => ssm_session::forward(rt, args, json).await,
         Command::Shell(args) => ssm_session::shell(rt, args, json).await,
         Command::Secret(args) => secret::secret(rt, args, json).await,
+        Command::Settings(args) => settings::settings(rt, args, json),
+        Command::Completions(args) => completions::print_completions(args.shell),
+        Command::Man => completions::print_man(),
     }
 }
 

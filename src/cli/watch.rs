@@ -35,7 +35,8 @@ fn same_cloud(rt: &Runtime, stack: &StackName, provider: Provider) -> Result<(),
 pub fn policy(rt: &Runtime) -> Policy {
     Policy {
         threshold: rt.settings.consecutive_failures_threshold,
-        auto_rollback: rt.settings.auto_rollback_on_failure,
+        auto_rollback: rt.settings.auto_rollback_on_failure && !rt.readonly,
+        observe_only: rt.readonly,
         ..Policy::default()
     }
 }

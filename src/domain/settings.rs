@@ -62,6 +62,8 @@ pub struct Settings {
     pub budget_action: super::budget::BudgetAction,
     /// Where the monitor tells what happened: rollbacks, recoveries, budgets.
     pub notify: NotifySettings,
+    /// Refuse every change (as `--readonly`): look, never touch.
+    pub readonly: bool,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -96,6 +98,7 @@ impl Default for Settings {
             monthly_budget_usd: None,
             budget_action: super::budget::BudgetAction::Warn,
             notify: NotifySettings::default(),
+            readonly: false,
             extra: Map::new(),
         }
     }

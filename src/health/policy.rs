@@ -19,6 +19,8 @@ pub struct Policy {
     /// Automatic rollbacks allowed within `retry_window_secs` (seed: 2).
     pub max_retries: usize,
     pub retry_window_secs: f64,
+    /// Read-only mode: observe, record and tell, never roll back or stop.
+    pub observe_only: bool,
 }
 
 impl Policy {
@@ -26,6 +28,10 @@ impl Policy {
     /// option, kept in its config), when it made one.
     pub fn for_stack(&self, state: &crate::domain::DeploymentState) -> Policy {
         let mut policy = self.clone();
+        if self.observe_only {
+            policy.auto_rollback = false;
+            return policy;
+        }
         if let Some(on) = state
             .config
             .as_ref()
@@ -44,6 +50,7 @@ impl Default for Policy {
             auto_rollback: true,
             max_retries: 2,
             retry_window_secs: 3_600.0,
+            observe_only: false,
         }
     }
 }
@@ -331,6 +338,17 @@ mod tests {
             ..Default::default()
         });
         assert!(!Policy::default().for_stack(&state).auto_rollback);
+        // Read-only: a stack's own choice to roll back is not taken.
+        state.config = Some(crate::domain::state::DeploymentConfig {
+            auto_rollback_on_failure: Some(true),
+            ..Default::default()
+        });
+        let observing = Policy {
+            observe_only: true,
+            ..Policy::default()
+        };
+        assert!(Policy::default().for_stack(&state).auto_rollback);
+        assert!(!observing.for_stack(&state).auto_rollback);
     }
 
     #[test]

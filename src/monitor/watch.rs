@@ -220,7 +220,10 @@ impl Watch {
             if budget.level != BudgetLevel::Ok {
                 report.notes.push(budget.message.clone());
             }
-            if budget.level == BudgetLevel::Exceeded && budget.action == BudgetAction::Stop {
+            if budget.level == BudgetLevel::Exceeded
+                && budget.action == BudgetAction::Stop
+                && !self.policy.observe_only
+            {
                 report.verdict = "over_budget";
                 report.action = Some(self.stop(&budget.message).await);
                 return Ok(report);

@@ -58,6 +58,13 @@ fn keys_line(model: &Model, width: usize) -> Line<'static> {
         if i > 0 {
             spans.push(Span::styled("· ", theme::DIM));
         }
+        if model.readonly && b.action.mutates() {
+            spans.push(Span::styled(
+                format!("{} {} ", keymap::first_label(b), b.short),
+                theme::DIM.add_modifier(Modifier::CROSSED_OUT),
+            ));
+            continue;
+        }
         spans.push(Span::styled(
             keymap::first_label(b),
             Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD),

@@ -23,6 +23,12 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
             Style::new().add_modifier(Modifier::REVERSED),
         ));
     }
+    if model.readonly {
+        spans.push(Span::styled(
+            " READ-ONLY ",
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
+        ));
+    }
     let busy = if model.busy.is_empty() {
         String::new()
     } else {

@@ -98,4 +98,6 @@ mod tests_events;
 #[cfg(test)]
 mod tests_models;
 #[cfg(test)]
+mod tests_readonly;
+#[cfg(test)]
 mod tests_update;

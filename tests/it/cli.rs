@@ -741,3 +741,162 @@ fn a_reader_that_goes_away_is_not_a_crash() {
         assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
     }
 }
+
+#[test]
+fn bash_completion_loads_and_completes_de_to_deploy_and_destroy() {
+    let home = Home::new();
+    let out = home.cmd().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let script = home.path().join("geusemaker-tui.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let complete = |words: &str, cword: usize| {
+        // Called as bash calls it: the function `complete` names, with the
+        // command, the word being completed and the one before it.
+        let line = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; \
+             fn=$(complete -p geusemaker-tui | sed -E 's/.*-F ([^ ]+).*/\\1/'); \
+             \"$fn\" geusemaker-tui \"${{COMP_WORDS[$COMP_CWORD]}}\" \"${{COMP_WORDS[$COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "-c", &line])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let mut words: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        words.sort();
+        words
+    };
+    assert_eq!(complete("geusemaker-tui de", 1), ["deploy", "destroy"]);
+    assert!(complete("geusemaker-tui destroy demo --f", 3).contains(&"--force".to_string()));
+    let man = home.cmd().arg("man").output().unwrap();
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        page.contains(".TH geusemaker-tui"),
+        "{}",
+        &page[..page.len().min(200)]
+    );
+}
+
+#[test]
+fn seed_spellings_force_and_service_all_are_taken() {
+    let home = Home::new();
+    for args in [
+        &["--sandbox", "destroy", "nope", "--force"][..],
+        &["--sandbox", "logs", "nope", "--service", "all"][..],
+    ] {
+        let out = home.cmd().args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert!(
+            said.contains("no stack named nope"),
+            "{args:?} parsed: {said}"
+        );
+    }
+    let out = home
+        .cmd()
+        .args(["--sandbox", "logs", "nope", "--service", "redis"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("use all, n8n"), "{said}");
+}
+
+#[test]
+fn settings_get_and_set_one_key_and_a_bad_value_changes_nothing() {
+    let home = Home::new();
+    let get = |key: &str| {
+        let out = home.cmd().args(["settings", "get", key]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(get("notify.format"), "slack");
+    home.cmd()
+        .args(["settings", "set", "notify.format", "discord"])
+        .assert()
+        .success()
+        .stdout("notify.format = discord\n");
+    assert_eq!(get("notify.format"), "discord");
+    let file = home.path().join("config/settings.json");
+    let before = std::fs::read_to_string(&file).unwrap();
+    let out = home
+        .cmd()
+        .args(["settings", "set", "health_check_interval_seconds", "5"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("health_check_interval_seconds") && said.contains("10 to 300"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        before,
+        "nothing changed"
+    );
+    let all = home.cmd().arg("settings").output().unwrap();
+    assert!(String::from_utf8_lossy(&all.stdout).contains("notify.format = discord"));
+}
+
+#[test]
+fn readonly_refuses_every_change_with_exit_2_and_still_shows() {
+    let home = Home::new();
+    home.json(&[
+        "--sandbox",
+        "deploy",
+        "ro",
+        "--tier",
+        "dev",
+        "--yes",
+        "--json",
+        "--allow-cidr",
+        "198.51.100.23/32",
+    ]);
+    let before = home.state("ro");
+    for args in [
+        &["--sandbox", "--readonly", "destroy", "ro", "--yes"][..],
+        &["--sandbox", "--readonly", "rollback", "ro", "--yes"],
+        &[
+            "--sandbox",
+            "--readonly",
+            "update",
+            "ro",
+            "--instance-type",
+            "t3.large",
+            "--yes",
+        ],
+        &[
+            "--sandbox",
+            "--readonly",
+            "access",
+            "ro",
+            "--add",
+            "198.51.100.7/32",
+        ],
+    ] {
+        let out = home.cmd().args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert!(said.contains("read-only mode"), "{said}");
+    }
+    assert_eq!(home.state("ro"), before, "nothing changed");
+    let status = home.json(&["--sandbox", "--readonly", "status", "ro", "--json"]);
+    assert_eq!(status["status"], "running");
+    // The settings' readonly does the same.
+    home.cmd()
+        .args(["settings", "set", "readonly", "true"])
+        .assert()
+        .success();
+    let out = home
+        .cmd()
+        .args(["--sandbox", "destroy", "ro", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(home.state("ro"), before);
+}

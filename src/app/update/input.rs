@@ -27,6 +27,17 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     match keymap::action_for(&key, model.focus) {
+        Some(action) if model.readonly && action.mutates() => {
+            let what = keymap::KEYMAP
+                .iter()
+                .find(|b| b.action == action)
+                .map_or("that", |b| b.short);
+            let text = format!(
+                "read-only: {what} is off (started with --readonly or readonly in the settings)"
+            );
+            notify(model, NoticeLevel::Warn, text);
+            Vec::new()
+        }
         Some(action) => on_action(model, action),
         None => Vec::new(),
     }

@@ -18,6 +18,20 @@ use super::msg::Msg;
 const NOTICES_KEPT: usize = 20;
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    let effects = dispatch(model, msg);
+    if !model.readonly {
+        return effects;
+    }
+    // A dialog's own keys (a model's pull, an access change) are held here.
+    let (kept, refused): (Vec<Effect>, Vec<Effect>) =
+        effects.into_iter().partition(|e| !e.mutates());
+    if !refused.is_empty() {
+        notify(model, NoticeLevel::Warn, "read-only: that change is off");
+    }
+    kept
+}
+
+fn dispatch(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => input::on_key(model, key),
         Msg::Resize(width, height) => {
