@@ -237,20 +237,10 @@ fn urlencoding_decode(text: &str) -> String {
 async fn launched_user_data(h: &Harness, state: &serde_json::Value) -> String {
     use base64::Engine;
     use std::io::Read;
-    let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
-    let found = ec2
-        .describe_launch_template_versions()
-        .launch_template_id(state["launch_template_id"].as_str().expect("template"))
-        .versions(state["launch_template_version"].to_string())
-        .send()
-        .await
-        .expect("template versions");
-    let data = found
-        .launch_template_versions()
-        .first()
-        .and_then(|v| v.launch_template_data())
-        .and_then(|d| d.user_data())
-        .expect("user data");
+    let template = state["launch_template_id"].as_str().expect("template");
+    let version = state["launch_template_version"].as_i64().expect("version");
+    let data = h.template_data(template, version).await;
+    let data = data.user_data().expect("user data");
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(data)
         .expect("base64");

@@ -66,22 +66,10 @@ fn state_name(i: &Instance) -> &str {
 
 /// The image the group's launch template version launches.
 async fn launched_image(h: &Harness, state: &DeploymentState) -> String {
-    let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
-    let version = state.launch_template_version.expect("version").to_string();
-    let found = ec2
-        .describe_launch_template_versions()
-        .launch_template_id(state.launch_template_id.clone().expect("template"))
-        .versions(version)
-        .send()
-        .await
-        .expect("template versions");
-    found
-        .launch_template_versions()
-        .first()
-        .and_then(|v| v.launch_template_data())
-        .and_then(|d| d.image_id())
-        .unwrap_or_default()
-        .to_string()
+    let template = state.launch_template_id.as_deref().expect("template");
+    let version = state.launch_template_version.expect("version");
+    let data = h.template_data(template, version).await;
+    data.image_id().unwrap_or_default().to_string()
 }
 
 fn image_stage(state: &DeploymentState) -> (StageStatus, String) {

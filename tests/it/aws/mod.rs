@@ -239,4 +239,26 @@ impl Harness {
             .load()
             .await
     }
+
+    /// What one version of a launch template launches, as EC2 holds it.
+    pub async fn template_data(
+        &self,
+        template_id: &str,
+        version: i64,
+    ) -> aws_sdk_ec2::types::ResponseLaunchTemplateData {
+        let ec2 = aws_sdk_ec2::Client::new(&self.sdk().await);
+        let found = ec2
+            .describe_launch_template_versions()
+            .launch_template_id(template_id)
+            .versions(version.to_string())
+            .send()
+            .await
+            .expect("template versions");
+        found
+            .launch_template_versions()
+            .first()
+            .and_then(|v| v.launch_template_data())
+            .cloned()
+            .expect("the version's data")
+    }
 }
