@@ -186,6 +186,14 @@ impl AwsCloud {
         record: &mut Switch,
     ) -> CloudResult<Instance> {
         let v = spec.version;
+        // A bare instance's migration script has no dump to take.
+        if old.bare && spec.database_dump.is_some() {
+            let why = CloudError::Refused(format!(
+                "{} is from before Auto Scaling groups and cannot dump n8n's database first; deploy the stack once to move it into its group, then update",
+                old.id
+            ));
+            return Err(self.abandon(s, spec, name, old, why).await);
+        }
         let what = format!("version {v} launching beside {}, which serves", old.id);
         let new = self
             .wait_for(s, &what, || self.member_running(name, v, &old.id))
