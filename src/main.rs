@@ -48,9 +48,15 @@ async fn run(args: Cli, started: std::time::Instant) -> Result<(), Failure> {
                     "the dashboard needs a terminal, and stdout is not one. Use a command instead, e.g. `geusemaker-tui list --json`",
                 ));
             }
-            let result = geusemaker::app::dashboard::run(&rt, args.exit_after_first_frame)
-                .await
-                .map_err(|e| Failure::failed(format!("the dashboard stopped: {e}")));
+            let result = geusemaker::app::dashboard::run(
+                &rt,
+                geusemaker::app::dashboard::Options {
+                    exit_after_first_frame: args.exit_after_first_frame,
+                    theme: args.theme,
+                },
+            )
+            .await
+            .map_err(|e| Failure::failed(format!("the dashboard stopped: {e}")));
             if args.exit_after_first_frame {
                 // For the startup benchmark: process start to first frame drawn.
                 eprintln!(

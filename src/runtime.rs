@@ -58,6 +58,8 @@ pub struct Runtime {
 impl Runtime {
     pub fn open(options: &Options) -> Result<Self, RuntimeError> {
         let store = Store::open(Store::default_root()?)?;
+        // Tagged on every resource this process creates (`scan` reads it back).
+        crate::cloud::aws::set_installation(&store.installation_id()?);
         let (settings, quarantined) = store.settings()?;
         let notices = quarantined.into_iter().map(|q| q.to_string()).collect();
         let sandbox_speed = if options.sandbox {

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::clouds::Connect;
 use super::event_loop::{self, Exit, LoopOptions};
+use super::keymap::{self, Keymap};
 use super::model::{Model, NoticeLevel, Offer, Overlay};
 use super::msg::Msg;
 use super::runner::{Runner, RunnerConfig, SANDBOX_HEALTH_INTERVAL};
@@ -19,6 +20,7 @@ use super::update::update;
 use crate::cloud::Cloud;
 use crate::cloud::sandbox::SandboxCloud;
 use crate::cloud::session_manager;
+use crate::domain::settings::ColorTheme;
 use crate::domain::{Provider, StackName};
 use crate::runtime::Runtime;
 use crate::store::Brief;
@@ -26,8 +28,23 @@ use crate::store::Brief;
 /// Bounded: a task that outpaces the screen waits instead of growing memory.
 const CHANNEL: usize = 1_024;
 
-pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
+/// What the command line says about the dashboard.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub exit_after_first_frame: bool,
+    /// `--theme`: over the settings and `NO_COLOR`.
+    pub theme: Option<ColorTheme>,
+}
+
+pub async fn run(rt: &Runtime, options: Options) -> io::Result<()> {
+    let exit_after_first_frame = options.exit_after_first_frame;
     let mut model = initial_model(rt);
+    model.theme = theme(
+        options.theme,
+        rt.settings.ui_preferences.color_theme,
+        std::env::var("NO_COLOR").ok().as_deref(),
+        std::env::var("COLORFGBG").ok().as_deref(),
+    );
     let (tx, mut rx) = mpsc::channel(CHANNEL);
     let config = runner_config(rt).await;
     if let Err(reason) = &config.ctx {
@@ -39,7 +56,7 @@ pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
     let mut runner = Runner::new(tx.clone(), config);
     forward_signals(tx);
 
-    let mut terminal = terminal::enter()?;
+    let mut terminal = terminal::enter(model.theme == ColorTheme::NoColor, model.mouse)?;
     let result = loop {
         let mut events = EventStream::new();
         let exit = event_loop::run(
@@ -51,6 +68,7 @@ pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
             rt.clock.as_ref(),
             LoopOptions {
                 exit_after_first_frame,
+                set_mouse: terminal::set_mouse,
                 ..LoopOptions::default()
             },
         )
@@ -59,7 +77,7 @@ pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
             Ok(Exit::Shell { stack, command }) => {
                 // Its reader thread would take the shell's keys: stop it.
                 drop(events);
-                let ended = match shell(&mut terminal, stack, &command).await {
+                let ended = match shell(&mut terminal, stack, &command, model.mouse).await {
                     Ok(msg) => msg,
                     Err(e) => break Err(e),
                 };
@@ -77,7 +95,12 @@ pub async fn run(rt: &Runtime, exit_after_first_frame: bool) -> io::Result<()> {
 
 /// Run the Session Manager shell on the real terminal, then take the
 /// screen back. Its end (or why it could not start) comes back as a message.
-async fn shell(terminal: &mut terminal::Tui, stack: String, command: &[String]) -> io::Result<Msg> {
+async fn shell(
+    terminal: &mut terminal::Tui,
+    stack: String,
+    command: &[String],
+    mouse: bool,
+) -> io::Result<Msg> {
     let missing = session_manager::missing_tools();
     if !missing.is_empty() || command.is_empty() {
         let result = Err(format!(
@@ -106,7 +129,7 @@ async fn shell(terminal: &mut terminal::Tui, stack: String, command: &[String]) 
             .status()
     })
     .await;
-    terminal::resume(terminal)?;
+    terminal::resume(terminal, mouse)?;
     let result = match status {
         Ok(Ok(status)) if status.success() => Ok(format!("the shell on {stack} ended")),
         Ok(Ok(status)) => Err(format!("the session ended: {status}")),
@@ -130,6 +153,10 @@ fn initial_model(rt: &Runtime) -> Model {
     // A terminal that does not know OSC 8 ignores it; a dumb one is spared.
     model.hyperlinks = std::env::var("TERM").is_ok_and(|t| t != "dumb");
     model.readonly = rt.readonly;
+    model.compact = rt.settings.ui_preferences.compact_mode;
+    model.mouse = rt.settings.ui_preferences.mouse;
+    let (keymap, problems) = keymap_of(rt);
+    model.keymap = keymap;
     model.budget_action = rt.settings.budget_action;
     model.aws_profile = rt.profile.clone();
     model.session_tools_missing = session_manager::missing_tools();
@@ -159,10 +186,42 @@ fn initial_model(rt: &Runtime) -> Model {
         }
         Err(e) => model_notice(&mut model, NoticeLevel::Error, e.to_string()),
     }
-    for notice in &rt.notices {
+    for notice in rt.notices.iter().chain(&problems) {
         model_notice(&mut model, NoticeLevel::Warn, notice.clone());
     }
     model
+}
+
+/// The keys, with `config/keys.json` applied if there is one, and what in
+/// it could not be.
+fn keymap_of(rt: &Runtime) -> (Keymap, Vec<String>) {
+    let path = rt.store.keys_path();
+    match std::fs::read(&path) {
+        Ok(json) => keymap::custom::apply(&json),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (Keymap::default(), Vec::new()),
+        Err(e) => (
+            Keymap::default(),
+            vec![format!(
+                "could not read {}: {e}; the default keys apply",
+                path.display()
+            )],
+        ),
+    }
+}
+
+/// `--theme` first; then `NO_COLOR` (set and not empty); then the settings.
+pub fn theme(
+    flag: Option<ColorTheme>,
+    settings: ColorTheme,
+    no_color: Option<&str>,
+    colorfgbg: Option<&str>,
+) -> ColorTheme {
+    let chosen = match (flag, no_color) {
+        (Some(theme), _) => theme,
+        (None, Some(v)) if !v.is_empty() => ColorTheme::NoColor,
+        (None, _) => settings,
+    };
+    crate::ui::theme::resolve(chosen, colorfgbg)
 }
 
 fn model_notice(model: &mut Model, level: NoticeLevel, text: String) {

@@ -83,6 +83,9 @@ pub enum Effect {
     },
     /// Look something up for the deploy wizard (answered by `Msg::Found`).
     Lookup(Query),
+    /// Take the mouse (`true`) or give it back to the terminal. The event
+    /// loop does it: it owns the terminal.
+    Mouse(bool),
 }
 
 impl Effect {

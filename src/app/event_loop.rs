@@ -44,6 +44,8 @@ pub struct LoopOptions {
     pub exit_after_first_frame: bool,
     /// How often `Msg::Tick` comes (`TICK`; tests make it rare).
     pub tick: Duration,
+    /// Takes the mouse or gives it back (the real terminal; none in tests).
+    pub set_mouse: fn(bool),
 }
 
 impl Default for LoopOptions {
@@ -51,6 +53,7 @@ impl Default for LoopOptions {
         Self {
             exit_after_first_frame: false,
             tick: TICK,
+            set_mouse: |_| {},
         }
     }
 }
@@ -76,14 +79,17 @@ where
     update(model, Msg::Resize(size.width, size.height));
     let mut started = false;
     let mut dirty = true;
+    // A key is drawn at once; only background messages wait for the cap.
+    let mut urgent = false;
     let mut last_frame: Option<Instant> = None;
 
     loop {
-        if dirty && last_frame.is_none_or(|t| t.elapsed() >= FRAME) {
+        if dirty && (urgent || last_frame.is_none_or(|t| t.elapsed() >= FRAME)) {
             terminal
                 .draw(|frame| ui::view(model, frame))
                 .map_err(io::Error::other)?;
             dirty = false;
+            urgent = false;
             last_frame = Some(Instant::now());
             if options.exit_after_first_frame {
                 return Ok(Exit::Quit);
@@ -109,7 +115,8 @@ where
             _ = tokio::time::sleep_until(next_frame), if dirty => None,
         };
         let Some(first) = first else { continue };
-        if let Some(exit) = apply(model, runner, first) {
+        urgent |= matches!(first, Msg::Key(_) | Msg::Mouse(_));
+        if let Some(exit) = apply(model, runner, first, options.set_mouse) {
             return Ok(exit);
         }
         // Only the channel is drained here. Polling the terminal's event
@@ -118,7 +125,7 @@ where
         for _ in 0..DRAIN_MAX {
             match rx.try_recv() {
                 Ok(msg) => {
-                    if let Some(exit) = apply(model, runner, msg) {
+                    if let Some(exit) = apply(model, runner, msg, options.set_mouse) {
                         return Ok(exit);
                     }
                 }
@@ -131,11 +138,12 @@ where
 
 /// Update, hand the effects to the runner, keep the subscriptions; a shell
 /// is the caller's to run (it owns the terminal), so it ends the loop.
-fn apply(model: &mut Model, runner: &mut Runner, msg: Msg) -> Option<Exit> {
+fn apply(model: &mut Model, runner: &mut Runner, msg: Msg, set_mouse: fn(bool)) -> Option<Exit> {
     let mut exit = None;
     for effect in update(model, msg) {
         match effect {
             Effect::Shell { stack, command } => exit = Some(Exit::Shell { stack, command }),
+            Effect::Mouse(on) => set_mouse(on),
             other => runner.perform(other),
         }
     }
@@ -148,6 +156,8 @@ fn from_event(event: Event) -> Option<Msg> {
     match event {
         Event::Key(key) => Some(Msg::Key(key)),
         Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        // Moves without a button are many and mean nothing here.
+        Event::Mouse(m) if m.kind != crossterm::event::MouseEventKind::Moved => Some(Msg::Mouse(m)),
         _ => None,
     }
 }
@@ -165,6 +175,72 @@ mod tests {
     use crate::domain::{DeploymentState, Provider, StackStatus, Tier};
     use crate::store::Store;
 
+    /// A runner with no cloud, and a model of the stacks saved in `store`.
+    fn runner_and_model(store: Store, clock: Arc<dyn Clock>) -> (Runner, mpsc::Receiver<Msg>) {
+        let (tx, rx) = mpsc::channel(16);
+        let runner = Runner::new(
+            tx,
+            RunnerConfig {
+                ctx: Err("no cloud in this test".into()),
+                region: "eu-west-1".into(),
+                connect: None,
+                sandbox: None,
+                store,
+                clock,
+                health_interval: Duration::from_secs(3600),
+                policy: crate::health::policy::Policy::default(),
+                notifier: None,
+                deploy_defaults: Default::default(),
+            },
+        );
+        (runner, rx)
+    }
+
+    /// Runs the loop on `key` then nothing, for at most `wait`.
+    async fn run_on_key(
+        terminal: &mut Terminal<TestBackend>,
+        model: &mut Model,
+        runner: &mut Runner,
+        rx: &mut mpsc::Receiver<Msg>,
+        key: KeyEvent,
+        wait: Duration,
+    ) -> Result<io::Result<Exit>, tokio::time::error::Elapsed> {
+        let mut events = futures_util::stream::iter([Ok(Event::Key(key))])
+            .chain(futures_util::stream::pending());
+        let options = LoopOptions {
+            tick: Duration::from_secs(3600),
+            ..LoopOptions::default()
+        };
+        let clock = SystemClock;
+        let run = run(terminal, model, runner, rx, &mut events, &clock, options);
+        tokio::time::timeout(wait, run).await
+    }
+
+    /// A key right after a frame is drawn at once, not at the next slot of
+    /// the frame cap: on a paused clock, well before `FRAME` has passed.
+    #[tokio::test(start_paused = true)]
+    async fn a_key_is_drawn_at_once_not_at_the_next_frame_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let (mut runner, mut rx) = runner_and_model(store, clock.clone());
+        let mut model = Model::new(Provider::Aws, "eu-west-1".into(), clock.now());
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let help = KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE);
+        let ran = run_on_key(
+            &mut terminal,
+            &mut model,
+            &mut runner,
+            &mut rx,
+            help,
+            FRAME / 4,
+        )
+        .await;
+        assert!(ran.is_err(), "the loop runs on");
+        let screen = terminal.backend().to_string();
+        assert!(screen.contains("Keys —"), "the help is drawn: {screen}");
+    }
+
     #[tokio::test]
     async fn s_ends_the_loop_with_the_shell_to_run() {
         let dir = tempfile::tempdir().unwrap();
@@ -176,22 +252,7 @@ mod tests {
         state.instance_id = Some("i-0123456789abcdef0".into());
         state.efs_id = Some("fs-0123456789abcdef0".into());
         store.save(&state).unwrap();
-        let (tx, mut rx) = mpsc::channel(16);
-        let mut runner = Runner::new(
-            tx,
-            RunnerConfig {
-                ctx: Err("no cloud in this test".into()),
-                region: "eu-west-1".into(),
-                connect: None,
-                sandbox: None,
-                store,
-                clock: clock.clone(),
-                health_interval: Duration::from_secs(3600),
-                policy: crate::health::policy::Policy::default(),
-                notifier: None,
-                deploy_defaults: Default::default(),
-            },
-        );
+        let (mut runner, mut rx) = runner_and_model(store, clock.clone());
         let mut model = Model::new(Provider::Aws, "eu-west-1".into(), clock.now());
         update(
             &mut model,
@@ -201,23 +262,9 @@ mod tests {
             },
         );
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-        let shell = Event::Key(KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT));
-        let mut events =
-            futures_util::stream::iter([Ok(shell)]).chain(futures_util::stream::pending());
-        let options = LoopOptions {
-            tick: Duration::from_secs(3600),
-            ..LoopOptions::default()
-        };
-        let run = run(
-            &mut terminal,
-            &mut model,
-            &mut runner,
-            &mut rx,
-            &mut events,
-            clock.as_ref(),
-            options,
-        );
-        let exit = tokio::time::timeout(Duration::from_secs(10), run)
+        let shell = KeyEvent::new(KeyCode::Char('S'), KeyModifiers::SHIFT);
+        let wait = Duration::from_secs(10);
+        let exit = run_on_key(&mut terminal, &mut model, &mut runner, &mut rx, shell, wait)
             .await
             .expect("the loop ended")
             .unwrap();

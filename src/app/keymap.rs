@@ -52,10 +52,64 @@ pub enum Action {
     Models,
     /// Change the selected stack's type, market or images (plan first).
     Update,
+    /// The `:` command palette.
+    Palette,
+    /// Take the mouse, or give it back to the terminal (to select text).
+    ToggleMouse,
     Back,
 }
 
 impl Action {
+    /// Its name in `config/keys.json` and the `:` palette.
+    pub fn name(self) -> &'static str {
+        use crate::domain::Service;
+        match self {
+            Action::Quit => "quit",
+            Action::Help => "help",
+            Action::FocusNext => "next-pane",
+            Action::FocusPrev => "prev-pane",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::PageUp => "page-up",
+            Action::PageDown => "page-down",
+            Action::Open => "pipeline",
+            Action::NewStack => "new",
+            Action::Destroy => "destroy",
+            Action::Faults => "faults",
+            Action::Filter => "filter",
+            Action::Rollback => "rollback",
+            Action::ToggleFollow => "follow",
+            Action::ShowService(None) => "logs-all",
+            Action::ShowService(Some(Service::N8n)) => "logs-n8n",
+            Action::ShowService(Some(Service::Ollama)) => "logs-ollama",
+            Action::ShowService(Some(Service::Qdrant)) => "logs-qdrant",
+            Action::ShowService(Some(Service::Crawl4ai)) => "logs-crawl4ai",
+            Action::ShowService(Some(Service::Postgres)) => "logs-postgres",
+            Action::Search => "search",
+            Action::NextMatch(true) => "older-match",
+            Action::NextMatch(false) => "newer-match",
+            Action::ToggleWrap => "wrap",
+            Action::ToggleTimestamps => "timestamps",
+            Action::CycleWindow => "window",
+            Action::SaveLogs => "save-logs",
+            Action::CopyLine => "copy-line",
+            Action::Exposure => "exposure",
+            Action::Events => "events",
+            Action::Shell => "shell",
+            Action::Forward => "forward",
+            Action::CopySecret => "secret",
+            Action::Connect => "connect",
+            Action::Restart => "restart",
+            Action::Models => "models",
+            Action::Update => "update",
+            Action::Palette => "palette",
+            Action::ToggleMouse => "mouse",
+            Action::Back => "back",
+        }
+    }
+
     /// Whether it changes a stack (or the instance): refused in read-only
     /// mode, and dimmed in the footer and help there.
     pub fn mutates(self) -> bool {
@@ -427,6 +481,22 @@ pub const KEYMAP: &[Binding] = &[
         in_footer: true,
     },
     Binding {
+        keys: &[key(':')],
+        action: Action::Palette,
+        scope: Scope::Global,
+        short: "command",
+        help: "Command palette: any action by name, with a stack (:destroy demo)",
+        in_footer: true,
+    },
+    Binding {
+        keys: &[key('m')],
+        action: Action::ToggleMouse,
+        scope: Scope::Global,
+        short: "mouse",
+        help: "Mouse on or off (off: the terminal selects text again)",
+        in_footer: false,
+    },
+    Binding {
         keys: &[special(KeyCode::Esc)],
         action: Action::Back,
         scope: Scope::Global,
@@ -468,29 +538,80 @@ fn matches(k: &Key, event: &KeyEvent) -> bool {
     k.code == event.code && k.mods == mods
 }
 
-pub fn action_for(event: &KeyEvent, focus: Pane) -> Option<Action> {
-    KEYMAP
-        .iter()
-        .find(|b| b.scope.applies_to(focus) && b.keys.iter().any(|k| matches(k, event)))
-        .map(|b| b.action)
+/// A binding with the keys it has now: the table's, or `config/keys.json`'s.
+#[derive(Clone, Debug)]
+pub struct Bound {
+    pub binding: &'static Binding,
+    pub keys: Vec<Key>,
 }
 
-/// The bindings the footer shows for `focus`: the pane's first, then global ones.
-pub fn footer(focus: Pane) -> Vec<&'static Binding> {
-    let pane: Vec<&Binding> = KEYMAP
-        .iter()
-        .filter(|b| b.scope != Scope::Global && b.scope.applies_to(focus))
-        .collect();
-    // A global key the pane takes over (n in Logs) is not offered there.
-    let shadowed = |k: &Key| pane.iter().any(|b| b.keys.contains(k));
-    let global: Vec<&Binding> = KEYMAP
-        .iter()
-        .filter(|b| b.in_footer && b.scope == Scope::Global && !b.keys.iter().any(shadowed))
-        .collect();
-    pane.into_iter()
-        .filter(|b| b.in_footer)
-        .chain(global)
-        .collect()
+impl std::ops::Deref for Bound {
+    type Target = Binding;
+    fn deref(&self) -> &Binding {
+        self.binding
+    }
+}
+
+/// The keymap in force. Input, footer, help and palette all read this one.
+#[derive(Clone, Debug)]
+pub struct Keymap {
+    bound: Vec<Bound>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bound = KEYMAP
+            .iter()
+            .map(|binding| Bound {
+                binding,
+                keys: binding.keys.to_vec(),
+            })
+            .collect();
+        Self { bound }
+    }
+}
+
+impl Keymap {
+    pub fn iter(&self) -> impl Iterator<Item = &Bound> {
+        self.bound.iter()
+    }
+
+    pub(crate) fn bound_mut(&mut self) -> &mut [Bound] {
+        &mut self.bound
+    }
+
+    pub fn action_for(&self, event: &KeyEvent, focus: Pane) -> Option<Action> {
+        self.bound
+            .iter()
+            .find(|b| b.scope.applies_to(focus) && b.keys.iter().any(|k| matches(k, event)))
+            .map(|b| b.action)
+    }
+
+    /// The binding of `action`.
+    pub fn get(&self, action: Action) -> Option<&Bound> {
+        self.bound.iter().find(|b| b.action == action)
+    }
+
+    /// The bindings the footer shows for `focus`: the pane's first, then
+    /// global ones.
+    pub fn footer(&self, focus: Pane) -> Vec<&Bound> {
+        let pane: Vec<&Bound> = self
+            .bound
+            .iter()
+            .filter(|b| b.scope != Scope::Global && b.scope.applies_to(focus))
+            .collect();
+        // A global key the pane takes over (n in Logs) is not offered there.
+        let shadowed = |k: &Key| pane.iter().any(|b| b.keys.contains(k));
+        let global: Vec<&Bound> = self
+            .bound
+            .iter()
+            .filter(|b| b.in_footer && b.scope == Scope::Global && !b.keys.iter().any(shadowed))
+            .collect();
+        pane.into_iter()
+            .filter(|b| b.in_footer)
+            .chain(global)
+            .collect()
+    }
 }
 
 pub fn label(k: &Key) -> String {
@@ -509,30 +630,46 @@ pub fn label(k: &Key) -> String {
         KeyCode::End => "End".into(),
         KeyCode::PageUp => "PgUp".into(),
         KeyCode::PageDown => "PgDn".into(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::Backspace => "Backspace".into(),
+        KeyCode::Delete => "Delete".into(),
+        KeyCode::Insert => "Insert".into(),
         other => format!("{other:?}"),
     };
-    if k.mods.contains(KeyModifiers::CONTROL) {
-        format!("Ctrl-{base}")
+    let alt = if k.mods.contains(KeyModifiers::ALT) {
+        "Alt-"
     } else {
-        base
-    }
+        ""
+    };
+    let ctrl = if k.mods.contains(KeyModifiers::CONTROL) {
+        "Ctrl-"
+    } else {
+        ""
+    };
+    format!("{ctrl}{alt}{base}")
 }
 
-pub fn labels(b: &Binding) -> String {
-    match b.action {
-        // One binding per number key; they are shown as one.
-        Action::ShowService(_) => "1-5 0".into(),
-        _ => b.keys.iter().map(label).collect::<Vec<_>>().join(" "),
+/// The number keys of the Logs pane, one binding each, shown as one while
+/// none is rebound.
+fn numbers_as_one(b: &Bound) -> bool {
+    matches!(b.action, Action::ShowService(_)) && b.keys == b.binding.keys
+}
+
+pub fn labels(b: &Bound) -> String {
+    if numbers_as_one(b) {
+        return "1-5 0".into();
     }
+    b.keys.iter().map(label).collect::<Vec<_>>().join(" ")
 }
 
 /// The first key of a binding as the footer shows it.
-pub fn first_label(b: &Binding) -> String {
-    match b.action {
-        Action::ShowService(_) => "1-5".into(),
-        _ => b.keys.first().map(label).unwrap_or_default(),
+pub fn first_label(b: &Bound) -> String {
+    if numbers_as_one(b) {
+        return "1-5".into();
     }
+    b.keys.first().map(label).unwrap_or_default()
 }
 
+pub mod custom;
 #[cfg(test)]
 mod tests;

@@ -179,6 +179,14 @@ pub enum Overlay {
     },
     /// Change a running stack: the choices, then the plan, then the switch.
     Update(Box<UpdateDialog>),
+    /// The `:` command palette: what is typed, and the match Enter runs.
+    Palette(PaletteInput),
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PaletteInput {
+    pub typed: String,
+    pub selected: usize,
 }
 
 /// The Update dialog: what to change, and the plan of it once asked for.
@@ -266,6 +274,16 @@ pub struct Model {
     pub hyperlinks: bool,
     /// Read-only mode: every action that changes anything is refused.
     pub readonly: bool,
+    /// The keys in force: the table's, with `config/keys.json` applied.
+    pub keymap: super::keymap::Keymap,
+    /// Never `Auto`: resolved at start.
+    pub theme: crate::domain::settings::ColorTheme,
+    /// Fewer borders, more rows (settings' `compact_mode`).
+    pub compact: bool,
+    /// The dashboard takes the mouse (clicks, the wheel); `m` gives it back.
+    pub mouse: bool,
+    /// Commands run from the `:` palette, newest last.
+    pub palette_history: VecDeque<String>,
     /// What a budget set in the deploy wizard does at 100% (settings).
     pub budget_action: crate::domain::budget::BudgetAction,
     /// Rows the help overlay is scrolled down.
@@ -318,6 +336,11 @@ impl Model {
             log_capacity: DEFAULT_LOG_CAPACITY,
             hyperlinks: false,
             readonly: false,
+            keymap: super::keymap::Keymap::default(),
+            theme: crate::domain::settings::ColorTheme::Dark,
+            compact: false,
+            mouse: true,
+            palette_history: VecDeque::new(),
             budget_action: crate::domain::budget::BudgetAction::Warn,
             help_scroll: 0,
             health: HashMap::new(),

@@ -12,6 +12,8 @@ use crate::monitor::watch::SweepReport;
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A click, a drag or the wheel (when the dashboard has the mouse).
+    Mouse(crossterm::event::MouseEvent),
     Resize(u16, u16),
     /// The clock moved on: time reaches `update` only this way.
     Tick(Timestamp),

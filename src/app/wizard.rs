@@ -9,9 +9,9 @@ use strum::{EnumIter, IntoEnumIterator};
 
 use crate::cloud::{Cidr, NetworkChoice, Prices};
 use crate::deploy::plan::Plan;
-use crate::domain::Tier;
 use crate::domain::budget::BudgetAction;
 use crate::domain::list_prices::{self, InstanceOffer};
+use crate::domain::{Tier, Timestamp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, EnumIter)]
 pub enum Step {
@@ -116,6 +116,8 @@ pub enum OptionsField {
 pub struct Wizard {
     pub step: Step,
     pub name: TextArea<'static>,
+    /// The name is the suggested one, untouched: the first edit replaces it.
+    pub name_suggested: bool,
     pub tier: Tier,
     /// Region codes, the dashboard's first.
     pub regions: Vec<String>,
@@ -162,6 +164,8 @@ pub struct Wizard {
 
 /// Where the wizard starts: the user's defaults from the settings.
 pub struct WizardDefaults<'a> {
+    /// Suggested, as the seed did: `ai-stack-YYYYMMDD`, free among the live ones.
+    pub name: &'a str,
     pub region: &'a str,
     pub tier: Tier,
     /// The settings' type, chosen when the tier offers it.
@@ -184,6 +188,19 @@ fn placeholder(text: &str) -> TextArea<'static> {
     area
 }
 
+/// `ai-stack-YYYYMMDD` on `today`, with `-2`, `-3`… while that name is taken
+/// by a stack that is not destroyed.
+pub fn suggested_name(today: Timestamp, live: &[&str]) -> String {
+    let base = format!("ai-stack-{}", today.0.format("%Y%m%d"));
+    if !live.contains(&base.as_str()) {
+        return base;
+    }
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|n| !live.contains(&n.as_str()))
+        .unwrap_or(base)
+}
+
 pub fn text_of(area: &TextArea<'_>) -> String {
     area.lines().join("").trim().to_string()
 }
@@ -192,7 +209,8 @@ impl Wizard {
     pub fn new(defaults: &WizardDefaults) -> Self {
         let mut wizard = Self {
             step: Step::Name,
-            name: placeholder("e.g. demo"),
+            name: single_line(defaults.name),
+            name_suggested: !defaults.name.is_empty(),
             tier: defaults.tier,
             regions: crate::domain::regions::current_first(defaults.region),
             region: 0,

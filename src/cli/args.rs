@@ -12,7 +12,7 @@ use crate::domain::{Service, StackName, Tier};
     about = "Deploy n8n, Ollama, Qdrant, Crawl4AI and PostgreSQL to a spot EC2 instance with data on EFS, and keep them alive",
     long_about = None,
     after_help = "With no command, opens the dashboard. Try it without AWS: geusemaker-tui --sandbox\n\
-                  Exit codes: 0 success, 1 the operation failed, 2 bad input."
+                  Exit codes: 0 success, 1 the operation failed, 2 bad input, 3 `scan` found something."
 )]
 pub struct Cli {
     /// Use the simulated sandbox cloud: no AWS account needed
@@ -39,6 +39,9 @@ pub struct Cli {
     /// Look, never touch: every command and key that changes anything is refused
     #[arg(long, global = true)]
     pub readonly: bool,
+    /// The dashboard's colours (default: settings' ui_preferences.color_theme; NO_COLOR: no-color)
+    #[arg(long, global = true, value_enum, value_name = "THEME")]
+    pub theme: Option<crate::domain::settings::ColorTheme>,
     /// Exit as soon as the first frame is drawn (for the startup benchmark)
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,
@@ -92,6 +95,8 @@ pub enum Command {
     Secret(SecretArgs),
     /// Show the settings, or get or set one (validated as the file is)
     Settings(SettingsArgs),
+    /// Find orphans, missing resources and drift: what is tagged as GeuseMaker's against the state files (exit 3 when anything is found)
+    Scan(ScanArgs),
     /// Print a shell completion script, e.g. `source <(geusemaker-tui completions bash)`
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `geusemaker-tui man > geusemaker-tui.1`
@@ -188,17 +193,59 @@ pub struct SecretArgs {
 
 #[derive(Debug, Args)]
 pub struct BudgetArgs {
-    #[arg(value_parser = StackName::parse)]
-    pub stack: StackName,
+    /// The stack whose budget this is (or --all)
+    #[arg(value_parser = StackName::parse, required_unless_present = "all")]
+    pub stack: Option<StackName>,
     /// Monthly budget in US dollars
-    #[arg(value_name = "USD", value_parser = parse_usd, required_unless_present = "clear")]
+    #[arg(value_name = "USD", value_parser = parse_usd, required_unless_present_any = ["clear", "all"])]
     pub monthly_usd: Option<f64>,
     /// At 100% spent: warn (default) or stop (terminate the instance, keep the EFS)
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "all")]
     pub action: Option<BudgetAction>,
     /// Remove the budget
     #[arg(long, conflicts_with_all = ["monthly_usd", "action"])]
     pub clear: bool,
+    /// One monthly budget over every live stack, in US dollars (none: show
+    /// where they stand). Warns at 80% and 100%; at 100% the monitors stop
+    /// the stacks whose own action is stop, the dearest first
+    #[arg(long, value_name = "USD", num_args = 0..=1, value_parser = parse_usd, conflicts_with_all = ["stack", "monthly_usd"])]
+    pub all: Option<Option<f64>>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Every enabled region, not only those the state files use (and the current one)
+    #[arg(long)]
+    pub all_regions: bool,
+    #[command(subcommand)]
+    pub action: Option<ScanAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScanAction {
+    /// Record an orphan in its stack's state, where a deploy would have, after confirming
+    Adopt {
+        /// The orphan's id, as `scan` lists it
+        id: String,
+        /// The stack to adopt it into (default: its Stack tag)
+        #[arg(long, value_parser = StackName::parse)]
+        stack: Option<StackName>,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete an orphan of this installation, after confirming
+    Delete {
+        id: String,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Clear a missing resource's record from its stack's state, after confirming
+    Forget {
+        id: String,
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]

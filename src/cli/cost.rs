@@ -126,10 +126,13 @@ pub fn cost(rt: &Runtime, stack: &StackName, json: bool) -> Result<(), Failure> 
 
 /// `budget STACK USD [--action]` or `budget STACK --clear`, under the stack's lock.
 pub fn set_budget(rt: &Runtime, args: &BudgetArgs, json: bool) -> Result<(), Failure> {
+    let Some(stack) = &args.stack else {
+        return account_budget(rt, args, json);
+    };
     let now = rt.clock.now();
     let holder = LockHolder::this_process("budget", now);
-    let _lock = rt.store.lock(&args.stack, &holder)?;
-    let mut state = load_existing(rt, &args.stack)?;
+    let _lock = rt.store.lock(stack, &holder)?;
+    let mut state = load_existing(rt, stack)?;
     state.budget = match (args.clear, args.monthly_usd) {
         (true, _) | (false, None) => None,
         (false, Some(monthly_usd)) => Some(Budget {
@@ -152,6 +155,39 @@ pub fn set_budget(rt: &Runtime, args: &BudgetArgs, json: bool) -> Result<(), Fai
             state.stack_name, b.message, b.action
         ),
         None => println!("{}: no budget", state.stack_name),
+    }
+    Ok(())
+}
+
+/// `budget --all [USD | --clear]`: the account-wide budget, kept in the
+/// settings, and where every live stack stands against it now.
+fn account_budget(rt: &Runtime, args: &BudgetArgs, json: bool) -> Result<(), Failure> {
+    let mut settings = rt.settings.clone();
+    let new = args.all.flatten();
+    if args.clear || new.is_some() {
+        settings.account_monthly_budget_usd = new.filter(|_| !args.clear);
+        rt.store.save_settings(&settings)?;
+    }
+    let Some(limit) = settings.account_monthly_budget_usd else {
+        if json {
+            return print_json(&serde_json::Value::Null);
+        }
+        println!("no account budget; set one with `budget --all USD`");
+        return Ok(());
+    };
+    let stacks = rt.store.list()?.stacks;
+    let status = crate::domain::budget::account(&stacks, limit, rt.clock.now());
+    if json {
+        return print_json(&status);
+    }
+    println!("{}", status.message);
+    if status.to_stop.is_empty() {
+        println!("The monitor of each stack enforces it (`monitor STACK`, or the dashboard).");
+    } else {
+        println!(
+            "Each stack's monitor stops its own: {}.",
+            status.to_stop.join(", ")
+        );
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ mod output;
 mod progress;
 mod readonly;
 mod restart;
+mod scan;
 mod secret;
 mod settings;
 mod ssm_session;
@@ -41,6 +42,8 @@ pub struct Failure {
 
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
+/// `scan` found something to act on (like `terraform plan -detailed-exitcode`).
+pub const EXIT_FOUND: u8 = 3;
 
 impl Failure {
     pub fn bad_input(message: impl Into<String>) -> Self {
@@ -124,6 +127,7 @@ pub async fn run(rt: &Runtime, command: Command, json: bool) -> Result<(), Failu
         Command::Shell(args) => ssm_session::shell(rt, args, json).await,
         Command::Secret(args) => secret::secret(rt, args, json).await,
         Command::Settings(args) => settings::settings(rt, args, json),
+        Command::Scan(args) => scan::scan(rt, args, json).await,
         Command::Completions(args) => completions::print_completions(args.shell),
         Command::Man => completions::print_man(),
     }

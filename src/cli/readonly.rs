@@ -5,7 +5,7 @@
 //! forwards) and monitoring, which then only observes, still work.
 
 use super::Failure;
-use super::args::{AccessArgs, Command, ModelsArgs, SettingsArgs, SettingsCommand};
+use super::args::{AccessArgs, Command, ModelsArgs, ScanArgs, SettingsArgs, SettingsCommand};
 
 /// `Err` naming what `command` would change, when it changes anything.
 pub fn allowed(command: &Command) -> Result<(), Failure> {
@@ -36,7 +36,11 @@ fn changes(command: &Command) -> Option<&'static str> {
         }) if add.is_some() || remove.is_some() || set.is_some() => {
             Some("change who may reach n8n")
         }
+        Command::Budget(b) if b.all == Some(None) && !b.clear => None,
         Command::Budget(_) => Some("change a budget"),
+        Command::Scan(ScanArgs {
+            action: Some(_), ..
+        }) => Some("adopt, forget or delete a scanned resource"),
         Command::Settings(SettingsArgs {
             command: Some(SettingsCommand::Set { .. }),
         }) => Some("change the settings"),
@@ -72,6 +76,9 @@ mod tests {
             &["budget", "demo", "--clear"],
             &["settings", "set", "readonly", "false"],
             &["shell", "demo"],
+            &["scan", "adopt", "sg-1", "--yes"],
+            &["scan", "delete", "sg-1"],
+            &["scan", "forget", "i-1"],
         ] {
             assert!(verdict(change).is_some(), "{change:?} was let through");
         }
@@ -89,6 +96,7 @@ mod tests {
             &["monitor", "demo"],
             &["settings", "get", "readonly"],
             &["completions", "bash"],
+            &["scan", "--all-regions"],
         ] {
             assert_eq!(verdict(look), None, "{look:?} was refused");
         }

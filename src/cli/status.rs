@@ -51,16 +51,24 @@ pub fn list(rt: &Runtime, json: bool) -> Result<(), Failure> {
                 s.region().to_string(),
                 s.provider.to_string(),
                 s.instance_id.clone().unwrap_or_else(|| "-".into()),
+                dollars(summary.cost_to_date),
                 money_per_month(summary.monthly_cost),
                 note(s),
             ]
         })
         .collect();
-    print_text(&table(
-        &[
-            "NAME", "STATUS", "TIER", "REGION", "CLOUD", "INSTANCE", "COST", "NOTE",
-        ],
-        &rows,
+    let total = cost::live_monthly(listing.stacks.iter().map(std::ops::Deref::deref), now);
+    print_text(&format!(
+        "{}\n\n{} live of {} stacks: ~{} in all",
+        table(
+            &[
+                "NAME", "STATUS", "TIER", "REGION", "CLOUD", "INSTANCE", "COST", "MONTHLY", "NOTE",
+            ],
+            &rows,
+        ),
+        total.stacks,
+        listing.stacks.len(),
+        money_per_month(total.monthly),
     ))
 }
 

@@ -37,6 +37,7 @@ pub fn policy(rt: &Runtime) -> Policy {
         threshold: rt.settings.consecutive_failures_threshold,
         auto_rollback: rt.settings.auto_rollback_on_failure && !rt.readonly,
         observe_only: rt.readonly,
+        account_budget_usd: rt.settings.account_monthly_budget_usd,
         ..Policy::default()
     }
 }

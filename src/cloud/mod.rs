@@ -156,6 +156,9 @@ pub struct LogQuery {
     pub service: Option<Service>,
 }
 
+const NO_SCAN: &str = "scan looks for tagged resources in an AWS account; this cloud has none \
+                       (the sandbox keeps its stacks in its own files). Run it without --sandbox";
+
 #[async_trait]
 pub trait Cloud: Send + Sync {
     fn provider(&self) -> Provider;
@@ -335,6 +338,24 @@ pub trait Cloud: Send + Sync {
     /// destroy removes it too; a line for each. Nothing to find by default.
     async fn adopt_unrecorded(&self, _s: &mut Session) -> CloudResult<Vec<String>> {
         Ok(Vec::new())
+    }
+    /// `scan`: every resource tagged `geusemaker:managed=true` in this
+    /// cloud's region (and the global ones when `global`), and which of
+    /// `recorded` are gone.
+    async fn inventory(
+        &self,
+        _global: bool,
+        _recorded: &[crate::domain::scan::Recorded],
+    ) -> CloudResult<crate::domain::scan::Inventory> {
+        Err(CloudError::Refused(NO_SCAN.into()))
+    }
+    /// The regions `scan --all-regions` looks in.
+    async fn enabled_regions(&self) -> CloudResult<Vec<String>> {
+        Err(CloudError::Refused(NO_SCAN.into()))
+    }
+    /// Delete an orphan `inventory` listed.
+    async fn delete_orphan(&self, _found: &crate::domain::scan::Found) -> CloudResult<()> {
+        Err(CloudError::Refused(NO_SCAN.into()))
     }
     async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()>;
     async fn delete_load_balancer(&self, s: &mut Session) -> CloudResult<()>;

@@ -6,6 +6,8 @@ use crate::cloud::{CloudError, CloudResult, DeployRequest, Session};
 use crate::domain::Stage;
 use crate::domain::stage::StageStatus;
 
+use tracing::Instrument;
+
 use super::{Context, retry};
 
 /// A stage left running while later ones go on.
@@ -108,7 +110,9 @@ pub(super) async fn settle(
     left: Background,
 ) -> CloudResult<()> {
     s.focus(Some(left.stage()));
-    let note = settle_with_retry(ctx, req, s, left).await;
+    let note = settle_with_retry(ctx, req, s, left)
+        .instrument(crate::logging::stage_span(left.stage()))
+        .await;
     s.focus(None);
     let note = note?;
     let status = if note.is_some() {

@@ -9,6 +9,8 @@ use crate::domain::cost::{self, dollars};
 use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
 use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
 
+use tracing::Instrument;
+
 use super::{Context, OperationError, audit, open, retry};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -32,10 +34,15 @@ pub async fn destroy(
     delete_data: bool,
     sink: Box<dyn StateSink>,
 ) -> Result<DestroyOutcome, OperationError> {
-    let start = ctx.clock.now();
-    let result = run(ctx, stack, delete_data, sink).await;
-    audit(ctx, "destroy", stack, start, &result);
-    result
+    let span = crate::logging::operation_span(OperationKind::Destroy, stack);
+    async {
+        let start = ctx.clock.now();
+        let result = run(ctx, stack, delete_data, sink).await;
+        audit(ctx, "destroy", stack, start, &result);
+        result
+    }
+    .instrument(span)
+    .await
 }
 
 pub fn kept_data(state: &DeploymentState) -> Option<KeptData> {
@@ -81,14 +88,19 @@ async fn run(
     for stage in stages {
         s.start_stage(stage, 1.0)?;
         let mut attempt = 0;
-        let done = loop {
-            attempt += 1;
-            match run_stage(ctx, &mut s, stage, delete_data).await {
-                Err(e)
-                    if retry::should_retry(&mut s, &e, attempt, ctx.timing.backoff_base).await => {}
-                other => break other,
+        let done = async {
+            loop {
+                attempt += 1;
+                match run_stage(ctx, &mut s, stage, delete_data).await {
+                    Err(e)
+                        if retry::should_retry(&mut s, &e, attempt, ctx.timing.backoff_base)
+                            .await => {}
+                    other => break other,
+                }
             }
-        };
+        }
+        .instrument(crate::logging::stage_span(stage))
+        .await;
         match done {
             Ok((status, detail)) => s.finish_stage(stage, status, detail)?,
             Err(error) => {

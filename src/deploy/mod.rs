@@ -159,6 +159,7 @@ fn open(
     fresh: impl FnOnce(Timestamp) -> Option<DeploymentState>,
 ) -> Result<Session, OperationError> {
     let now = ctx.clock.now();
+    tracing::info!(provider = %ctx.cloud.provider(), "{operation} started");
     let lock = ctx
         .store
         .lock(stack, &LockHolder::this_process(operation, now))?;
@@ -208,6 +209,11 @@ fn audit_because<T>(
         Err(e) if e.is_refusal() => (AuditResult::Refused, Some(e.to_string())),
         Err(e) => (AuditResult::Failed, Some(e.to_string())),
     };
+    // The audit line's words (no secret is ever in an error), in the operation's span.
+    match &error {
+        None => tracing::info!(?outcome, "{operation} ended"),
+        Some(error) => tracing::warn!(?outcome, %error, "{operation} ended"),
+    }
     // This operation's stages as the state file ended them.
     let stages = ctx
         .store

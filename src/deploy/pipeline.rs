@@ -8,6 +8,9 @@ use crate::domain::exposure::Publish;
 use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
 use crate::domain::state::{CostTracking, DeploymentConfig};
 use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
+use crate::logging::stage_span;
+
+use tracing::Instrument;
 
 use super::background::{Background, settle, settle_due, use_image};
 use super::{Context, OperationError, audit, healthy_snapshot, open, readiness, retry, rollback};
@@ -38,17 +41,22 @@ async fn run_as(
     sink: Box<dyn StateSink>,
     kind: OperationKind,
 ) -> Result<DeploymentState, OperationError> {
-    let start = ctx.clock.now();
-    let req = &with_stack_choices(ctx, req);
-    let ctx = &ctx.for_request(req);
-    let result = run(ctx, req, sink, kind).await;
-    let name = if kind == OperationKind::Update {
-        "update"
-    } else {
-        "deploy"
-    };
-    audit(ctx, name, &req.stack, start, &result);
-    result
+    let span = crate::logging::operation_span(kind, &req.stack);
+    async {
+        let start = ctx.clock.now();
+        let req = &with_stack_choices(ctx, req);
+        let ctx = &ctx.for_request(req);
+        let result = run(ctx, req, sink, kind).await;
+        let name = if kind == OperationKind::Update {
+            "update"
+        } else {
+            "deploy"
+        };
+        audit(ctx, name, &req.stack, start, &result);
+        result
+    }
+    .instrument(span)
+    .await
 }
 
 /// A redeploy keeps the stack's own rollback choices (its config) where the
@@ -125,7 +133,8 @@ async fn run(
         }
         let expected = ctx.cloud.typical_secs(stage);
         s.start_stage(stage, expected)?;
-        if let Err(error) = run_stage_with_retry(ctx, req, &mut s, stage).await {
+        let ran = run_stage_with_retry(ctx, req, &mut s, stage);
+        if let Err(error) = ran.instrument(stage_span(stage)).await {
             // The stack runs without its models: said, and pulled later.
             if stage == Stage::Models {
                 s.finish_stage(stage, StageStatus::Failed, Some(error.to_string()))?;
@@ -168,7 +177,11 @@ async fn run(
             return Err(fail(&mut s, left.stage(), error));
         }
     }
-    if bakes && let Err(error) = use_image(ctx, req, &mut s).await {
+    if bakes
+        && let Err(error) = use_image(ctx, req, &mut s)
+            .instrument(stage_span(Stage::Image))
+            .await
+    {
         return Err(fail(&mut s, Stage::Image, error));
     }
 

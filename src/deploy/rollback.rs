@@ -10,6 +10,8 @@ use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
 use crate::domain::state::{RollbackRecord, RollbackTrigger};
 use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
 
+use tracing::Instrument;
+
 use super::{Context, OperationError, audit, healthy_snapshot, open, readiness, retry};
 
 /// Roll `stack` back now: by hand, or for the monitor.
@@ -20,10 +22,15 @@ pub async fn rollback(
     reason: &str,
     sink: Box<dyn StateSink>,
 ) -> Result<DeploymentState, OperationError> {
-    let start = ctx.clock.now();
-    let result = run(ctx, stack, trigger, reason, sink).await;
-    audit(ctx, "rollback", stack, start, &result);
-    result
+    let span = crate::logging::operation_span(OperationKind::Rollback, stack);
+    async {
+        let start = ctx.clock.now();
+        let result = run(ctx, stack, trigger, reason, sink).await;
+        audit(ctx, "rollback", stack, start, &result);
+        result
+    }
+    .instrument(span)
+    .await
 }
 
 async fn run(
@@ -158,13 +165,18 @@ async fn run_stages(
     for &stage in stages {
         s.start_stage(stage, ctx.cloud.typical_secs(stage))?;
         let mut attempt = 0;
-        let done = loop {
-            attempt += 1;
-            match run_stage(ctx, s, stage, request).await {
-                Err(e) if retry::should_retry(s, &e, attempt, ctx.timing.backoff_base).await => {}
-                other => break other,
+        let done = async {
+            loop {
+                attempt += 1;
+                match run_stage(ctx, s, stage, request).await {
+                    Err(e)
+                        if retry::should_retry(s, &e, attempt, ctx.timing.backoff_base).await => {}
+                    other => break other,
+                }
             }
-        };
+        }
+        .instrument(crate::logging::stage_span(stage))
+        .await;
         match done {
             Ok(()) => s.finish_stage(stage, StageStatus::Done, None)?,
             Err(e) => {

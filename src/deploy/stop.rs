@@ -9,6 +9,8 @@ use crate::domain::stage::{OperationKind, OperationResult, StageStatus};
 use crate::domain::state::ServiceStatus;
 use crate::domain::{DeploymentState, StackName, StackStatus, Stage};
 
+use tracing::Instrument;
+
 use super::{Context, OperationError, audit_because, open};
 
 pub async fn stop(
@@ -17,10 +19,15 @@ pub async fn stop(
     reason: &str,
     sink: Box<dyn StateSink>,
 ) -> Result<DeploymentState, OperationError> {
-    let start = ctx.clock.now();
-    let result = run(ctx, stack, reason, sink).await;
-    audit_because(ctx, "stop", stack, start, &result, Some(reason));
-    result
+    let span = crate::logging::operation_span(OperationKind::Stop, stack);
+    async {
+        let start = ctx.clock.now();
+        let result = run(ctx, stack, reason, sink).await;
+        audit_because(ctx, "stop", stack, start, &result, Some(reason));
+        result
+    }
+    .instrument(span)
+    .await
 }
 
 async fn run(
@@ -35,7 +42,10 @@ async fn run(
     }
     s.begin_operation(OperationKind::Stop, &[Stage::Terminate])?;
     s.start_stage(Stage::Terminate, ctx.cloud.typical_secs(Stage::Terminate))?;
-    match terminate(ctx, &mut s).await {
+    let terminated = terminate(ctx, &mut s)
+        .instrument(crate::logging::stage_span(Stage::Terminate))
+        .await;
+    match terminated {
         Ok(id) => {
             let detail = id.map(|i| format!("{i} terminated; EFS kept"));
             s.finish_stage(Stage::Terminate, StageStatus::Done, detail)?;

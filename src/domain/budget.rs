@@ -160,6 +160,87 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
+/// The account-wide budget over every live stack.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AccountBudget {
+    pub level: BudgetLevel,
+    pub monthly_usd: f64,
+    pub projected_monthly: f64,
+    /// The stacks to stop (their own action is stop), most expensive first,
+    /// until the projection is under the budget. Empty below 100%.
+    pub to_stop: Vec<String>,
+    pub message: String,
+}
+
+/// The live stacks' projection against `limit`. At 100%, stacks whose own
+/// budget action is stop and that run an instance are picked, the most
+/// expensive first, until what is left is under the budget.
+pub fn account(stacks: &[DeploymentState], limit: f64, now: Timestamp) -> AccountBudget {
+    let live: Vec<(&DeploymentState, f64)> = stacks
+        .iter()
+        .filter(|s| s.status != crate::domain::StackStatus::Destroyed)
+        .map(|s| (s, cost::summarize(s, now).monthly_estimate))
+        .collect();
+    let projected: f64 = live.iter().map(|(_, m)| m).sum();
+    let level = if projected >= limit {
+        BudgetLevel::Exceeded
+    } else if projected >= limit * WARN_AT {
+        BudgetLevel::Warning
+    } else {
+        BudgetLevel::Ok
+    };
+    let mut stoppable: Vec<&(&DeploymentState, f64)> = live
+        .iter()
+        .filter(|(s, _)| {
+            s.instance_id.is_some()
+                && s.budget
+                    .as_ref()
+                    .is_some_and(|b| b.action == BudgetAction::Stop)
+        })
+        .collect();
+    stoppable.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then(a.0.stack_name.cmp(&b.0.stack_name))
+    });
+    let mut left = projected;
+    let mut to_stop = Vec::new();
+    if level == BudgetLevel::Exceeded {
+        for (s, monthly) in stoppable {
+            if left < limit {
+                break;
+            }
+            left -= monthly;
+            to_stop.push(s.stack_name.clone());
+        }
+    }
+    let pct = (projected / limit * 100.0).round();
+    let message = match level {
+        BudgetLevel::Ok | BudgetLevel::Warning => format!(
+            "all stacks: {}/mo projected, {pct:.0}% of the {} account budget",
+            dollars(projected),
+            dollars(limit)
+        ),
+        BudgetLevel::Exceeded if to_stop.is_empty() => format!(
+            "all stacks: {}/mo projected, over the {} account budget; no stack's budget action is stop, so all keep running",
+            dollars(projected),
+            dollars(limit)
+        ),
+        BudgetLevel::Exceeded => format!(
+            "all stacks: {}/mo projected, over the {} account budget; stopping {} (their action is stop), EFS kept",
+            dollars(projected),
+            dollars(limit),
+            to_stop.join(", ")
+        ),
+    };
+    AccountBudget {
+        level,
+        monthly_usd: limit,
+        projected_monthly: (projected * 100.0).round() / 100.0,
+        to_stop,
+        message,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +297,70 @@ mod tests {
     fn actions_parse_from_the_command_line() {
         assert_eq!("stop".parse::<BudgetAction>(), Ok(BudgetAction::Stop));
         assert!("pause".parse::<BudgetAction>().is_err());
+    }
+
+    fn priced(name: &str, hourly: f64, action: Option<BudgetAction>) -> DeploymentState {
+        let now = Timestamp::from_unix_millis(1_780_000_000_000);
+        let mut s = DeploymentState::new(
+            name,
+            crate::domain::Tier::Dev,
+            "us-east-1",
+            crate::domain::Provider::Sandbox,
+            now,
+        );
+        s.status = crate::domain::StackStatus::Running;
+        s.instance_id = Some(format!("i-{name}"));
+        s.cost = Some(
+            serde_json::from_value(serde_json::json!({
+                "on_demand_price_per_hour": hourly,
+                "instance_start_time": now.to_string(),
+            }))
+            .unwrap(),
+        );
+        s.budget = action.map(|action| Budget {
+            monthly_usd: 1_000.0,
+            action,
+        });
+        s
+    }
+
+    #[test]
+    fn over_the_account_budget_the_dearest_stop_stacks_stop_until_it_is_under() {
+        let now = Timestamp::from_unix_millis(1_780_000_000_000);
+        let stacks = vec![
+            priced("cheap", 0.01, Some(BudgetAction::Stop)),
+            priced("dear", 0.50, Some(BudgetAction::Stop)),
+            priced("dearest", 1.00, Some(BudgetAction::Warn)),
+            priced("middle", 0.20, Some(BudgetAction::Stop)),
+        ];
+        let monthly = |name: &str| {
+            let s = stacks.iter().find(|s| s.stack_name == name).unwrap();
+            cost::summarize(s, now).monthly_estimate
+        };
+        let total: f64 = ["cheap", "dear", "dearest", "middle"]
+            .map(monthly)
+            .iter()
+            .sum();
+        // Stopping "dear" alone is not enough; "middle" too is.
+        let limit = total - monthly("dear") - monthly("middle") / 2.0;
+        let a = account(&stacks, limit, now);
+        assert_eq!(a.level, BudgetLevel::Exceeded);
+        assert_eq!(a.to_stop, vec!["dear".to_string(), "middle".to_string()]);
+        assert!(a.message.contains("stopping dear, middle"), "{}", a.message);
+        // 80% warns and stops nothing; under it is fine.
+        let a = account(&stacks, total / 0.9, now);
+        assert_eq!((a.level, a.to_stop.len()), (BudgetLevel::Warning, 0));
+        assert_eq!(account(&stacks, total * 2.0, now).level, BudgetLevel::Ok);
+        // Nothing with action stop: it says so, and stops nothing.
+        let warn_only = vec![
+            priced("w", 1.0, Some(BudgetAction::Warn)),
+            priced("n", 1.0, None),
+        ];
+        let a = account(&warn_only, 1.0, now);
+        assert!(
+            a.to_stop.is_empty() && a.message.contains("all keep running"),
+            "{}",
+            a.message
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod models;
 pub mod notify;
 pub mod recovery;
 pub mod regions;
+pub mod scan;
 pub mod secrets;
 pub mod service;
 pub mod settings;

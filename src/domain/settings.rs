@@ -7,13 +7,55 @@ use serde_json::{Map, Value};
 use super::state::DEFAULT_REGION;
 use super::tier::Tier;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// The dashboard's colours. `auto` is dark unless the terminal says its
+/// background is light (`COLORFGBG`); `NO_COLOR` means `no-color`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
 pub enum ColorTheme {
     #[default]
     Auto,
     Dark,
     Light,
+    HighContrast,
+    /// No red/green pair: blue and orange, status by symbol and shape.
+    #[serde(alias = "colour-blind")]
+    #[value(alias = "colour-blind")]
+    ColorBlind,
+    /// Bold and reverse video only, as `NO_COLOR` asks.
+    NoColor,
+}
+
+impl ColorTheme {
+    pub const NAMED: [ColorTheme; 5] = [
+        Self::Dark,
+        Self::Light,
+        Self::HighContrast,
+        Self::ColorBlind,
+        Self::NoColor,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Dark => "dark",
+            Self::Light => "light",
+            Self::HighContrast => "high-contrast",
+            Self::ColorBlind => "color-blind",
+            Self::NoColor => "no-color",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = if text == "colour-blind" {
+            "color-blind"
+        } else {
+            text
+        };
+        [Self::Auto]
+            .into_iter()
+            .chain(Self::NAMED)
+            .find(|t| t.name() == text)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,6 +65,9 @@ pub struct UiPreferences {
     pub show_emojis: bool,
     pub compact_mode: bool,
     pub color_theme: ColorTheme,
+    /// The dashboard takes the mouse (click, wheel); off, the terminal
+    /// selects text as usual. `m` switches it for the session.
+    pub mouse: bool,
     /// Log lines the dashboard keeps per stack.
     pub log_buffer_lines: usize,
     #[serde(flatten)]
@@ -36,6 +81,7 @@ impl Default for UiPreferences {
             show_emojis: true,
             compact_mode: false,
             color_theme: ColorTheme::Auto,
+            mouse: true,
             log_buffer_lines: 50_000,
             extra: Map::new(),
         }
@@ -58,6 +104,10 @@ pub struct Settings {
     pub aws_profile: Option<String>,
     /// Every new stack's monthly budget in US dollars, unless `--budget`.
     pub monthly_budget_usd: Option<f64>,
+    /// All live stacks together, a month (`budget --all`): warned of at 80%
+    /// and 100%; at 100% the stacks whose own action is stop are stopped,
+    /// the most expensive first, until the projection is under it.
+    pub account_monthly_budget_usd: Option<f64>,
     /// What happens when a stack has spent its budget: warn or stop.
     pub budget_action: super::budget::BudgetAction,
     /// Where the monitor tells what happened: rollbacks, recoveries, budgets.
@@ -96,6 +146,7 @@ impl Default for Settings {
             ui_preferences: UiPreferences::default(),
             aws_profile: None,
             monthly_budget_usd: None,
+            account_monthly_budget_usd: None,
             budget_action: super::budget::BudgetAction::Warn,
             notify: NotifySettings::default(),
             readonly: false,
@@ -176,6 +227,23 @@ impl Settings {
             1440,
             "use 5 to 1440 minutes",
         )?;
+        for (field, usd) in [
+            ("monthly_budget_usd", self.monthly_budget_usd),
+            (
+                "account_monthly_budget_usd",
+                self.account_monthly_budget_usd,
+            ),
+        ] {
+            if let Some(v) = usd
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(InvalidSetting {
+                    field,
+                    value: v.to_string(),
+                    expected: "more than 0 US dollars, or null for none",
+                });
+            }
+        }
         if let Some(url) = &self.notify.webhook_url
             && !is_https_url(url)
         {

@@ -21,6 +21,8 @@ pub struct Policy {
     pub retry_window_secs: f64,
     /// Read-only mode: observe, record and tell, never roll back or stop.
     pub observe_only: bool,
+    /// The settings' account-wide monthly budget (`budget --all`).
+    pub account_budget_usd: Option<f64>,
 }
 
 impl Policy {
@@ -51,6 +53,7 @@ impl Default for Policy {
             max_retries: 2,
             retry_window_secs: 3_600.0,
             observe_only: false,
+            account_budget_usd: None,
         }
     }
 }

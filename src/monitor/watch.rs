@@ -229,6 +229,11 @@ impl Watch {
                 return Ok(report);
             }
         }
+        if let Some(stopped) = self.account_budget(&recorded, &mut report, now).await {
+            report.verdict = "over_account_budget";
+            report.action = Some(stopped);
+            return Ok(report);
+        }
         let verdict = if check.inside.is_ok() {
             policy::evaluate(&services, &recorded.rollback_history, &policy, now)
         } else {
@@ -439,6 +444,34 @@ impl Watch {
             ),
             Err(e) => format!("no spot capacity; moving the group to on-demand failed: {e}"),
         })
+    }
+
+    /// The account budget over every stack in the store. Each stack's
+    /// monitor stops only its own, so monitors of several stacks agree
+    /// without talking: they all pick the same stacks.
+    async fn account_budget(
+        &self,
+        state: &DeploymentState,
+        report: &mut SweepReport,
+        now: Timestamp,
+    ) -> Option<String> {
+        let limit = self.policy.account_budget_usd?;
+        let stacks = match self.ctx.store.list() {
+            Ok(listing) => listing.stacks,
+            Err(e) => {
+                report.notes.push(format!("account budget unknown: {e}"));
+                return None;
+            }
+        };
+        let account = budget::account(&stacks, limit, now);
+        if account.level != BudgetLevel::Ok {
+            report.notes.push(account.message.clone());
+        }
+        let ours = account.to_stop.contains(&state.stack_name);
+        if !ours || self.policy.observe_only {
+            return None;
+        }
+        Some(self.stop(&account.message).await)
     }
 
     async fn stop(&self, reason: &str) -> String {

@@ -7,6 +7,7 @@ pub mod audit;
 mod brief;
 mod brief_index;
 mod deployments;
+mod installation;
 mod listing_cache;
 pub mod lock;
 mod settings;
@@ -107,6 +108,11 @@ impl Store {
 
     pub fn settings_path(&self) -> PathBuf {
         self.root.join("config").join("settings.json")
+    }
+
+    /// `config/keys.json`: actions rebound by name.
+    pub fn keys_path(&self) -> PathBuf {
+        self.root.join("config").join("keys.json")
     }
 
     pub fn cache_dir(&self) -> PathBuf {

@@ -20,7 +20,9 @@ pub fn command(dialog: &CommandDialog, frame: &mut Frame, area: Rect) {
         .map(Line::from)
         .collect();
     lines.push(Line::from(""));
-    let bold = Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD);
+    let bold = Style::new()
+        .fg(theme::accent())
+        .add_modifier(Modifier::BOLD);
     for line in wrap(&dialog.command, inner.saturating_sub(2)) {
         lines.push(Line::from(Span::styled(format!("  {line}"), bold)));
     }
@@ -37,7 +39,7 @@ pub fn command(dialog: &CommandDialog, frame: &mut Frame, area: Rect) {
     let [text, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(body);
     frame.render_widget(Paragraph::new(lines), text);
     frame.render_widget(
-        Span::styled("y copy the command (OSC 52) · Esc close", theme::DIM),
+        Span::styled("y copy the command (OSC 52) · Esc close", theme::dim()),
         keys,
     );
 }
@@ -65,11 +67,11 @@ pub fn secrets(picker: &SecretPicker, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
         "To the clipboard (OSC 52), never on screen.",
-        theme::DIM,
+        theme::dim(),
     )));
     lines.push(Line::from(Span::styled(
         "Enter copy · j/k move · Esc close",
-        theme::DIM,
+        theme::dim(),
     )));
     frame.render_widget(Paragraph::new(lines), inner);
 }

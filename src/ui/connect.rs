@@ -28,13 +28,13 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
             c.status,
             open_to(state)
         ),
-        Style::new().fg(theme::ACCENT),
+        Style::new().fg(theme::accent()),
     ));
     let mut lines = Vec::new();
     if c.n8n.url.is_none() {
         lines.push(Line::from(Span::styled(
             "no address yet: the URLs appear once the instance has one",
-            theme::DIM,
+            theme::dim(),
         )));
     }
     let items = connect::items(&c);
@@ -44,7 +44,7 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled(
                 "Inside only: `forward` brings each to this machine",
-                theme::DIM,
+                theme::dim(),
             )));
         }
         let style = if i == selected {
@@ -64,7 +64,7 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
         ];
         // The note beside the value when both fit, else under it.
         if value + 2 + note <= value_width {
-            spans.push(Span::styled(format!("  {}", item.note), theme::DIM));
+            spans.push(Span::styled(format!("  {}", item.note), theme::dim()));
             lines.push(Line::from(spans));
             continue;
         }
@@ -72,7 +72,7 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
         for note in wrap(&item.note, value_width.saturating_sub(2)) {
             lines.push(Line::from(vec![
                 Span::raw(" ".repeat(LABEL + 2)),
-                Span::styled(note, theme::DIM),
+                Span::styled(note, theme::dim()),
             ]));
         }
     }

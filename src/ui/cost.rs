@@ -4,7 +4,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -29,7 +29,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let Some(stack) = stack else {
         frame.render_widget(
-            Paragraph::new("No stack selected.").style(theme::DIM),
+            Paragraph::new("No stack selected.").style(theme::dim()),
             inner,
         );
         return;
@@ -39,7 +39,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     let mut lines = vec![rate(&c), monthly(&c), to_date(stack, &c, model, width)];
     lines.push(match budget {
         Some(b) => Line::from(Span::styled(budget_line(b), budget_style(b.level))),
-        None => Line::from(Span::styled(efs(stack, &c), theme::DIM)),
+        None => Line::from(Span::styled(efs(stack, &c), theme::dim())),
     });
     if inner.height as usize > lines.len() {
         lines.extend(
@@ -50,7 +50,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
                     let mark = if i.estimate { "~" } else { " " };
                     Line::from(Span::styled(
                         format!("{:<11}{mark}{}/mo", i.component, dollars(i.monthly)),
-                        theme::DIM,
+                        theme::dim(),
                     ))
                 }),
         );
@@ -66,12 +66,12 @@ fn rate(c: &CostSummary) -> Line<'static> {
             if let Some(pct) = c.spot_saving_pct {
                 spans.push(Span::styled(
                     format!(" -{pct:.0}%"),
-                    Style::new().fg(Color::Green),
+                    Style::new().fg(theme::good()),
                 ));
             }
             Line::from(spans)
         }
-        None => Line::from(Span::styled("no instance running", theme::DIM)),
+        None => Line::from(Span::styled("no instance running", theme::dim())),
     }
 }
 
@@ -80,7 +80,7 @@ fn monthly(c: &CostSummary) -> Line<'static> {
     if let Some(saving) = c.spot_saving_monthly {
         spans.push(Span::styled(
             format!(" saves {}/mo", dollars(saving)),
-            Style::new().fg(Color::Green),
+            Style::new().fg(theme::good()),
         ));
     }
     Line::from(spans)
@@ -97,7 +97,7 @@ fn to_date(stack: &DeploymentState, c: &CostSummary, model: &Model, width: usize
         .collect();
     Line::from(vec![
         Span::raw(text),
-        Span::styled(sparkline(&series, room), theme::DIM),
+        Span::styled(sparkline(&series, room), theme::dim()),
     ])
 }
 
@@ -139,8 +139,8 @@ fn budget_line(b: &BudgetStatus) -> String {
 
 fn budget_style(level: BudgetLevel) -> Style {
     Style::new().fg(match level {
-        BudgetLevel::Ok => Color::Green,
-        BudgetLevel::Warning => Color::Yellow,
-        BudgetLevel::Exceeded => Color::Red,
+        BudgetLevel::Ok => theme::good(),
+        BudgetLevel::Warning => theme::warn(),
+        BudgetLevel::Exceeded => theme::bad(),
     })
 }

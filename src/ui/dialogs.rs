@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui_textarea::TextArea;
@@ -15,7 +15,9 @@ const LABEL_WIDTH: u16 = 15;
 
 fn field_label(text: &str, focused: bool) -> Span<'static> {
     let style = if focused {
-        Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD)
+        Style::new()
+            .fg(theme::accent())
+            .add_modifier(Modifier::BOLD)
     } else {
         Style::new()
     };
@@ -46,7 +48,7 @@ pub(super) fn choice(label: &str, value: &str, note: &str, focused: bool) -> Lin
     Line::from(vec![
         field_label(label, focused),
         Span::raw(format!("◀ {value} ▶ ")),
-        Span::styled(note.to_string(), theme::DIM),
+        Span::styled(note.to_string(), theme::dim()),
     ])
 }
 
@@ -69,11 +71,11 @@ pub fn confirm_destroy(model: &Model, confirm: &ConfirmDestroy, frame: &mut Fram
             Line::from("Terminates the instance and removes its security group and IAM role."),
             Line::from(vec![
                 Span::raw("Keeps "),
-                Span::styled(kept, Style::new().fg(Color::Green)),
+                Span::styled(kept, Style::new().fg(theme::good())),
             ]),
             Line::from(Span::styled(
                 "A later deploy with this name reuses the data.",
-                theme::DIM,
+                theme::dim(),
             )),
         ];
         frame.render_widget(
@@ -86,7 +88,7 @@ pub fn confirm_destroy(model: &Model, confirm: &ConfirmDestroy, frame: &mut Fram
         frame.render_widget(
             Span::styled(
                 "y destroy, keep data · D delete data too · Esc cancel",
-                theme::DIM,
+                theme::dim(),
             ),
             rows[7],
         );
@@ -95,7 +97,7 @@ pub fn confirm_destroy(model: &Model, confirm: &ConfirmDestroy, frame: &mut Fram
     let lines = vec![
         Line::from(Span::styled(
             format!("Deletes everything, including {kept}: all workflows, models and vectors."),
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            Style::new().fg(theme::bad()).add_modifier(Modifier::BOLD),
         )),
         Line::from(format!(
             "Type {} and press Enter to confirm.",
@@ -112,12 +114,12 @@ pub fn confirm_destroy(model: &Model, confirm: &ConfirmDestroy, frame: &mut Fram
     text_field(frame, rows[4], "Stack name", &confirm.typed, true);
     if let Some(error) = &confirm.error {
         frame.render_widget(
-            Span::styled(error.clone(), Style::new().fg(Color::Red)),
+            Span::styled(error.clone(), Style::new().fg(theme::bad())),
             rows[5],
         );
     }
     frame.render_widget(
-        Span::styled("Enter delete · Esc cancel", theme::DIM),
+        Span::styled("Enter delete · Esc cancel", theme::dim()),
         rows[7],
     );
 }
@@ -147,7 +149,7 @@ pub fn faults(menu: &FaultMenu, frame: &mut Frame, area: Rect) {
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
         "Enter inject · j/k move · Esc close",
-        theme::DIM,
+        theme::dim(),
     )));
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -181,7 +183,7 @@ pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, rect);
     let [body, keys] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
     let lines = vec![
-        Line::from(Span::styled(reason.to_string(), theme::DIM)),
+        Line::from(Span::styled(reason.to_string(), theme::dim())),
         Line::from(""),
         Line::from(Span::styled(
             question,
@@ -189,7 +191,7 @@ pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
         )),
     ];
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
-    frame.render_widget(Span::styled("y yes · n no · q quit", theme::DIM), keys);
+    frame.render_widget(Span::styled("y yes · n no · q quit", theme::dim()), keys);
 }
 
 /// A small yes/no dialog `height` rows tall: `lines`, then `keys` on its last row.
@@ -209,7 +211,7 @@ fn confirm_box(
     let [body, keys_row] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), body);
-    frame.render_widget(Span::styled(keys, theme::DIM), keys_row);
+    frame.render_widget(Span::styled(keys, theme::dim()), keys_row);
 }
 
 pub fn confirm_remove_model(stack: &str, name: &str, frame: &mut Frame, area: Rect) {
@@ -217,7 +219,7 @@ pub fn confirm_remove_model(stack: &str, name: &str, frame: &mut Frame, area: Re
         Line::from(format!("Ollama deletes {name} from the stack's EFS.")),
         Line::from(Span::styled(
             "A workflow that calls it fails until it is pulled again.",
-            theme::DIM,
+            theme::dim(),
         )),
     ];
     let title = format!(" Remove {name} from {stack} ");
@@ -237,7 +239,7 @@ pub fn confirm_restart(
         Line::from("healthcheck passes again. Its data on the EFS is kept."),
         Line::from(Span::styled(
             "The instance's watchdog counts this restart as no failure.",
-            theme::DIM,
+            theme::dim(),
         )),
     ];
     let title = format!(" Restart {service} on {stack} ");
@@ -259,7 +261,7 @@ pub fn confirm_rollback(model: &Model, stack: &str, frame: &mut Frame, area: Rec
         Line::from(restore),
         Line::from(Span::styled(
             "Data on the EFS is never touched.",
-            theme::DIM,
+            theme::dim(),
         )),
     ];
     // One row more: the second line wraps.
@@ -322,5 +324,5 @@ pub fn scrolling_with_keys(
     } else {
         keys.to_string()
     };
-    frame.render_widget(Span::styled(hint, theme::DIM), keys_row);
+    frame.render_widget(Span::styled(hint, theme::dim()), keys_row);
 }

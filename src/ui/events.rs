@@ -30,7 +30,7 @@ pub fn dialog(model: &Model, stack: &str, scroll: u16, frame: &mut Frame, area: 
     let inner = width.saturating_sub(2) as usize;
     let heading = Line::from(Span::styled(
         "Its operations, and what happened to its instance, newest first",
-        Style::new().fg(theme::ACCENT),
+        Style::new().fg(theme::accent()),
     ));
     let mut lines = vec![section("Operations")];
     lines.extend(operation_lines(model.history.get(stack), stack, inner));
@@ -59,7 +59,7 @@ fn marked(
     let text_width = inner.saturating_sub(DATE + 2).max(20);
     let lead = vec![
         Span::styled(format!("{mark} "), style),
-        Span::styled(fit(date, DATE), theme::DIM),
+        Span::styled(fit(date, DATE), theme::dim()),
     ];
     wrap(text, text_width)
         .into_iter()
@@ -83,7 +83,7 @@ fn date_of(at: crate::domain::Timestamp) -> String {
 fn dim(text: String, inner: usize) -> Vec<Line<'static>> {
     wrap(&text, inner)
         .into_iter()
-        .map(|l| Line::from(Span::styled(l, theme::DIM)))
+        .map(|l| Line::from(Span::styled(l, theme::dim())))
         .collect()
 }
 
@@ -137,7 +137,7 @@ fn operation(op: &AuditEntry, inner: usize) -> Vec<Line<'static>> {
         for part in wrap(&timings, inner.saturating_sub(DATE + 2).max(20)) {
             lines.push(Line::from(vec![
                 Span::raw(indent.clone()),
-                Span::styled(part, theme::DIM),
+                Span::styled(part, theme::dim()),
             ]));
         }
     }

@@ -4,7 +4,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::layout::{fit, wrap};
@@ -16,7 +16,9 @@ use crate::domain::time::format_age;
 const PORT: usize = 6;
 const OVER: usize = 6;
 /// What a world-open row's FROM looks like: it is the one to notice.
-const WORLD: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+fn world() -> Style {
+    Style::new().fg(theme::warn()).add_modifier(Modifier::BOLD)
+}
 
 /// One line per listening port (FROM wrapped in its column when long), its
 /// note dimmed under it.
@@ -28,7 +30,7 @@ pub fn table(rows: &[ExposureRow], width: usize) -> Vec<Line<'static>> {
     let serves = column(|r| r.serves.chars().count(), "SERVES");
     let from_at = listener + PORT + OVER + serves;
     let from_width = width.saturating_sub(from_at).max(12);
-    let heading = Style::new().fg(theme::ACCENT);
+    let heading = Style::new().fg(theme::accent());
     let mut out = vec![Line::from(Span::styled(
         format!(
             "{}{:>5} {}{}FROM",
@@ -46,7 +48,7 @@ pub fn table(rows: &[ExposureRow], width: usize) -> Vec<Line<'static>> {
             r.from.join(", ")
         };
         let style = if r.is_world_open() {
-            WORLD
+            world()
         } else {
             Style::new()
         };
@@ -54,7 +56,7 @@ pub fn table(rows: &[ExposureRow], width: usize) -> Vec<Line<'static>> {
         out.push(Line::from(vec![
             Span::raw(fit(r.listener, listener)),
             Span::raw(format!("{:>5} ", r.port)),
-            Span::styled(fit(r.over, OVER), theme::DIM),
+            Span::styled(fit(r.over, OVER), theme::dim()),
             Span::styled(
                 fit(&r.serves, serves),
                 Style::new().add_modifier(Modifier::BOLD),
@@ -69,7 +71,7 @@ pub fn table(rows: &[ExposureRow], width: usize) -> Vec<Line<'static>> {
         }
         if let Some(note) = &r.note {
             for line in wrap(note, width.saturating_sub(2)) {
-                out.push(Line::from(Span::styled(format!("  {line}"), theme::DIM)));
+                out.push(Line::from(Span::styled(format!("  {line}"), theme::dim())));
             }
         }
     }
@@ -108,7 +110,7 @@ pub fn dialog(model: &Model, stack: &str, scroll: u16, frame: &mut Frame, area: 
     let style = match reachable {
         Some(true) => theme::service_status(crate::domain::state::ServiceStatus::Healthy),
         Some(false) => theme::service_status(crate::domain::state::ServiceStatus::Unhealthy),
-        None => theme::DIM,
+        None => theme::dim(),
     };
     for line in wrap(&from_here, inner) {
         lines.push(Line::from(Span::styled(line, style)));
@@ -129,7 +131,7 @@ pub fn dialog(model: &Model, stack: &str, scroll: u16, frame: &mut Frame, area: 
         }
     };
     for line in wrap(&allowed, inner) {
-        lines.push(Line::from(Span::styled(line, theme::DIM)));
+        lines.push(Line::from(Span::styled(line, theme::dim())));
     }
     let title = format!(" Who can reach {stack} ");
     super::dialogs::scrolling(frame, area, width, &title, heading, lines, scroll);

@@ -16,7 +16,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
         Style::new().add_modifier(Modifier::BOLD),
     )];
     if model.is_sandbox() {
-        spans.push(Span::styled(" SANDBOX ", theme::SANDBOX_BADGE));
+        spans.push(Span::styled(" SANDBOX ", theme::sandbox_badge()));
     } else {
         spans.push(Span::styled(
             " AWS ",
@@ -34,26 +34,38 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     } else {
         format!(" · {} busy", model.busy.len())
     };
+    let total = crate::domain::cost::live_monthly(model.stacks.iter(), model.now);
+    // A spot notice or a notice on a narrow screen needs the room more.
+    let crowded =
+        !model.spot_notices.is_empty() || (model.current_notice().is_some() && area.width < 110);
+    let cost = if total.stacks == 0 || crowded {
+        String::new()
+    } else {
+        format!(
+            " · ~{}/mo live",
+            crate::domain::cost::dollars(total.monthly)
+        )
+    };
     spans.push(Span::styled(
-        format!(" {} · {} stacks{busy} ", model.region, model.stacks.len()),
-        theme::DIM,
+        format!(
+            " {} · {} stacks{cost}{busy} ",
+            model.region,
+            model.stacks.len()
+        ),
+        theme::dim(),
     ));
     let used: usize = spans.iter().map(|s| s.width()).sum();
     if let Some(banner) = spot_banner(model) {
         let room = (area.width as usize).saturating_sub(used + 1);
         spans.push(Span::styled(
             truncate(&banner, room),
-            Style::new()
-                .fg(ratatui::style::Color::Yellow)
-                .add_modifier(Modifier::BOLD),
+            Style::new().fg(theme::warn()).add_modifier(Modifier::BOLD),
         ));
     } else if let Some(notice) = model.current_notice() {
         let style = match notice.level {
-            NoticeLevel::Info => Style::new().fg(theme::ACCENT),
-            NoticeLevel::Warn => Style::new().fg(ratatui::style::Color::Yellow),
-            NoticeLevel::Error => Style::new()
-                .fg(ratatui::style::Color::Red)
-                .add_modifier(Modifier::BOLD),
+            NoticeLevel::Info => Style::new().fg(theme::accent()),
+            NoticeLevel::Warn => Style::new().fg(theme::warn()),
+            NoticeLevel::Error => Style::new().fg(theme::bad()).add_modifier(Modifier::BOLD),
         };
         let room = (area.width as usize).saturating_sub(used + 1);
         spans.push(Span::styled(truncate(&notice.text, room), style));

@@ -55,7 +55,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     frame.render_widget(block, area);
     let Some(stack) = stack else {
         frame.render_widget(
-            Paragraph::new("No stack selected.").style(theme::DIM),
+            Paragraph::new("No stack selected.").style(theme::dim()),
             inner,
         );
         return;
@@ -141,7 +141,7 @@ fn outside_line(
         } else {
             "· no URL yet"
         };
-        spans.push(Span::styled(text, theme::DIM));
+        spans.push(Span::styled(text, theme::dim()));
         return Line::from(spans);
     };
     let age = o.at.secs_until(now);
@@ -152,7 +152,7 @@ fn outside_line(
         ServiceStatus::Unhealthy
     };
     let style = if stale {
-        theme::DIM
+        theme::dim()
     } else {
         theme::service_status(status)
     };
@@ -181,8 +181,8 @@ fn outside_line(
         style,
     ));
     spans.push(Span::styled(value, style));
-    spans.push(Span::styled(aged, theme::DIM));
-    spans.push(Span::styled(truncate(&detail, room), theme::DIM));
+    spans.push(Span::styled(aged, theme::dim()));
+    spans.push(Span::styled(truncate(&detail, room), theme::dim()));
     Line::from(spans)
 }
 
@@ -221,7 +221,7 @@ fn outside_detail(
     }
     lines
         .into_iter()
-        .map(|l| Line::from(Span::styled(format!("  {l}"), theme::DIM)))
+        .map(|l| Line::from(Span::styled(format!("  {l}"), theme::dim())))
         .collect()
 }
 
@@ -229,7 +229,7 @@ fn outside_detail(
 fn alb_row(target: &str) -> Line<'static> {
     let status = target_status(target);
     Line::from(vec![
-        Span::styled(fit("ALB→n8n", LABEL), theme::DIM),
+        Span::styled(fit("ALB→n8n", LABEL), theme::dim()),
         Span::styled(
             format!("{} ", symbols::service(status)),
             theme::service_status(status),
@@ -259,7 +259,7 @@ fn row(
     }
     let mut spans = vec![Span::styled(fit(service.name(), LABEL), name)];
     let Some(status) = status else {
-        spans.push(Span::styled("· no data", theme::DIM));
+        spans.push(Span::styled("· no data", theme::dim()));
         return Line::from(spans);
     };
     spans.push(Span::styled(
@@ -290,7 +290,7 @@ fn row(
                 break;
             }
             room -= used;
-            spans.push(Span::styled(part, theme::DIM));
+            spans.push(Span::styled(part, theme::dim()));
         }
     }
     let latencies: Vec<Option<u64>> = match history.and_then(|h| h.points.get(&service)) {
@@ -305,19 +305,19 @@ fn row(
                 .collect()
         }
     };
-    spans.push(Span::styled(sparkline(&latencies, room), theme::DIM));
+    spans.push(Span::styled(sparkline(&latencies, room), theme::dim()));
     Line::from(spans)
 }
 
 /// `gpu      ● llama3.1:8b on the GPU`: where Ollama's loaded model sits on
 /// a GPU instance (its health script warms the first model up once a boot).
 fn gpu_row(loaded: &[crate::domain::models::LoadedModel], width: usize) -> Line<'static> {
-    let label = Span::styled(fit("gpu", LABEL), theme::DIM);
+    let label = Span::styled(fit("gpu", LABEL), theme::dim());
     let Some(first) = loaded.first() else {
         let text = "· no model loaded yet (pull one: M)";
         return Line::from(vec![
             label,
-            Span::styled(truncate(text, width.saturating_sub(LABEL)), theme::DIM),
+            Span::styled(truncate(text, width.saturating_sub(LABEL)), theme::dim()),
         ]);
     };
     let (status, text) = match first.processor().as_str() {

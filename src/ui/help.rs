@@ -10,7 +10,7 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::layout::{centered, fit, truncate};
 use super::theme;
-use crate::app::keymap::{self, Action, KEYMAP, Scope};
+use crate::app::keymap::{self, Action, Keymap, Scope};
 use crate::app::model::Pane;
 use crate::domain::Service;
 
@@ -25,9 +25,9 @@ const ORDER: [Scope; 5] = [
     Scope::Pane(Pane::Logs),
 ];
 
-pub fn render(frame: &mut Frame, area: Rect, scroll: u16) {
+pub fn render(keymap: &Keymap, frame: &mut Frame, area: Rect, scroll: u16) {
     let width = 78u16.min(area.width).saturating_sub(2) as usize;
-    let rows = lines(width);
+    let rows = lines(keymap, width);
     let rect = centered(area, 78, rows.len() as u16 + 2);
     // Taller than the screen: j/k scroll, and the title says so.
     let room = rect.height.saturating_sub(2);
@@ -47,10 +47,10 @@ pub fn render(frame: &mut Frame, area: Rect, scroll: u16) {
     );
 }
 
-fn lines(width: usize) -> Vec<Line<'static>> {
+fn lines(keymap: &Keymap, width: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     for scope in ORDER {
-        let shown = KEYMAP.iter().filter(|b| {
+        let shown = keymap.iter().filter(|b| {
             b.scope == scope
                 && !matches!(b.action, Action::ShowService(s) if s != Some(Service::N8n))
         });
@@ -61,7 +61,7 @@ fn lines(width: usize) -> Vec<Line<'static>> {
                 String::new()
             };
             out.push(Line::from(vec![
-                Span::styled(fit(&title, SCOPE_WIDTH), Style::new().fg(theme::ACCENT)),
+                Span::styled(fit(&title, SCOPE_WIDTH), Style::new().fg(theme::accent())),
                 Span::styled(
                     fit(&keymap::labels(b), KEYS_WIDTH),
                     Style::new().add_modifier(Modifier::BOLD),
@@ -75,7 +75,7 @@ fn lines(width: usize) -> Vec<Line<'static>> {
     }
     out.push(Line::from(Span::styled(
         "Dialogs: Tab next field, Enter confirm, Esc cancel.",
-        theme::DIM,
+        theme::dim(),
     )));
     out
 }
@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn every_binding_has_a_section() {
-        for b in KEYMAP {
+        for b in crate::app::keymap::KEYMAP {
             assert!(
                 ORDER.contains(&b.scope),
                 "{:?} is not in the help",

@@ -5,7 +5,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -36,7 +36,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     let mut rows: Vec<Line> = Vec::with_capacity(height);
     let mut shown = logs.visible(model.now).rev().skip(logs.scroll).peekable();
     if shown.peek().is_none() {
-        frame.render_widget(Paragraph::new(empty_hint(model)).style(theme::DIM), inner);
+        frame.render_widget(Paragraph::new(empty_hint(model)).style(theme::dim()), inner);
         return;
     }
     for (i, l) in shown.enumerate() {
@@ -119,7 +119,7 @@ fn line_rows(
     if times && let Some(at) = l.at {
         prefix.push(Span::styled(
             at.0.format("%H:%M:%S ").to_string(),
-            theme::DIM,
+            theme::dim(),
         ));
         used += TIME_WIDTH;
     }
@@ -131,7 +131,10 @@ fn line_rows(
         theme::service(l.service),
     ));
     // The current line (paused: where n/N/y act) is marked, not only coloured.
-    prefix.push(Span::styled(if current { "▶ " } else { "│ " }, theme::DIM));
+    prefix.push(Span::styled(
+        if current { "▶ " } else { "│ " },
+        theme::dim(),
+    ));
     used += SOURCE_WIDTH + 2;
     let room = width.saturating_sub(used).max(1);
     let style = theme::log_level(l.level);
@@ -203,7 +206,7 @@ fn highlight(
     ranges: &[(usize, usize)],
     style: Style,
 ) -> Vec<Span<'static>> {
-    let hit = style.bg(Color::Yellow).fg(Color::Black);
+    let hit = style.patch(theme::search_hit());
     let mut spans = Vec::new();
     let mut plain = String::new();
     let mut marked = String::new();

@@ -14,6 +14,7 @@ pub mod hyperlinks;
 pub mod layout;
 mod logs;
 mod models;
+mod palette;
 mod pipeline;
 mod plan;
 mod stacks;
@@ -28,21 +29,23 @@ use ratatui::Frame;
 use crate::app::model::{Model, Overlay};
 
 pub fn view(model: &Model, frame: &mut Frame) {
+    theme::set(theme::Look {
+        theme: model.theme,
+        compact: model.compact,
+    });
+    draw(model, frame);
+    if theme::is_no_color() {
+        theme::strip_colors(frame.buffer_mut());
+    }
+}
+
+fn draw(model: &Model, frame: &mut Frame) {
     let area = frame.area();
     if area.width < layout::MIN_WIDTH || area.height < layout::MIN_HEIGHT {
         too_small::render(model, frame, area);
         return;
     }
-    let detailed = model.focus == crate::app::model::Pane::Cost || area.height >= 34;
-    let cost_rows = if detailed {
-        layout::COST_ROWS_DETAILED
-    } else {
-        layout::COST_ROWS
-    };
-    // The stacks keep room for one (4 rows) whatever grows below them.
-    let health_rows =
-        health::rows(model, area.height).min(area.height.saturating_sub(6 + cost_rows));
-    let r = layout::regions(area, pipeline::rows(model), health_rows, cost_rows);
+    let r = regions(model, area);
     header::render(model, frame, r.header);
     stacks::render(model, frame, r.stacks);
     health::render(model, frame, r.health);
@@ -52,7 +55,7 @@ pub fn view(model: &Model, frame: &mut Frame) {
     footer::render(model, frame, r.footer);
     match &model.overlay {
         None => {}
-        Some(Overlay::Help) => help::render(frame, area, model.help_scroll),
+        Some(Overlay::Help) => help::render(&model.keymap, frame, area, model.help_scroll),
         Some(Overlay::Wizard(w)) => wizard::render(model, w, frame, area),
         Some(Overlay::ConfirmDestroy(c)) => dialogs::confirm_destroy(model, c, frame, area),
         Some(Overlay::Faults(menu)) => dialogs::faults(menu, frame, area),
@@ -84,7 +87,31 @@ pub fn view(model: &Model, frame: &mut Frame) {
             }
         }
         Some(Overlay::Update(d)) => update::dialog(d, frame, area),
+        Some(Overlay::Palette(input)) => palette::render(model, input, frame, area),
     }
+}
+
+/// Where each pane is drawn on `area`: the view's layout, also what a
+/// click is matched against.
+pub fn regions(model: &Model, area: ratatui::layout::Rect) -> layout::Regions {
+    let detailed = model.focus == crate::app::model::Pane::Cost || area.height >= 34;
+    let cost_rows = if detailed {
+        layout::COST_ROWS_DETAILED
+    } else {
+        layout::COST_ROWS
+    };
+    // The stacks keep room for one (4 rows) whatever grows below them.
+    let health_rows =
+        health::rows(model, area.height).min(area.height.saturating_sub(6 + cost_rows));
+    // Compact panes have a top edge only: one row less each, for the
+    // stacks and the logs.
+    let edge = u16::from(model.compact);
+    layout::regions(
+        area,
+        pipeline::rows(model).saturating_sub(edge),
+        health_rows.saturating_sub(edge),
+        cost_rows - edge,
+    )
 }
 
 #[cfg(test)]
@@ -95,6 +122,8 @@ mod tests_access;
 mod tests_connect;
 #[cfg(test)]
 mod tests_events;
+#[cfg(test)]
+mod tests_look;
 #[cfg(test)]
 mod tests_models;
 #[cfg(test)]

@@ -30,21 +30,21 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
         None => {
             lines.push(Line::from(Span::styled(
                 "reading the models on the instance…",
-                theme::DIM,
+                theme::dim(),
             )));
             format!("{stack} · Ollama's models")
         }
         Some(Err(why)) => {
             lines.push(Line::from(Span::styled(
                 format!("could not read them: {why}"),
-                theme::DIM,
+                theme::dim(),
             )));
             format!("{stack} · Ollama's models")
         }
         Some(Ok(view)) => {
             let total: u64 = view.installed.iter().map(|m| m.size_bytes).sum();
             if view.installed.is_empty() {
-                lines.push(Line::from(Span::styled("no models yet", theme::DIM)));
+                lines.push(Line::from(Span::styled("no models yet", theme::dim())));
             } else {
                 lines.push(Line::from(Span::styled(
                     format!(
@@ -53,7 +53,7 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
                         fit("SIZE", SIZE),
                         fit("MODIFIED", 18)
                     ),
-                    Style::new().fg(theme::ACCENT),
+                    Style::new().fg(theme::accent()),
                 )));
             }
             for (i, m) in view.installed.iter().enumerate() {
@@ -78,7 +78,7 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
                 lines.push(Line::from(vec![
                     Span::styled(fit(&m.name, NAME), style),
                     Span::raw(fit(&bytes(m.size_bytes), SIZE)),
-                    Span::styled(fit(&when.replace('T', " "), 18), theme::DIM),
+                    Span::styled(fit(&when.replace('T', " "), 18), theme::dim()),
                     Span::raw(loaded),
                 ]));
             }
@@ -109,7 +109,7 @@ pub fn dialog(model: &Model, stack: &str, selected: usize, frame: &mut Frame, ar
     }
     let suggested = crate::app::update::suggested_model(model, stack);
     let keys = format!("p pull {suggested} · x remove · r read again · Esc close");
-    let heading = Line::from(Span::styled(heading, Style::new().fg(theme::ACCENT)));
+    let heading = Line::from(Span::styled(heading, Style::new().fg(theme::accent())));
     let title = format!(" Models on {stack} ");
     super::dialogs::scrolling_with_keys(frame, area, width, &title, heading, lines, 0, &keys);
 }

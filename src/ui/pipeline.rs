@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -34,7 +34,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     let Some(state) = model.selected_stack() else {
         let block = theme::pane(" Pipeline ", focused);
         let text = Paragraph::new("Select a stack, or press n to deploy one.")
-            .style(theme::DIM)
+            .style(theme::dim())
             .block(block);
         frame.render_widget(text, area);
         return;
@@ -54,7 +54,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
             if let Some(error) = &op.error {
                 lines.push(Line::from(Span::styled(
                     truncate(&format!("✖ {error}"), width),
-                    Style::new().fg(Color::Red),
+                    Style::new().fg(theme::bad()),
                 )));
             }
             lines
@@ -103,7 +103,7 @@ fn stage_line(
     let mut spans = vec![
         Span::styled(format!("{} ", symbols::stage(record.status)), style),
         Span::raw(format!("{} ", fit(record.stage.label(kind), label_w - 1))),
-        Span::styled(fit(resource, resource_w), theme::DIM),
+        Span::styled(fit(resource, resource_w), theme::dim()),
         Span::raw(format!("{elapsed:>7} ")),
     ];
     let used = 2 + label_w + resource_w + 8;
@@ -113,15 +113,15 @@ fn stage_line(
         let fraction = progress(record, now);
         spans.push(Span::styled(
             gauge(fraction),
-            Style::new().fg(theme::ACCENT),
+            Style::new().fg(theme::accent()),
         ));
         spans.push(Span::raw(" "));
         spans.push(Span::styled(
             truncate(detail, room.saturating_sub(GAUGE_WIDTH + 1)),
-            theme::DIM,
+            theme::dim(),
         ));
     } else {
-        spans.push(Span::styled(truncate(detail, room), theme::DIM));
+        spans.push(Span::styled(truncate(detail, room), theme::dim()));
     }
     Line::from(spans)
 }
@@ -181,7 +181,7 @@ fn recorded_resources(state: &DeploymentState, width: usize) -> Vec<Line<'static
                     "{} ",
                     fit(stage.label(OperationKind::Deploy), label_w - 1)
                 )),
-                Span::styled(id.unwrap_or("").to_string(), theme::DIM),
+                Span::styled(id.unwrap_or("").to_string(), theme::dim()),
             ])
         })
         .collect()

@@ -17,28 +17,28 @@ pub fn lines(model: &Model, plan: &Plan, width: usize) -> Vec<Line<'static>> {
     for stage in &plan.stages {
         out.push(Line::from(Span::styled(
             stage.stage.clone(),
-            Style::new().fg(theme::ACCENT),
+            Style::new().fg(theme::accent()),
         )));
         for r in &stage.resources {
             let style = if r.action == "create" {
                 Style::new()
             } else {
-                theme::DIM
+                theme::dim()
             };
             out.push(Line::from(vec![
-                Span::styled(format!("  {:<7}", r.action), theme::DIM),
+                Span::styled(format!("  {:<7}", r.action), theme::dim()),
                 Span::styled(truncate(&r.what, width.saturating_sub(9)), style),
             ]));
         }
     }
     out.push(Line::from(Span::styled(
         "Who can reach what",
-        Style::new().fg(theme::ACCENT),
+        Style::new().fg(theme::accent()),
     )));
     out.extend(super::exposure::table(&plan.exposure, width));
     out.push(Line::from(Span::styled(
         "Monthly cost (~ estimate)",
-        Style::new().fg(theme::ACCENT),
+        Style::new().fg(theme::accent()),
     )));
     for item in &plan.costs {
         let mark = if item.estimate { "~" } else { " " };
@@ -81,7 +81,7 @@ pub fn lines(model: &Model, plan: &Plan, width: usize) -> Vec<Line<'static>> {
             &format!("Destroy keeps {}", plan.destroy_keeps.join(" and ")),
             width,
         ),
-        theme::DIM,
+        theme::dim(),
     )));
     out
 }

@@ -30,7 +30,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
         } else {
             "No stack matches the filter.\nEsc clears it."
         };
-        frame.render_widget(Paragraph::new(hint).style(theme::DIM), inner);
+        frame.render_widget(Paragraph::new(hint).style(theme::dim()), inner);
         return;
     }
     let wide = inner.width >= WIDE;
@@ -71,8 +71,8 @@ fn item<'a>(model: &Model, s: &'a DeploymentState, width: usize, wide: bool) -> 
                 fit(&format!("{} {}", symbols::stack(s.status), s.status), 14),
                 theme::stack_status(s.status),
             ),
-            Span::styled(fit(s.tier().name(), 11), theme::DIM),
-            Span::styled(format!("{}{other_cloud}", s.region()), theme::DIM),
+            Span::styled(fit(s.tier().name(), 11), theme::dim()),
+            Span::styled(format!("{}{other_cloud}", s.region()), theme::dim()),
         ]));
     }
     let name_width = width.saturating_sub(2 + 15).max(6);
@@ -85,7 +85,7 @@ fn item<'a>(model: &Model, s: &'a DeploymentState, width: usize, wide: bool) -> 
         ]),
         Line::from(Span::styled(
             format!("  {} · {}{other_cloud}", s.tier(), s.region()),
-            theme::DIM,
+            theme::dim(),
         )),
     ])
 }

@@ -12,7 +12,10 @@ use crate::app::model::Model;
 pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     if model.is_sandbox() {
-        lines.push(Line::from(Span::styled(" SANDBOX ", theme::SANDBOX_BADGE)));
+        lines.push(Line::from(Span::styled(
+            " SANDBOX ",
+            theme::sandbox_badge(),
+        )));
     }
     lines.push(Line::from("Terminal too small"));
     lines.push(Line::from(format!(
@@ -21,7 +24,7 @@ pub fn render(model: &Model, frame: &mut Frame, area: Rect) {
     )));
     lines.push(Line::from(Span::styled(
         "Enlarge the window, or q to quit.",
-        theme::DIM,
+        theme::dim(),
     )));
     let top = area.height.saturating_sub(lines.len() as u16) / 2;
     let body = Rect {

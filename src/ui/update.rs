@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
@@ -72,19 +72,19 @@ pub fn dialog(d: &UpdateDialog, frame: &mut Frame, area: Rect) {
         }
         _ => "Enter plan · Tab field · Space change · Esc cancel",
     };
-    frame.render_widget(Span::styled(hint, theme::DIM), keys);
+    frame.render_widget(Span::styled(hint, theme::dim()), keys);
 }
 
 fn plan_lines(plan: &PlanStatus, width: usize) -> Vec<Line<'static>> {
     match plan {
         PlanStatus::NotAsked => vec![Line::from(Span::styled(
             "Enter shows the plan: what changes, what is kept, and the monthly cost.",
-            theme::DIM,
+            theme::dim(),
         ))],
-        PlanStatus::Pricing(_) => vec![Line::from(Span::styled("pricing the plan…", theme::DIM))],
+        PlanStatus::Pricing(_) => vec![Line::from(Span::styled("pricing the plan…", theme::dim()))],
         PlanStatus::Refused(why) => vec![Line::from(Span::styled(
             why.clone(),
-            Style::new().fg(Color::Red),
+            Style::new().fg(theme::bad()),
         ))],
         PlanStatus::Ready(ready) if ready.0.is_empty() => vec![Line::from(
             "It already runs as chosen: change the type, the market or the images.",
@@ -101,7 +101,7 @@ fn sections(plan: &UpdatePlan, width: usize) -> Vec<Line<'static>> {
     let mut heading = "";
     for (section, text) in plan.sections() {
         let style = if text.contains("BREAKING") || text.contains("over the budget") {
-            Style::new().fg(Color::Red)
+            Style::new().fg(theme::bad())
         } else {
             Style::new()
         };

@@ -372,6 +372,7 @@ impl Runner {
                     tx,
                 );
             }
+            Effect::Mouse(_) => {}
             Effect::Shell { stack, .. } => {
                 // The event loop takes this one: it owns the terminal.
                 tokio::spawn(async move {

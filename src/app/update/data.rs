@@ -125,7 +125,7 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             };
             notify(model, level, text);
         }
-        Msg::Key(_) | Msg::Resize(..) | Msg::Tick(_) | Msg::Quit => {}
+        Msg::Key(_) | Msg::Mouse(_) | Msg::Resize(..) | Msg::Tick(_) | Msg::Quit => {}
     }
     Vec::new()
 }

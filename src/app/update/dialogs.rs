@@ -43,12 +43,13 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             super::connect::restart_key(model, stack, service, key)
         }
         Overlay::Update(dialog) => super::update_dialog::on_key(model, dialog, key),
+        Overlay::Palette(input) => super::palette::on_key(model, input, key),
     };
     model.overlay = kept;
     effects
 }
 
-type Outcome = (Option<Overlay>, Vec<Effect>);
+pub(super) type Outcome = (Option<Overlay>, Vec<Effect>);
 
 /// A scrolling dialog's keys (`own` opened it and closes it): the new
 /// scroll, or `None` to close.

@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 use super::{dialogs, fix_selection, notify, select};
 use crate::app::effect::Effect;
-use crate::app::keymap::{self, Action};
+use crate::app::keymap::Action;
 use crate::app::model::{ConfirmDestroy, FaultMenu, Model, NoticeLevel, Overlay, Pane};
 use crate::cloud::sandbox::Fault;
 use crate::domain::StackStatus;
@@ -26,12 +26,9 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         on_search_key(model, key);
         return Vec::new();
     }
-    match keymap::action_for(&key, model.focus) {
+    match model.keymap.action_for(&key, model.focus) {
         Some(action) if model.readonly && action.mutates() => {
-            let what = keymap::KEYMAP
-                .iter()
-                .find(|b| b.action == action)
-                .map_or("that", |b| b.short);
+            let what = model.keymap.get(action).map_or("that", |b| b.short);
             let text = format!(
                 "read-only: {what} is off (started with --readonly or readonly in the settings)"
             );
@@ -116,7 +113,7 @@ fn plain(l: &crate::instance::log_line::LogLine) -> String {
     format!("{source:<9}| {at}{}", l.message)
 }
 
-fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
+pub(super) fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     match action {
         Action::Quit => model.should_quit = true,
         Action::Help => model.overlay = Some(Overlay::Help),
@@ -181,6 +178,19 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Restart => super::connect::confirm_restart(model),
         Action::Models => return super::models::open(model),
         Action::Update => super::update_dialog::open(model),
+        Action::Palette => {
+            model.overlay = Some(Overlay::Palette(Default::default()));
+        }
+        Action::ToggleMouse => {
+            model.mouse = !model.mouse;
+            let text = if model.mouse {
+                "mouse on: click a pane or a row, wheel scrolls (m: off)"
+            } else {
+                "mouse off: the terminal selects text (m: on)"
+            };
+            notify(model, NoticeLevel::Info, text);
+            return vec![Effect::Mouse(model.mouse)];
+        }
         Action::CopySecret => super::access::open_secrets(model),
         Action::Back => {
             model.filter.clear();

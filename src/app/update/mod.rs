@@ -7,6 +7,8 @@ mod data;
 mod dialogs;
 mod input;
 mod models;
+mod mouse;
+mod palette;
 mod update_dialog;
 mod wizard;
 
@@ -34,6 +36,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
 fn dispatch(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => input::on_key(model, key),
+        Msg::Mouse(event) => mouse::on_mouse(model, event),
         Msg::Resize(width, height) => {
             model.width = width;
             model.height = height;

@@ -115,6 +115,24 @@ fn described(rule: &IpPermission) -> Vec<(Ingress, IpPermission)> {
     out
 }
 
+/// A group's inbound rules as `scan` compares them: `PORT from SOURCE`
+/// (`other from SOURCE` for a range or another protocol).
+pub(super) fn rule_texts(rules: &[IpPermission]) -> Vec<String> {
+    rules
+        .iter()
+        .flat_map(described)
+        .map(|(i, _)| {
+            let port = if i.port < 0 {
+                "other".to_string()
+            } else {
+                i.port.to_string()
+            };
+            let (Source::Cidr(from) | Source::Group(from) | Source::PrefixList(from)) = i.source;
+            format!("{port} from {from}")
+        })
+        .collect()
+}
+
 impl AwsCloud {
     /// Make `group`'s inbound rules exactly `wanted`. Returns how many rules
     /// were added and revoked.

@@ -33,12 +33,17 @@ pub mod permissions;
 pub mod pricing;
 mod provider;
 mod quotas;
+mod scan;
+mod scan_fix;
+mod scan_services;
 mod settle;
 mod ssm;
 mod ssm_ollama;
 mod ssm_run;
 mod sts;
 mod tags;
+
+pub use tags::{INSTALLATION, MANAGED, STACK, set_installation};
 
 use std::path::PathBuf;
 use std::sync::Arc;

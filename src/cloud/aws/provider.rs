@@ -375,6 +375,22 @@ impl Cloud for AwsCloud {
         self.find_unrecorded(s).await
     }
 
+    async fn inventory(
+        &self,
+        global: bool,
+        recorded: &[crate::domain::scan::Recorded],
+    ) -> CloudResult<crate::domain::scan::Inventory> {
+        self.inventory_here(global, recorded).await
+    }
+
+    async fn enabled_regions(&self) -> CloudResult<Vec<String>> {
+        self.regions_enabled().await
+    }
+
+    async fn delete_orphan(&self, found: &crate::domain::scan::Found) -> CloudResult<()> {
+        self.delete_found(found).await
+    }
+
     async fn delete_cdn(&self, s: &mut Session) -> CloudResult<()> {
         self.remove_distribution(s).await
     }

@@ -1,17 +1,38 @@
-//! Every resource is tagged `Stack=<name>` and `geusemaker:managed=true`; a
-//! re-run finds what exists by these tags before creating anything.
+//! Every resource is tagged `Stack=<name>`, `geusemaker:managed=true` and
+//! `geusemaker:installation=<id>`; a re-run finds what exists by the first
+//! two before creating anything, and `scan` tells whose it is by the third.
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 pub const STACK: &str = "Stack";
 pub const MANAGED: &str = "geusemaker:managed";
 
-pub fn pairs(stack: &str, name: &str) -> [(&'static str, String); 3] {
-    [
+/// Which installation (state directory) made the resource.
+pub const INSTALLATION: &str = "geusemaker:installation";
+
+static CURRENT_INSTALLATION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// This process's installation id, tagged on everything it creates; set
+/// once, as the state directory is opened. A process that never sets it
+/// (a library user, a test) tags without it.
+pub fn set_installation(id: &str) {
+    let _ = CURRENT_INSTALLATION.set(id.to_string());
+}
+
+pub fn installation() -> Option<&'static str> {
+    CURRENT_INSTALLATION.get().map(String::as_str)
+}
+
+pub fn pairs(stack: &str, name: &str) -> Vec<(&'static str, String)> {
+    let mut tags = vec![
         (STACK, stack.to_string()),
         (MANAGED, "true".to_string()),
         ("Name", name.to_string()),
-    ]
+    ];
+    if let Some(id) = installation() {
+        tags.push((INSTALLATION, id.to_string()));
+    }
+    tags
 }
 
 pub fn ec2_spec(kind: ResourceType, stack: &str, name: &str) -> TagSpecification {

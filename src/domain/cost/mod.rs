@@ -468,5 +468,24 @@ pub fn dollars(v: f64) -> String {
     }
 }
 
+/// What the live stacks (all but the destroyed) cost a month together.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LiveTotal {
+    pub stacks: usize,
+    pub monthly: f64,
+}
+
+pub fn live_monthly<'a>(
+    stacks: impl Iterator<Item = &'a DeploymentState>,
+    now: Timestamp,
+) -> LiveTotal {
+    stacks
+        .filter(|s| s.status != crate::domain::StackStatus::Destroyed)
+        .fold(LiveTotal::default(), |t, s| LiveTotal {
+            stacks: t.stacks + 1,
+            monthly: t.monthly + summarize(s, now).monthly_estimate,
+        })
+}
+
 #[cfg(test)]
 mod tests;

@@ -28,9 +28,12 @@ fn validated_and_rewritable(s: &Settings) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-const VALIDATED: [&str; 5] = [
+const VALIDATED: [&str; 8] = [
     "health_check_interval_seconds",
     "consecutive_failures_threshold",
+    "qdrant_snapshot_minutes",
+    "monthly_budget_usd",
+    "account_monthly_budget_usd",
     "default_region",
     "notify.webhook_url",
     "notify.sns_topic_arn",

@@ -1,7 +1,7 @@
 //! The instance step: the tier's types with their prices, the market, the
 //! chosen type's live prices and saving, and what to beware of.
 
-use ratatui::style::{Color, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::lookup_line;
@@ -39,7 +39,7 @@ pub(super) fn lines(model: &Model, w: &Wizard) -> Vec<Line<'static>> {
             "  {:<14}{:>5}{:>11}  {:<12}{:>13}{:>15}",
             "Type", "vCPU", "memory", "GPU", "spot", "on-demand"
         ),
-        theme::DIM,
+        theme::dim(),
     ))];
     let offers = w.offers();
     for (i, offer) in offers.iter().enumerate() {
@@ -111,7 +111,7 @@ fn price_line(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Line<'static>
         }
         _ => Line::from(Span::styled(
             format!("               {source}: incomplete"),
-            theme::DIM,
+            theme::dim(),
         )),
     }
 }
@@ -137,7 +137,7 @@ fn instance_warnings(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Vec<Li
                 w.tier,
                 w.tier.default_instance_type()
             ),
-            theme::DIM,
+            theme::dim(),
         )));
     }
     out
@@ -153,16 +153,16 @@ fn gpu_quota_line(model: &Model, w: &Wizard, offer: &InstanceOffer) -> Line<'sta
     match w.gpu_quota() {
         None | Some(Lookup::Loading) => Line::from(Span::styled(
             format!("{} {needs}: reading your quota…", super::spinner(model)),
-            Style::new().fg(Color::Yellow),
+            Style::new().fg(theme::warn()),
         )),
         Some(Lookup::Ready(None)) => Line::from(Span::styled(
             format!("✔ {needs}: your quota allows it"),
-            Style::new().fg(Color::Green),
+            Style::new().fg(theme::good()),
         )),
         Some(Lookup::Ready(Some(unknown))) => warning(format!("{needs}: {unknown}")),
         Some(Lookup::Failed(why)) => Line::from(Span::styled(
             format!("✗ {why}"),
-            Style::new().fg(Color::Red),
+            Style::new().fg(theme::bad()),
         )),
     }
 }

@@ -7,7 +7,7 @@ mod steps;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 use strum::IntoEnumIterator;
@@ -50,12 +50,12 @@ pub fn render(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
     ])
     .areas(inner);
     frame.render_widget(breadcrumbs(w.step), trail);
-    frame.render_widget(Span::styled(w.step.explain(), theme::DIM), explain);
+    frame.render_widget(Span::styled(w.step.explain(), theme::dim()), explain);
     steps::render(model, w, frame, body);
     if let Some(why) = &w.error {
         frame.render_widget(
             Paragraph::new(format!("✗ {why}"))
-                .style(Style::new().fg(Color::Red))
+                .style(Style::new().fg(theme::bad()))
                 .wrap(Wrap { trim: true }),
             error,
         );
@@ -67,14 +67,16 @@ fn breadcrumbs(current: Step) -> Line<'static> {
     let mut spans = Vec::new();
     for step in Step::iter() {
         if !spans.is_empty() {
-            spans.push(Span::styled(" › ", theme::DIM));
+            spans.push(Span::styled(" › ", theme::dim()));
         }
         let style = if step == current {
-            Style::new().fg(theme::ACCENT).add_modifier(Modifier::BOLD)
+            Style::new()
+                .fg(theme::accent())
+                .add_modifier(Modifier::BOLD)
         } else if step < current {
             Style::new()
         } else {
-            theme::DIM
+            theme::dim()
         };
         spans.push(Span::styled(step.title(), style));
     }
@@ -85,7 +87,7 @@ fn key_hint(w: &Wizard) -> Line<'static> {
     if w.leaving {
         return Line::from(Span::styled(
             "Leave the wizard? Nothing has been created. y leave · any other key stays",
-            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            Style::new().fg(theme::warn()).add_modifier(Modifier::BOLD),
         ));
     }
     let next = if w.step == Step::Plan {
@@ -103,7 +105,7 @@ fn key_hint(w: &Wizard) -> Line<'static> {
     };
     Line::from(vec![
         Span::styled(next, Style::new().add_modifier(Modifier::BOLD)),
-        Span::styled(format!(" · {keys}"), theme::DIM),
+        Span::styled(format!(" · {keys}"), theme::dim()),
     ])
 }
 
@@ -117,11 +119,11 @@ pub(super) fn lookup_line<T>(
     match lookup {
         Lookup::Loading => Some(Line::from(Span::styled(
             format!("{} {loading}", spinner(model)),
-            Style::new().fg(Color::Yellow),
+            Style::new().fg(theme::warn()),
         ))),
         Lookup::Failed(why) => Some(Line::from(Span::styled(
             format!("✗ {failed}: {why}"),
-            Style::new().fg(Color::Red),
+            Style::new().fg(theme::bad()),
         ))),
         Lookup::Ready(_) => None,
     }

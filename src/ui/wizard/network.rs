@@ -32,14 +32,14 @@ pub(super) fn lines(model: &Model, w: &Wizard, area: Rect) -> Vec<Line<'static>>
         if matches!(w.networks, Lookup::Failed(_)) {
             out.push(Line::from(Span::styled(
                 "  Continue with the default VPC, a new one, or type a VPC id.",
-                theme::DIM,
+                theme::dim(),
             )));
         }
     }
     if matches!(w.networks, Lookup::Ready(_)) {
         out.push(Line::from(Span::styled(
             format!("  {:<23}{:<16}{:<9}name", "VPC", "CIDR", ""),
-            theme::DIM,
+            theme::dim(),
         )));
     }
     let rows = w.network_rows();
@@ -92,14 +92,14 @@ fn subnet_line(w: &Wizard) -> Line<'static> {
             };
             choice("Subnet", &value, &note, focused)
         }
-        NetworkRow::Vpc(_) => Line::from(Span::styled("  this VPC has no subnets", theme::DIM)),
+        NetworkRow::Vpc(_) => Line::from(Span::styled("  this VPC has no subnets", theme::dim())),
         NetworkRow::Typed => Line::from(Span::styled(
             "  Tab, then type the id; its subnets are checked when deploying",
-            theme::DIM,
+            theme::dim(),
         )),
         _ => Line::from(Span::styled(
             "  Subnet: automatic, in zones that offer the instance type",
-            theme::DIM,
+            theme::dim(),
         )),
     }
 }

@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -62,7 +62,7 @@ pub(super) fn row(selected: bool, text: String) -> Line<'static> {
 pub(super) fn warning(text: String) -> Line<'static> {
     Line::from(Span::styled(
         format!("⚠ {text}"),
-        Style::new().fg(Color::Yellow),
+        Style::new().fg(theme::warn()),
     ))
 }
 
@@ -72,7 +72,7 @@ fn name(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Span::styled(
             "               2-64 characters: a-z, 0-9 and '-', not at either end",
-            theme::DIM,
+            theme::dim(),
         ),
         r[1],
     );
@@ -85,7 +85,7 @@ fn name(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
     if !taken.is_empty() {
         let text = format!("               taken: {}", taken.join(", "));
         frame.render_widget(
-            Span::styled(truncate(&text, area.width as usize), theme::DIM),
+            Span::styled(truncate(&text, area.width as usize), theme::dim()),
             r[3],
         );
     }
@@ -107,7 +107,7 @@ fn tiers(model: &Model, w: &Wizard) -> Vec<Line<'static>> {
     let market = if w.spot { "spot" } else { "on-demand" };
     let mut out = vec![Line::from(Span::styled(
         format!("  {:<11}{:<48}{:>10}", "Tier", "What it adds", "≈ a month"),
-        theme::DIM,
+        theme::dim(),
     ))];
     for tier in Tier::ALL {
         let adds = match tier {
@@ -124,12 +124,12 @@ fn tiers(model: &Model, w: &Wizard) -> Vec<Line<'static>> {
     out.push(Line::from(""));
     out.push(Line::from(Span::styled(
         format!("  List prices, {market}, on t3.medium / t3.large / g4dn.xlarge."),
-        theme::DIM,
+        theme::dim(),
     )));
     if model.is_sandbox() {
         out.push(Line::from(Span::styled(
             "  Sandbox: nothing is created in AWS or billed.",
-            theme::DIM,
+            theme::dim(),
         )));
     }
     out
@@ -174,13 +174,13 @@ fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
     let caller = match &w.caller {
         Some(Lookup::Failed(why)) => Line::from(Span::styled(
             format!("✗ {why}. Type the CIDR the services open to."),
-            Style::new().fg(Color::Red),
+            Style::new().fg(theme::bad()),
         )),
         Some(lookup) => {
             lookup_line(model, lookup, "finding your public IP…", "").unwrap_or_else(|| {
                 Line::from(Span::styled(
                     "               your public IP: the service ports open to it only",
-                    theme::DIM,
+                    theme::dim(),
                 ))
             })
         }
@@ -204,7 +204,7 @@ fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Span::styled(
             "               n8n's owner; password: secret STACK n8n-owner-password",
-            theme::DIM,
+            theme::dim(),
         ),
         r[5],
     );
@@ -219,7 +219,7 @@ fn access(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
         frame.render_widget(
             Span::styled(
                 "               optional ACM ARN: the load balancer serves HTTPS",
-                theme::DIM,
+                theme::dim(),
             ),
             r[8],
         );
@@ -248,7 +248,7 @@ fn options(w: &Wizard, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Span::styled(
             "               minutes the services may take to come up (1-120)",
-            theme::DIM,
+            theme::dim(),
         ),
         r[3],
     );
@@ -330,7 +330,7 @@ fn boot_models(w: &Wizard, frame: &mut Frame, r: [Rect; 2], focused: bool) {
     };
     let text = format!("               {pulled}{hint}");
     frame.render_widget(
-        Span::styled(truncate(&text, r[1].width as usize), theme::DIM),
+        Span::styled(truncate(&text, r[1].width as usize), theme::dim()),
         r[1],
     );
 }
@@ -364,10 +364,10 @@ fn plan(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
         (_, Some(m)) => format!("auto-rollback after {m} min"),
         _ => "auto-rollback on".to_string(),
     };
-    lines.push(Line::from(Span::styled(rollback, theme::DIM)));
+    lines.push(Line::from(Span::styled(rollback, theme::dim())));
     lines.push(Line::from(Span::styled(
         truncate(&boot_models_line(&req.options.models), area.width as usize),
-        theme::DIM,
+        theme::dim(),
     )));
     let room = area.height.saturating_sub(1);
     let total = lines.len() as u16;
@@ -377,14 +377,8 @@ fn plan(model: &Model, w: &Wizard, frame: &mut Frame, area: Rect) {
     let more = if total > room { "   (j/k: more)" } else { "" };
     frame.render_widget(
         Line::from(vec![
-            Span::styled(
-                " Deploy ",
-                Style::new()
-                    .fg(Color::Black)
-                    .bg(theme::ACCENT)
-                    .add_modifier(Modifier::BOLD),
-            ),
-            Span::styled(more, theme::DIM),
+            Span::styled(" Deploy ", theme::button()),
+            Span::styled(more, theme::dim()),
         ]),
         button,
     );

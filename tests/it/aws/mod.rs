@@ -13,6 +13,7 @@ mod migration;
 mod moto;
 mod permissions;
 mod recorder;
+mod scan;
 mod strict;
 mod switch;
 mod tiers;

@@ -7,7 +7,7 @@ use crate::app::effect::{Effect, Query};
 use crate::app::model::{Model, Overlay};
 use crate::app::msg::{Found, Msg};
 use crate::app::update::update;
-use crate::app::wizard::{Lookup, Step, Wizard, answers};
+use crate::app::wizard::{Lookup, Step, Wizard, answers, text_of};
 use crate::cloud::{Cidr, DeployRequest};
 use crate::domain::stage::OperationKind;
 use crate::domain::{StackStatus, Tier};
@@ -476,4 +476,25 @@ fn the_options_step_chooses_the_models_pulled_at_first_boot() {
         ["mistral:7b", "llama3.2:1b"],
         "the deploy pulls what was chosen, in the order chosen"
     );
+}
+
+#[test]
+fn the_name_is_suggested_by_date_free_among_live_stacks_and_typing_replaces_it() {
+    let mut m = model_with(vec![]);
+    let today = m.now.0.format("%Y%m%d").to_string();
+    update(&mut m, key('n'));
+    assert_eq!(text_of(&wizard(&m).name), format!("ai-stack-{today}"));
+    update(&mut m, key('d'));
+    assert_eq!(text_of(&wizard(&m).name), "d", "the first key replaces it");
+    let live = [format!("ai-stack-{today}"), format!("ai-stack-{today}-2")];
+    let names: Vec<&str> = live.iter().map(String::as_str).collect();
+    assert_eq!(
+        crate::app::wizard::suggested_name(m.now, &names),
+        format!("ai-stack-{today}-3")
+    );
+    // Enter takes it as it is.
+    let mut m = model_with(vec![]);
+    update(&mut m, key('n'));
+    update(&mut m, code(KeyCode::Enter));
+    assert_ne!(wizard(&m).step, crate::app::wizard::Step::Name);
 }

@@ -30,7 +30,15 @@ fn keep(wizard: Box<Wizard>, effects: Vec<Effect>) -> Outcome {
 
 /// `n`: open the wizard, and start looking up the VPCs of the region.
 pub fn open(model: &mut Model) -> Vec<Effect> {
+    let live: Vec<&str> = model
+        .stacks
+        .iter()
+        .filter(|s| s.status != crate::domain::StackStatus::Destroyed)
+        .map(|s| s.stack_name.as_str())
+        .collect();
+    let name = crate::app::wizard::suggested_name(model.now, &live);
     let wizard = Wizard::new(&WizardDefaults {
+        name: &name,
         region: &model.region,
         tier: model.default_tier,
         instance_type: &model.default_instance_type,
@@ -73,7 +81,7 @@ fn back(mut w: Box<Wizard>) -> Outcome {
     w.error = None;
     match w.step.prev() {
         Some(prev) => w.step = prev,
-        None if text_of(&w.name).is_empty() => return (None, Vec::new()),
+        None if w.name_suggested || text_of(&w.name).is_empty() => return (None, Vec::new()),
         // Something was typed: leaving loses it, so ask.
         None => w.leaving = true,
     }
@@ -174,10 +182,26 @@ fn quote_chosen(w: &mut Wizard) -> Vec<Effect> {
     effects
 }
 
+/// A key that changes the text, not one that moves the cursor.
+fn edits(key: &KeyEvent) -> bool {
+    matches!(
+        key.code,
+        KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete
+    )
+}
+
 fn step_key(model: &Model, w: &mut Wizard, key: KeyEvent) -> Vec<Effect> {
     match w.step {
         Step::Name => {
             if is_text_input(&key) {
+                if std::mem::take(&mut w.name_suggested) && edits(&key) {
+                    // Like a selected default: typing replaces it.
+                    w.name = crate::app::wizard::single_line("");
+                    if key.code == KeyCode::Backspace {
+                        w.error = name_problem(model, "").err();
+                        return Vec::new();
+                    }
+                }
                 w.name.input(key);
                 // Checked as it is typed; Next stays blocked while it is wrong.
                 w.error = name_problem(model, &text_of(&w.name)).err();
