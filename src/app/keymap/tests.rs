@@ -1,6 +1,7 @@
 //! The keymap: keys reach their actions, in their panes only.
 
 use super::*;
+use crossterm::event::KeyEvent;
 
 fn action_for(event: &KeyEvent, pane: Pane) -> Option<Action> {
     Keymap::default().action_for(event, pane)
