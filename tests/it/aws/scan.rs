@@ -19,27 +19,20 @@ fn tags(stack: &str, installation: &str, name: &str) -> TagSpecification {
         .build()
 }
 
-/// A group made behind the tool's back. Tagged by CreateTags after it is
-/// made: moto 5.2.5 did not always list a group by the tags given in
-/// CreateSecurityGroup's TagSpecifications (seen here: a tag filter missed it).
+/// A group made behind the tool's back, tagged as the tool tags its own.
 async fn group(ec2: &aws_sdk_ec2::Client, vpc: &str, spec: TagSpecification, name: &str) -> String {
     let id = ec2
         .create_security_group()
         .group_name(name)
         .description("made behind the tool's back")
         .vpc_id(vpc)
+        .tag_specifications(spec)
         .send()
         .await
         .expect("create group")
         .group_id()
         .expect("id")
         .to_string();
-    ec2.create_tags()
-        .resources(&id)
-        .set_tags(Some(spec.tags().to_vec()))
-        .send()
-        .await
-        .expect("tag group");
     id
 }
 
@@ -66,7 +59,6 @@ fn ids(report: &serde_json::Value, key: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails here since 2026-12-07 20:50: the groups made in the test are not listed by a tag:geusemaker:managed filter, not even by the test's own DescribeSecurityGroups; passed once earlier that day. Run with --ignored"]
 async fn scan_finds_an_orphan_and_a_deleted_instance_then_adopt_makes_it_clean() {
     let h = Harness::start().await;
     let home = Home::new();
@@ -94,6 +86,10 @@ async fn scan_finds_an_orphan_and_a_deleted_instance_then_adopt_makes_it_clean()
         "geusemaker-teammate-alb",
     )
     .await;
+    // EC2 is eventually consistent: a group only just made is not yet in a
+    // filtered describe (the strict layer's consistency.after-create). Let
+    // the emulator's clock pass that window rather than race it.
+    h.moto.advance(0.5);
     let instance = state["instance_id"].as_str().expect("instance").to_string();
     ec2.terminate_instances()
         .instance_ids(&instance)
