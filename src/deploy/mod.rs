@@ -11,6 +11,7 @@ pub mod plan;
 mod readiness;
 mod retry;
 mod rollback;
+pub mod scan;
 mod stop;
 pub mod update;
 

@@ -21,8 +21,7 @@ fn tags(stack: &str, installation: &str, name: &str) -> TagSpecification {
 
 /// A group made behind the tool's back, tagged as the tool tags its own.
 async fn group(ec2: &aws_sdk_ec2::Client, vpc: &str, spec: TagSpecification, name: &str) -> String {
-    let id = ec2
-        .create_security_group()
+    ec2.create_security_group()
         .group_name(name)
         .description("made behind the tool's back")
         .vpc_id(vpc)
@@ -32,8 +31,7 @@ async fn group(ec2: &aws_sdk_ec2::Client, vpc: &str, spec: TagSpecification, nam
         .expect("create group")
         .group_id()
         .expect("id")
-        .to_string();
-    id
+        .to_string()
 }
 
 fn scan_json(h: &Harness, home: &Home, args: &[&str]) -> (i32, serde_json::Value) {
