@@ -86,6 +86,13 @@ pub enum Effect {
     /// Take the mouse (`true`) or give it back to the terminal. The event
     /// loop does it: it owns the terminal.
     Mouse(bool),
+    /// Scan the account against the state files (answered by `Msg::Scanned`).
+    Scan,
+    /// Adopt, forget or delete one finding, then scan again.
+    Fix {
+        id: String,
+        fix: crate::deploy::scan::Fix,
+    },
 }
 
 impl Effect {
@@ -103,6 +110,7 @@ impl Effect {
                 | Effect::RestartService { .. }
                 | Effect::SetAccess { .. }
                 | Effect::Shell { .. }
+                | Effect::Fix { .. }
         )
     }
 }

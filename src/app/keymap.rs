@@ -56,6 +56,8 @@ pub enum Action {
     Palette,
     /// Take the mouse, or give it back to the terminal (to select text).
     ToggleMouse,
+    /// Scan the account: orphans, missing resources, drift.
+    Orphans,
     Back,
 }
 
@@ -106,6 +108,7 @@ impl Action {
             Action::Update => "update",
             Action::Palette => "palette",
             Action::ToggleMouse => "mouse",
+            Action::Orphans => "orphans",
             Action::Back => "back",
         }
     }
@@ -454,6 +457,14 @@ pub const KEYMAP: &[Binding] = &[
         scope: Scope::Global,
         short: "models",
         help: "Ollama's models on the stack: pull, remove, where they run",
+        in_footer: false,
+    },
+    Binding {
+        keys: &[key('O')],
+        action: Action::Orphans,
+        scope: Scope::Global,
+        short: "orphans",
+        help: "Scan the account: orphans, missing, drift",
         in_footer: false,
     },
     Binding {

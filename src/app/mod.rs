@@ -9,6 +9,7 @@ pub mod keymap;
 pub mod log_view;
 pub mod model;
 pub mod msg;
+pub mod orphans;
 pub mod palette;
 pub mod runner;
 pub mod subscriptions;

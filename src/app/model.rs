@@ -181,6 +181,16 @@ pub enum Overlay {
     Update(Box<UpdateDialog>),
     /// The `:` command palette: what is typed, and the match Enter runs.
     Palette(PaletteInput),
+    /// The account's scan; `selected` is the finding the keys act on.
+    Orphans {
+        selected: usize,
+    },
+    /// Adopt, forget or delete this finding? (y/n)
+    ConfirmFix {
+        id: String,
+        fix: crate::deploy::scan::Fix,
+        question: String,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -309,6 +319,8 @@ pub struct Model {
     pub models: HashMap<String, StackModels>,
     /// Spot interruptions under way, by stack.
     pub spot_notices: HashMap<String, crate::cloud::SpotNotice>,
+    /// The account's last scan, for the Orphans view.
+    pub scan: super::orphans::ScanSeen,
     pub overlay: Option<Overlay>,
     pub notices: VecDeque<Notice>,
     pub default_tier: Tier,
@@ -353,6 +365,7 @@ impl Model {
             history: HashMap::new(),
             models: HashMap::new(),
             spot_notices: HashMap::new(),
+            scan: Default::default(),
             overlay: None,
             notices: VecDeque::new(),
             default_tier: Tier::Dev,

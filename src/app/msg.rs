@@ -35,6 +35,8 @@ pub enum Msg {
         stack: String,
         lines: Vec<LogLine>,
     },
+    /// `Effect::Scan` (or a fix's scan after it) answered.
+    Scanned(Result<Box<crate::deploy::scan::Scanned>, String>),
     /// A monitor sweep of one stack: health, spot notice, any rollback.
     Swept(Box<SweepReport>),
     FaultInjected {

@@ -195,7 +195,7 @@ pub fn offer(offer: &Offer, frame: &mut Frame, area: Rect) {
 }
 
 /// A small yes/no dialog `height` rows tall: `lines`, then `keys` on its last row.
-fn confirm_box(
+pub(super) fn confirm_box(
     frame: &mut Frame,
     area: Rect,
     title: String,

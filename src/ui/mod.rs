@@ -14,6 +14,7 @@ pub mod hyperlinks;
 pub mod layout;
 mod logs;
 mod models;
+mod orphans;
 mod palette;
 mod pipeline;
 mod plan;
@@ -88,6 +89,10 @@ fn draw(model: &Model, frame: &mut Frame) {
         }
         Some(Overlay::Update(d)) => update::dialog(d, frame, area),
         Some(Overlay::Palette(input)) => palette::render(model, input, frame, area),
+        Some(Overlay::Orphans { selected }) => orphans::dialog(model, *selected, frame, area),
+        Some(Overlay::ConfirmFix { question, fix, .. }) => {
+            orphans::confirm(question, fix, frame, area)
+        }
     }
 }
 
@@ -126,6 +131,8 @@ mod tests_events;
 mod tests_look;
 #[cfg(test)]
 mod tests_models;
+#[cfg(test)]
+mod tests_orphans;
 #[cfg(test)]
 mod tests_readonly;
 #[cfg(test)]

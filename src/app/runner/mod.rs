@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
 mod access;
+mod scan;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -134,6 +135,18 @@ impl Runner {
     pub fn with_terminal(mut self, out: TerminalOut) -> Self {
         self.terminal = out;
         self
+    }
+
+    fn scan_work(&self) -> scan::ScanWork {
+        scan::ScanWork {
+            clouds: self
+                .clouds
+                .clone()
+                .ok_or_else(|| self.no_cloud_reason.clone()),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            home_region: self.home_region.clone(),
+        }
     }
 
     pub fn pace_logs(&self, pace: LogPace) {
@@ -373,6 +386,12 @@ impl Runner {
                 );
             }
             Effect::Mouse(_) => {}
+            Effect::Scan => {
+                tokio::spawn(self.scan_work().scan(tx));
+            }
+            Effect::Fix { id, fix } => {
+                tokio::spawn(self.scan_work().fix(id, fix, tx));
+            }
             Effect::Shell { stack, .. } => {
                 // The event loop takes this one: it owns the terminal.
                 tokio::spawn(async move {

@@ -55,6 +55,7 @@ pub fn on_data(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.history.insert(stack, result);
         }
         Msg::UpdatePlanned { stack, result } => super::update_dialog::planned(model, stack, result),
+        Msg::Scanned(result) => super::orphans::scanned(model, result),
         Msg::ModelsRead { stack, result } => {
             model.models.entry(stack).or_default().view = Some(result);
         }

@@ -44,6 +44,10 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         }
         Overlay::Update(dialog) => super::update_dialog::on_key(model, dialog, key),
         Overlay::Palette(input) => super::palette::on_key(model, input, key),
+        Overlay::Orphans { selected } => super::orphans::on_key(model, selected, key),
+        Overlay::ConfirmFix { id, fix, question } => {
+            super::orphans::confirm_key(model, id, fix, question, key)
+        }
     };
     model.overlay = kept;
     effects

@@ -177,6 +177,7 @@ pub(super) fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Forward => super::access::open_forward(model),
         Action::Restart => super::connect::confirm_restart(model),
         Action::Models => return super::models::open(model),
+        Action::Orphans => return super::orphans::open(model),
         Action::Update => super::update_dialog::open(model),
         Action::Palette => {
             model.overlay = Some(Overlay::Palette(Default::default()));

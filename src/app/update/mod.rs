@@ -8,6 +8,7 @@ mod dialogs;
 mod input;
 mod models;
 mod mouse;
+mod orphans;
 mod palette;
 mod update_dialog;
 mod wizard;

@@ -11,6 +11,7 @@ mod group;
 mod images;
 mod migration;
 mod moto;
+mod orphans;
 mod permissions;
 mod recorder;
 mod scan;
