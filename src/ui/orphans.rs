@@ -26,15 +26,18 @@ pub fn dialog(model: &Model, selected: usize, frame: &mut Frame, area: Rect) {
             0,
             Vec::new(),
         ),
-        Some(Err(why)) => (
-            "the scan could not be made".to_string(),
-            vec![Line::from(Span::styled(
-                why.clone(),
-                Style::new().fg(theme::bad()),
-            ))],
-            0,
-            Vec::new(),
-        ),
+        Some(Err(why)) => {
+            let (heading, style) = if model.is_sandbox() {
+                ("nothing to scan in the sandbox", theme::dim())
+            } else {
+                ("the scan could not be made", Style::new().fg(theme::bad()))
+            };
+            let lines = super::layout::wrap(why, usize::from(width.saturating_sub(2)))
+                .into_iter()
+                .map(|l| Line::from(Span::styled(l, style)))
+                .collect();
+            (heading.to_string(), lines, 0, Vec::new())
+        }
         Some(Ok(scanned)) => {
             let rows = findings(&scanned.report);
             // One line a finding when every one fits; else what it is on
@@ -43,7 +46,18 @@ pub fn dialog(model: &Model, selected: usize, frame: &mut Frame, area: Rect) {
             let wide = rows
                 .iter()
                 .all(|r| 2 + KIND + ID + STACK + r.detail.chars().count() <= room);
-            let (lines, at) = body(&rows, selected, wide);
+            let (mut lines, mut at) = body(&rows, selected, wide);
+            if scanned.report.is_clean() && !rows.is_empty() {
+                let clean = "Clean: nothing of this installation's to act on";
+                lines.splice(
+                    0..0,
+                    [
+                        Line::from(Span::styled(clean, Style::new().fg(theme::good()))),
+                        Line::from(""),
+                    ],
+                );
+                at += 2;
+            }
             (summary(scanned), lines, at, rows)
         }
     };

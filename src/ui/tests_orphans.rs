@@ -74,8 +74,15 @@ fn answered(m: &mut Model, result: Result<Scanned, String>) {
     update(m, Msg::Scanned(result.map(Box::new)));
 }
 
-fn opened() -> Model {
+/// The test dashboard on AWS: the sandbox has no account to scan.
+fn on_aws() -> Model {
     let mut m = model();
+    m.provider = crate::domain::Provider::Aws;
+    m
+}
+
+fn opened() -> Model {
+    let mut m = on_aws();
     assert_eq!(press(&mut m, 'O'), [Effect::Scan]);
     m
 }
@@ -126,6 +133,15 @@ fn a_failed_scan_and_a_clean_one_say_so() {
         }),
     );
     insta::assert_snapshot!("orphans_clean", draw(&m, 100, 24).backend().to_string());
+    let mut theirs = scanned();
+    theirs.report.orphans.clear();
+    theirs.report.missing.clear();
+    theirs.report.drift.clear();
+    answered(&mut m, Ok(theirs));
+    insta::assert_snapshot!(
+        "orphans_clean_but_a_teammates",
+        draw(&m, 100, 24).backend().to_string()
+    );
 }
 
 #[test]
@@ -186,7 +202,7 @@ fn each_row_offers_only_its_own_fixes() {
 
 #[test]
 fn read_only_looks_and_refuses_every_fix() {
-    let mut m = model();
+    let mut m = on_aws();
     m.readonly = true;
     assert_eq!(press(&mut m, 'O'), [Effect::Scan], "looking is allowed");
     answered(&mut m, Ok(scanned()));
@@ -211,4 +227,14 @@ fn a_smaller_answer_keeps_the_cursor_on_a_row() {
     one.report.managed_elsewhere.clear();
     answered(&mut m, Ok(one));
     assert!(matches!(m.overlay, Some(Overlay::Orphans { selected: 0 })));
+}
+
+#[test]
+fn the_sandbox_says_it_has_no_account_to_scan() {
+    let mut m = model();
+    assert!(
+        press(&mut m, 'O').is_empty(),
+        "nothing to ask of the sandbox"
+    );
+    insta::assert_snapshot!("orphans_sandbox", draw(&m, 100, 24).backend().to_string());
 }

@@ -19,7 +19,17 @@ pub fn open(model: &mut Model) -> Vec<Effect> {
     rescan(model)
 }
 
+/// The sandbox has no account: its stacks live in its own files.
+const SANDBOX: &str = "The sandbox keeps its stacks in its own files: it has no account to scan. \
+                       Without --sandbox, O scans your AWS account for what is tagged as \
+                       GeuseMaker's but in no state (orphans), what a state records that AWS no \
+                       longer has (missing), and what differs from the state (drift).";
+
 fn rescan(model: &mut Model) -> Vec<Effect> {
+    if model.is_sandbox() {
+        model.scan.last = Some(Err(SANDBOX.into()));
+        return Vec::new();
+    }
     if model.scan.busy.is_some() {
         return Vec::new();
     }
@@ -63,7 +73,7 @@ fn ask(model: &mut Model, selected: usize, row: &Finding, c: char) -> Option<Ove
     }
     let Some(fix) = row.fix_of(c) else {
         let text = match row.section {
-            Section::Elsewhere => "another installation manages it: it is never changed from here",
+            Section::Elsewhere => "another installation's: never changed from here",
             Section::Drift => "drift is put back by a deploy of its stack (u or the CLI's deploy)",
             _ => "a adopts and x deletes an orphan; f forgets a missing resource",
         };
