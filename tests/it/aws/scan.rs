@@ -1,8 +1,10 @@
-//! `scan` through the real binary against moto: an orphaned security group
-//! and an instance terminated behind the tool's back are found (exit 3);
-//! adopting the one and forgetting the other leaves a clean scan (exit 0).
+//! `scan` through the real binary against moto: a rule added behind the
+//! tool's back is drift; an orphaned security group and an instance
+//! terminated behind its back are found (exit 3); adopting the one and
+//! forgetting the other leaves a clean scan (exit 0). `--all-regions`
+//! finds an orphan in a region no state uses.
 
-use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, Tag, TagSpecification};
 
 use super::Harness;
 use super::cli::{DEV_KEYS, deploy, run};
@@ -64,11 +66,48 @@ async fn scan_finds_an_orphan_and_a_deleted_instance_then_adopt_makes_it_clean()
     let (code, report) = scan_json(&h, &home, &["scan", "--json"]);
     assert_eq!(code, 0, "a fresh deploy scans clean: {report:#}");
 
+    // n8n opened to the world behind the tool's back is drift; closed
+    // again, the scan is clean.
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
+    let instance_group = state["security_group_id"].as_str().expect("group");
+    let world = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(5678)
+        .to_port(5678)
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    ec2.authorize_security_group_ingress()
+        .group_id(instance_group)
+        .ip_permissions(world.clone())
+        .send()
+        .await
+        .expect("open n8n");
+    let (code, report) = scan_json(&h, &home, &["scan", "--json"]);
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(ids(&report, "drift"), [instance_group], "{report:#}");
+    let drift = &report["drift"][0];
+    assert_eq!(drift["what"], "inbound rules");
+    let actual = drift["actual"].as_str().expect("actual");
+    assert!(actual.contains("5678 from 0.0.0.0/0"), "{drift:#}");
+    assert!(
+        !drift["expected"]
+            .as_str()
+            .expect("expected")
+            .contains("0.0.0.0/0")
+    );
+    ec2.revoke_security_group_ingress()
+        .group_id(instance_group)
+        .ip_permissions(world)
+        .send()
+        .await
+        .expect("close n8n");
+    let (code, report) = scan_json(&h, &home, &["scan", "--json"]);
+    assert_eq!(code, 0, "closed again: {report:#}");
+
     let installation = std::fs::read_to_string(home.path().join("config/installation-id"))
         .expect("installation id")
         .trim()
         .to_string();
-    let ec2 = aws_sdk_ec2::Client::new(&h.sdk().await);
     let vpc = state["vpc_id"].as_str().expect("vpc");
     let orphan = group(
         &ec2,
@@ -149,4 +188,52 @@ async fn scan_finds_an_orphan_and_a_deleted_instance_then_adopt_makes_it_clean()
 
     let audit = std::fs::read_to_string(home.path().join("audit.jsonl")).expect("audit");
     assert!(audit.contains("\"scan adopt\"") && audit.contains("\"scan forget\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_regions_finds_an_orphan_where_no_state_is() {
+    let h = Harness::start().await;
+    let home = Home::new();
+    let (code, report) = scan_json(&h, &home, &["scan", "--json"]);
+    assert_eq!(code, 0, "nothing anywhere yet: {report:#}");
+    assert_eq!(report["regions"], serde_json::json!(["us-east-1"]));
+    let installation = std::fs::read_to_string(home.path().join("config/installation-id"))
+        .expect("installation id")
+        .trim()
+        .to_string();
+    let paris = h
+        .sdk()
+        .await
+        .into_builder()
+        .region(aws_config::Region::new("eu-west-3"))
+        .build();
+    let ec2 = aws_sdk_ec2::Client::new(&paris);
+    let vpc = ec2
+        .describe_vpcs()
+        .send()
+        .await
+        .expect("vpcs")
+        .vpcs()
+        .iter()
+        .find(|v| v.is_default() == Some(true))
+        .and_then(|v| v.vpc_id())
+        .expect("a default VPC in eu-west-3")
+        .to_string();
+    let orphan = group(
+        &ec2,
+        &vpc,
+        tags("far", &installation, "geusemaker-far-instance"),
+        "geusemaker-far-instance",
+    )
+    .await;
+    h.moto.advance(0.5);
+
+    let (code, report) = scan_json(&h, &home, &["scan", "--json"]);
+    assert_eq!(code, 0, "not in the regions the states use: {report:#}");
+    let (code, report) = scan_json(&h, &home, &["scan", "--all-regions", "--json"]);
+    assert_eq!(code, 3, "{report:#}");
+    assert_eq!(ids(&report, "orphans"), [orphan.as_str()], "{report:#}");
+    assert_eq!(report["orphans"][0]["region"], "eu-west-3");
+    let regions = report["regions"].as_array().expect("regions");
+    assert!(regions.len() > 10, "every enabled region: {regions:?}");
 }
