@@ -155,6 +155,7 @@ fn initial_model(rt: &Runtime) -> Model {
     model.readonly = rt.readonly;
     model.compact = rt.settings.ui_preferences.compact_mode;
     model.mouse = rt.settings.ui_preferences.mouse;
+    model.palette_history = palette_history(&rt.store);
     let (keymap, problems) = keymap_of(rt);
     model.keymap = keymap;
     model.budget_action = rt.settings.budget_action;
@@ -207,6 +208,19 @@ fn keymap_of(rt: &Runtime) -> (Keymap, Vec<String>) {
             )],
         ),
     }
+}
+
+/// The palette's recent commands from the last sessions; none if unreadable.
+fn palette_history(store: &crate::store::Store) -> std::collections::VecDeque<String> {
+    let text = std::fs::read_to_string(store.palette_history_path()).unwrap_or_default();
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let keep = lines.len().saturating_sub(super::palette::HISTORY_KEPT);
+    lines.into_iter().skip(keep).collect()
 }
 
 /// `--theme` first; then `NO_COLOR` (set and not empty); then the settings.
@@ -303,4 +317,25 @@ fn forward_signals(tx: mpsc::Sender<Msg>) {
         }
         let _ = tx.send(Msg::Quit).await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::palette_history;
+    use crate::app::palette::HISTORY_KEPT;
+
+    #[test]
+    fn the_palette_history_of_past_sessions_is_read_back_newest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        assert!(palette_history(&store).is_empty(), "none yet");
+        let path = store.palette_history_path();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let lines: Vec<String> = (0..30).map(|i| format!("logs n8n {i}")).collect();
+        std::fs::write(&path, lines.join("\n") + "\n\n  \n").unwrap();
+        let read = palette_history(&store);
+        assert_eq!(read.len(), HISTORY_KEPT);
+        assert_eq!(read.front().map(String::as_str), Some("logs n8n 10"));
+        assert_eq!(read.back().map(String::as_str), Some("logs n8n 29"));
+    }
 }

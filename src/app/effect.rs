@@ -86,6 +86,8 @@ pub enum Effect {
     /// Take the mouse (`true`) or give it back to the terminal. The event
     /// loop does it: it owns the terminal.
     Mouse(bool),
+    /// Keep the palette's recent commands for the next session, oldest first.
+    SavePaletteHistory(Vec<String>),
     /// Scan the account against the state files (answered by `Msg::Scanned`).
     Scan,
     /// Adopt, forget or delete one finding, then scan again.

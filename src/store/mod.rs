@@ -115,6 +115,11 @@ impl Store {
         self.root.join("config").join("keys.json")
     }
 
+    /// The `:` palette's recent commands, one a line, oldest first.
+    pub fn palette_history_path(&self) -> PathBuf {
+        self.root.join("config").join("palette-history")
+    }
+
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")
     }

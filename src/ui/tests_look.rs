@@ -146,8 +146,21 @@ fn the_palette_completes_dest_to_destroy_and_enter_asks_first() {
 fn the_palette_takes_a_stack_and_remembers_what_ran() {
     let mut m = model();
     key(&mut m, ':');
-    type_text(&mut m, "connect chat-bot");
+    type_text(&mut m, "theme dark");
     press(&mut m, KeyCode::Enter);
+    key(&mut m, ':');
+    type_text(&mut m, "connect  chat-bot");
+    let effects = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    assert!(
+        effects.contains(&crate::app::effect::Effect::SavePaletteHistory(vec![
+            "theme dark".into(),
+            "connect chat-bot".into()
+        ])),
+        "kept for the next session, oldest first: {effects:?}"
+    );
     assert!(matches!(&m.overlay, Some(Overlay::Connect { stack, .. }) if stack == "chat-bot"));
     assert_eq!(m.selected.as_deref(), Some("chat-bot"));
     press(&mut m, KeyCode::Esc);

@@ -386,6 +386,16 @@ impl Runner {
                 );
             }
             Effect::Mouse(_) => {}
+            Effect::SavePaletteHistory(lines) => {
+                let path = self.store.palette_history_path();
+                tokio::task::spawn_blocking(move || {
+                    let text = lines.join("\n") + "\n";
+                    if let Err(e) = crate::store::atomic::write_atomic(&path, text.as_bytes()) {
+                        // Only the next session's history is lost: not worth a notice.
+                        tracing::warn!(error = %e, path = %path.display(), "palette history not saved");
+                    }
+                });
+            }
             Effect::Scan => {
                 tokio::spawn(self.scan_work().scan(tx));
             }

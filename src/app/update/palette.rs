@@ -70,6 +70,14 @@ pub fn run(model: &mut Model, line: &str) -> Vec<Effect> {
         }
     };
     remember(model, line.split_whitespace().collect::<Vec<_>>().join(" "));
+    let mut effects = perform(model, command);
+    effects.push(Effect::SavePaletteHistory(
+        model.palette_history.iter().cloned().collect(),
+    ));
+    effects
+}
+
+fn perform(model: &mut Model, command: Command) -> Vec<Effect> {
     match command {
         Command::Action(action, stack) => {
             if model.readonly && action.mutates() {
