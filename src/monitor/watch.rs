@@ -45,6 +45,8 @@ pub struct SweepReport {
     pub action: Option<String>,
     /// n8n through the path its users take, from here.
     pub outside: Option<OutsideHealth>,
+    /// The account budget's level at 80% or over, and what it says.
+    pub account: Option<(BudgetLevel, String)>,
 }
 
 pub struct Watch {
@@ -106,6 +108,7 @@ impl Watch {
             {
                 events.retain(|e| !e.kind.is_budget());
             }
+            events.extend(self.account_event(&report)?);
             notifier.spawn(events);
         }
         Ok(report)
@@ -145,6 +148,7 @@ impl Watch {
             target_health: None,
             action: fallback,
             outside: None,
+            account: None,
         };
         if state.status == StackStatus::RollingBack
             && self.ctx.store.lock_holder(&self.stack).is_none()
@@ -466,12 +470,42 @@ impl Watch {
         let account = budget::account(&stacks, limit, now);
         if account.level != BudgetLevel::Ok {
             report.notes.push(account.message.clone());
+            report.account = Some((account.level, account.message.clone()));
         }
         let ours = account.to_stop.contains(&state.stack_name);
         if !ours || self.policy.observe_only {
             return None;
         }
         Some(self.stop(&account.message).await)
+    }
+
+    /// The account budget's crossing, told once a month a level by
+    /// whichever stack's monitor claims it first (every monitor sees it).
+    fn account_event(
+        &self,
+        report: &SweepReport,
+    ) -> Result<Option<crate::domain::notify::NotifyEvent>, WatchError> {
+        use crate::domain::notify::{EventKind, NotifyEvent};
+        let Some((level, message)) = &report.account else {
+            return Ok(None);
+        };
+        let month = budget::month_start(report.at).0.format("%Y-%m");
+        if !self
+            .ctx
+            .store
+            .claim_once(&format!("account-budget-{month}-{level}"))?
+        {
+            return Ok(None);
+        }
+        let kind = match level {
+            BudgetLevel::Exceeded => EventKind::BudgetExceeded,
+            _ => EventKind::BudgetWarning,
+        };
+        let text = match (&report.action, report.verdict) {
+            (Some(done), "over_account_budget") => format!("{message}; {}: {done}", report.stack),
+            _ => message.clone(),
+        };
+        Ok(Some(NotifyEvent::new(kind, "all stacks", report.at, text)))
     }
 
     async fn stop(&self, reason: &str) -> String {

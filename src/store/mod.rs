@@ -1,6 +1,7 @@
 //! The state directory (`$GEUSEMAKER_HOME`, default `~/.geusemaker`):
 //! `deployments/<stack>.json`, `config/settings.json`, `cache/`, `logs/`,
-//! `locks/` and `audit.jsonl` (seed 000 §8.1, plus locks and the audit log).
+//! `locks/`, `told/` (what was told once) and `audit.jsonl` (seed 000 §8.1,
+//! plus locks, told and the audit log).
 
 pub mod atomic;
 pub mod audit;
@@ -149,6 +150,24 @@ impl Store {
         )?)
     }
 
+    /// Claim `key` for this process, once for good: `true` only for the
+    /// first caller of any process (the file is created exclusively), so
+    /// what several monitors see is told by one.
+    pub fn claim_once(&self, key: &str) -> Result<bool, StoreError> {
+        let dir = self.root.join("told");
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let path = dir.join(key);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io_error(&path)(e)),
+        }
+    }
+
     pub fn lock_holder(&self, stack: &StackName) -> Option<LockHolder> {
         StackLock::holder(&self.lock_path(stack))
     }
@@ -156,5 +175,22 @@ impl Store {
     pub fn audit(&self, entry: &audit::AuditEntry) -> Result<(), StoreError> {
         let path = self.audit_path();
         audit::append_rotating(&path, entry, audit::ROTATE_BYTES).map_err(io_error(&path))
+    }
+}
+
+#[cfg(test)]
+mod claim_tests {
+    #[test]
+    fn a_claim_is_granted_once_for_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::Store::open(dir.path()).unwrap();
+        assert!(store.claim_once("account-budget-2026-12-warning").unwrap());
+        assert!(!store.claim_once("account-budget-2026-12-warning").unwrap());
+        let again = super::Store::open(dir.path()).unwrap();
+        assert!(
+            !again.claim_once("account-budget-2026-12-warning").unwrap(),
+            "another process"
+        );
+        assert!(again.claim_once("account-budget-2026-12-exceeded").unwrap());
     }
 }

@@ -212,6 +212,7 @@ fn unreachable_from_here_offers_to_allow_the_address() {
             target_health: None,
             action: None,
             outside: Some(unreachable(t(50.0))),
+            account: None,
         })),
     );
     assert!(

@@ -20,7 +20,7 @@ const SPEED: f64 = 25.0;
 
 pub(crate) struct Sandbox {
     _dir: tempfile::TempDir,
-    store: Store,
+    pub(crate) store: Store,
     pub(crate) cloud: Arc<SandboxCloud>,
     ctx: Context,
 }

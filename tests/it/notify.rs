@@ -152,3 +152,55 @@ async fn notify_test_posts_one_event_and_a_bad_webhook_is_refused_by_name() {
         "{why}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_budget_is_told_once_whichever_monitor_sees_it_first() {
+    let fake = HttpsFake::start(HOST).await;
+    let client = Http::with_ca(Some(&fake.ca_pem))
+        .and_then(|http| http.resolving(HOST, fake.addr))
+        .expect("a client for the fake");
+    let notifier =
+        Notifier::with_client(client, &format!("https://{HOST}/hook"), NotifyFormat::Json);
+    let sb = Sandbox::new();
+    // Each stack alone is under its own (large) budget; together they are
+    // over the account's dollar.
+    let stopping = DeployOptions {
+        budget: Some(Budget {
+            monthly_usd: 10_000.0,
+            action: BudgetAction::Stop,
+        }),
+        ..DeployOptions::default()
+    };
+    sb.deploy_with("acc-a", stopping.clone()).await;
+    sb.deploy_with("acc-b", stopping).await;
+    let policy = Policy {
+        account_budget_usd: Some(1.0),
+        ..Policy::default()
+    };
+    let watches: Vec<_> = ["acc-a", "acc-b"]
+        .into_iter()
+        .map(|s| {
+            sb.watch(s, policy.clone())
+                .with_notifier(Some(notifier.clone()))
+        })
+        .collect();
+    let mut verdicts = Vec::new();
+    for _ in 0..3 {
+        for w in &watches {
+            verdicts.push(w.sweep().await.unwrap().verdict);
+        }
+    }
+    assert!(verdicts.contains(&"over_account_budget"), "{verdicts:?}");
+    // Every sweep saw it; one claimed the telling (Store::claim_once).
+    assert_eq!(kinds_once(&fake, 1).await, ["budget_exceeded"]);
+    let told: Vec<_> = std::fs::read_dir(sb.store.root().join("told"))
+        .expect("told")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(told.len(), 1, "one claim a month and level: {told:?}");
+    assert!(told[0].starts_with("account-budget-") && told[0].ends_with("-exceeded"));
+    let hooks = fake.hooks();
+    assert_eq!(hooks[0]["stack"], "all stacks");
+    let text = hooks[0]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("stopped"), "says what it stopped: {text}");
+}

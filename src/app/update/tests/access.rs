@@ -168,6 +168,7 @@ fn unreachable_sweep(stack: &str, note: &str) -> Msg {
             response_time_ms: None,
             error: Some(note.into()),
         }),
+        account: None,
     }))
 }
 

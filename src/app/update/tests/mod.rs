@@ -316,6 +316,7 @@ fn sweep(stack: &str, at: f64, n8n_ms: u64, spot: bool, action: Option<&str>) ->
         }),
         target_health: None,
         outside: None,
+        account: None,
         action: action.map(str::to_string),
     }))
 }
