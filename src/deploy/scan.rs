@@ -437,15 +437,7 @@ mod tests {
     }
 
     fn orphan(f: &Found, adopt_into: Option<&'static str>) -> Orphan {
-        Orphan {
-            kind: f.kind,
-            id: f.id.clone(),
-            region: f.region.clone(),
-            stack: f.stack.clone(),
-            name: f.name.clone(),
-            adopt_into,
-            note: None,
-        }
+        Orphan::of(f, adopt_into, None)
     }
 
     fn store_with(stack: &str) -> (tempfile::TempDir, Store) {

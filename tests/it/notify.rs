@@ -33,14 +33,20 @@ pub async fn kinds_once(fake: &HttpsFake, n: usize) -> Vec<String> {
     panic!("only {:?} arrived", fake.hooks());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rollback_a_spot_recovery_and_a_budget_warning_are_each_told_once() {
+/// A webhook fake on loopback, and a notifier that posts JSON to it.
+async fn json_webhook() -> (HttpsFake, Notifier) {
     let fake = HttpsFake::start(HOST).await;
     let client = Http::with_ca(Some(&fake.ca_pem))
         .and_then(|http| http.resolving(HOST, fake.addr))
         .expect("a client for the fake");
     let notifier =
         Notifier::with_client(client, &format!("https://{HOST}/hook"), NotifyFormat::Json);
+    (fake, notifier)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_a_spot_recovery_and_a_budget_warning_are_each_told_once() {
+    let (fake, notifier) = json_webhook().await;
     // The first POST is refused: it is tried again.
     fake.fail_next(1);
 
@@ -155,12 +161,7 @@ async fn notify_test_posts_one_event_and_a_bad_webhook_is_refused_by_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_account_budget_is_told_once_whichever_monitor_sees_it_first() {
-    let fake = HttpsFake::start(HOST).await;
-    let client = Http::with_ca(Some(&fake.ca_pem))
-        .and_then(|http| http.resolving(HOST, fake.addr))
-        .expect("a client for the fake");
-    let notifier =
-        Notifier::with_client(client, &format!("https://{HOST}/hook"), NotifyFormat::Json);
+    let (fake, notifier) = json_webhook().await;
     let sb = Sandbox::new();
     // Each stack alone is under its own (large) budget; together they are
     // over the account's dollar.

@@ -224,6 +224,20 @@ pub struct Orphan {
     pub note: Option<String>,
 }
 
+impl Orphan {
+    pub fn of(f: &Found, adopt_into: Option<&'static str>, note: Option<String>) -> Self {
+        Self {
+            kind: f.kind,
+            id: f.id.clone(),
+            region: f.region.clone(),
+            stack: f.stack.clone(),
+            name: f.name.clone(),
+            adopt_into,
+            note,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Missing {
     pub stack: String,
@@ -340,15 +354,7 @@ pub fn build(scope: &Scope, inventory: &Inventory, states: &[DeploymentState]) -
             .as_deref()
             .filter(|_| stack_is_local)
             .and_then(|s| adopt_field(f, s));
-        report.orphans.push(Orphan {
-            kind: f.kind,
-            id: f.id.clone(),
-            region: f.region.clone(),
-            stack: f.stack.clone(),
-            name: f.name.clone(),
-            adopt_into,
-            note,
-        });
+        report.orphans.push(Orphan::of(f, adopt_into, note));
     }
     let absent: HashSet<&Recorded> = inventory.absent.iter().collect();
     for st in &states {
