@@ -88,12 +88,16 @@ pub enum Effect {
     Mouse(bool),
     /// Keep the palette's recent commands for the next session, oldest first.
     SavePaletteHistory(Vec<String>),
-    /// Scan the account against the state files (answered by `Msg::Scanned`).
-    Scan,
-    /// Adopt, forget or delete one finding, then scan again.
+    /// Scan the account against the state files (answered by
+    /// `Msg::Scanned`): the regions the states use, or every enabled one.
+    Scan {
+        all_regions: bool,
+    },
+    /// Adopt, forget or delete one finding, then scan again (as widely).
     Fix {
         id: String,
         fix: crate::deploy::scan::Fix,
+        all_regions: bool,
     },
 }
 

@@ -14,6 +14,8 @@ pub struct ScanSeen {
     pub at: Option<Timestamp>,
     /// What is under way (a scan, or a fix and the scan after it).
     pub busy: Option<String>,
+    /// Scan every enabled region, not only those the states use (`A`).
+    pub all_regions: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

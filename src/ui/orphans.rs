@@ -87,10 +87,10 @@ pub fn dialog(model: &Model, selected: usize, frame: &mut Frame, area: Rect) {
 fn summary(scanned: &Scanned) -> String {
     let r = &scanned.report;
     let global = if r.global { " + global" } else { "" };
-    let where_ = if r.regions.is_empty() {
-        "nothing".to_string()
-    } else {
-        r.regions.join(", ")
+    let where_ = match r.regions.len() {
+        0 => "nothing".to_string(),
+        1..=3 => r.regions.join(", "),
+        n => format!("{n} regions"),
     };
     let orphans = match r.orphans.len() {
         1 => "1 orphan".to_string(),
@@ -187,6 +187,11 @@ fn keys(model: &Model, row: Option<&Finding>) -> String {
             .collect()
     };
     keys.push("r scan again".into());
+    keys.push(if model.scan.all_regions {
+        "A the stacks' regions".into()
+    } else {
+        "A all regions".into()
+    });
     keys.push("Esc close".into());
     keys.join(" · ")
 }

@@ -83,7 +83,7 @@ fn on_aws() -> Model {
 
 fn opened() -> Model {
     let mut m = on_aws();
-    assert_eq!(press(&mut m, 'O'), [Effect::Scan]);
+    assert_eq!(press(&mut m, 'O'), [Effect::Scan { all_regions: false }]);
     m
 }
 
@@ -109,7 +109,11 @@ fn o_scans_and_the_view_shows_every_section_wide_and_at_80x24() {
     answered(&mut m, Ok(scanned()));
     insta::assert_snapshot!("orphans_wide", draw(&m, 120, 30).backend().to_string());
     insta::assert_snapshot!("orphans_80x24", draw(&m, 80, 24).backend().to_string());
-    assert_eq!(press(&mut m, 'r'), [Effect::Scan], "r scans again");
+    assert_eq!(
+        press(&mut m, 'r'),
+        [Effect::Scan { all_regions: false }],
+        "r scans again"
+    );
 }
 
 #[test]
@@ -164,7 +168,8 @@ fn x_on_an_orphan_asks_then_deletes_it() {
         press(&mut m, 'y'),
         [Effect::Fix {
             id: "sg-0aa11bb22cc33dd44".into(),
-            fix: Fix::Delete
+            fix: Fix::Delete,
+            all_regions: false
         }]
     );
     assert!(matches!(m.overlay, Some(Overlay::Orphans { .. })));
@@ -204,7 +209,11 @@ fn each_row_offers_only_its_own_fixes() {
 fn read_only_looks_and_refuses_every_fix() {
     let mut m = on_aws();
     m.readonly = true;
-    assert_eq!(press(&mut m, 'O'), [Effect::Scan], "looking is allowed");
+    assert_eq!(
+        press(&mut m, 'O'),
+        [Effect::Scan { all_regions: false }],
+        "looking is allowed"
+    );
     answered(&mut m, Ok(scanned()));
     for c in ['a', 'x'] {
         assert!(press(&mut m, c).is_empty());
@@ -237,4 +246,41 @@ fn the_sandbox_says_it_has_no_account_to_scan() {
         "nothing to ask of the sandbox"
     );
     insta::assert_snapshot!("orphans_sandbox", draw(&m, 100, 24).backend().to_string());
+}
+
+#[test]
+fn a_widens_the_scan_to_every_region_and_back() {
+    let mut m = opened();
+    answered(&mut m, Ok(scanned()));
+    assert_eq!(press(&mut m, 'A'), [Effect::Scan { all_regions: true }]);
+    assert!(press(&mut m, 'A').is_empty(), "not while it scans");
+    let mut wide = scanned();
+    wide.report.regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-west-3",
+    ]
+    .map(String::from)
+    .to_vec();
+    answered(&mut m, Ok(wide));
+    insta::assert_snapshot!(
+        "orphans_all_regions",
+        draw(&m, 120, 30).backend().to_string()
+    );
+    key(&mut m, 'x');
+    let effects = press(&mut m, 'y');
+    assert!(
+        matches!(
+            &effects[..],
+            [Effect::Fix {
+                all_regions: true,
+                ..
+            }]
+        ),
+        "a fix looks as widely before it acts: {effects:?}"
+    );
+    answered(&mut m, Ok(scanned()));
+    assert_eq!(press(&mut m, 'A'), [Effect::Scan { all_regions: false }]);
 }

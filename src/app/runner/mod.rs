@@ -137,8 +137,9 @@ impl Runner {
         self
     }
 
-    fn scan_work(&self) -> scan::ScanWork {
+    fn scan_work(&self, all_regions: bool) -> scan::ScanWork {
         scan::ScanWork {
+            all_regions,
             clouds: self
                 .clouds
                 .clone()
@@ -396,11 +397,15 @@ impl Runner {
                     }
                 });
             }
-            Effect::Scan => {
-                tokio::spawn(self.scan_work().scan(tx));
+            Effect::Scan { all_regions } => {
+                tokio::spawn(self.scan_work(all_regions).scan(tx));
             }
-            Effect::Fix { id, fix } => {
-                tokio::spawn(self.scan_work().fix(id, fix, tx));
+            Effect::Fix {
+                id,
+                fix,
+                all_regions,
+            } => {
+                tokio::spawn(self.scan_work(all_regions).fix(id, fix, tx));
             }
             Effect::Shell { stack, .. } => {
                 // The event loop takes this one: it owns the terminal.

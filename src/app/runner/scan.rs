@@ -29,6 +29,8 @@ pub struct ScanWork {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub home_region: String,
+    /// Every enabled region, as `scan --all-regions`.
+    pub all_regions: bool,
 }
 
 impl ScanWork {
@@ -43,7 +45,14 @@ impl ScanWork {
         .map_err(|e| format!("the scan's task failed: {e}"))?
         .map_err(|e| e.to_string())?;
         let (states, installation) = listing;
-        let regions = state_regions(&states, &self.home_region);
+        let regions = if self.all_regions {
+            let home = clouds.cloud_in(&self.home_region).await?;
+            home.enabled_regions()
+                .await
+                .map_err(|e| format!("could not list the enabled regions: {e}"))?
+        } else {
+            state_regions(&states, &self.home_region)
+        };
         scan::look(&regions, &states, &installation, clouds)
             .await
             .map_err(|e| e.to_string())

@@ -1,6 +1,7 @@
 //! The Orphans view (`O`): the account scanned against the state files.
 //! `a` adopts and `x` deletes an orphan, `f` forgets a missing resource;
-//! each asks first, and the runner scans again after it. `r` scans again.
+//! each asks first, and the runner scans again after it. `r` scans again;
+//! `A` widens the scan to every enabled region, or narrows it back.
 
 use crossterm::event::{KeyCode, KeyEvent};
 
@@ -33,8 +34,14 @@ fn rescan(model: &mut Model) -> Vec<Effect> {
     if model.scan.busy.is_some() {
         return Vec::new();
     }
-    model.scan.busy = Some("scanning the account".into());
-    vec![Effect::Scan]
+    let all_regions = model.scan.all_regions;
+    let scope = if all_regions {
+        "every enabled region"
+    } else {
+        "the stacks' regions"
+    };
+    model.scan.busy = Some(format!("scanning {scope}"));
+    vec![Effect::Scan { all_regions }]
 }
 
 pub fn on_key(model: &mut Model, selected: usize, key: KeyEvent) -> Outcome {
@@ -50,6 +57,10 @@ pub fn on_key(model: &mut Model, selected: usize, key: KeyEvent) -> Outcome {
         KeyCode::Char('g') | KeyCode::Home => (stay(0), Vec::new()),
         KeyCode::Char('G') | KeyCode::End => (stay(rows.len().saturating_sub(1)), Vec::new()),
         KeyCode::Char('r') => (stay(selected), rescan(model)),
+        KeyCode::Char('A') if model.scan.busy.is_none() => {
+            model.scan.all_regions = !model.scan.all_regions;
+            (stay(0), rescan(model))
+        }
         KeyCode::Char(c @ ('a' | 'x' | 'f')) => match rows.get(selected) {
             Some(row) => (ask(model, selected, row, c), Vec::new()),
             None => (stay(selected), Vec::new()),
@@ -118,7 +129,15 @@ pub fn confirm_key(
                 Fix::Delete => "deleting",
             };
             model.scan.busy = Some(format!("{doing} {id}, then scanning again"));
-            (back, vec![Effect::Fix { id, fix }])
+            let all_regions = model.scan.all_regions;
+            (
+                back,
+                vec![Effect::Fix {
+                    id,
+                    fix,
+                    all_regions,
+                }],
+            )
         }
         KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q') => (back, Vec::new()),
         _ => (Some(Overlay::ConfirmFix { id, fix, question }), Vec::new()),

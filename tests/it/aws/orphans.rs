@@ -47,7 +47,7 @@ async fn until_scanned(
             notices.push(text.clone());
         }
         for effect in update(model, msg) {
-            assert!(!matches!(effect, Effect::Scan | Effect::Fix { .. }));
+            assert!(!matches!(effect, Effect::Scan { .. } | Effect::Fix { .. }));
             runner.perform(effect);
         }
         if done {
