@@ -222,6 +222,8 @@ pub fn parse(model: &Model, line: &str) -> Result<Command, String> {
             }
         }
         "compact" => Ok(Command::Compact),
+        // The CLI's word for it.
+        "scan" => action_command(model, Action::Orphans.name(), arg),
         "logs" => {
             let which = arg.as_deref().unwrap_or("all");
             let service = match which {

@@ -284,3 +284,29 @@ fn a_widens_the_scan_to_every_region_and_back() {
     answered(&mut m, Ok(scanned()));
     assert_eq!(press(&mut m, 'A'), [Effect::Scan { all_regions: false }]);
 }
+
+#[test]
+fn the_palette_opens_it_by_its_name_or_the_clis_word() {
+    for typed in ["orphans", "scan"] {
+        let mut m = on_aws();
+        key(&mut m, ':');
+        for c in typed.chars() {
+            key(&mut m, c);
+        }
+        let effects = update(
+            &mut m,
+            Msg::Key(crossterm::event::KeyEvent::new(
+                crossterm::event::KeyCode::Enter,
+                crossterm::event::KeyModifiers::NONE,
+            )),
+        );
+        assert!(
+            effects.contains(&Effect::Scan { all_regions: false }),
+            ":{typed} scans: {effects:?}"
+        );
+        assert!(
+            matches!(m.overlay, Some(Overlay::Orphans { .. })),
+            ":{typed}"
+        );
+    }
+}

@@ -22,9 +22,13 @@ pub fn on_key(
     match key.code {
         KeyCode::Esc => return (None, Vec::new()),
         KeyCode::Enter => {
-            let line = found
-                .get(input.selected)
-                .map_or(input.typed.clone(), |c| c.text.clone());
+            // A command typed out in full runs as typed (`scan`, say, which
+            // no entry spells); otherwise the match picked.
+            let exact = input.selected == 0 && palette::parse(model, &input.typed).is_ok();
+            let line = match found.get(input.selected) {
+                Some(c) if !exact => c.text.clone(),
+                _ => input.typed.clone(),
+            };
             let effects = run(model, &line);
             // What it ran may have opened a dialog (destroy asks first).
             return (model.overlay.take(), effects);
