@@ -72,11 +72,10 @@ fn region_flag(args: impl Iterator<Item = String>) -> bool {
 }
 
 async fn look(rt: &Runtime, all_regions: bool) -> Result<Scanned, Failure> {
-    let listing = rt.store.list()?;
-    for q in &listing.quarantined {
-        eprintln!("warning: {q}");
+    let survey = work::survey(&rt.store).map_err(failure)?;
+    for warning in &survey.warnings {
+        eprintln!("warning: {warning}");
     }
-    let states = listing.stacks;
     let regions = if all_regions {
         let cloud = rt.cloud().await?;
         cloud
@@ -86,10 +85,9 @@ async fn look(rt: &Runtime, all_regions: bool) -> Result<Scanned, Failure> {
     } else if region_flag(std::env::args()) {
         vec![rt.region.clone()]
     } else {
-        scan::state_regions(&states, &rt.region)
+        scan::state_regions(&survey.states, &rt.region)
     };
-    let installation = rt.store.installation_id()?;
-    work::look(&regions, &states, &installation, &RuntimeRegions(rt))
+    work::look(&survey, &regions, &RuntimeRegions(rt))
         .await
         .map_err(failure)
 }

@@ -2,6 +2,7 @@
 //! in each region and compare with the state files; adopt or forget a
 //! finding under its stack's lock; delete an orphan. Each change is audited.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -34,16 +35,53 @@ pub trait Regions: Sync {
 pub struct Scanned {
     pub report: Report,
     pub found: Vec<Found>,
+    /// Stacks with an operation under way, and who runs it: what they
+    /// make is recorded as it goes, so their findings are not acted on.
+    pub busy: BTreeMap<String, String>,
+}
+
+/// The store's side of a scan: the states, this installation's id, and
+/// the stacks busy now. Blocking file reads.
+pub struct Survey {
+    pub states: Vec<DeploymentState>,
+    pub installation: String,
+    pub busy: BTreeMap<String, String>,
+    /// State files set aside as unreadable.
+    pub warnings: Vec<String>,
+}
+
+pub fn survey(store: &Store) -> Result<Survey, ScanError> {
+    let failed = |e: crate::store::StoreError| ScanError::Failed(e.to_string());
+    let listing = store.list().map_err(failed)?;
+    let busy = listing
+        .stacks
+        .iter()
+        .filter_map(|s| {
+            let name = StackName::parse(&s.stack_name).ok()?;
+            let holder = store.lock_holder(&name)?;
+            Some((s.stack_name.clone(), holder.to_string()))
+        })
+        .collect();
+    Ok(Survey {
+        installation: store.installation_id().map_err(failed)?,
+        warnings: listing
+            .quarantined
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        states: listing.stacks,
+        busy,
+    })
 }
 
 /// Ask each region (the first also for IAM and CloudFront) what is tagged
 /// as GeuseMaker's and which recorded resources are gone, and compare.
 pub async fn look(
+    survey: &Survey,
     regions: &[String],
-    states: &[DeploymentState],
-    installation: &str,
     clouds: &dyn Regions,
 ) -> Result<Scanned, ScanError> {
+    let (states, installation) = (&survey.states, survey.installation.as_str());
     let compared = scan::scanned_states(states);
     let mut inventory = Inventory::default();
     for (i, region) in regions.iter().enumerate() {
@@ -74,6 +112,7 @@ pub async fn look(
     Ok(Scanned {
         report: scan::build(&scope, &inventory, states),
         found: inventory.found,
+        busy: survey.busy.clone(),
     })
 }
 
@@ -193,6 +232,21 @@ pub async fn apply(
 }
 
 fn plan<'a>(scanned: &'a Scanned, id: &str, fix: &Fix) -> Result<Plan<'a>, ScanError> {
+    let planned = plan_idle(scanned, id, fix)?;
+    let stack = match &planned {
+        Plan::Adopt { stack, .. } | Plan::Forget { stack, .. } => Some(stack.as_str()),
+        Plan::Delete { orphan, .. } => orphan.stack.as_deref(),
+    };
+    match stack.and_then(|s| scanned.busy.get(s).map(|who| (s, who))) {
+        Some((stack, who)) => Err(ScanError::Refused(format!(
+            "{stack} is busy: {who}. What it makes is recorded as it goes; scan again when it ends"
+        ))),
+        None => Ok(planned),
+    }
+}
+
+/// `plan`, as if no stack were busy.
+fn plan_idle<'a>(scanned: &'a Scanned, id: &str, fix: &Fix) -> Result<Plan<'a>, ScanError> {
     let report = &scanned.report;
     if *fix == Fix::Forget {
         let Some(m) = report.missing.iter().find(|m| m.id == id) else {
@@ -479,6 +533,7 @@ mod tests {
                 ..Report::default()
             },
             found: vec![alb],
+            busy: Default::default(),
         };
         let adopt = Fix::Adopt(None);
         assert_eq!(
@@ -506,6 +561,52 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_stacks_findings_wait_for_its_operation_to_end() {
+        let alb = group("sg-0alb", "demo", "alb");
+        let mut scanned = Scanned {
+            report: Report {
+                regions: vec!["us-east-1".into()],
+                orphans: vec![orphan(&alb, Some("alb_security_group_id"))],
+                ..Report::default()
+            },
+            found: vec![alb],
+            busy: Default::default(),
+        };
+        assert!(question(&scanned, "sg-0alb", &Fix::Delete).is_ok());
+        scanned
+            .busy
+            .insert("demo".into(), "deploy (pid 7 on laptop, since now)".into());
+        for fix in [Fix::Delete, Fix::Adopt(None)] {
+            match question(&scanned, "sg-0alb", &fix) {
+                Err(ScanError::Refused(why)) => {
+                    assert!(why.starts_with("demo is busy: deploy (pid 7"), "{why}")
+                }
+                other => panic!("{fix:?} on a busy stack: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_survey_names_the_stacks_whose_lock_is_held() {
+        let (_dir, store) = store_with("demo");
+        assert!(survey(&store).unwrap().busy.is_empty());
+        let held = store
+            .lock(
+                &name("demo"),
+                &LockHolder::this_process("deploy", SystemClock.now()),
+            )
+            .unwrap();
+        let seen = survey(&store).unwrap();
+        assert!(
+            seen.busy["demo"].starts_with("deploy (pid"),
+            "{:?}",
+            seen.busy
+        );
+        drop(held);
+        assert!(survey(&store).unwrap().busy.is_empty());
+    }
+
+    #[test]
     fn what_cannot_be_adopted_or_deleted_is_refused_with_why() {
         let ghost = group("sg-0ghost", "ghost", "alb");
         let odd = group("sg-0odd", "demo", "bastion");
@@ -524,6 +625,7 @@ mod tests {
                 ..Report::default()
             },
             found: vec![ghost, odd],
+            busy: Default::default(),
         };
         let refused = |id: &str, fix: Fix| match question(&scanned, id, &fix) {
             Err(ScanError::Refused(why)) => why,

@@ -67,6 +67,7 @@ fn scanned() -> Scanned {
             "sg-0aa11bb22cc33dd44",
             "chat-bot",
         )],
+        busy: Default::default(),
     }
 }
 
@@ -134,6 +135,7 @@ fn a_failed_scan_and_a_clean_one_say_so() {
                 ..Report::default()
             },
             found: Vec::new(),
+            busy: Default::default(),
         }),
     );
     insta::assert_snapshot!("orphans_clean", draw(&m, 100, 24).backend().to_string());

@@ -37,23 +37,19 @@ impl ScanWork {
     async fn look(&self) -> Result<Scanned, String> {
         let clouds = self.clouds.as_ref().map_err(Clone::clone)?;
         let store = self.store.clone();
-        let listing = tokio::task::spawn_blocking(move || {
-            let states = store.list()?.stacks;
-            store.installation_id().map(|id| (states, id))
-        })
-        .await
-        .map_err(|e| format!("the scan's task failed: {e}"))?
-        .map_err(|e| e.to_string())?;
-        let (states, installation) = listing;
+        let survey = tokio::task::spawn_blocking(move || scan::survey(&store))
+            .await
+            .map_err(|e| format!("the scan's task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
         let regions = if self.all_regions {
             let home = clouds.cloud_in(&self.home_region).await?;
             home.enabled_regions()
                 .await
                 .map_err(|e| format!("could not list the enabled regions: {e}"))?
         } else {
-            state_regions(&states, &self.home_region)
+            state_regions(&survey.states, &self.home_region)
         };
-        scan::look(&regions, &states, &installation, clouds)
+        scan::look(&survey, &regions, clouds)
             .await
             .map_err(|e| e.to_string())
     }
