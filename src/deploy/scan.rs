@@ -74,6 +74,10 @@ pub fn survey(store: &Store) -> Result<Survey, ScanError> {
     })
 }
 
+/// Regions asked at once: every region in seconds rather than a minute,
+/// without a burst of calls that AWS would throttle.
+const REGIONS_AT_ONCE: usize = 6;
+
 /// Ask each region (the first also for IAM and CloudFront) what is tagged
 /// as GeuseMaker's and which recorded resources are gone, and compare.
 pub async fn look(
@@ -81,10 +85,11 @@ pub async fn look(
     regions: &[String],
     clouds: &dyn Regions,
 ) -> Result<Scanned, ScanError> {
+    use futures_util::stream::{self, StreamExt};
     let (states, installation) = (&survey.states, survey.installation.as_str());
     let compared = scan::scanned_states(states);
-    let mut inventory = Inventory::default();
-    for (i, region) in regions.iter().enumerate() {
+    let asked = regions.iter().enumerate().map(|(i, region)| {
+        // The first region's answer also holds IAM's and CloudFront's.
         let global = i == 0;
         let recorded: Vec<Recorded> = compared
             .iter()
@@ -96,11 +101,24 @@ pub async fn look(
                     .filter(move |r| if r.kind.is_global() { global } else { here })
             })
             .collect();
-        let cloud = clouds.cloud_in(region).await.map_err(ScanError::Failed)?;
-        let part = cloud
-            .inventory(global, &recorded)
-            .await
-            .map_err(|e| ScanError::Failed(format!("scanning {region}: {e}")))?;
+        let region = region.clone();
+        async move {
+            let cloud = clouds.cloud_in(&region).await.map_err(ScanError::Failed)?;
+            cloud
+                .inventory(global, &recorded)
+                .await
+                .map_err(|e| ScanError::Failed(format!("scanning {region}: {e}")))
+        }
+    });
+    // Made before they are streamed: each future then owns its region.
+    let asked: Vec<_> = asked.collect();
+    let answers: Vec<Result<Inventory, ScanError>> = stream::iter(asked)
+        .buffered(REGIONS_AT_ONCE)
+        .collect()
+        .await;
+    let mut inventory = Inventory::default();
+    for part in answers {
+        let part = part?;
         inventory.found.extend(part.found);
         inventory.absent.extend(part.absent);
     }
