@@ -1,5 +1,6 @@
 //! The keymap: keys reach their actions, in their panes only.
 
+use super::table::key;
 use super::*;
 use crossterm::event::KeyEvent;
 
