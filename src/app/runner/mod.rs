@@ -10,21 +10,26 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
 mod access;
+mod local;
+mod requests;
 mod scan;
+mod subscribe;
 mod tasks;
 #[cfg(test)]
 mod tests;
 
 pub use self::access::{TerminalOut, stdout_terminal};
-use self::tasks::{forward_states, load, monitor, poll_store, tail_logs};
+pub use self::requests::DeployDefaults;
+use self::requests::on_demand_offer;
+use self::tasks::{forward_states, load};
 use super::clouds::{Clouds, Connect};
-use super::effect::{Effect, Subscription, Subscriptions};
+use super::effect::{Effect, Subscription};
 use super::model::Offer;
 use super::msg::Msg;
 use super::subscriptions::LogPace;
+use crate::cloud::Cloud;
 use crate::cloud::sandbox::SandboxCloud;
 use crate::cloud::session::{StateSink, StoreSink};
-use crate::cloud::{Cloud, CloudError, DeployRequest};
 use crate::deploy::{self, Context, OperationError};
 use crate::domain::Provider;
 use crate::domain::StackName;
@@ -32,7 +37,6 @@ use crate::domain::stage::OperationKind;
 use crate::domain::state::RollbackTrigger;
 use crate::domain::time::Clock;
 use crate::health::policy::Policy;
-use crate::monitor::watch::Watch;
 use crate::runtime::ROLLBACK_TIMEOUT_MINUTES;
 use crate::store::Store;
 
@@ -74,33 +78,6 @@ pub struct RunnerConfig {
     pub notifier: Option<crate::notify::Notifier>,
     /// What a deploy from the wizard takes from the settings.
     pub deploy_defaults: DeployDefaults,
-}
-
-/// The settings a deploy's instance is made with: its own checks, and the
-/// topic it tells of failures and drains.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DeployDefaults {
-    pub instance_checks: Option<crate::domain::settings::InstanceChecks>,
-    pub sns_topic_arn: Option<String>,
-}
-
-impl DeployDefaults {
-    pub fn of(settings: &crate::domain::settings::Settings) -> Self {
-        Self {
-            instance_checks: Some(settings.instance_checks()),
-            sns_topic_arn: settings.notify.sns_topic_arn.clone(),
-        }
-    }
-
-    /// `req` with what it does not choose itself.
-    fn fill(&self, mut req: Box<DeployRequest>) -> Box<DeployRequest> {
-        let options = &mut req.options;
-        options.instance_checks = options.instance_checks.or(self.instance_checks);
-        if options.sns_topic_arn.is_none() {
-            options.sns_topic_arn = self.sns_topic_arn.clone();
-        }
-        req
-    }
 }
 
 impl Runner {
@@ -266,22 +243,13 @@ impl Runner {
                 );
             }
             Effect::SaveLogs { stack, at, lines } => {
-                let dir = self.store.logs_dir();
-                tokio::task::spawn_blocking(move || {
-                    let path = dir.join(format!("{stack}-{}.log", at.0.format("%Y%m%dT%H%M%S")));
-                    let text = lines.join("\n") + "\n";
-                    let msg = match crate::store::atomic::write_atomic(&path, text.as_bytes()) {
-                        Ok(()) => Msg::Notice {
-                            error: false,
-                            text: format!("saved {} lines to {}", lines.len(), path.display()),
-                        },
-                        Err(e) => Msg::Notice {
-                            error: true,
-                            text: format!("could not save the logs to {}: {e}", path.display()),
-                        },
-                    };
-                    let _ = tx.blocking_send(msg);
-                });
+                local::save_logs(self.store.logs_dir(), stack, at, lines, tx)
+            }
+            Effect::ReadHistory { stack } => {
+                local::read_history(self.store.audit_path(), stack, tx)
+            }
+            Effect::SavePaletteHistory(lines) => {
+                local::save_palette_history(self.store.palette_history_path(), lines)
             }
             Effect::CopyToClipboard(text) => {
                 let copied = access::copy_to_clipboard(&self.terminal, text.as_bytes());
@@ -294,14 +262,6 @@ impl Runner {
                 };
                 tokio::spawn(async move {
                     let _ = tx.send(msg).await;
-                });
-            }
-            Effect::ReadHistory { stack } => {
-                let path = self.store.audit_path();
-                tokio::task::spawn_blocking(move || {
-                    let result = crate::store::audit::of_stack(&path, &stack)
-                        .map_err(|e| format!("could not read {}: {e}", path.display()));
-                    let _ = tx.blocking_send(Msg::HistoryRead { stack, result });
                 });
             }
             Effect::ReadModels { stack } => {
@@ -387,16 +347,6 @@ impl Runner {
                 );
             }
             Effect::Mouse(_) => {}
-            Effect::SavePaletteHistory(lines) => {
-                let path = self.store.palette_history_path();
-                tokio::task::spawn_blocking(move || {
-                    let text = lines.join("\n") + "\n";
-                    if let Err(e) = crate::store::atomic::write_atomic(&path, text.as_bytes()) {
-                        // Only the next session's history is lost: not worth a notice.
-                        tracing::warn!(error = %e, path = %path.display(), "palette history not saved");
-                    }
-                });
-            }
             Effect::Scan { all_regions } => {
                 tokio::spawn(self.scan_work(all_regions).scan(tx));
             }
@@ -527,61 +477,6 @@ impl Runner {
                 .await;
         });
     }
-
-    /// Start wanted subscriptions that are not running; stop the others.
-    pub fn sync(&mut self, wanted: &Subscriptions) {
-        self.running.retain(|sub, handle| {
-            let keep = wanted.contains(sub) && !handle.is_finished();
-            if !keep {
-                handle.abort();
-            }
-            keep
-        });
-        for sub in wanted {
-            if self.running.contains_key(sub) {
-                continue;
-            }
-            if let Some(handle) = self.start(sub) {
-                self.running.insert(sub.clone(), handle);
-            }
-        }
-    }
-
-    fn start(&self, sub: &Subscription) -> Option<AbortHandle> {
-        let tx = self.tx.clone();
-        let store = self.store.clone();
-        let task = match sub {
-            Subscription::Store => tokio::spawn(poll_store(store, tx)),
-            Subscription::Logs { stack } => {
-                let clouds = self.clouds.clone()?;
-                let region = self.region_of(stack);
-                let pace = self.log_pace.subscribe();
-                let stack = stack.clone();
-                tokio::spawn(async move {
-                    if let Ok(ctx) = clouds.in_region(&region).await {
-                        tail_logs(ctx.cloud, store, stack, tx, pace).await;
-                    }
-                })
-            }
-            Subscription::Monitor { stack } => {
-                let clouds = self.clouds.clone()?;
-                let region = self.region_of(stack);
-                let name = StackName::parse(stack).ok()?;
-                let (policy, every) = (self.policy.clone(), self.health_interval);
-                let notifier = self.notifier.clone();
-                tokio::spawn(async move {
-                    match clouds.in_region(&region).await {
-                        Ok(ctx) => {
-                            let watch = Watch::new(ctx, name, policy).with_notifier(notifier);
-                            monitor(watch, every, tx).await
-                        }
-                        Err(e) => tracing::warn!(stack = %name, error = %e, "not monitored"),
-                    }
-                })
-            }
-        };
-        Some(task.abort_handle())
-    }
 }
 
 impl Drop for Runner {
@@ -589,25 +484,5 @@ impl Drop for Runner {
         for handle in self.running.values() {
             handle.abort();
         }
-    }
-}
-
-/// A spot deploy that found no capacity in any zone can go on-demand.
-fn on_demand_offer(
-    req: &DeployRequest,
-) -> impl FnOnce(&OperationError) -> Option<Offer> + Send + 'static {
-    let req = req.clone();
-    move |e| match e {
-        OperationError::Stage { source, .. }
-            if req.spot && matches!(**source, CloudError::InsufficientCapacity { .. }) =>
-        {
-            let mut request = req;
-            request.spot = false;
-            Some(Offer::OnDemand {
-                reason: e.to_string(),
-                request: Box::new(request),
-            })
-        }
-        _ => None,
     }
 }
