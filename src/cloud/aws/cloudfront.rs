@@ -8,8 +8,9 @@
 use aws_sdk_cloudfront::operation::get_distribution_config::GetDistributionConfigOutput;
 use aws_sdk_cloudfront::types::{
     AllowedMethods, CachedMethods, CustomHeaders, CustomOriginConfig, DefaultCacheBehavior,
-    DistributionConfig, DistributionConfigWithTags, Method, Origin, OriginCustomHeader,
-    OriginProtocolPolicy, Origins, Tag, Tags, ViewerCertificate, ViewerProtocolPolicy,
+    DistributionConfig, DistributionConfigWithTags, DistributionSummary, Method, Origin,
+    OriginCustomHeader, OriginProtocolPolicy, Origins, Tag, Tags, ViewerCertificate,
+    ViewerProtocolPolicy,
 };
 
 use super::AwsCloud;
@@ -228,6 +229,18 @@ impl AwsCloud {
         stack: &str,
     ) -> CloudResult<Option<(String, String)>> {
         let wanted = comment(stack);
+        let found = self.distributions_where(|d| d.comment() == wanted).await?;
+        Ok(found
+            .first()
+            .map(|d| (d.id().to_string(), d.domain_name().to_string())))
+    }
+
+    /// Every distribution of the account that `keep` keeps, page by page.
+    pub(super) async fn distributions_where(
+        &self,
+        keep: impl Fn(&DistributionSummary) -> bool,
+    ) -> CloudResult<Vec<DistributionSummary>> {
+        let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
             let page = self
@@ -238,14 +251,12 @@ impl AwsCloud {
                 .await
                 .map_err(|e| api_error("ListDistributions", e))?;
             let Some(list) = page.distribution_list() else {
-                return Ok(None);
+                return Ok(out);
             };
-            if let Some(d) = list.items().iter().find(|d| d.comment() == wanted) {
-                return Ok(Some((d.id().to_string(), d.domain_name().to_string())));
-            }
+            out.extend(list.items().iter().filter(|d| keep(d)).cloned());
             match list.next_marker() {
                 Some(next) if list.is_truncated() => marker = Some(next.to_string()),
-                _ => return Ok(None),
+                _ => return Ok(out),
             }
         }
     }

@@ -223,44 +223,27 @@ impl AwsCloud {
     /// carry the managed tag.
     pub(super) async fn scan_distributions(&self) -> CloudResult<Vec<Found>> {
         let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let page = self
+        let ours = self
+            .distributions_where(|d| d.comment().starts_with("GeuseMaker "))
+            .await?;
+        for d in &ours {
+            let tags = self
                 .cloudfront
-                .list_distributions()
-                .set_marker(marker.clone())
+                .list_tags_for_resource()
+                .resource(d.arn())
                 .send()
                 .await
-                .map_err(|e| api_error("ListDistributions", e))?;
-            let Some(list) = page.distribution_list() else {
-                break;
-            };
-            for d in list.items() {
-                if !d.comment().starts_with("GeuseMaker ") {
-                    continue;
-                }
-                let tags = self
-                    .cloudfront
-                    .list_tags_for_resource()
-                    .resource(d.arn())
-                    .send()
-                    .await
-                    .map_err(|e| api_error("ListTagsForResource", e))?;
-                let items = tags.tags().map(|t| t.items()).unwrap_or_default();
-                let pairs = items
-                    .iter()
-                    .map(|t| (t.key(), t.value().unwrap_or_default()));
-                if let Some(t) = tagged(pairs) {
-                    let facts = Facts {
-                        dns_name: Some(d.domain_name().to_string()),
-                        ..Facts::default()
-                    };
-                    out.push(self.found(Kind::Distribution, d.id(), t, facts));
-                }
-            }
-            match list.next_marker() {
-                Some(next) if list.is_truncated() => marker = Some(next.to_string()),
-                _ => break,
+                .map_err(|e| api_error("ListTagsForResource", e))?;
+            let items = tags.tags().map(|t| t.items()).unwrap_or_default();
+            let pairs = items
+                .iter()
+                .map(|t| (t.key(), t.value().unwrap_or_default()));
+            if let Some(t) = tagged(pairs) {
+                let facts = Facts {
+                    dns_name: Some(d.domain_name().to_string()),
+                    ..Facts::default()
+                };
+                out.push(self.found(Kind::Distribution, d.id(), t, facts));
             }
         }
         Ok(out)
